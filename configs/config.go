@@ -1,0 +1,233 @@
+// Package configs loads the alps configuration: the documented defaults in alps.yaml
+// (embedded), an optional YAML file, ALPS_* environment variables and command-line flags,
+// in increasing order of precedence.
+package configs
+
+import (
+	"bytes"
+	_ "embed"
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/go-viper/mapstructure/v2"
+	"github.com/spf13/pflag"
+	"github.com/spf13/viper"
+	"go.yaml.in/yaml/v3"
+)
+
+//go:embed alps.yaml
+var defaultYAML []byte
+
+// DefaultYAML returns the documented default configuration file.
+func DefaultYAML() []byte { return bytes.Clone(defaultYAML) }
+
+// Config is the whole alps configuration.
+type Config struct {
+	Log     Log     `mapstructure:"log"`
+	Learner Learner `mapstructure:"learner"`
+	Policy  Policy  `mapstructure:"policy"`
+}
+
+// Log configures logging.
+type Log struct {
+	Level string `mapstructure:"level"`
+}
+
+// Loader builds a Config from defaults, a file, the environment and flags.
+type Loader struct {
+	v     *viper.Viper
+	file  string
+	known map[string]bool
+}
+
+// NewLoader returns a Loader holding the embedded defaults.
+func NewLoader() (*Loader, error) {
+	v := viper.New()
+	v.SetConfigType("yaml")
+	if err := v.ReadConfig(bytes.NewReader(defaultYAML)); err != nil {
+		return nil, fmt.Errorf("embedded defaults: %w", err)
+	}
+	v.SetEnvPrefix("ALPS")
+	v.SetEnvKeyReplacer(strings.NewReplacer(".", "_"))
+	v.AutomaticEnv()
+	known := make(map[string]bool)
+	for _, k := range v.AllKeys() {
+		known[k] = true
+	}
+	return &Loader{v: v, known: known}, nil
+}
+
+// ReadFile merges the YAML file at path over the defaults. A key the defaults do not have is
+// an error naming the file, the line and the key.
+func (l *Loader) ReadFile(path string) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("config %s: %w", path, unwrapPathError(err))
+	}
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return fmt.Errorf("config %s: %s", path, strings.TrimPrefix(err.Error(), "yaml: "))
+	}
+	if err := l.checkKeys(path, &root); err != nil {
+		return err
+	}
+	if err := l.v.MergeConfig(bytes.NewReader(data)); err != nil {
+		return fmt.Errorf("config %s: %w", path, err)
+	}
+	l.file = path
+	return nil
+}
+
+// BindFlag makes a command-line flag, when set, override the config key.
+func (l *Loader) BindFlag(key string, f *pflag.Flag) error {
+	if !l.known[key] {
+		return fmt.Errorf("flag --%s: unknown config key %q", f.Name, key)
+	}
+	return l.v.BindPFlag(key, f)
+}
+
+// Set overrides a key (used for values computed by a command, never from user input).
+func (l *Loader) Set(key string, value any) { l.v.Set(key, value) }
+
+// Load decodes and validates the configuration.
+func (l *Loader) Load() (Config, error) {
+	var c Config
+	dc := &mapstructure.DecoderConfig{
+		Result:           &c,
+		WeaklyTypedInput: true,
+		ErrorUnused:      true,
+		TagName:          "mapstructure",
+	}
+	dec, err := mapstructure.NewDecoder(dc)
+	if err != nil {
+		return c, err
+	}
+	if err := dec.Decode(l.v.AllSettings()); err != nil {
+		return c, l.wrap(decodeError(err))
+	}
+	if err := c.Validate(); err != nil {
+		return c, l.wrap(err)
+	}
+	return c, nil
+}
+
+// Validate checks every section; the error names the first bad key.
+func (c Config) Validate() error {
+	switch c.Log.Level {
+	case "trace", "debug", "info", "warn", "error":
+	default:
+		return fmt.Errorf("log.level: %q is not one of trace, debug, info, warn, error", c.Log.Level)
+	}
+	if err := c.Learner.Validate(); err != nil {
+		return err
+	}
+	return c.Policy.Validate()
+}
+
+func (l *Loader) wrap(err error) error {
+	if l.file != "" {
+		return fmt.Errorf("config %s: %w", l.file, err)
+	}
+	return fmt.Errorf("config: %w", err)
+}
+
+// checkKeys walks the YAML mapping and rejects keys the defaults do not define.
+func (l *Loader) checkKeys(path string, root *yaml.Node) error {
+	if len(root.Content) == 0 {
+		return nil // empty file: all defaults
+	}
+	doc := root.Content[0]
+	if doc.Kind != yaml.MappingNode {
+		return fmt.Errorf("config %s:%d: the top level must be a mapping of sections", path, doc.Line)
+	}
+	return l.walk(path, "", doc)
+}
+
+func (l *Loader) walk(path, prefix string, n *yaml.Node) error {
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, val := n.Content[i], n.Content[i+1]
+		key := strings.ToLower(k.Value)
+		if prefix != "" {
+			key = prefix + "." + key
+		}
+		if l.known[key] {
+			if val.Kind == yaml.MappingNode {
+				return fmt.Errorf("config %s:%d: %s takes a value, not a mapping", path, val.Line, key)
+			}
+			continue
+		}
+		if l.isSection(key) {
+			if val.Kind != yaml.MappingNode {
+				if val.Tag == "!!null" {
+					continue
+				}
+				return fmt.Errorf("config %s:%d: %s is a section and takes a mapping", path, val.Line, key)
+			}
+			if err := l.walk(path, key, val); err != nil {
+				return err
+			}
+			continue
+		}
+		return fmt.Errorf("config %s:%d: unknown key %q%s", path, k.Line, key, l.suggest(key))
+	}
+	return nil
+}
+
+func (l *Loader) isSection(key string) bool {
+	for k := range l.known {
+		if strings.HasPrefix(k, key+".") {
+			return true
+		}
+	}
+	return false
+}
+
+// suggest names the known keys of the same section.
+func (l *Loader) suggest(key string) string {
+	sec := key
+	if i := strings.LastIndex(key, "."); i >= 0 {
+		sec = key[:i]
+	} else {
+		var secs []string
+		seen := map[string]bool{}
+		for k := range l.known {
+			s := strings.SplitN(k, ".", 2)[0]
+			if !seen[s] {
+				seen[s] = true
+				secs = append(secs, s)
+			}
+		}
+		sort.Strings(secs)
+		return " (sections: " + strings.Join(secs, ", ") + ")"
+	}
+	var keys []string
+	for k := range l.known {
+		if strings.HasPrefix(k, sec+".") {
+			keys = append(keys, strings.TrimPrefix(k, sec+"."))
+		}
+	}
+	sort.Strings(keys)
+	return fmt.Sprintf(" (known keys of %s: %s)", sec, strings.Join(keys, ", "))
+}
+
+// decodeError turns mapstructure's multi-line error into one line naming the key.
+func decodeError(err error) error {
+	var de *mapstructure.DecodeError
+	if errors.As(err, &de) {
+		return fmt.Errorf("%s: %v", de.Name(), de.Unwrap())
+	}
+	msg := strings.ReplaceAll(err.Error(), "\n", "; ")
+	msg = strings.ReplaceAll(msg, "* ", "")
+	return errors.New(msg)
+}
+
+func unwrapPathError(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}

@@ -1,0 +1,94 @@
+package configs
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func writeFile(t *testing.T, body string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "c.yaml")
+	if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestDefaultsValid(t *testing.T) {
+	l, err := NewLoader()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := l.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Learner.WindowSize != 10000 || c.Learner.Predictor != "ewma" || c.Policy.MaxPenaltyMs != 500 {
+		t.Fatalf("defaults not decoded: %+v", c)
+	}
+}
+
+func TestFileEnvPrecedence(t *testing.T) {
+	p := writeFile(t, "learner:\n  predictor: mean\n  window_size: 50\n")
+	t.Setenv("ALPS_LEARNER_WINDOW_SIZE", "70")
+	l, _ := NewLoader()
+	if err := l.ReadFile(p); err != nil {
+		t.Fatal(err)
+	}
+	c, err := l.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Learner.Predictor != "mean" {
+		t.Errorf("file value lost: predictor=%q", c.Learner.Predictor)
+	}
+	if c.Learner.WindowSize != 70 {
+		t.Errorf("env must win over file: window_size=%d", c.Learner.WindowSize)
+	}
+	if c.Learner.Alpha != 1.0 {
+		t.Errorf("default lost: alpha=%g", c.Learner.Alpha)
+	}
+}
+
+func TestBadInput(t *testing.T) {
+	cases := []struct {
+		name, body, want string
+	}{
+		{"unknown key", "learner:\n  window_sise: 5\n", `c.yaml:2: unknown key "learner.window_sise"`},
+		{"unknown section", "lerner:\n  window_size: 5\n", `c.yaml:1: unknown key "lerner"`},
+		{"negative window", "learner:\n  window_size: -1\n", "learner.window_size: must be > 0"},
+		{"zero interval", "learner:\n  update_interval_ms: 0\n", "learner.update_interval_ms: must be > 0"},
+		{"negative alpha", "learner:\n  alpha: -0.5\n", "learner.alpha: must be >= 0"},
+		{"unknown predictor", "learner:\n  predictor: oracle\n", `learner.predictor: "oracle" is not one of`},
+		{"text for number", "learner:\n  window_size: lots\n", "learner.window_size"},
+		{"malformed yaml", "learner: [\n", "c.yaml"},
+		{"scalar top level", "42\n", "top level must be a mapping"},
+		{"value given a mapping", "log:\n  level:\n    x: 1\n", "log.level takes a value"},
+		{"bad level", "log:\n  level: loud\n", "log.level"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			l, _ := NewLoader()
+			err := l.ReadFile(writeFile(t, tc.body))
+			if err == nil {
+				_, err = l.Load()
+			}
+			if err == nil {
+				t.Fatalf("no error, want one containing %q", tc.want)
+			}
+			if !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "\n") {
+				t.Fatalf("error %q: want one line containing %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestMissingFile(t *testing.T) {
+	l, _ := NewLoader()
+	err := l.ReadFile("/nonexistent/alps.yaml")
+	if err == nil || !strings.Contains(err.Error(), "/nonexistent/alps.yaml") {
+		t.Fatalf("got %v", err)
+	}
+}

@@ -1,0 +1,82 @@
+package configs
+
+import "fmt"
+
+// Learner configures the frontend's learning loop (model/). Durations are milliseconds.
+type Learner struct {
+	WindowSize       int     `mapstructure:"window_size"`
+	WindowSpanMs     int64   `mapstructure:"window_span_ms"`
+	UpdateIntervalMs int64   `mapstructure:"update_interval_ms"`
+	Cores            int     `mapstructure:"cores"`
+	Predictor        string  `mapstructure:"predictor"`
+	EWMAAlpha        float64 `mapstructure:"ewma_alpha"`
+	Percentile       float64 `mapstructure:"percentile"`
+	Alpha            float64 `mapstructure:"alpha"`
+	Beta             float64 `mapstructure:"beta"`
+	Gamma            float64 `mapstructure:"gamma"`
+	Theta            float64 `mapstructure:"theta"`
+	SliceCapMs       float64 `mapstructure:"slice_cap_ms"`
+	RankLevels       int     `mapstructure:"rank_levels"`
+	MaxFunctions     int     `mapstructure:"max_functions"`
+}
+
+// Validate names the first out-of-range key.
+func (l Learner) Validate() error {
+	switch {
+	case l.WindowSize <= 0:
+		return fmt.Errorf("learner.window_size: must be > 0, got %d", l.WindowSize)
+	case l.WindowSpanMs <= 0:
+		return fmt.Errorf("learner.window_span_ms: must be > 0, got %d", l.WindowSpanMs)
+	case l.UpdateIntervalMs <= 0:
+		return fmt.Errorf("learner.update_interval_ms: must be > 0, got %d", l.UpdateIntervalMs)
+	case l.Cores < 0:
+		return fmt.Errorf("learner.cores: must be >= 0, got %d", l.Cores)
+	case l.EWMAAlpha <= 0 || l.EWMAAlpha > 1:
+		return fmt.Errorf("learner.ewma_alpha: must be in (0, 1], got %g", l.EWMAAlpha)
+	case l.Percentile <= 0 || l.Percentile > 1:
+		return fmt.Errorf("learner.percentile: must be in (0, 1], got %g", l.Percentile)
+	case l.Alpha < 0:
+		return fmt.Errorf("learner.alpha: must be >= 0, got %g", l.Alpha)
+	case l.Beta < 0:
+		return fmt.Errorf("learner.beta: must be >= 0, got %g", l.Beta)
+	case l.Gamma <= 0:
+		return fmt.Errorf("learner.gamma: must be > 0, got %g", l.Gamma)
+	case l.Theta < 0 || l.Theta > 100:
+		return fmt.Errorf("learner.theta: must be in [0, 100], got %g", l.Theta)
+	case l.SliceCapMs <= 0:
+		return fmt.Errorf("learner.slice_cap_ms: must be > 0, got %g", l.SliceCapMs)
+	case l.RankLevels < 1 || l.RankLevels > 1024:
+		return fmt.Errorf("learner.rank_levels: must be in [1, 1024], got %d", l.RankLevels)
+	case l.MaxFunctions <= 0:
+		return fmt.Errorf("learner.max_functions: must be > 0, got %d", l.MaxFunctions)
+	}
+	switch l.Predictor {
+	case "mean", "ewma", "percentile", "regression":
+	default:
+		return fmt.Errorf("learner.predictor: %q is not one of mean, ewma, percentile, regression", l.Predictor)
+	}
+	return nil
+}
+
+// Policy holds the knobs of the ordering rule (backend/ORDERING.md), in milliseconds.
+type Policy struct {
+	RankStepMs     float64 `mapstructure:"rank_step_ms"`
+	MaxPenaltyMs   float64 `mapstructure:"max_penalty_ms"`
+	WakeLagMs      float64 `mapstructure:"wake_lag_ms"`
+	DefaultSliceMs float64 `mapstructure:"default_slice_ms"`
+}
+
+// Validate names the first out-of-range key.
+func (p Policy) Validate() error {
+	switch {
+	case p.RankStepMs < 0:
+		return fmt.Errorf("policy.rank_step_ms: must be >= 0, got %g", p.RankStepMs)
+	case p.MaxPenaltyMs <= 0:
+		return fmt.Errorf("policy.max_penalty_ms: must be > 0, got %g", p.MaxPenaltyMs)
+	case p.WakeLagMs < 0:
+		return fmt.Errorf("policy.wake_lag_ms: must be >= 0, got %g", p.WakeLagMs)
+	case p.DefaultSliceMs <= 0:
+		return fmt.Errorf("policy.default_slice_ms: must be > 0, got %g", p.DefaultSliceMs)
+	}
+	return nil
+}
