@@ -1,0 +1,277 @@
+// Package loadgen replays a trace with real processes. Each invocation is a process of the
+// payload binary, started at its arrival time in its function's cgroup and under its
+// function's name, doing its demand of calibrated CPU work; its arrival, start and end are
+// recorded.
+package loadgen
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/alps-sched/alps/experiments/workload"
+)
+
+// Invocation is one invocation to replay. Times are nanoseconds.
+type Invocation struct {
+	ID       int
+	Function uint32 // index into Plan.Functions
+	Arrival  int64  // offset from the start of the replay
+	Demand   int64  // CPU time the invocation needs
+	Blocks   int    // sleeps (blocking I/O) splitting the CPU into Blocks+1 bursts
+	Sleep    int64  // length of each sleep
+}
+
+// Plan is what to replay: the function names (id = index) and the invocations in arrival
+// order.
+type Plan struct {
+	Functions   []string
+	Invocations []Invocation
+}
+
+// Validate reports a plan that cannot be replayed.
+func (p Plan) Validate() error {
+	var last int64
+	for i, inv := range p.Invocations {
+		switch {
+		case int(inv.Function) >= len(p.Functions):
+			return fmt.Errorf("invocation %d: function %d not in the %d functions", inv.ID, inv.Function, len(p.Functions))
+		case inv.Arrival < last:
+			return fmt.Errorf("invocation %d: arrival %d before the previous one's %d", inv.ID, inv.Arrival, last)
+		case inv.Demand < 0 || inv.Blocks < 0 || inv.Sleep < 0:
+			return fmt.Errorf("invocation %d: negative demand, blocks or sleep", inv.ID)
+		}
+		last = p.Invocations[i].Arrival
+	}
+	for i, f := range p.Functions {
+		if !ValidName(f) {
+			return fmt.Errorf("function %d: name %q is not a valid process name (1-15 of [A-Za-z0-9_.-])", i, f)
+		}
+	}
+	return nil
+}
+
+// ValidName reports whether name can be both a process name (comm, at most 15 bytes) and a
+// cgroup directory name.
+func ValidName(name string) bool {
+	if name == "" || len(name) > 15 || name == "." || name == ".." {
+		return false
+	}
+	for _, c := range name {
+		ok := c == '_' || c == '-' || c == '.' || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// Config says how to run the payloads.
+type Config struct {
+	// Payload is the path of the alps-payload binary.
+	Payload string
+	// LinkDir receives one symbolic link to Payload per function, named after it, so that
+	// each process's name (comm) is its function's name from exec on.
+	LinkDir string
+	// CgroupRoot, when set, is a cgroup v2 directory under which each function gets a child
+	// cgroup named after it; its processes are started inside it (CLONE_INTO_CGROUP).
+	CgroupRoot string
+	// Calibration converts demands to work units.
+	Calibration workload.Calibration
+	// Drain is how long to wait after the last arrival before killing what still runs; the
+	// killed invocations are lost.
+	Drain time.Duration
+}
+
+// Result is what happened to one invocation. Times are nanoseconds from the start of the
+// replay.
+type Result struct {
+	ID       int
+	Function string
+	Arrival  int64
+	Start    int64 // when the process was started (0 and Lost if it never was)
+	End      int64 // when it was reaped
+	CPU      int64 // user + system CPU of the process (wait4)
+	Demand   int64
+	Blocks   int
+	Lost     bool
+	Err      string
+}
+
+// FCT is the invocation's flow completion time: end minus arrival.
+func (r Result) FCT() int64 { return r.End - r.Arrival }
+
+// Run replays plan and returns one result per invocation, in invocation order. It returns
+// early with what it has when ctx is cancelled (the rest lost).
+func Run(ctx context.Context, plan Plan, cfg Config) ([]Result, error) {
+	if err := plan.Validate(); err != nil {
+		return nil, fmt.Errorf("loadgen: %w", err)
+	}
+	if err := cfg.Calibration.Validate(); err != nil {
+		return nil, fmt.Errorf("loadgen: calibration: %w", err)
+	}
+	links, err := makeLinks(cfg.Payload, cfg.LinkDir, plan.Functions)
+	if err != nil {
+		return nil, err
+	}
+	cgfds, err := openCgroups(cfg.CgroupRoot, plan.Functions)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		for _, fd := range cgfds {
+			syscall.Close(fd)
+		}
+	}()
+	devnull, err := os.Open(os.DevNull)
+	if err != nil {
+		return nil, fmt.Errorf("loadgen: %w", err)
+	}
+	defer devnull.Close()
+
+	results := make([]Result, len(plan.Invocations))
+	for i, inv := range plan.Invocations {
+		results[i] = Result{ID: inv.ID, Function: plan.Functions[inv.Function], Arrival: inv.Arrival,
+			Demand: inv.Demand, Blocks: inv.Blocks, Lost: true}
+	}
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		procs = map[int]*os.Process{}
+	)
+	t0 := time.Now()
+	since := func() int64 { return int64(time.Since(t0)) }
+	for i, inv := range plan.Invocations {
+		if d := time.Duration(inv.Arrival - since()); d > 0 {
+			select {
+			case <-ctx.Done():
+			case <-time.After(d):
+			}
+		}
+		if ctx.Err() != nil {
+			results[i].Err = "not started: " + ctx.Err().Error()
+			continue
+		}
+		args := []string{plan.Functions[inv.Function],
+			strconv.FormatInt(cfg.Calibration.Units(float64(inv.Demand)/1e6), 10)}
+		if inv.Blocks > 0 {
+			args = append(args, strconv.Itoa(inv.Blocks), strconv.FormatInt(inv.Sleep/1000, 10))
+		}
+		attr := &os.ProcAttr{Files: []*os.File{devnull, devnull, os.Stderr}}
+		if cgfds != nil {
+			attr.Sys = &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: cgfds[inv.Function]}
+		}
+		results[i].Start = since()
+		p, err := os.StartProcess(links[inv.Function], args, attr)
+		if err != nil {
+			results[i].Err = err.Error()
+			continue
+		}
+		mu.Lock()
+		procs[i] = p
+		mu.Unlock()
+		wg.Add(1)
+		go func(i int, p *os.Process) {
+			defer wg.Done()
+			st, err := p.Wait()
+			end := since()
+			mu.Lock()
+			delete(procs, i)
+			mu.Unlock()
+			r := &results[i]
+			r.End = end
+			switch {
+			case err != nil:
+				r.Err = err.Error()
+			case !st.Success():
+				r.Err = st.String()
+			default:
+				r.Lost = false
+			}
+			if st != nil {
+				r.CPU = int64(st.UserTime() + st.SystemTime())
+			}
+		}(i, p)
+	}
+	// Drain, then kill the stragglers: they are lost.
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	drain := cfg.Drain
+	if drain <= 0 {
+		drain = time.Minute
+	}
+	select {
+	case <-done:
+	case <-ctx.Done():
+	case <-time.After(drain):
+	}
+	mu.Lock()
+	for _, p := range procs {
+		p.Kill()
+	}
+	mu.Unlock()
+	<-done
+	return results, nil
+}
+
+func makeLinks(payload, dir string, functions []string) ([]string, error) {
+	abs, err := filepath.Abs(payload)
+	if err != nil {
+		return nil, fmt.Errorf("loadgen: payload: %w", err)
+	}
+	if _, err := os.Stat(abs); err != nil {
+		return nil, fmt.Errorf("loadgen: payload: %w", err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("loadgen: link dir: %w", err)
+	}
+	links := make([]string, len(functions))
+	for i, f := range functions {
+		links[i] = filepath.Join(dir, f)
+		os.Remove(links[i])
+		if err := os.Symlink(abs, links[i]); err != nil {
+			return nil, fmt.Errorf("loadgen: link for %s: %w", f, err)
+		}
+	}
+	return links, nil
+}
+
+// openCgroups creates root/<function> for each function and opens it for CLONE_INTO_CGROUP.
+func openCgroups(root string, functions []string) ([]int, error) {
+	if root == "" {
+		return nil, nil
+	}
+	fds := make([]int, 0, len(functions))
+	for _, f := range functions {
+		dir := filepath.Join(root, f)
+		if err := os.MkdirAll(dir, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
+			closeAll(fds)
+			return nil, fmt.Errorf("loadgen: cgroup: %w", err)
+		}
+		fd, err := syscall.Open(dir, syscall.O_RDONLY|syscall.O_DIRECTORY|syscall.O_CLOEXEC, 0)
+		if err != nil {
+			closeAll(fds)
+			return nil, fmt.Errorf("loadgen: cgroup %s: %w", dir, err)
+		}
+		fds = append(fds, fd)
+	}
+	return fds, nil
+}
+
+func closeAll(fds []int) {
+	for _, fd := range fds {
+		syscall.Close(fd)
+	}
+}
+
+// SortByID orders results by invocation id.
+func SortByID(rs []Result) {
+	sort.Slice(rs, func(i, j int) bool { return rs[i].ID < rs[j].ID })
+}
