@@ -1,6 +1,10 @@
 package configs
 
-import "fmt"
+import (
+	"fmt"
+	"regexp"
+	"strings"
+)
 
 // Learner configures the frontend's learning loop (model/). Durations are milliseconds.
 type Learner struct {
@@ -16,7 +20,11 @@ type Learner struct {
 	Gamma            float64 `mapstructure:"gamma"`
 	Theta            float64 `mapstructure:"theta"`
 	SliceCapMs       float64 `mapstructure:"slice_cap_ms"`
+	MinSliceMs       float64 `mapstructure:"min_slice_ms"`
+	SRPTSlice        bool    `mapstructure:"srpt_slice"`
 	RankLevels       int     `mapstructure:"rank_levels"`
+	RankScale        string  `mapstructure:"rank_scale"`
+	IORule           bool    `mapstructure:"io_rule"`
 	MaxFunctions     int     `mapstructure:"max_functions"`
 }
 
@@ -45,15 +53,22 @@ func (l Learner) Validate() error {
 		return fmt.Errorf("learner.theta: must be in [0, 100], got %g", l.Theta)
 	case l.SliceCapMs <= 0:
 		return fmt.Errorf("learner.slice_cap_ms: must be > 0, got %g", l.SliceCapMs)
+	case l.MinSliceMs < 0 || l.MinSliceMs > l.SliceCapMs:
+		return fmt.Errorf("learner.min_slice_ms: must be in [0, slice_cap_ms], got %g", l.MinSliceMs)
 	case l.RankLevels < 1 || l.RankLevels > 1024:
 		return fmt.Errorf("learner.rank_levels: must be in [1, 1024], got %d", l.RankLevels)
 	case l.MaxFunctions <= 0:
 		return fmt.Errorf("learner.max_functions: must be > 0, got %d", l.MaxFunctions)
 	}
 	switch l.Predictor {
-	case "mean", "ewma", "percentile", "regression":
+	case "mean", "ewma", "percentile", "regression", "logmean":
 	default:
-		return fmt.Errorf("learner.predictor: %q is not one of mean, ewma, percentile, regression", l.Predictor)
+		return fmt.Errorf("learner.predictor: %q is not one of mean, ewma, percentile, regression, logmean", l.Predictor)
+	}
+	switch l.RankScale {
+	case "order", "demand", "log":
+	default:
+		return fmt.Errorf("learner.rank_scale: %q is not one of order, demand, log", l.RankScale)
 	}
 	return nil
 }
@@ -77,6 +92,42 @@ func (p Policy) Validate() error {
 		return fmt.Errorf("policy.wake_lag_ms: must be >= 0, got %g", p.WakeLagMs)
 	case p.DefaultSliceMs <= 0:
 		return fmt.Errorf("policy.default_slice_ms: must be > 0, got %g", p.DefaultSliceMs)
+	}
+	return nil
+}
+
+// Frontend configures the alps-frontend daemon.
+type Frontend struct {
+	MetricsAddr         string   `mapstructure:"metrics_addr"`
+	CgroupRoot          string   `mapstructure:"cgroup_root"`
+	CgroupPatterns      []string `mapstructure:"cgroup_patterns"`
+	ProcessNames        []string `mapstructure:"process_names"`
+	HeartbeatIntervalMs int64    `mapstructure:"heartbeat_interval_ms"`
+	RecordBuffer        int      `mapstructure:"record_buffer"`
+	PinPath             string   `mapstructure:"pin_path"`
+	Learning            bool     `mapstructure:"learning"`
+}
+
+// Validate names the first bad key.
+func (f Frontend) Validate() error {
+	for i, p := range f.CgroupPatterns {
+		if _, err := regexp.Compile(p); err != nil {
+			return fmt.Errorf("frontend.cgroup_patterns[%d]: %q: %v", i, p, err)
+		}
+	}
+	for i, r := range f.ProcessNames {
+		name, fn, _ := strings.Cut(r, "=")
+		if name == "" || len(name) > 15 || strings.ContainsAny(name, "/ ") || strings.ContainsAny(fn, "/ ") {
+			return fmt.Errorf("frontend.process_names[%d]: %q is not NAME or NAME=FUNCTION with a 1-15 character NAME", i, r)
+		}
+	}
+	switch {
+	case f.HeartbeatIntervalMs <= 0:
+		return fmt.Errorf("frontend.heartbeat_interval_ms: must be > 0, got %d", f.HeartbeatIntervalMs)
+	case f.RecordBuffer <= 0:
+		return fmt.Errorf("frontend.record_buffer: must be > 0, got %d", f.RecordBuffer)
+	case f.CgroupRoot == "":
+		return fmt.Errorf("frontend.cgroup_root: must not be empty")
 	}
 	return nil
 }

@@ -1,0 +1,332 @@
+package model
+
+import (
+	"cmp"
+	"fmt"
+	"math"
+	"slices"
+)
+
+// Rank scales: how a predicted demand becomes a rank level.
+const (
+	// RankByOrder sorts the functions by predicted demand and splits them into rank_levels
+	// groups of equal size (ALPS's ordinal ranking).
+	RankByOrder = "order"
+	// RankByDemand makes the rank offset approximate the predicted demand itself:
+	// rank = round(demand / rank_step), capped at rank_levels-1. A task's key is then its
+	// virtual arrival time plus its expected demand, the ordering of SRPT with aging.
+	RankByDemand = "demand"
+	// RankByLog puts functions into power-of-two buckets of predicted demand starting at
+	// rank_step: rank = floor(log2(demand / rank_step)) + 1, capped.
+	RankByLog = "log"
+)
+
+// Config configures a Learner. Durations are nanoseconds.
+type Config struct {
+	WindowSize     int   // most records in the window
+	WindowSpan     int64 // records older than this leave the window
+	UpdateInterval int64 // how often Update is meant to run (used by callers, and for the overload rule)
+	Cores          int   // cores of the SRPT simulation
+
+	Predictor  string  // mean, ewma, percentile, regression, logmean
+	EWMAAlpha  float64 // ewma weight of the newest sample
+	Percentile float64 // percentile predictor quantile
+
+	// ALPS slice rule: slice = max(min(Alpha*mean_seg, SliceCap) - Beta*std_seg, MinSlice);
+	// overload: when use >= Theta % (Theta < 100), slice *= Beta*(100+Theta-use)/(100*Gamma).
+	Alpha, Beta, Gamma, Theta float64
+	SliceCap, MinSlice        int64
+	// SRPTSlice derives the slice from the SRPT simulation's segments (the rule above); when
+	// false every ranked function gets Knobs.DefaultSlice.
+	SRPTSlice bool
+
+	RankLevels   int
+	RankScale    string // order, demand or log
+	MaxFunctions int
+	// IORule ranks a function by its total CPU demand per invocation; when false it is ranked
+	// by its mean CPU burst between sleeps (ALPS's I/O blind spot).
+	IORule bool
+
+	Knobs Knobs
+}
+
+// Validate names the first bad field.
+func (c Config) Validate() error {
+	switch {
+	case c.WindowSize <= 0:
+		return fmt.Errorf("window size must be > 0, got %d", c.WindowSize)
+	case c.Cores <= 0:
+		return fmt.Errorf("cores must be > 0, got %d", c.Cores)
+	case c.Alpha < 0 || c.Beta < 0 || c.Gamma <= 0 || c.Theta < 0 || c.Theta > 100:
+		return fmt.Errorf("alpha, beta >= 0, gamma > 0, theta in [0, 100] required, got %g %g %g %g", c.Alpha, c.Beta, c.Gamma, c.Theta)
+	case c.SliceCap <= 0 || c.MinSlice < 0:
+		return fmt.Errorf("slice cap must be > 0 and min slice >= 0")
+	case c.RankLevels < 1:
+		return fmt.Errorf("rank levels must be >= 1, got %d", c.RankLevels)
+	case c.MaxFunctions <= 0:
+		return fmt.Errorf("max functions must be > 0, got %d", c.MaxFunctions)
+	case c.Knobs.DefaultSlice <= 0 || c.Knobs.MaxPenalty <= 0:
+		return fmt.Errorf("default slice and max penalty must be > 0")
+	}
+	switch c.RankScale {
+	case RankByOrder, RankByDemand, RankByLog:
+	default:
+		return fmt.Errorf("unknown rank scale %q (valid: order, demand, log)", c.RankScale)
+	}
+	_, err := NewPredictor(c.Predictor, c.EWMAAlpha, c.Percentile)
+	return err
+}
+
+// Learner turns the window of completed invocations into policy tables. It is not safe for
+// concurrent use; the frontend calls Observe and Update from one goroutine.
+type Learner struct {
+	cfg     Config
+	pred    Predictor
+	win     *Window
+	version uint64
+
+	// scratch reused across updates
+	recs    []Record
+	class   []int32 // per record: its function's class
+	jobs    []SimJob
+	jobTmp  []SimJob
+	stats   []SegStats
+	classOf map[uint32]int32
+	fns     []fnInfo
+	samples []float64
+	scratch []float64
+	sim     simulator
+}
+
+type fnInfo struct {
+	id       uint32
+	n        int     // samples in the window
+	lastSeen int     // index of its newest record in the window
+	cpu      float64 // sum of CPU demand
+	demand   float64 // predicted
+	off      int     // offset of its samples in Learner.samples
+}
+
+// NewLearner returns a Learner with an empty window.
+func NewLearner(cfg Config) (*Learner, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("learner config: %w", err)
+	}
+	p, _ := NewPredictor(cfg.Predictor, cfg.EWMAAlpha, cfg.Percentile)
+	return &Learner{
+		cfg:     cfg,
+		pred:    p,
+		win:     NewWindow(cfg.WindowSize, cfg.WindowSpan),
+		classOf: make(map[uint32]int32),
+	}, nil
+}
+
+// Config returns the learner's configuration.
+func (l *Learner) Config() Config { return l.cfg }
+
+// Window returns the learner's window (read-only use).
+func (l *Learner) Window() *Window { return l.win }
+
+// Observe adds a completed invocation to the window. Call it in completion order.
+func (l *Learner) Observe(r Record) { l.win.Add(r) }
+
+// Update expires old records, learns from the window as of time now and returns a new table.
+// An empty window gives an empty table (every function then runs with the default slice).
+func (l *Learner) Update(now int64) *Table {
+	l.win.Expire(now)
+	l.version++
+	tab := &Table{Version: l.version, Knobs: l.cfg.Knobs}
+	n := l.win.Len()
+	if n == 0 {
+		tab.Entries = map[uint32]Entry{}
+		return tab
+	}
+	l.recs = l.win.Records(l.recs[:0])
+	l.group()
+	l.predict()
+	l.simulate()
+	tab.Entries = l.derive()
+	return tab
+}
+
+// group assigns a dense class to every function of the window, newest functions kept when
+// there are more than MaxFunctions, and gathers each function's samples.
+func (l *Learner) group() {
+	clear(l.classOf)
+	l.fns = l.fns[:0]
+	l.class = l.class[:0]
+	for i, r := range l.recs {
+		c, ok := l.classOf[r.Function]
+		if !ok {
+			c = int32(len(l.fns))
+			l.classOf[r.Function] = c
+			l.fns = append(l.fns, fnInfo{id: r.Function})
+		}
+		l.class = append(l.class, c)
+		f := &l.fns[c]
+		f.n++
+		f.lastSeen = i
+		f.cpu += float64(r.CPU)
+	}
+	// Samples laid out contiguously per class.
+	off := 0
+	for i := range l.fns {
+		l.fns[i].off = off
+		off += l.fns[i].n
+	}
+	if cap(l.samples) < off {
+		l.samples = make([]float64, off)
+	}
+	l.samples = l.samples[:off]
+	fill := make([]int, len(l.fns))
+	for i, r := range l.recs {
+		c := l.class[i]
+		x := float64(r.CPU)
+		if !l.cfg.IORule {
+			x = float64(r.Burst())
+		}
+		l.samples[l.fns[c].off+fill[c]] = x
+		fill[c]++
+	}
+}
+
+func (l *Learner) predict() {
+	for i := range l.fns {
+		f := &l.fns[i]
+		xs := l.samples[f.off : f.off+f.n]
+		if cap(l.scratch) < len(xs) {
+			l.scratch = make([]float64, len(xs))
+		}
+		f.demand = l.pred.Predict(xs, l.scratch[:0])
+	}
+}
+
+// simulate runs SRPT over the window's invocations (their measured CPU demand: they have
+// completed, so it is known) and collects per-function segment statistics.
+func (l *Learner) simulate() {
+	l.jobs = l.jobs[:0]
+	for i, r := range l.recs {
+		l.jobs = append(l.jobs, SimJob{Arrival: r.Arrival, Demand: r.CPU, Class: l.class[i]})
+	}
+	l.jobs, l.jobTmp = sortByArrival(l.jobs, l.jobTmp)
+	if cap(l.stats) < len(l.fns) {
+		l.stats = make([]SegStats, len(l.fns))
+	}
+	l.stats = l.stats[:len(l.fns)]
+	clear(l.stats)
+	l.sim.run(l.jobs, l.cfg.Cores, l.stats)
+}
+
+// utilisation is the window's CPU demand over the capacity of its time span, in percent.
+func (l *Learner) utilisation() float64 {
+	first, last := l.recs[0].Arrival, l.recs[0].End()
+	var cpu float64
+	for _, r := range l.recs {
+		first = min(first, r.Arrival)
+		last = max(last, r.End())
+		cpu += float64(r.CPU)
+	}
+	span := float64(last - first)
+	if span <= 0 {
+		return 0
+	}
+	return 100 * cpu / (span * float64(l.cfg.Cores))
+}
+
+func (l *Learner) derive() map[uint32]Entry {
+	c := l.cfg
+	// Keep the MaxFunctions most recently seen functions.
+	order := make([]int, len(l.fns))
+	for i := range order {
+		order[i] = i
+	}
+	if len(order) > c.MaxFunctions {
+		slices.SortFunc(order, func(a, b int) int { return cmp.Compare(l.fns[b].lastSeen, l.fns[a].lastSeen) })
+		order = order[:c.MaxFunctions]
+	}
+	// Rank.
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(l.fns[a].demand, l.fns[b].demand) })
+	ranks := make([]uint32, len(l.fns))
+	top := c.RankLevels - 1
+	for i, fi := range order {
+		var r int
+		d := l.fns[fi].demand
+		switch c.RankScale {
+		case RankByOrder:
+			r = i * c.RankLevels / len(order)
+		case RankByDemand:
+			if c.Knobs.RankStep > 0 {
+				r = int(math.Round(d / float64(c.Knobs.RankStep)))
+			}
+		case RankByLog:
+			if c.Knobs.RankStep > 0 && d >= float64(c.Knobs.RankStep) {
+				r = int(math.Log2(d/float64(c.Knobs.RankStep))) + 1
+			}
+		}
+		ranks[fi] = uint32(min(max(r, 0), top))
+	}
+	// Slice.
+	factor := 1.0
+	if c.SRPTSlice {
+		if u := l.utilisation(); c.Theta < 100 && u >= c.Theta {
+			factor = c.Beta * (100 + c.Theta - math.Min(u, 100)) / (100 * c.Gamma)
+		}
+	}
+	out := make(map[uint32]Entry, len(order))
+	for _, fi := range order {
+		f := l.fns[fi]
+		slice := c.Knobs.DefaultSlice
+		if c.SRPTSlice {
+			st := l.stats[fi]
+			s := math.Min(c.Alpha*st.MeanSegment(), float64(c.SliceCap)) - c.Beta*st.StdSegment()
+			s = math.Max(s*factor, float64(c.MinSlice))
+			slice = int64(s)
+		}
+		if slice < 1 {
+			slice = 1
+		}
+		out[f.id] = Entry{Rank: ranks[fi], Slice: slice, Demand: int64(f.demand)}
+	}
+	return out
+}
+
+// sortByArrival sorts jobs by arrival with a stable LSD radix sort on the arrival offset from
+// the earliest one (11-bit digits; passes whose digit is constant are skipped). It returns the
+// sorted slice and the spare buffer, which callers keep for the next call.
+func sortByArrival(jobs, tmp []SimJob) (sorted, spare []SimJob) {
+	if len(jobs) < 2 {
+		return jobs, tmp
+	}
+	lo, hi := jobs[0].Arrival, jobs[0].Arrival
+	for _, j := range jobs {
+		lo, hi = min(lo, j.Arrival), max(hi, j.Arrival)
+	}
+	span := uint64(hi - lo)
+	if cap(tmp) < len(jobs) {
+		tmp = make([]SimJob, len(jobs))
+	}
+	tmp = tmp[:len(jobs)]
+	const bits = 11
+	var count [1 << bits]int
+	for shift := uint(0); shift < 64 && span>>shift != 0; shift += bits {
+		clear(count[:])
+		for _, j := range jobs {
+			count[(uint64(j.Arrival-lo)>>shift)&(1<<bits-1)]++
+		}
+		if count[(uint64(jobs[0].Arrival-lo)>>shift)&(1<<bits-1)] == len(jobs) {
+			continue
+		}
+		sum := 0
+		for i, c := range count {
+			count[i] = sum
+			sum += c
+		}
+		for _, j := range jobs {
+			d := (uint64(j.Arrival-lo) >> shift) & (1<<bits - 1)
+			tmp[count[d]] = j
+			count[d]++
+		}
+		jobs, tmp = tmp, jobs
+	}
+	return jobs, tmp
+}
