@@ -26,9 +26,11 @@ func DefaultYAML() []byte { return bytes.Clone(defaultYAML) }
 
 // Config is the whole alps configuration.
 type Config struct {
-	Log     Log     `mapstructure:"log"`
-	Learner Learner `mapstructure:"learner"`
-	Policy  Policy  `mapstructure:"policy"`
+	Log      Log      `mapstructure:"log"`
+	Learner  Learner  `mapstructure:"learner"`
+	Policy   Policy   `mapstructure:"policy"`
+	Frontend Frontend `mapstructure:"frontend"`
+	Sim      Sim      `mapstructure:"sim"`
 }
 
 // Log configures logging.
@@ -124,7 +126,13 @@ func (c Config) Validate() error {
 	if err := c.Learner.Validate(); err != nil {
 		return err
 	}
-	return c.Policy.Validate()
+	if err := c.Policy.Validate(); err != nil {
+		return err
+	}
+	if err := c.Sim.Validate(); err != nil {
+		return err
+	}
+	return c.Frontend.Validate()
 }
 
 func (l *Loader) wrap(err error) error {

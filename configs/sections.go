@@ -131,3 +131,38 @@ func (f Frontend) Validate() error {
 	}
 	return nil
 }
+
+// Sim holds the parameters of the simulator's baseline policies (srpt/).
+type Sim struct {
+	CFSLatencyMs           float64 `mapstructure:"cfs_latency_ms"`
+	CFSMinGranularityMs    float64 `mapstructure:"cfs_min_granularity_ms"`
+	CFSWakeupGranularityMs float64 `mapstructure:"cfs_wakeup_granularity_ms"`
+	CFSContextSwitchUs     float64 `mapstructure:"cfs_context_switch_us"`
+	SFSInitialSliceMs      float64 `mapstructure:"sfs_initial_slice_ms"`
+	SFSMinSliceMs          float64 `mapstructure:"sfs_min_slice_ms"`
+	SFSUpdateEvery         int     `mapstructure:"sfs_update_every"`
+	SFSStarvationSlices    float64 `mapstructure:"sfs_starvation_slices"`
+}
+
+// Validate names the first out-of-range key.
+func (s Sim) Validate() error {
+	switch {
+	case s.CFSLatencyMs <= 0:
+		return fmt.Errorf("sim.cfs_latency_ms: must be > 0, got %g", s.CFSLatencyMs)
+	case s.CFSMinGranularityMs <= 0:
+		return fmt.Errorf("sim.cfs_min_granularity_ms: must be > 0, got %g", s.CFSMinGranularityMs)
+	case s.CFSWakeupGranularityMs < 0:
+		return fmt.Errorf("sim.cfs_wakeup_granularity_ms: must be >= 0, got %g", s.CFSWakeupGranularityMs)
+	case s.CFSContextSwitchUs < 0:
+		return fmt.Errorf("sim.cfs_context_switch_us: must be >= 0, got %g", s.CFSContextSwitchUs)
+	case s.SFSInitialSliceMs <= 0:
+		return fmt.Errorf("sim.sfs_initial_slice_ms: must be > 0, got %g", s.SFSInitialSliceMs)
+	case s.SFSMinSliceMs <= 0:
+		return fmt.Errorf("sim.sfs_min_slice_ms: must be > 0, got %g", s.SFSMinSliceMs)
+	case s.SFSUpdateEvery <= 0:
+		return fmt.Errorf("sim.sfs_update_every: must be > 0, got %d", s.SFSUpdateEvery)
+	case s.SFSStarvationSlices <= 0:
+		return fmt.Errorf("sim.sfs_starvation_slices: must be > 0, got %g", s.SFSStarvationSlices)
+	}
+	return nil
+}
