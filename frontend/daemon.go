@@ -1,0 +1,427 @@
+package frontend
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+	"golang.org/x/sys/unix"
+
+	"github.com/alps-sched/alps/configs"
+	"github.com/alps-sched/alps/model"
+)
+
+// Options configure a Daemon.
+type Options struct {
+	Config configs.Config
+	Kernel Kernel
+	// NewLearner builds the learner from the configuration (at start and on every reload).
+	NewLearner func(configs.Config) (Learner, error)
+	Log        zerolog.Logger
+	// Metrics, when not nil, receives the daemon's metrics.
+	Metrics *Metrics
+	// Now returns the time in the clock of the records' Start and End (CLOCK_MONOTONIC by
+	// default).
+	Now func() int64
+}
+
+// Daemon is the frontend's control loop. Create it with New and run it with Run.
+type Daemon struct {
+	opts    Options
+	log     zerolog.Logger
+	kernel  Kernel
+	metrics *Metrics
+	reg     *Registry
+	class   *Classifier
+	now     func() int64
+	reload  chan configs.Config
+
+	mu       sync.Mutex
+	pending  []model.Record
+	dropped  uint64 // records dropped by the frontend
+	received uint64
+
+	// owned by the loop
+	cfg      configs.Config
+	learner  Learner
+	table    *model.Table
+	lastBeat time.Time
+	lat      latencies
+	started  time.Time
+	cpu0     time.Duration
+	updates  uint64
+}
+
+// New checks the options and builds a daemon; it does not touch the kernel yet.
+func New(opts Options) (*Daemon, error) {
+	if opts.Kernel == nil || opts.NewLearner == nil {
+		return nil, errors.New("frontend: Kernel and NewLearner are required")
+	}
+	if err := opts.Config.Validate(); err != nil {
+		return nil, err
+	}
+	rules, err := NewCgroupRules(opts.Config.Frontend.CgroupPatterns)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := ParseProcessNames(opts.Config.Frontend.ProcessNames); err != nil {
+		return nil, err
+	}
+	l, err := opts.NewLearner(opts.Config)
+	if err != nil {
+		return nil, err
+	}
+	now := opts.Now
+	if now == nil {
+		now = Monotonic
+	}
+	m := opts.Metrics
+	if m == nil {
+		m = NewMetrics()
+	}
+	reg := NewRegistry(opts.Config.Learner.MaxFunctions)
+	d := &Daemon{
+		opts: opts, log: opts.Log, kernel: opts.Kernel, metrics: m, reg: reg, now: now,
+		reload: make(chan configs.Config, 1), cfg: opts.Config, learner: l,
+		class: NewClassifier(opts.Kernel, reg, opts.Config.Frontend.CgroupRoot, rules, opts.Log),
+		lat:   newLatencies(4096),
+	}
+	return d, nil
+}
+
+// Monotonic returns CLOCK_MONOTONIC in nanoseconds, the clock of bpf_ktime_get_ns.
+func Monotonic() int64 {
+	var ts unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts); err != nil {
+		return time.Now().UnixNano()
+	}
+	return ts.Nano()
+}
+
+// Registry returns the daemon's function registry (names of the ids in the table).
+func (d *Daemon) Registry() *Registry { return d.reg }
+
+// Reload asks the running daemon to apply a new configuration's learner and policy parameters
+// (and the learning switch) without detaching. The window of records is kept.
+func (d *Daemon) Reload(cfg configs.Config) error {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	select {
+	case <-d.reload: // a newer request replaces a pending one
+	default:
+	}
+	d.reload <- cfg
+	return nil
+}
+
+// Run classifies, then drives the learning loop until ctx ends (then detaches and returns nil)
+// or the kernel ejects the scheduler (then returns an *EjectedError).
+func (d *Daemon) Run(ctx context.Context) error {
+	d.started, d.cpu0 = time.Now(), processCPU()
+	procRules, _ := ParseProcessNames(d.cfg.Frontend.ProcessNames)
+	if err := d.class.ApplyProcessNames(procRules); err != nil {
+		d.kernel.Close()
+		return err
+	}
+	wctx, stopWatch := context.WithCancel(ctx)
+	defer stopWatch()
+	ready := make(chan struct{})
+	go d.class.Watch(wctx, ready)
+	<-ready
+	d.log.Info().Int("cgroups", d.class.Classified()).Int("process_names", len(procRules)).
+		Bool("learning", d.cfg.Frontend.Learning).Dur("update_interval", d.interval()).Msg("classified; learning loop started")
+
+	intakeDone := make(chan struct{})
+	go d.intake(intakeDone)
+	if err := d.beat(); err != nil {
+		d.log.Warn().Err(err).Msg("heartbeat")
+	}
+	if !d.cfg.Frontend.Learning {
+		if err := d.kernel.SetPolicy(nil); err != nil {
+			d.log.Warn().Err(err).Msg("clear policy")
+		}
+	}
+	update := time.NewTicker(d.interval())
+	defer update.Stop()
+	hb := time.NewTicker(time.Duration(d.cfg.Frontend.HeartbeatIntervalMs) * time.Millisecond)
+	defer hb.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			info, err := d.kernel.Close()
+			d.log.Info().Int64("kind", info.Kind).Int64("code", info.Code).Str("reason", info.Reason).
+				Str("message", info.Message).Msg("detached")
+			if err != nil {
+				return fmt.Errorf("detach: %w", err)
+			}
+			return nil
+		case info := <-d.kernel.Exited():
+			d.metrics.Ejections.Inc()
+			d.log.Error().Int64("kind", info.Kind).Int64("code", info.Code).Str("reason", info.Reason).
+				Str("message", info.Message).Bool("restart", info.Restart()).Msg("scheduler ejected by the kernel")
+			d.kernel.Close()
+			return &EjectedError{Info: info}
+		case <-intakeDone:
+			intakeDone = nil // the kernel side stopped sending; Exited tells why
+		case cfg := <-d.reload:
+			if err := d.applyReload(cfg); err != nil {
+				d.log.Error().Err(err).Msg("reload rejected; keeping the running configuration")
+				continue
+			}
+			update.Reset(d.interval())
+			hb.Reset(time.Duration(d.cfg.Frontend.HeartbeatIntervalMs) * time.Millisecond)
+		case <-hb.C:
+			if err := d.beat(); err != nil {
+				d.metrics.PushErrors.Inc()
+				d.log.Warn().Err(err).Msg("heartbeat")
+			}
+		case <-update.C:
+			d.step()
+		}
+	}
+}
+
+func (d *Daemon) interval() time.Duration {
+	return time.Duration(d.cfg.Learner.UpdateIntervalMs) * time.Millisecond
+}
+
+// intake drains the kernel's records as fast as they come into the pending buffer; when the
+// buffer is full they are dropped and counted, never blocking the kernel side.
+func (d *Daemon) intake(done chan<- struct{}) {
+	defer close(done)
+	for r := range d.kernel.Records() {
+		d.reg.Touch(r.Function)
+		mr := r.ModelRecord()
+		d.mu.Lock()
+		d.received++
+		if len(d.pending) < d.cfg.Frontend.RecordBuffer {
+			d.pending = append(d.pending, mr)
+		} else {
+			d.dropped++
+		}
+		d.mu.Unlock()
+	}
+}
+
+func (d *Daemon) beat() error {
+	err := d.kernel.Heartbeat()
+	if err == nil {
+		d.lastBeat = time.Now()
+	}
+	d.metrics.HeartbeatAge.Set(time.Since(d.lastBeat).Seconds())
+	return err
+}
+
+// step feeds the pending records to the learner, runs it, and pushes the table.
+func (d *Daemon) step() {
+	t0 := time.Now()
+	d.mu.Lock()
+	batch := d.pending
+	d.pending = make([]model.Record, 0, min(len(batch), d.cfg.Frontend.RecordBuffer))
+	dropped := d.dropped
+	d.dropped = 0
+	d.mu.Unlock()
+	for _, r := range batch {
+		d.learner.Observe(r)
+	}
+	d.metrics.Records.Add(float64(len(batch)))
+	d.metrics.RecordsPerSec.Set(float64(len(batch)) / d.interval().Seconds())
+	if dropped > 0 {
+		d.metrics.Dropped.WithLabelValues("frontend").Add(float64(dropped))
+		d.log.Warn().Uint64("dropped", dropped).Msg("records arrived faster than the learner takes them: dropped")
+	}
+	d.metrics.kernelDropped(d.kernel.Dropped())
+	d.metrics.Functions.Set(float64(d.reg.Len()))
+	if !d.cfg.Frontend.Learning {
+		return
+	}
+	t := d.learner.Update(d.now())
+	if err := d.kernel.SetPolicy(t); err != nil {
+		d.metrics.PushErrors.Inc()
+		d.log.Error().Err(err).Msg("push policy table")
+		return
+	}
+	if err := d.beat(); err != nil {
+		d.log.Warn().Err(err).Msg("heartbeat")
+	}
+	el := time.Since(t0)
+	d.table = t
+	d.updates++
+	d.lat.add(el)
+	d.metrics.UpdateSeconds.Observe(el.Seconds())
+	d.metrics.TableSize.Set(float64(t.Len()))
+	d.metrics.TableVersion.Set(float64(t.Version))
+	ev := d.log.Debug()
+	if d.updates == 1 || d.log.GetLevel() <= zerolog.DebugLevel {
+		ev = d.log.Info()
+	}
+	ev.Uint64("version", t.Version).Int("functions", t.Len()).Int("records", len(batch)).
+		Dur("took", el).Str("top", d.Top(t, 5)).Msg("policy pushed")
+}
+
+// Top describes the n first-ranked functions of t as "name:rank/slice".
+func (d *Daemon) Top(t *model.Table, n int) string {
+	return TopEntries(t, d.reg.Name, n)
+}
+
+// TopEntries describes the n first-ranked functions of t, named by name.
+func TopEntries(t *model.Table, name func(uint32) string, n int) string {
+	rows := Rank(t, name)
+	if len(rows) > n {
+		rows = rows[:n]
+	}
+	s := ""
+	for i, r := range rows {
+		if i > 0 {
+			s += " "
+		}
+		s += fmt.Sprintf("%s:%d/%.1fms", r.Name, r.Rank, float64(r.Slice)/1e6)
+	}
+	return s
+}
+
+// Row is one function of a policy table, for display.
+type Row struct {
+	ID     uint32
+	Name   string
+	Rank   uint32
+	Slice  int64
+	Demand int64
+}
+
+// Rank returns the entries of t, first-ranked first (ties by id).
+func Rank(t *model.Table, name func(uint32) string) []Row {
+	if t == nil {
+		return nil
+	}
+	rows := make([]Row, 0, len(t.Entries))
+	for id, e := range t.Entries {
+		n := name(id)
+		if n == "" {
+			n = fmt.Sprintf("#%d", id)
+		}
+		rows = append(rows, Row{ID: id, Name: n, Rank: e.Rank, Slice: e.Slice, Demand: e.Demand})
+	}
+	sort.Slice(rows, func(i, j int) bool {
+		if rows[i].Rank != rows[j].Rank {
+			return rows[i].Rank < rows[j].Rank
+		}
+		return rows[i].ID < rows[j].ID
+	})
+	return rows
+}
+
+// windowed is implemented by learners that expose their window (model.Learner), so a reload
+// keeps what was learned.
+type windowed interface {
+	Window() *model.Window
+}
+
+func (d *Daemon) applyReload(cfg configs.Config) error {
+	l, err := d.opts.NewLearner(cfg)
+	if err != nil {
+		return err
+	}
+	if old, ok := d.learner.(windowed); ok {
+		for _, r := range old.Window().Records(nil) {
+			l.Observe(r)
+		}
+	}
+	wasLearning := d.cfg.Frontend.Learning
+	d.learner = l
+	// Classification rules and the record buffer need a restart; learner, policy and the
+	// learning switch apply now.
+	keep := d.cfg.Frontend
+	d.cfg = cfg
+	d.cfg.Frontend.CgroupPatterns, d.cfg.Frontend.ProcessNames, d.cfg.Frontend.CgroupRoot = keep.CgroupPatterns, keep.ProcessNames, keep.CgroupRoot
+	d.cfg.Frontend.RecordBuffer, d.cfg.Frontend.MetricsAddr, d.cfg.Frontend.PinPath = keep.RecordBuffer, keep.MetricsAddr, keep.PinPath
+	if wasLearning && !cfg.Frontend.Learning {
+		if err := d.kernel.SetPolicy(nil); err != nil {
+			return fmt.Errorf("clear policy: %w", err)
+		}
+	}
+	d.log.Info().Str("predictor", cfg.Learner.Predictor).Int64("update_interval_ms", cfg.Learner.UpdateIntervalMs).
+		Bool("learning", cfg.Frontend.Learning).Msg("configuration reloaded")
+	return nil
+}
+
+// Stats summarises a run of the daemon.
+type Stats struct {
+	Updates     uint64  `json:"updates"`
+	Records     uint64  `json:"records"`
+	Dropped     uint64  `json:"dropped"`
+	CPUPercent  float64 `json:"cpu_percent"`   // CPU of the whole process, % of one CPU
+	UpdateP50Ms float64 `json:"update_p50_ms"` // learner + push latency
+	UpdateP99Ms float64 `json:"update_p99_ms"`
+	UpdateMaxMs float64 `json:"update_max_ms"`
+	WallSeconds float64 `json:"wall_seconds"`
+	Functions   int     `json:"functions"`
+}
+
+// Stats returns the daemon's figures so far. Call it after Run returned.
+func (d *Daemon) Stats() Stats {
+	wall := time.Since(d.started)
+	cpu := processCPU() - d.cpu0
+	d.mu.Lock()
+	recv := d.received
+	d.mu.Unlock()
+	s := Stats{Updates: d.updates, Records: recv, Dropped: d.kernel.Dropped() + uint64(d.droppedTotal()),
+		WallSeconds: wall.Seconds(), Functions: d.reg.Len()}
+	if wall > 0 {
+		s.CPUPercent = 100 * cpu.Seconds() / wall.Seconds()
+	}
+	s.UpdateP50Ms, s.UpdateP99Ms, s.UpdateMaxMs = d.lat.quantile(0.5), d.lat.quantile(0.99), d.lat.quantile(1)
+	return s
+}
+
+func (d *Daemon) droppedTotal() float64 {
+	// the frontend's drops live in the metric once an update has taken them
+	var m = d.metrics.Dropped.WithLabelValues("frontend")
+	return counterValue(m)
+}
+
+func processCPU() time.Duration {
+	var ru unix.Rusage
+	if err := unix.Getrusage(unix.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// latencies keeps the last n update latencies.
+type latencies struct {
+	buf  []time.Duration
+	next int
+	full bool
+}
+
+func newLatencies(n int) latencies { return latencies{buf: make([]time.Duration, n)} }
+
+func (l *latencies) add(d time.Duration) {
+	l.buf[l.next] = d
+	l.next++
+	if l.next == len(l.buf) {
+		l.next, l.full = 0, true
+	}
+}
+
+// quantile returns the q-quantile in milliseconds (nearest rank), 0 when empty.
+func (l *latencies) quantile(q float64) float64 {
+	n := l.next
+	if l.full {
+		n = len(l.buf)
+	}
+	if n == 0 {
+		return 0
+	}
+	s := append([]time.Duration(nil), l.buf[:n]...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	i := int(q*float64(n)+0.999999) - 1
+	i = max(0, min(i, n-1))
+	return float64(s[i]) / 1e6
+}

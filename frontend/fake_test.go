@@ -1,0 +1,112 @@
+package frontend
+
+import (
+	"errors"
+	"sync"
+
+	"github.com/alps-sched/alps/model"
+)
+
+// fakeKernel records what the daemon does to the kernel side.
+type fakeKernel struct {
+	mu        sync.Mutex
+	policies  []*model.Table
+	beats     int
+	cgroups   map[uint64]uint32
+	comms     map[string]uint32
+	records   chan Record
+	exited    chan ExitInfo
+	closed    bool
+	dropped   uint64
+	failPush  bool
+	closeInfo ExitInfo
+}
+
+func newFakeKernel(buf int) *fakeKernel {
+	return &fakeKernel{cgroups: map[uint64]uint32{}, comms: map[string]uint32{},
+		records: make(chan Record, buf), exited: make(chan ExitInfo, 1),
+		closeInfo: ExitInfo{Kind: 64, Reason: "unregistered from user space"}}
+}
+
+func (k *fakeKernel) SetPolicy(t *model.Table) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.failPush {
+		return errors.New("map update failed")
+	}
+	k.policies = append(k.policies, t)
+	return nil
+}
+
+func (k *fakeKernel) Heartbeat() error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.beats++
+	return nil
+}
+
+func (k *fakeKernel) SetCgroupFunction(id uint64, fn uint32) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.cgroups[id] = fn
+	return nil
+}
+
+func (k *fakeKernel) DeleteCgroup(id uint64) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	delete(k.cgroups, id)
+	return nil
+}
+
+func (k *fakeKernel) SetCommFunction(comm string, fn uint32) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.comms[comm] = fn
+	return nil
+}
+
+func (k *fakeKernel) Records() <-chan Record  { return k.records }
+func (k *fakeKernel) Dropped() uint64         { k.mu.Lock(); defer k.mu.Unlock(); return k.dropped }
+func (k *fakeKernel) Exited() <-chan ExitInfo { return k.exited }
+
+func (k *fakeKernel) Close() (ExitInfo, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.closed = true
+	return k.closeInfo, nil
+}
+
+func (k *fakeKernel) snapshot() (pols []*model.Table, beats int, cg map[uint64]uint32, closed bool) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	cg = map[uint64]uint32{}
+	for a, b := range k.cgroups {
+		cg[a] = b
+	}
+	return append([]*model.Table(nil), k.policies...), k.beats, cg, k.closed
+}
+
+// fakeLearner ranks functions by how many records it saw of them (fewest first), and counts
+// its updates.
+type fakeLearner struct {
+	seen    map[uint32]int
+	version uint64
+	slow    func()
+}
+
+func newFakeLearner() *fakeLearner { return &fakeLearner{seen: map[uint32]int{}} }
+
+func (l *fakeLearner) Observe(r model.Record) { l.seen[r.Function]++ }
+
+func (l *fakeLearner) Update(now int64) *model.Table {
+	if l.slow != nil {
+		l.slow()
+	}
+	l.version++
+	t := &model.Table{Version: l.version, Entries: map[uint32]model.Entry{}}
+	for fn, n := range l.seen {
+		t.Entries[fn] = model.Entry{Rank: uint32(n), Slice: 5e6}
+	}
+	return t
+}
