@@ -86,3 +86,10 @@ type Completer interface {
 type Observer interface {
 	Segment(t TaskID, core int, start, end int64, why StopReason)
 }
+
+// SwitchCoster is implemented by policies that model a context-switch cost: a core that
+// switches to a different task first spends SwitchCost ns running nothing.
+type SwitchCoster interface {
+	Policy
+	SwitchCost() int64
+}

@@ -75,6 +75,7 @@ type Env struct {
 	err  error
 
 	busy, switches, preemptions int64
+	switchCost                  int64
 }
 
 // Now is the current simulated time, ns.
@@ -95,7 +96,8 @@ func (e *Env) Func(t TaskID) uint32 { return e.inv[t].Func }
 // Running returns the task running on core, or NoTask.
 func (e *Env) Running(core int) TaskID { return e.running[core] }
 
-// RunStart is when core's running task started its current run.
+// RunStart is when core's running task started (or, during a context switch, will start)
+// its current run.
 func (e *Env) RunStart(core int) int64 { return e.runStart[core] }
 
 // Idle is the number of idle cores.
@@ -141,7 +143,7 @@ type oracle struct{ e *Env }
 func (o oracle) Remaining(t TaskID) int64 {
 	e := o.e
 	r := e.rem[t]
-	if c := e.loc[t]; c >= 0 {
+	if c := e.loc[t]; c >= 0 && e.now > e.runStart[c] {
 		r -= e.now - e.runStart[c]
 	}
 	in := &e.inv[t]
@@ -247,6 +249,9 @@ func Run(tr *Trace, p Policy, o Options) (*Result, error) {
 		cv.UseOracle(oracle{e})
 	}
 	e.comp, _ = p.(Completer)
+	if sc, ok := p.(SwitchCoster); ok {
+		e.switchCost = sc.SwitchCost()
+	}
 	timed, _ := p.(Timed)
 	every := o.ProgressEvery
 	if every <= 0 {
@@ -329,6 +334,10 @@ func Run(tr *Trace, p Policy, o Options) (*Result, error) {
 func (e *Env) stop(c int) bool {
 	t := e.running[c]
 	ran := e.now - e.runStart[c]
+	if ran < 0 { // stopped during its context switch
+		ran = 0
+		e.runStart[c] = e.now
+	}
 	e.rem[t] -= ran
 	e.busy += ran
 	e.running[c] = NoTask
@@ -412,14 +421,15 @@ func (e *Env) start(c int, t TaskID, q int64) {
 	e.loc[t] = int32(c)
 	e.idle--
 	e.runStart[c] = e.now
-	if e.rec[t].Start < 0 {
-		e.rec[t].Start = e.now
-	}
 	if e.last[c] != t {
 		e.switches++
 		e.last[c] = t
+		e.runStart[c] += e.switchCost
 	}
-	end := e.now + e.rem[t]
+	if e.rec[t].Start < 0 {
+		e.rec[t].Start = e.runStart[c]
+	}
+	end := e.runStart[c] + e.rem[t]
 	if q > 0 && e.now+q < end {
 		end = e.now + q
 	}
