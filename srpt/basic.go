@@ -97,9 +97,9 @@ type FIFO struct {
 // NewFIFO returns a fifo policy.
 func NewFIFO() *FIFO { return &FIFO{} }
 
-func (*FIFO) Name() string                         { return "fifo" }
-func (*FIFO) Start(*Env)                           {}
-func (f *FIFO) Runnable(t TaskID, _ Reason)        { f.q.push(t) }
+func (*FIFO) Name() string                           { return "fifo" }
+func (*FIFO) Start(*Env)                             {}
+func (f *FIFO) Runnable(t TaskID, _ Reason)          { f.q.push(t) }
 func (*FIFO) Stopped(TaskID, int, int64, StopReason) {}
 
 func (f *FIFO) Pick(int) (TaskID, int64, bool) {
@@ -124,7 +124,7 @@ type SRPT struct {
 // NewSRPT returns an srpt policy.
 func NewSRPT() *SRPT { return &SRPT{} }
 
-func (*SRPT) Name() string          { return "srpt" }
+func (*SRPT) Name() string         { return "srpt" }
 func (s *SRPT) UseOracle(o Oracle) { s.or = o }
 func (s *SRPT) Start(e *Env) {
 	s.env = e

@@ -10,9 +10,9 @@ const NoTask TaskID = -1
 type Reason uint8
 
 const (
-	Arrived   Reason = iota // the invocation arrived
-	Woke                    // it woke up after an I/O wait
-	Requeued                // it was stopped while runnable: quantum expired or preempted
+	Arrived  Reason = iota // the invocation arrived
+	Woke                   // it woke up after an I/O wait
+	Requeued               // it was stopped while runnable: quantum expired or preempted
 )
 
 // StopReason says why a running task stopped.

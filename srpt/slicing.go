@@ -172,8 +172,8 @@ type CFS struct {
 // NewCFS returns a cfs policy.
 func NewCFS(p CFSParams) *CFS { return &CFS{p: p} }
 
-func (*CFS) Name() string          { return "cfs" }
-func (c *CFS) SwitchCost() int64   { return c.p.ContextSwitch }
+func (*CFS) Name() string        { return "cfs" }
+func (c *CFS) SwitchCost() int64 { return c.p.ContextSwitch }
 func (c *CFS) Start(e *Env) {
 	c.env = e
 	c.v = make([]int64, e.Tasks())
