@@ -155,7 +155,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			info, err := d.kernel.Close()
 			d.log.Info().Int64("kind", info.Kind).Int64("code", info.Code).Str("reason", info.Reason).
-				Str("message", info.Message).Msg("detached")
+				Str("exit_message", info.Message).Msg("detached")
 			if err != nil {
 				return fmt.Errorf("detach: %w", err)
 			}
@@ -163,7 +163,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		case info := <-d.kernel.Exited():
 			d.metrics.Ejections.Inc()
 			d.log.Error().Int64("kind", info.Kind).Int64("code", info.Code).Str("reason", info.Reason).
-				Str("message", info.Message).Bool("restart", info.Restart()).Msg("scheduler ejected by the kernel")
+				Str("exit_message", info.Message).Bool("restart", info.Restart()).Msg("scheduler ejected by the kernel")
 			d.kernel.Close()
 			return &EjectedError{Info: info}
 		case <-intakeDone:
