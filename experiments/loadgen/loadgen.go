@@ -99,7 +99,8 @@ type Result struct {
 	Start    int64 // when the process was started (0 and Lost if it never was)
 	End      int64 // when it was reaped
 	CPU      int64 // user + system CPU of the process (wait4)
-	Demand   int64
+	Demand   int64 // CPU demand
+	IO       int64 // total blocking time asked for (Blocks * Sleep)
 	Blocks   int
 	Lost     bool
 	Err      string
@@ -139,7 +140,7 @@ func Run(ctx context.Context, plan Plan, cfg Config) ([]Result, error) {
 	results := make([]Result, len(plan.Invocations))
 	for i, inv := range plan.Invocations {
 		results[i] = Result{ID: inv.ID, Function: plan.Functions[inv.Function], Arrival: inv.Arrival,
-			Demand: inv.Demand, Blocks: inv.Blocks, Lost: true}
+			Demand: inv.Demand, IO: int64(inv.Blocks) * inv.Sleep, Blocks: inv.Blocks, Lost: true}
 	}
 	var (
 		wg    sync.WaitGroup

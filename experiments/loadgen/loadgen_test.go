@@ -119,7 +119,7 @@ func TestRunMissingPayload(t *testing.T) {
 
 func TestResultsRoundTrip(t *testing.T) {
 	want := []Result{
-		{ID: 0, Function: "fa", Arrival: 1_000_000, Start: 1_500_000, End: 9_250_000, CPU: 7_000_000, Demand: 7_000_000},
+		{ID: 0, Function: "fa", Arrival: 1_000_000, Start: 1_500_000, End: 9_250_000, CPU: 7_000_000, Demand: 7_000_000, IO: 3_000_000, Blocks: 2},
 		{ID: 1, Function: "fb", Arrival: 2_000_000, Lost: true, Err: "signal: killed"},
 	}
 	var buf bytes.Buffer
@@ -138,7 +138,7 @@ func TestResultsRoundTrip(t *testing.T) {
 			t.Errorf("row %d: got %+v want %+v", i, got[i], want[i])
 		}
 	}
-	_, err = ReadResults(strings.NewReader("id,function,arrival_ms,start_ms,end_ms,cpu_ms,demand_ms,blocks,lost,error\n1,fa,x,0,0,0,0,0,0,\n"), "bad.csv")
+	_, err = ReadResults(strings.NewReader("id,function,arrival_ms,start_ms,end_ms,cpu_ms,demand_ms,io_ms,blocks,lost,error\n1,fa,x,0,0,0,0,0,0,0,\n"), "bad.csv")
 	if err == nil || !strings.Contains(err.Error(), "bad.csv:2: arrival_ms") {
 		t.Errorf("bad number: %v", err)
 	}

@@ -9,9 +9,9 @@ import (
 )
 
 // resultHeader is the header of a results CSV file; times are decimal milliseconds.
-var resultHeader = []string{"id", "function", "arrival_ms", "start_ms", "end_ms", "cpu_ms", "demand_ms", "blocks", "lost", "error"}
+var resultHeader = []string{"id", "function", "arrival_ms", "start_ms", "end_ms", "cpu_ms", "demand_ms", "io_ms", "blocks", "lost", "error"}
 
-func ms(ns int64) string { return strconv.FormatFloat(float64(ns)/1e6, 'f', 3, 64) }
+func ms(ns int64) string { return strconv.FormatFloat(float64(ns)/1e6, 'f', 6, 64) }
 
 // WriteResults writes rs as CSV.
 func WriteResults(w io.Writer, rs []Result) error {
@@ -25,7 +25,7 @@ func WriteResults(w io.Writer, rs []Result) error {
 			lost = "1"
 		}
 		rec := []string{strconv.Itoa(r.ID), r.Function, ms(r.Arrival), ms(r.Start), ms(r.End),
-			ms(r.CPU), ms(r.Demand), strconv.Itoa(r.Blocks), lost, strings.ReplaceAll(r.Err, "\n", " ")}
+			ms(r.CPU), ms(r.Demand), ms(r.IO), strconv.Itoa(r.Blocks), lost, strings.ReplaceAll(r.Err, "\n", " ")}
 		if err := cw.Write(rec); err != nil {
 			return err
 		}
@@ -71,12 +71,12 @@ func ReadResults(r io.Reader, name string) ([]Result, error) {
 			return nil, fmt.Errorf("%s:%d: id: %q is not an integer", name, line, rec[0])
 		}
 		res.ID, res.Function = id, rec[1]
-		res.Arrival, res.Start, res.End, res.CPU, res.Demand = num(2), num(3), num(4), num(5), num(6)
-		blocks, err := strconv.Atoi(rec[7])
+		res.Arrival, res.Start, res.End, res.CPU, res.Demand, res.IO = num(2), num(3), num(4), num(5), num(6), num(7)
+		blocks, err := strconv.Atoi(rec[8])
 		if err != nil {
-			return nil, fmt.Errorf("%s:%d: blocks: %q is not an integer", name, line, rec[7])
+			return nil, fmt.Errorf("%s:%d: blocks: %q is not an integer", name, line, rec[8])
 		}
-		res.Blocks, res.Lost, res.Err = blocks, rec[8] == "1", rec[9]
+		res.Blocks, res.Lost, res.Err = blocks, rec[9] == "1", rec[10]
 		if perr != nil {
 			return nil, perr
 		}

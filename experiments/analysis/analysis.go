@@ -1,0 +1,226 @@
+// Package analysis turns the experiment's measured runs (one per scheduler) and the
+// simulator's prediction for the same trace into the summary the README quotes
+// (experiments/results/latest.json), a side-by-side table, target checks and figures.
+package analysis
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"sort"
+
+	"github.com/alps-sched/alps/experiments/loadgen"
+	"github.com/alps-sched/alps/srpt"
+)
+
+// Scheduler is one scheduler's row of the summary. The JSON names are an interface.
+type Scheduler struct {
+	Name            string  `json:"name"`
+	Completed       int     `json:"completed"`
+	Lost            int     `json:"lost"`
+	Ejections       int     `json:"ejections"`
+	MeanFCTMs       float64 `json:"mean_fct_ms"`
+	ShortMeanFCTMs  float64 `json:"short_mean_fct_ms"`
+	P99FCTMs        float64 `json:"p99_fct_ms"`
+	LongP99Slowdown float64 `json:"long_p99_slowdown"`
+}
+
+// Frontend is the daemon's cost during the alps run.
+type Frontend struct {
+	CPUPercent  float64 `json:"cpu_percent"`
+	UpdateP99Ms float64 `json:"update_p99_ms"`
+}
+
+// Summary is experiments/results/latest.json.
+type Summary struct {
+	Schedulers []Scheduler `json:"schedulers"`
+	Frontend   Frontend    `json:"frontend"`
+}
+
+// Outcome is what happened to one invocation, measured or simulated: the common ground of
+// the metrics. Times are nanoseconds.
+type Outcome struct {
+	Function string
+	Demand   int64 // CPU demand + I/O time the invocation asked for
+	FCT      int64 // completion - arrival
+	Lost     bool
+}
+
+// Slowdown is FCT / demand.
+func (o Outcome) Slowdown() float64 {
+	if o.Demand <= 0 {
+		return 1
+	}
+	return float64(o.FCT) / float64(o.Demand)
+}
+
+// FromResults converts load generator results.
+func FromResults(rs []loadgen.Result) []Outcome {
+	out := make([]Outcome, len(rs))
+	for i, r := range rs {
+		out[i] = Outcome{Function: r.Function, Demand: r.Demand + r.IO, FCT: r.FCT(), Lost: r.Lost}
+	}
+	return out
+}
+
+// FromSimulation converts the simulator's records of trace tr.
+func FromSimulation(tr *srpt.Trace, recs []srpt.Record) []Outcome {
+	out := make([]Outcome, len(recs))
+	for i := range recs {
+		r := &recs[i]
+		out[i] = Outcome{Function: tr.Functions[r.Func], Demand: tr.Inv[i].CPU + tr.Inv[i].IO, FCT: r.FCT()}
+	}
+	return out
+}
+
+// Summarize computes a scheduler's row. The classes follow the simulator's definitions
+// (issue 2): the short class is the invocations whose demand is at most the trace's median
+// demand, the long class those at or above its 90th percentile; the classes are taken over
+// all invocations, lost ones included, so every scheduler is judged on the same sets.
+func Summarize(name string, os []Outcome, ejections int) Scheduler {
+	s := Scheduler{Name: name, Ejections: ejections}
+	demands := make([]float64, len(os))
+	for i, o := range os {
+		demands[i] = float64(o.Demand)
+	}
+	sort.Float64s(demands)
+	med, p90 := quantile(demands, 0.5), quantile(demands, 0.9)
+	var fcts, longSlow []float64
+	var sum, shortSum float64
+	shortN := 0
+	for _, o := range os {
+		if o.Lost {
+			s.Lost++
+			continue
+		}
+		s.Completed++
+		f := float64(o.FCT)
+		fcts = append(fcts, f)
+		sum += f
+		if float64(o.Demand) <= med {
+			shortSum += f
+			shortN++
+		}
+		if float64(o.Demand) >= p90 {
+			longSlow = append(longSlow, o.Slowdown())
+		}
+	}
+	sort.Float64s(fcts)
+	sort.Float64s(longSlow)
+	if s.Completed > 0 {
+		s.MeanFCTMs = sum / float64(s.Completed) / 1e6
+		s.P99FCTMs = quantile(fcts, 0.99) / 1e6
+	}
+	if shortN > 0 {
+		s.ShortMeanFCTMs = shortSum / float64(shortN) / 1e6
+	}
+	s.LongP99Slowdown = quantile(longSlow, 0.99)
+	return s
+}
+
+// quantile is the nearest-rank q-quantile of sorted xs (0 when empty).
+func quantile(xs []float64, q float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	i := int(math.Ceil(q*float64(len(xs)))) - 1
+	return xs[max(0, min(i, len(xs)-1))]
+}
+
+// Find returns the row named name.
+func Find(rows []Scheduler, name string) (Scheduler, bool) {
+	for _, r := range rows {
+		if r.Name == name {
+			return r, true
+		}
+	}
+	return Scheduler{}, false
+}
+
+// Targets are the experiment's pass marks (issue 5).
+type Targets struct {
+	MeanFCTRatio      float64 // alps mean FCT <= this x default's
+	ShortMeanFCTRatio float64 // alps short-class mean FCT <= this x default's
+	LongSlowdownRatio float64 // alps long-class p99 slowdown <= this x default's
+	FrontendCPU       float64 // frontend CPU % of one vCPU
+	UpdateP99Ms       float64
+}
+
+// FullTargets are the targets of the full experiment.
+var FullTargets = Targets{MeanFCTRatio: 0.6, ShortMeanFCTRatio: 0.5, LongSlowdownRatio: 1.5, FrontendCPU: 2, UpdateP99Ms: 10}
+
+// BasicTargets are what the short CI run checks: nothing lost, nothing ejected, alps faster
+// than default.
+var BasicTargets = Targets{MeanFCTRatio: 1}
+
+// Check returns one line per missed target (none: all met).
+func Check(s Summary, t Targets) []string {
+	var fails []string
+	for _, r := range s.Schedulers {
+		if r.Lost > 0 {
+			fails = append(fails, fmt.Sprintf("%s lost %d invocations", r.Name, r.Lost))
+		}
+		if r.Ejections > 0 {
+			fails = append(fails, fmt.Sprintf("%s was ejected %d times", r.Name, r.Ejections))
+		}
+	}
+	def, ok1 := Find(s.Schedulers, "default")
+	alps, ok2 := Find(s.Schedulers, "alps")
+	if !ok1 || !ok2 {
+		return append(fails, "the default and alps runs are both needed")
+	}
+	ratio := func(what string, a, d, max float64) {
+		if max > 0 && d > 0 && a/d > max {
+			fails = append(fails, fmt.Sprintf("alps %s is %.2f x default's (target <= %.2f)", what, a/d, max))
+		}
+	}
+	ratio("mean FCT", alps.MeanFCTMs, def.MeanFCTMs, t.MeanFCTRatio)
+	ratio("short-class mean FCT", alps.ShortMeanFCTMs, def.ShortMeanFCTMs, t.ShortMeanFCTRatio)
+	ratio("long-class p99 slowdown", alps.LongP99Slowdown, def.LongP99Slowdown, t.LongSlowdownRatio)
+	if t.FrontendCPU > 0 && s.Frontend.CPUPercent > t.FrontendCPU {
+		fails = append(fails, fmt.Sprintf("frontend CPU %.2f%% (target <= %.1f%%)", s.Frontend.CPUPercent, t.FrontendCPU))
+	}
+	if t.UpdateP99Ms > 0 && s.Frontend.UpdateP99Ms > t.UpdateP99Ms {
+		fails = append(fails, fmt.Sprintf("frontend update p99 %.2f ms (target <= %.0f ms)", s.Frontend.UpdateP99Ms, t.UpdateP99Ms))
+	}
+	return fails
+}
+
+// WriteJSON writes s to path.
+func WriteJSON(path string, v any) error {
+	data, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(data, '\n'), 0o644)
+}
+
+// WriteTable prints the measured rows beside the simulator's prediction.
+func WriteTable(w io.Writer, measured, predicted []Scheduler, fe Frontend) {
+	fmt.Fprintf(w, "%-22s %9s %5s %5s %12s %12s %12s %10s\n", "scheduler", "completed", "lost", "eject",
+		"mean_fct_ms", "short_fct_ms", "p99_fct_ms", "long_p99_sd")
+	row := func(label string, r Scheduler) {
+		fmt.Fprintf(w, "%-22s %9d %5d %5d %12.1f %12.1f %12.1f %10.2f\n", label, r.Completed, r.Lost, r.Ejections,
+			r.MeanFCTMs, r.ShortMeanFCTMs, r.P99FCTMs, r.LongP99Slowdown)
+	}
+	for _, r := range measured {
+		row(r.Name+" (measured)", r)
+	}
+	for _, r := range predicted {
+		row(r.Name+" (simulated)", r)
+	}
+	md, ok1 := Find(measured, "default")
+	ma, ok2 := Find(measured, "alps")
+	pd, ok3 := Find(predicted, "default")
+	pa, ok4 := Find(predicted, "alps")
+	if ok1 && ok2 && md.MeanFCTMs > 0 {
+		fmt.Fprintf(w, "alps/default mean FCT: measured %.2f", ma.MeanFCTMs/md.MeanFCTMs)
+		if ok3 && ok4 && pd.MeanFCTMs > 0 {
+			fmt.Fprintf(w, ", simulated %.2f", pa.MeanFCTMs/pd.MeanFCTMs)
+		}
+		fmt.Fprintln(w)
+	}
+	fmt.Fprintf(w, "frontend: cpu %.2f%% of one vCPU, update p99 %.2f ms\n", fe.CPUPercent, fe.UpdateP99Ms)
+}
