@@ -40,11 +40,11 @@ func TestPredictors(t *testing.T) {
 		want float64
 	}{
 		{"mean", []float64{1, 2, 3, 6}, 3},
-		{"ewma", []float64{10, 20}, 12},              // 10 + 0.2*(20-10)
-		{"percentile", []float64{5, 1, 4, 2, 3}, 5},  // q=0.9 of 1..5, empirical
-		{"regression", []float64{1, 2, 3, 4}, 4},     // trend predicts 5, clamped to the max seen
+		{"ewma", []float64{10, 20}, 12},                // 10 + 0.2*(20-10)
+		{"percentile", []float64{5, 1, 4, 2, 3}, 5},    // q=0.9 of 1..5, empirical
+		{"regression", []float64{1, 2, 3, 4}, 4},       // trend predicts 5, clamped to the max seen
 		{"regression", []float64{4, 3, 3.5, 2.5}, 2.5}, // falling trend, clamped to the min seen
-		{"regression", []float64{7, 9}, 8},           // too short: mean
+		{"regression", []float64{7, 9}, 8},             // too short: mean
 		{"logmean", []float64{math.E, math.E}, math.E},
 	}
 	for _, tc := range tests {
@@ -62,8 +62,8 @@ func TestPredictors(t *testing.T) {
 		}
 	}
 	for _, bad := range []struct {
-		name  string
-		a, q  float64
+		name string
+		a, q float64
 	}{{"ewma", 0, 0.5}, {"percentile", 0.2, 1.5}, {"forest", 0.2, 0.5}} {
 		if _, err := NewPredictor(bad.name, bad.a, bad.q); err == nil {
 			t.Errorf("NewPredictor(%q, %g, %g) accepted", bad.name, bad.a, bad.q)
