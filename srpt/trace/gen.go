@@ -1,0 +1,123 @@
+package trace
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"sort"
+
+	"github.com/alps-sched/alps/srpt"
+)
+
+// GenOptions shape a synthetic Azure-like trace.
+type GenOptions struct {
+	Functions   int     // distinct functions, > 0
+	Minutes     float64 // span of the arrivals, > 0 (ignored when Invocations > 0)
+	Invocations int     // if > 0: exactly this many invocations, the span follows from the load
+	Cores       int     // cores the load is relative to, > 0
+	Load        float64 // offered CPU load per core, in (0, 1.5]
+	IOFraction  float64 // fraction of functions that are I/O-bound, in [0, 1]
+	Seed        uint64
+}
+
+// Validate names the first bad option as its flag.
+func (o GenOptions) Validate() error {
+	switch {
+	case o.Functions <= 0:
+		return fmt.Errorf("--functions: must be > 0, got %d", o.Functions)
+	case o.Invocations <= 0 && !(o.Minutes > 0 && o.Minutes <= 1e6):
+		return fmt.Errorf("--minutes: must be in (0, 1e6], got %g", o.Minutes)
+	case o.Cores <= 0:
+		return fmt.Errorf("--cores: must be > 0, got %d", o.Cores)
+	case !(o.Load > 0 && o.Load <= 1.5):
+		return fmt.Errorf("--load: must be in (0, 1.5], got %g", o.Load)
+	case !(o.IOFraction >= 0 && o.IOFraction <= 1):
+		return fmt.Errorf("--io-fraction: must be in [0, 1], got %g", o.IOFraction)
+	}
+	return nil
+}
+
+// Shape of the generator, from the Azure 2019 characterisation (Shahrad et al., ATC'20) as
+// summarised in research.md.
+const (
+	// Per-function median duration: log-normal with these parameters (seconds).
+	medianMu, medianSigma = -0.38, 2.36
+	// Function medians are kept in [1 ms, 60 s] (the tail beyond a minute is rare per
+	// invocation and makes no difference to the short-vs-long question the simulator asks).
+	minMedian, maxMedian = 1e-3, 60.0
+	// Per-invocation spread around the function median: mean/median ratio drawn uniformly
+	// in [1.1, 3], sigma = sqrt(2 ln(ratio)).
+	minRatio, maxRatio = 1.1, 3.0
+	// Popularity: log-normal weights; sigma 2.5 spans about 8 orders of magnitude
+	// across thousands of functions, as invocation rates do in the trace.
+	popularitySigma = 2.5
+	// Invocation demands are clamped to [0.1 ms, 300 s].
+	minDemand, maxDemand = 1e-4, 300.0
+	maxInvocations       = 50_000_000
+)
+
+type genFunc struct {
+	median, sigma float64 // seconds, log-normal sigma
+	io            bool
+}
+
+// Generate returns a synthetic trace: each function gets a median duration, a spread, a
+// popularity and (for a fraction IOFraction of them) an I/O pattern; invocations pick their
+// function by popularity and arrive as a Poisson process (uniform arrival times over the
+// span, as the Azure trace's arrivals are uniform within each minute). The arrival rate is
+// set so that the CPU demand per second is Load * Cores: invocations are drawn until their
+// total demand fills Load * Cores * span (or their number reaches Invocations, the span then
+// following from the load). I/O-bound invocations
+// block for 1 to 4 times their CPU demand in total, split into 1 to 4 waits.
+func Generate(o GenOptions) (*srpt.Trace, error) {
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	r := rand.New(rand.NewPCG(o.Seed, 0x67656e))
+	fs := make([]genFunc, o.Functions)
+	cum := make([]float64, o.Functions)
+	var wsum float64
+	for i := range fs {
+		med := math.Exp(medianMu + medianSigma*r.NormFloat64())
+		med = min(max(med, minMedian), maxMedian)
+		ratio := minRatio + (maxRatio-minRatio)*r.Float64()
+		fs[i] = genFunc{median: med, sigma: math.Sqrt(2 * math.Log(ratio)), io: r.Float64() < o.IOFraction}
+		w := math.Exp(popularitySigma * r.NormFloat64())
+		wsum += w
+		cum[i] = wsum
+	}
+
+	tr := &srpt.Trace{Functions: make([]string, o.Functions)}
+	for i := range fs {
+		tr.Functions[i] = fmt.Sprintf("f%04d", i)
+	}
+	// Draw invocations until their count (Invocations) or their total demand (Load * Cores *
+	// span) is reached, then spread them over the span that gives exactly the load.
+	target := o.Load * float64(o.Cores) * o.Minutes * 60
+	var total float64
+	for {
+		if o.Invocations > 0 && len(tr.Inv) == o.Invocations || o.Invocations <= 0 && total >= target {
+			break
+		}
+		if len(tr.Inv) >= maxInvocations {
+			return nil, fmt.Errorf("--minutes: more than %d invocations", maxInvocations)
+		}
+		f := min(sort.SearchFloat64s(cum, r.Float64()*wsum), o.Functions-1)
+		g := &fs[f]
+		d := g.median * math.Exp(g.sigma*r.NormFloat64())
+		d = min(max(d, minDemand), maxDemand)
+		in := srpt.Invocation{CPU: int64(d * 1e9), Func: uint32(f)}
+		if g.io {
+			in.Waits = uint32(1 + r.IntN(4))
+			in.IO = int64(d * (1 + 3*r.Float64()) * 1e9)
+		}
+		total += d
+		tr.Inv = append(tr.Inv, in)
+	}
+	spanNs := max(int64(total/(o.Load*float64(o.Cores))*1e9), 1)
+	for i := range tr.Inv {
+		tr.Inv[i].Arrival = r.Int64N(spanNs)
+	}
+	tr.Sort()
+	return tr, nil
+}
