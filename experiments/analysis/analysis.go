@@ -7,12 +7,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"math"
 	"os"
-	"sort"
 
 	"github.com/alps-sched/alps/experiments/loadgen"
 	"github.com/alps-sched/alps/srpt"
+	"github.com/alps-sched/alps/srpt/metrics"
 )
 
 // Scheduler is one scheduler's row of the summary. The JSON names are an interface.
@@ -43,24 +42,29 @@ type Summary struct {
 // the metrics. Times are nanoseconds.
 type Outcome struct {
 	Function string
-	Demand   int64 // CPU demand + I/O time the invocation asked for
+	Arrival  int64
+	CPU      int64 // CPU demand the invocation asked for
+	IO       int64 // blocking time it asked for
 	FCT      int64 // completion - arrival
 	Lost     bool
 }
 
+// Demand is the time the invocation needs alone on a core: CPU + I/O.
+func (o Outcome) Demand() int64 { return o.CPU + o.IO }
+
 // Slowdown is FCT / demand.
 func (o Outcome) Slowdown() float64 {
-	if o.Demand <= 0 {
+	if o.Demand() <= 0 {
 		return 1
 	}
-	return float64(o.FCT) / float64(o.Demand)
+	return float64(o.FCT) / float64(o.Demand())
 }
 
 // FromResults converts load generator results.
 func FromResults(rs []loadgen.Result) []Outcome {
 	out := make([]Outcome, len(rs))
 	for i, r := range rs {
-		out[i] = Outcome{Function: r.Function, Demand: r.Demand + r.IO, FCT: r.FCT(), Lost: r.Lost}
+		out[i] = Outcome{Function: r.Function, Arrival: r.Arrival, CPU: r.Demand, IO: r.IO, FCT: r.FCT(), Lost: r.Lost}
 	}
 	return out
 }
@@ -70,63 +74,29 @@ func FromSimulation(tr *srpt.Trace, recs []srpt.Record) []Outcome {
 	out := make([]Outcome, len(recs))
 	for i := range recs {
 		r := &recs[i]
-		out[i] = Outcome{Function: tr.Functions[r.Func], Demand: tr.Inv[i].CPU + tr.Inv[i].IO, FCT: r.FCT()}
+		out[i] = Outcome{Function: tr.Functions[r.Func], Arrival: r.Arrival, CPU: tr.Inv[i].CPU, IO: tr.Inv[i].IO,
+			FCT: r.FCT(), Lost: r.End < 0}
 	}
 	return out
 }
 
-// Summarize computes a scheduler's row. The classes follow the simulator's definitions
-// (issue 2): the short class is the invocations whose demand is at most the trace's median
-// demand, the long class those at or above its 90th percentile; the classes are taken over
-// all invocations, lost ones included, so every scheduler is judged on the same sets.
+// Summarize computes a scheduler's row with the simulator's metric definitions
+// (srpt/metrics): the figures are over the completed invocations, the demand of an invocation
+// is the CPU it asked for (not what it used, so every scheduler is judged on the same
+// classes), its slowdown FCT / (CPU + I/O asked for).
 func Summarize(name string, os []Outcome, ejections int) Scheduler {
-	s := Scheduler{Name: name, Ejections: ejections}
-	demands := make([]float64, len(os))
+	recs := make([]srpt.Record, len(os))
+	lost := 0
 	for i, o := range os {
-		demands[i] = float64(o.Demand)
-	}
-	sort.Float64s(demands)
-	med, p90 := quantile(demands, 0.5), quantile(demands, 0.9)
-	var fcts, longSlow []float64
-	var sum, shortSum float64
-	shortN := 0
-	for _, o := range os {
+		recs[i] = srpt.Record{Arrival: o.Arrival, End: o.Arrival + o.FCT, CPU: o.CPU, Blocked: o.IO}
 		if o.Lost {
-			s.Lost++
-			continue
-		}
-		s.Completed++
-		f := float64(o.FCT)
-		fcts = append(fcts, f)
-		sum += f
-		if float64(o.Demand) <= med {
-			shortSum += f
-			shortN++
-		}
-		if float64(o.Demand) >= p90 {
-			longSlow = append(longSlow, o.Slowdown())
+			recs[i].End = -1
+			lost++
 		}
 	}
-	sort.Float64s(fcts)
-	sort.Float64s(longSlow)
-	if s.Completed > 0 {
-		s.MeanFCTMs = sum / float64(s.Completed) / 1e6
-		s.P99FCTMs = quantile(fcts, 0.99) / 1e6
-	}
-	if shortN > 0 {
-		s.ShortMeanFCTMs = shortSum / float64(shortN) / 1e6
-	}
-	s.LongP99Slowdown = quantile(longSlow, 0.99)
-	return s
-}
-
-// quantile is the nearest-rank q-quantile of sorted xs (0 when empty).
-func quantile(xs []float64, q float64) float64 {
-	if len(xs) == 0 {
-		return 0
-	}
-	i := int(math.Ceil(q*float64(len(xs)))) - 1
-	return xs[max(0, min(i, len(xs)-1))]
+	m := metrics.Summarize(recs, 0)
+	return Scheduler{Name: name, Completed: m.Completed, Lost: lost, Ejections: ejections, MeanFCTMs: m.MeanFCT,
+		ShortMeanFCTMs: m.ShortMeanFCT, P99FCTMs: m.P99FCT, LongP99Slowdown: m.LongP99Slowdown}
 }
 
 // Find returns the row named name.

@@ -15,7 +15,7 @@ import (
 func outcomes(demandFCT ...int64) []Outcome {
 	var os []Outcome
 	for i := 0; i+1 < len(demandFCT); i += 2 {
-		os = append(os, Outcome{Demand: demandFCT[i] * 1e6, FCT: demandFCT[i+1] * 1e6})
+		os = append(os, Outcome{CPU: demandFCT[i] * 1e6, FCT: demandFCT[i+1] * 1e6})
 	}
 	return os
 }
@@ -33,8 +33,9 @@ func TestSummarize(t *testing.T) {
 	if s != want {
 		t.Errorf("Summarize = %+v\nwant        %+v", s, want)
 	}
+	// Classes are over the completed invocations: demands 2..10, median 6, short FCTs 4..12.
 	os[0].Lost = true
-	if s := Summarize("x", os, 0); s.Lost != 1 || s.Completed != 9 || math.Abs(s.ShortMeanFCTMs-7) > 1e-9 {
+	if s := Summarize("x", os, 0); s.Lost != 1 || s.Completed != 9 || math.Abs(s.ShortMeanFCTMs-8) > 1e-9 {
 		t.Errorf("with a lost short invocation: %+v", s)
 	}
 	if s := Summarize("empty", nil, 0); s.MeanFCTMs != 0 || s.Completed != 0 {

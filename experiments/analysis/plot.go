@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"sort"
 
+	"github.com/alps-sched/alps/srpt/metrics"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
@@ -91,12 +92,12 @@ func PlotSlowdownByDemand(path string, series []Series) error {
 	}
 	var ds []float64
 	for _, o := range series[0].Outcomes {
-		ds = append(ds, float64(o.Demand))
+		ds = append(ds, float64(o.Demand()))
 	}
 	sort.Float64s(ds)
 	edges := make([]float64, Buckets+1)
 	for b := 0; b <= Buckets; b++ {
-		edges[b] = quantile(ds, float64(b)/Buckets)
+		edges[b] = metrics.Quantile(ds, float64(b)/Buckets)
 	}
 	bucketOf := func(d float64) int {
 		for b := 1; b < Buckets; b++ {
@@ -125,7 +126,7 @@ func PlotSlowdownByDemand(path string, series []Series) error {
 			if o.Lost {
 				continue
 			}
-			b := bucketOf(float64(o.Demand))
+			b := bucketOf(float64(o.Demand()))
 			sum[b] += o.Slowdown()
 			n[b]++
 		}
