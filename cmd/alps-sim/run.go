@@ -1,0 +1,225 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+
+	"github.com/alps-sched/alps/cmd/internal/cli"
+	"github.com/alps-sched/alps/srpt"
+	"github.com/alps-sched/alps/srpt/metrics"
+	"github.com/alps-sched/alps/srpt/trace"
+)
+
+type runFlags struct {
+	tracePath string
+	azureDir  string
+	day       int
+	minutes   string
+	downscale float64
+	seed      uint64
+	cores     int
+	policies  string
+	json      bool
+	out       string
+}
+
+// Output is the JSON document of alps-sim run --json. Its key names are an interface.
+type Output struct {
+	Trace   TraceInfo         `json:"trace"`
+	Cores   int               `json:"cores"`
+	Results []metrics.Summary `json:"results"`
+}
+
+// TraceInfo describes the simulated trace.
+type TraceInfo struct {
+	Invocations int     `json:"invocations"`
+	Functions   int     `json:"functions"`
+	Utilization float64 `json:"utilization"`
+}
+
+func newRunCmd(app *cli.App) (*cobra.Command, error) {
+	var fl runFlags
+	cmd := &cobra.Command{
+		Use:   "run (--trace FILE | --azure DIR ...) --cores N --policies LIST",
+		Short: "Simulate a trace under scheduling policies and report completion times",
+		Long: `Simulate a trace under each policy and print one row of figures per policy (or one JSON
+object with --json). Policies: ` + strings.Join(srpt.Names(), ", ") + `.
+With --out DIR, also write DIR/<policy>.csv (one row per invocation) and PNG figures
+(fct_cdf.png, slowdown_by_demand.png).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runRun(cmd, app, &fl) },
+	}
+	f := cmd.Flags()
+	f.StringVar(&fl.tracePath, "trace", "", "CSV trace (header arrival_ms,function,cpu_ms[,io_ms[,io_waits]])")
+	f.StringVar(&fl.azureDir, "azure", "", "directory with the Azure Functions 2019 trace files")
+	f.IntVar(&fl.day, "day", 1, "Azure trace day (1..14)")
+	f.StringVar(&fl.minutes, "minutes", "1-60", "Azure trace minutes A-B of the day (1..1440)")
+	f.Float64Var(&fl.downscale, "downscale", 1, "keep 1/F of the Azure invocations")
+	f.Uint64Var(&fl.seed, "seed", 1, "seed for the Azure sampling")
+	f.IntVar(&fl.cores, "cores", 16, "number of simulated cores")
+	f.StringVar(&fl.policies, "policies", "srpt,fifo,cfs,sfs,vtime", "comma-separated policies to run")
+	f.BoolVar(&fl.json, "json", false, "print one JSON object instead of a table")
+	f.StringVar(&fl.out, "out", "", "directory for per-invocation CSVs and PNG figures")
+	return cmd, nil
+}
+
+func loadTrace(fl *runFlags) (*srpt.Trace, error) {
+	switch {
+	case fl.tracePath != "" && fl.azureDir != "":
+		return nil, cli.Usagef("--trace and --azure: give one, not both")
+	case fl.tracePath != "":
+		return trace.ReadCSVFile(fl.tracePath)
+	case fl.azureDir != "":
+		from, to, err := trace.ParseMinutes(fl.minutes)
+		if err != nil {
+			return nil, cli.UsageError(err)
+		}
+		o := trace.AzureOptions{Day: fl.day, From: from, To: to, Downscale: fl.downscale, Seed: fl.seed}
+		if err := o.Validate(); err != nil {
+			return nil, cli.UsageError(err)
+		}
+		return trace.ReadAzure(fl.azureDir, o)
+	}
+	return nil, cli.Usagef("give a trace: --trace FILE or --azure DIR")
+}
+
+func parsePolicies(s string) ([]string, error) {
+	var names []string
+	for _, n := range strings.Split(s, ",") {
+		n = strings.TrimSpace(n)
+		if n == "" {
+			continue
+		}
+		if _, err := srpt.New(n, srpt.Params{Cores: 1}); errors.Is(err, srpt.ErrUnknownPolicy) {
+			return nil, cli.Usagef("--policies: %v", err)
+		}
+		names = append(names, n)
+	}
+	if len(names) == 0 {
+		return nil, cli.Usagef("--policies: empty list (valid: %s)", strings.Join(srpt.Names(), ", "))
+	}
+	return names, nil
+}
+
+func runRun(cmd *cobra.Command, app *cli.App, fl *runFlags) error {
+	if fl.cores <= 0 {
+		return cli.Usagef("--cores: must be > 0, got %d", fl.cores)
+	}
+	names, err := parsePolicies(fl.policies)
+	if err != nil {
+		return err
+	}
+	tr, err := loadTrace(fl)
+	if err != nil {
+		return err
+	}
+	log := app.Log()
+	log.Info().Int("invocations", len(tr.Inv)).Int("functions", len(tr.Functions)).
+		Float64("utilization", tr.Utilization(fl.cores)).Msg("trace loaded")
+	if fl.out != "" {
+		if err := os.MkdirAll(fl.out, 0o755); err != nil {
+			return fmt.Errorf("--out: %w", err)
+		}
+	}
+	out := Output{
+		Trace:   TraceInfo{Invocations: len(tr.Inv), Functions: len(tr.Functions), Utilization: tr.Utilization(fl.cores)},
+		Cores:   fl.cores,
+		Results: make([]metrics.Summary, 0, len(names)),
+	}
+	var results []*srpt.Result
+	params := srpt.Params{Cores: fl.cores, Config: app.Config()}
+	for _, name := range names {
+		if err := cmd.Context().Err(); err != nil {
+			return fmt.Errorf("interrupted before %s: %w", name, err)
+		}
+		p, err := srpt.New(name, params)
+		if err != nil {
+			return err
+		}
+		start := time.Now()
+		prog := newProgress(app.Stderr(), name, len(tr.Inv))
+		res, err := srpt.Run(tr, p, srpt.Options{Cores: fl.cores, Progress: prog.update, ProgressEvery: 4096})
+		prog.finish()
+		if err != nil {
+			return fmt.Errorf("policy %s: %w", name, err)
+		}
+		s := metrics.FromResult(res)
+		log.Debug().Str("policy", name).Dur("took", time.Since(start)).Msg("simulated")
+		out.Results = append(out.Results, s)
+		results = append(results, res)
+		if fl.out != "" {
+			if err := writeRecords(filepath.Join(fl.out, name+".csv"), tr, res); err != nil {
+				return err
+			}
+		}
+	}
+	if fl.out != "" {
+		if err := writeFigures(fl.out, tr, results); err != nil {
+			return err
+		}
+		log.Info().Str("dir", fl.out).Msg("wrote per-invocation CSVs and figures")
+	}
+	if fl.json {
+		enc := json.NewEncoder(app.Stdout())
+		return enc.Encode(out)
+	}
+	return writeTable(app.Stdout(), &out)
+}
+
+func writeTable(w io.Writer, o *Output) error {
+	fmt.Fprintf(w, "trace: %d invocations, %d functions, utilization %.3f on %d cores\n",
+		o.Trace.Invocations, o.Trace.Functions, o.Trace.Utilization, o.Cores)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "policy\tcompleted\tmean_fct_ms\tp50_fct_ms\tp99_fct_ms\tmean_slowdown\tp99_slowdown\tshort_mean_fct_ms\tlong_p99_slowdown\tpreemptions\tctx_switches\t")
+	for _, s := range o.Results {
+		fmt.Fprintf(tw, "%s\t%d\t%.1f\t%.1f\t%.1f\t%.2f\t%.2f\t%.1f\t%.2f\t%d\t%d\t\n",
+			s.Policy, s.Completed, s.MeanFCT, s.P50FCT, s.P99FCT, s.MeanSlowdown, s.P99Slowdown,
+			s.ShortMeanFCT, s.LongP99Slowdown, s.Preemptions, s.ContextSwitches)
+	}
+	return tw.Flush()
+}
+
+// progress shows a bar on a terminal stderr once a run has lasted a second.
+type progress struct {
+	w     io.Writer
+	name  string
+	total int
+	start time.Time
+	tty   bool
+	bar   *progressbar.ProgressBar
+}
+
+func newProgress(w io.Writer, name string, total int) *progress {
+	return &progress{w: w, name: name, total: total, start: time.Now(), tty: cli.IsTerminal(w)}
+}
+
+func (p *progress) update(done int) {
+	if !p.tty {
+		return
+	}
+	if p.bar == nil {
+		if time.Since(p.start) < time.Second {
+			return
+		}
+		p.bar = progressbar.NewOptions(p.total, progressbar.OptionSetWriter(p.w),
+			progressbar.OptionSetDescription(p.name), progressbar.OptionShowCount(),
+			progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionClearOnFinish())
+	}
+	p.bar.Set(done)
+}
+
+func (p *progress) finish() {
+	if p.bar != nil {
+		p.bar.Finish()
+	}
+}
