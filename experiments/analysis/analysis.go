@@ -122,8 +122,8 @@ type Targets struct {
 var FullTargets = Targets{MeanFCTRatio: 0.6, ShortMeanFCTRatio: 0.5, LongSlowdownRatio: 1.5, FrontendCPU: 2, UpdateP99Ms: 10}
 
 // BasicTargets are what the short CI run checks: nothing lost, nothing ejected, alps faster
-// than default.
-var BasicTargets = Targets{MeanFCTRatio: 1}
+// than default (mean FCT at least 1% lower: a tie is not faster).
+var BasicTargets = Targets{MeanFCTRatio: 0.99}
 
 // Check returns one line per missed target (none: all met).
 func Check(s Summary, t Targets) []string {

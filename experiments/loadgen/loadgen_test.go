@@ -3,6 +3,7 @@ package loadgen
 import (
 	"bytes"
 	"context"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/alps-sched/alps/experiments/workload"
+	"github.com/alps-sched/alps/srpt"
 )
 
 func TestPlanValidate(t *testing.T) {
@@ -191,5 +193,47 @@ func TestRunInCgroup(t *testing.T) {
 	<-done
 	if comm != "fcg" {
 		t.Errorf("payload in its function's cgroup runs as %q, want fcg", comm)
+	}
+}
+
+func TestShape(t *testing.T) {
+	tr := &srpt.Trace{Functions: []string{"a", "b"}}
+	for i := 0; i < 100; i++ {
+		d := int64(1e5) // 0.1 ms
+		if i%10 == 0 {
+			d = int64(100e9) // 100 s
+		}
+		in := srpt.Invocation{Arrival: int64(i) * 1e9, CPU: d, Func: uint32(i % 2)}
+		if i == 5 {
+			in.Waits, in.IO = 2, 2*d
+		}
+		tr.Inv = append(tr.Inv, in)
+	}
+	span, minD, maxD := int64(20e9), int64(10e6), int64(2e9)
+	out, err := Shape(tr, 2, 0.85, span, minD, maxD)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var total int64
+	for _, in := range out.Inv {
+		if in.CPU < minD || in.CPU > maxD {
+			t.Errorf("demand %d outside [%d, %d]", in.CPU, minD, maxD)
+		}
+		total += in.CPU
+	}
+	if got := float64(total) / (2 * float64(out.Span())); math.Abs(got-0.85) > 0.01 {
+		t.Errorf("load %.3f, want 0.85", got)
+	}
+	if out.Span() != span {
+		t.Errorf("span %d, want %d", out.Span(), span)
+	}
+	if in := out.Inv[5]; in.IO != 2*in.CPU || in.Waits != 2 {
+		t.Errorf("I/O not scaled with its CPU: %+v", in)
+	}
+	if out.Inv[0].CPU <= out.Inv[1].CPU {
+		t.Error("the order of demands was not kept")
+	}
+	if _, err := Shape(tr, 2, 0.85, span, 1e9, 2e9); err == nil {
+		t.Error("impossible shape accepted")
 	}
 }
