@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# generate.sh: rebuild the committed BPF objects and their Go bindings (make generate).
+#
+# Needs clang-19 and bpftool (bookworm: apt-get install clang-19 bpftool libbpf-dev) and the
+# cached sched_ext kernel (experiments/vm/deps.sh). vmlinux.h is not committed (2.8 MB): it
+# is dumped from the BTF of that kernel into .cache/vmlinux/.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+cache=${ALPS_CACHE:-$root/.cache}
+for tool in clang-19 bpftool; do
+	command -v $tool >/dev/null || { echo "generate: $tool not found (apt-get install clang-19 bpftool libbpf-dev)" >&2; exit 1; }
+done
+[ -f /usr/include/bpf/bpf_helpers.h ] || { echo "generate: libbpf headers not found (apt-get install libbpf-dev)" >&2; exit 1; }
+[ -s "$cache/kernel/vmlinuz" ] || bash "$root/experiments/vm/deps.sh"
+
+hdr=$cache/vmlinux
+mkdir -p "$hdr"
+if [ ! -s "$hdr/vmlinux.h" ] || [ "$hdr/vmlinux.h" -ot "$cache/kernel/vmlinuz" ]; then
+	# The Debian vmlinuz is a bzImage whose payload is zstd (magic 28 b5 2f fd).
+	python3 - "$cache/kernel/vmlinuz" "$hdr/vmlinux.zst" <<'PY'
+import sys
+d = open(sys.argv[1], 'rb').read()
+i = d.find(b'\x28\xb5\x2f\xfd')
+if i < 0:
+    sys.exit('generate: no zstd payload in ' + sys.argv[1])
+open(sys.argv[2], 'wb').write(d[i:])
+PY
+	zstd -dcq "$hdr/vmlinux.zst" >"$hdr/vmlinux" 2>/dev/null || true # trailing bytes after the frame
+	bpftool btf dump file "$hdr/vmlinux" format c >"$hdr/vmlinux.h.tmp"
+	mv "$hdr/vmlinux.h.tmp" "$hdr/vmlinux.h"
+	rm -f "$hdr/vmlinux.zst" "$hdr/vmlinux"
+fi
+
+cd "$root/backend"
+# -fms-extensions: kernels >= 6.19 use anonymous struct members vmlinux.h reproduces.
+go run github.com/cilium/ebpf/cmd/bpf2go -cc clang-19 -target bpfel -go-package backend \
+	-no-global-types alps bpf/alps.bpf.c -- -O2 -g -Wall -Wno-microsoft-anon-tag -fms-extensions -I"$hdr" -Ibpf
+echo "generate: backend/alps_bpfel.go and backend/alps_bpfel.o rebuilt"

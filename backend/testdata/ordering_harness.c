@@ -1,0 +1,27 @@
+/*
+ * Host-side harness for bpf/ordering.h: reads the rows of ordering_vectors.csv
+ * (without the name column) on stdin, applies the rule as the scheduler does for one
+ * enqueue-run cycle, and prints "v_enq key v_done vnow_done" per row.
+ */
+#include <stdio.h>
+#include "../bpf/ordering.h"
+
+int main(void)
+{
+	unsigned long long v, vnow, used, step, pen, lag, key;
+	unsigned int weight, rank;
+	int ranked, wakeup;
+
+	while (scanf("%llu %llu %u %d %u %d %llu %llu %llu %llu", &v, &vnow, &weight, &ranked,
+		     &rank, &wakeup, &used, &step, &pen, &lag) == 10) {
+		if (wakeup)
+			v = alps_wake_vtime(v, vnow, lag);
+		key = alps_key(v, vnow, ranked, rank, step, pen);
+		printf("%llu %llu ", v, key);
+		vnow = alps_advance_now(vnow, v); /* running */
+		v = alps_charge(v, used, weight); /* stopping */
+		vnow = alps_advance_now(vnow, v);
+		printf("%llu %llu\n", v, vnow);
+	}
+	return 0;
+}
