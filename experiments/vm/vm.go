@@ -51,8 +51,8 @@ type Spec struct {
 	// /sys/fs/cgroup (cgroup2), /sys/fs/bpf and /sys/kernel/debug are mounted. Its exit
 	// status is Result.ExitCode. It may call `send FILE` to bring FILE back.
 	Script string
-	CPUs   int           // vCPUs; 0 means 2
-	MemMB  int           // guest memory; 0 means 1024
+	CPUs   int // vCPUs; 0 means 2
+	MemMB  int // guest memory; 0 means 1024
 	// Timeout of one boot; 0 means 10 minutes.
 	Timeout time.Duration
 	// Console, if set, receives the guest console output as it comes.
