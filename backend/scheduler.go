@@ -64,6 +64,7 @@ type Scheduler struct {
 	dropped atomic.Uint64
 	timings Timings
 	pinned  []string
+	tracing []link.Link // the exec/exit/free tracepoint programs
 
 	mu      sync.Mutex
 	knobs   rawKnobs
@@ -118,6 +119,14 @@ func Load(opts Options) (*Scheduler, error) {
 		n = 4096
 	}
 	s.records = make(chan Record, n)
+	for _, p := range []*ebpf.Program{s.objs.AlpsExec, s.objs.AlpsProcExit, s.objs.AlpsProcFree} {
+		l, err := link.AttachTracing(link.TracingOptions{Program: p})
+		if err != nil {
+			s.Close()
+			return nil, fmt.Errorf("attaching the alps tracepoint %v: %w", p, err)
+		}
+		s.tracing = append(s.tracing, l)
+	}
 	if opts.PinPath != "" {
 		if err := s.pin(opts.PinPath); err != nil {
 			s.Close()
@@ -239,6 +248,9 @@ func (s *Scheduler) Close() error {
 		s.rd.Close()
 	}
 	s.wg.Wait()
+	for _, l := range s.tracing {
+		l.Close()
+	}
 	for _, p := range s.pinned {
 		os.Remove(p)
 	}

@@ -243,14 +243,17 @@ static __always_inline bool ranked(struct task_ctx *t, struct knobs *k, struct p
 	return *pol && (*pol)->valid;
 }
 
-/* Debug knob: eject the scheduler after fault_after enqueues (VM test 4). */
+/*
+ * Debug knob: eject the scheduler once fault_after enqueues happened (VM test 4).
+ * scx_bpf_error() only marks the scheduler for ejection; later calls are no-ops.
+ */
 static __always_inline void maybe_fault(struct knobs *k)
 {
 	u64 n = __sync_fetch_and_add(&nr_enqueues, 1) + 1;
 	static char fmt[] = "alps: injected fault after %llu enqueues";
 	unsigned long long data[1] = { n };
 
-	if (k->fault_after && n == k->fault_after)
+	if (k->fault_after && n >= k->fault_after)
 		scx_bpf_error_bstr(fmt, data, sizeof(data));
 }
 

@@ -385,6 +385,15 @@ func testExitInfo(r *result) error {
 	if err := s.InjectFault(n); err != nil {
 		return err
 	}
+	var hogs []*exec.Cmd // idle CPUs take wake-ups directly: make enqueues happen
+	defer func() { killAll(hogs) }()
+	for i := 0; i < 3; i++ {
+		h, err := spawn("bystander", "hog")
+		if err != nil {
+			return err
+		}
+		hogs = append(hogs, h)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	info, err := s.Wait(ctx)
