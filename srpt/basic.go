@@ -139,10 +139,11 @@ func (s *SRPT) Runnable(t TaskID, why Reason) {
 	}
 	victim, worst := -1, r
 	for c := range s.stopping {
-		if s.stopping[c] {
+		rt := s.env.Running(c)
+		if s.stopping[c] || rt == NoTask {
 			continue
 		}
-		if rc := s.or.Remaining(s.env.Running(c)); rc > worst {
+		if rc := s.or.Remaining(rt); rc > worst {
 			victim, worst = c, rc
 		}
 	}

@@ -430,8 +430,8 @@ func (e *Env) start(c int, t TaskID, q int64) {
 		e.rec[t].Start = e.runStart[c]
 	}
 	end := e.runStart[c] + e.rem[t]
-	if q > 0 && e.now+q < end {
-		end = e.now + q
+	if q > 0 && q < e.rem[t] { // the quantum is run time: it starts after the context switch
+		end = e.runStart[c] + q
 	}
 	e.stopAt[c] = end
 	e.preemptAt[c] = never
