@@ -38,6 +38,7 @@ const (
 	alpsProgAlpsRunning    = "alps_running"
 	alpsProgAlpsSelectCpu  = "alps_select_cpu"
 	alpsProgAlpsStopping   = "alps_stopping"
+	alpsVarVtimeNow        = "vtime_now"
 )
 
 // loadAlps returns the embedded CollectionSpec for alps.
@@ -116,6 +117,7 @@ type alpsMapSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type alpsVariableSpecs struct {
+	VtimeNow *ebpf.VariableSpec `ebpf:"vtime_now"`
 }
 
 // alpsObjects contains all objects after they have been loaded into the kernel.
@@ -167,6 +169,7 @@ func (m *alpsMaps) Close() error {
 //
 // It can be passed to loadAlpsObjects or ebpf.CollectionSpec.LoadAndAssign.
 type alpsVariables struct {
+	VtimeNow *ebpf.Variable `ebpf:"vtime_now"`
 }
 
 // alpsPrograms contains all programs after they have been loaded into the kernel.

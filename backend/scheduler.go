@@ -462,6 +462,17 @@ func (s *Scheduler) Wait(ctx context.Context) (ExitInfo, error) {
 	}
 }
 
+// VirtualNow returns the scheduler's global virtual time (vnow of ORDERING.md), ns. The
+// starvation bound is stated in it: a queued task runs before vnow advances by
+// MaxPenalty + WakeLag past its enqueue.
+func (s *Scheduler) VirtualNow() (int64, error) {
+	var v uint64
+	if err := s.objs.VtimeNow.Get(&v); err != nil {
+		return 0, fmt.Errorf("reading vnow: %w", err)
+	}
+	return int64(v), nil
+}
+
 // Counters returns the scheduler's event counts.
 func (s *Scheduler) Counters() (Counters, error) {
 	var c Counters

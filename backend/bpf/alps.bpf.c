@@ -166,8 +166,8 @@ struct {
 	__type(value, struct exit_info);
 } exit_info SEC(".maps");
 
-/* The scheduler's global virtual clock (vnow in ORDERING.md). */
-static u64 vtime_now;
+/* The scheduler's global virtual clock (vnow in ORDERING.md); user space reads it. */
+u64 vtime_now;
 /* Enqueues so far, for the fault-injection knob. */
 static u64 nr_enqueues;
 
@@ -270,13 +270,13 @@ s32 BPF_STRUCT_OPS(alps_select_cpu, struct task_struct *p, s32 prev_cpu, u64 wak
 		return cpu;
 	/*
 	 * An idle CPU: run the waking task there at once (ops.enqueue is skipped), but
-	 * still apply the wake-up clamp of rule step 2 and the function's slice.
+	 * still apply the lag clamp of rule step 2 and the function's slice.
 	 */
 	k = get_knobs();
 	t = get_ctx(p);
 	if (!k || !t)
 		return cpu;
-	t->v = alps_wake_vtime(t->v, vtime_now, k->wake_lag);
+	t->v = alps_clamp_lag(t->v, vtime_now, k->wake_lag);
 	scx_bpf_dsq_insert___v2(p, SCX_DSQ_LOCAL,
 				ranked(t, k, &pol) && pol ? alps_slice(1, pol->slice, k->default_slice)
 							  : k->default_slice,
@@ -303,9 +303,12 @@ void BPF_STRUCT_OPS(alps_enqueue, struct task_struct *p, u64 enq_flags)
 	maybe_fault(k);
 	if (t->cls_gen != k->cls_gen)
 		classify(t, p, task_cgroup_id(p), k->cls_gen);
-	/* Rule step 2, on wake-up only: clamping a preempted task would erase its rank. */
-	if (enq_flags & SCX_ENQ_WAKEUP)
-		t->v = alps_wake_vtime(t->v, vtime_now, k->wake_lag);
+	/*
+	 * Rule step 2 on every enqueue (wake-up, slice expiry, preemption): at most
+	 * wake_lag of credit. The rank offset is added after the clamp, in the key only,
+	 * so the clamp never erases a rank boost.
+	 */
+	t->v = alps_clamp_lag(t->v, vtime_now, k->wake_lag);
 	r = ranked(t, k, &pol) && pol;
 	key = alps_key(t->v, vtime_now, r, r ? pol->rank : 0, k->rank_step, k->max_penalty);
 	slice = alps_slice(r, r ? pol->slice : 0, k->default_slice);

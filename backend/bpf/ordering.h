@@ -19,8 +19,8 @@ static inline int alps_before(unsigned long long a, unsigned long long b)
 	return (long long)(a - b) < 0;
 }
 
-/* Step 2, on wake-up only: a sleeper keeps at most lag of credit behind vnow. */
-static inline unsigned long long alps_wake_vtime(unsigned long long v, unsigned long long vnow,
+/* Step 2, on every enqueue: a task keeps at most lag of credit behind vnow. */
+static inline unsigned long long alps_clamp_lag(unsigned long long v, unsigned long long vnow,
 						 unsigned long long lag)
 {
 	unsigned long long floor = vnow - lag;

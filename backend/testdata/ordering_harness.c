@@ -15,7 +15,7 @@ int main(void)
 	while (scanf("%llu %llu %u %d %u %d %llu %llu %llu %llu", &v, &vnow, &weight, &ranked,
 		     &rank, &wakeup, &used, &step, &pen, &lag) == 10) {
 		if (wakeup)
-			v = alps_wake_vtime(v, vnow, lag);
+			v = alps_clamp_lag(v, vnow, lag);
 		key = alps_key(v, vnow, ranked, rank, step, pen);
 		printf("%llu %llu ", v, key);
 		vnow = alps_advance_now(vnow, v); /* running */

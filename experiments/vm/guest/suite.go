@@ -411,8 +411,11 @@ func testExitInfo(r *result) error {
 }
 
 // Test 5: a long CPU hog ranked last plus a flood of short processes ranked first for
-// 20 s: the hog keeps at least about slice / (slice + max_penalty) of a CPU, and nothing
-// is ejected.
+// 20 s. The bound of ORDERING.md is in virtual time: the queued hog runs before vnow
+// advances by max_penalty + wake_lag past its enqueue, so it gets at least one slice per
+// (max_penalty + wake_lag + slice) of vnow advance (checked with a 20% margin for the
+// slices cut short by kernel threads). In wall-clock time that share stretches with the
+// flood's backlog, as a fair share does: reported, not asserted. Nothing may be ejected.
 func testStarvation(r *result) error {
 	const dur = 20 * time.Second
 	knobs := backend.Knobs{RankStep: 10 * time.Millisecond, MaxPenalty: 100 * time.Millisecond,
@@ -433,7 +436,12 @@ func testStarvation(r *result) error {
 	var mu sync.Mutex
 	flooded := 0
 	stop := time.Now().Add(dur)
+	time.Sleep(100 * time.Millisecond)
 	startCPU := procCPU(hog.Process.Pid)
+	vnow0, err := s.VirtualNow()
+	if err != nil {
+		return err
+	}
 	for w := 0; w < 6; w++ { // 6 spawners keep both CPUs busy with short processes
 		wg.Add(1)
 		go func() {
@@ -452,23 +460,23 @@ func testStarvation(r *result) error {
 	}
 	wg.Wait()
 	got := procCPU(hog.Process.Pid) - startCPU
+	vnow1, _ := s.VirtualNow()
 	select {
 	case <-s.Done():
 		info, _ := s.ExitInfo()
 		return fmt.Errorf("scheduler stopped during the flood: %v", info)
 	default:
 	}
-	c, _ := s.Counters()
-	bound := time.Duration(float64(dur) * float64(slice) / float64(slice+knobs.MaxPenalty))
-	share := float64(got) / float64(dur)
+	advance := time.Duration(vnow1 - vnow0)
+	bound := time.Duration(float64(advance) * float64(slice) / float64(knobs.MaxPenalty+knobs.WakeLag+slice))
 	r.Figures["hog_cpu_s"] = got.Seconds()
-	r.Figures["hog_share"] = share
-	r.Figures["bound_share"] = float64(slice) / float64(slice+knobs.MaxPenalty)
+	r.Figures["hog_wall_share"] = float64(got) / float64(dur)
+	r.Figures["vnow_advance_s"] = advance.Seconds()
+	r.Figures["bound_cpu_s"] = bound.Seconds()
 	r.Figures["flood_processes"] = float64(flooded)
-	r.Figures["capped_keys"] = float64(c.Capped)
-	r.Detail = fmt.Sprintf("hog got %.2f s of CPU in %v (%.0f%% of a CPU; bound slice/(slice+P) = %.0f%%) beside %d flood processes; %d keys capped; still %s",
-		got.Seconds(), dur, 100*share, 100*r.Figures["bound_share"], flooded, c.Capped, state())
-	if got < bound || flooded < 50 || !strings.HasPrefix(state(), "enabled") {
+	r.Detail = fmt.Sprintf("hog got %.2f s of CPU (%.0f%% of a CPU over %v) beside %d flood processes; vnow advanced %.2f s, bound slice/(P+L+slice) of it = %.2f s; still %s",
+		got.Seconds(), 100*r.Figures["hog_wall_share"], dur, flooded, advance.Seconds(), bound.Seconds(), state())
+	if float64(got) < 0.8*float64(bound) || got <= 0 || flooded < 50 || !strings.HasPrefix(state(), "enabled") {
 		return fmt.Errorf("%s", r.Detail)
 	}
 	return nil
