@@ -202,11 +202,26 @@ func ms(d time.Duration) float64 { return math.Round(float64(d)/1e4) / 100 }
 
 // Test 1: attaching enables sched_ext with our ops; detaching disables it.
 func testLoadAttach(r *result) error {
-	s, err := start(r, backend.DefaultKnobs(), nil, nil)
+	s, err := backend.Load(backend.Options{PinPath: "/sys/fs/bpf/alps"})
 	if err != nil {
 		return err
 	}
 	defer s.Close()
+	if err := s.Attach(); err != nil {
+		return err
+	}
+	t := s.Timings()
+	r.Figures["load_ms"] = ms(t.Load)
+	r.Figures["attach_ms"] = ms(t.Attach)
+	pins, _ := filepath.Glob("/sys/fs/bpf/alps/*")
+	for _, p := range pins {
+		if st, err := os.Stat(p); err != nil || st.Mode().Perm() != 0o600 {
+			return fmt.Errorf("pinned map %s: mode %v, want 0600", p, st.Mode().Perm())
+		}
+	}
+	if len(pins) == 0 {
+		return fmt.Errorf("nothing pinned under /sys/fs/bpf/alps")
+	}
 	st, ops, err := backend.State()
 	if err != nil {
 		return err
@@ -232,8 +247,8 @@ func testLoadAttach(r *result) error {
 	if !ok || info.Ejected() {
 		return fmt.Errorf("after Detach exit info %v (known %v), want an unregistration", info, ok)
 	}
-	r.Detail = fmt.Sprintf("enabled ops=%s, then disabled; exit %q; load %.1f ms, attach %.1f ms",
-		ops, info.String(), r.Figures["load_ms"], r.Figures["attach_ms"])
+	r.Detail = fmt.Sprintf("enabled ops=%s, then disabled; exit %q; %d maps pinned 0600; load %.1f ms, attach %.1f ms",
+		ops, info.String(), len(pins), r.Figures["load_ms"], r.Figures["attach_ms"])
 	return nil
 }
 
@@ -316,26 +331,51 @@ func testPolicyEffect(r *result) error {
 	return nil
 }
 
-// Test 3: N short processes give N records, each CPU time within 5 ms of wait4's.
+// Test 3: N short processes give N records, each CPU time within 5 ms of wait4's. Half
+// are classified by process name (shortfn, function 3), half by cgroup (a process named
+// "bystander" started inside /sys/fs/cgroup/fn9, function 9).
 func testRecords(r *result) error {
 	const n = 20
 	s, err := start(r, backend.DefaultKnobs(), map[string]uint32{"shortfn": 3},
-		map[uint32]backend.Entry{3: {Rank: 0, Slice: 10 * time.Millisecond}})
+		map[uint32]backend.Entry{3: {Rank: 0, Slice: 10 * time.Millisecond}, 9: {Rank: 1}})
 	if err != nil {
 		return err
 	}
 	defer s.Close()
+	cg := "/sys/fs/cgroup/fn9"
+	if err := os.MkdirAll(cg, 0o755); err != nil {
+		return err
+	}
+	cgid, err := backend.CgroupID(cg)
+	if err != nil {
+		return err
+	}
+	if err := s.SetCgroupFunction(cgid, 9); err != nil {
+		return err
+	}
+	cgfd, err := syscall.Open(cg, syscall.O_DIRECTORY|syscall.O_RDONLY, 0)
+	if err != nil {
+		return err
+	}
+	defer syscall.Close(cgfd)
 	want := map[int]time.Duration{}
+	wantFn := map[int]uint32{}
 	for i := 0; i < n; i++ {
-		c, err := spawn("shortfn", "work", fmt.Sprintf("%dms", 5+i))
-		if err != nil {
-			return err
+		name, fn := "shortfn", uint32(3)
+		if i%2 == 1 {
+			name, fn = "bystander", 9
 		}
-		if err := c.Wait(); err != nil {
-			return fmt.Errorf("shortfn: %v", err)
+		cmd := exec.Command(filepath.Join("/tmp", name), "work", fmt.Sprintf("%dms", 5+i))
+		cmd.Env = append(os.Environ(), "GOMAXPROCS=1")
+		if fn == 9 {
+			cmd.SysProcAttr = &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: cgfd}
 		}
-		ru := c.ProcessState.SysUsage().(*syscall.Rusage)
-		want[c.Process.Pid] = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+		if err := cmd.Run(); err != nil {
+			return fmt.Errorf("%s: %v", name, err)
+		}
+		ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+		want[cmd.Process.Pid] = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+		wantFn[cmd.Process.Pid] = fn
 	}
 	got := map[int]backend.Record{}
 	timeout := time.After(10 * time.Second)
@@ -357,13 +397,13 @@ func testRecords(r *result) error {
 			diff = -diff
 		}
 		worst = max(worst, diff)
-		if rec.Function != 3 || rec.End < rec.Start || rec.CPU <= 0 {
-			return fmt.Errorf("record %+v: want function 3, end >= start, cpu > 0", rec)
+		if rec.Function != wantFn[pid] || rec.End < rec.Start || rec.CPU <= 0 {
+			return fmt.Errorf("record %+v: want function %d, end >= start, cpu > 0", rec, wantFn[pid])
 		}
 	}
 	r.Figures["records"] = float64(len(got))
 	r.Figures["worst_cpu_diff_ms"] = ms(worst)
-	r.Detail = fmt.Sprintf("%d/%d records, worst |record CPU - wait4 CPU| = %.3f ms (want <= 5)", len(got), n, ms(worst))
+	r.Detail = fmt.Sprintf("%d/%d records (by name and by cgroup), worst |record CPU - wait4 CPU| = %.3f ms (want <= 5)", len(got), n, ms(worst))
 	if worst > 5*time.Millisecond {
 		return fmt.Errorf("%s", r.Detail)
 	}
@@ -545,12 +585,32 @@ func testFailSafe(r *result) error {
 	}
 	c, _ := s.Counters()
 	ratio := float64(a) / float64(max(b, 1))
+	// A fresh heartbeat brings the ranks back.
+	beat := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-beat:
+				return
+			case <-time.After(50 * time.Millisecond):
+				s.Heartbeat()
+			}
+		}
+	}()
+	s.Heartbeat()
+	a, b, err = hogShare(2, 2, 2*time.Second)
+	close(beat)
+	if err != nil {
+		return err
+	}
+	fresh := float64(a) / float64(max(b, 1))
 	r.Figures["default_back_ms"] = ms(back)
 	r.Figures["stale_ratio"] = ratio
-	r.Detail = fmt.Sprintf("SIGKILL: default scheduler back in %.0f ms, 3/3 bystanders running; stale heartbeat: A/B = %.2fx (want 0.67..1.5), %d stale enqueues",
-		ms(back), ratio, c.Stale)
-	if ratio < 0.67 || ratio > 1.5 || c.Stale == 0 || c.Ranked != 0 {
-		return fmt.Errorf("%s (ranked enqueues %d)", r.Detail, c.Ranked)
+	r.Figures["fresh_ratio"] = fresh
+	r.Detail = fmt.Sprintf("SIGKILL: default scheduler back in %.0f ms, 3/3 bystanders running; stale heartbeat: A/B = %.2fx (want 0.67..1.5), %d stale enqueues; heartbeats again: %.2fx (want >= 2.5)",
+		ms(back), ratio, c.Stale, fresh)
+	if ratio < 0.67 || ratio > 1.5 || c.Stale == 0 || c.Ranked != 0 || fresh < 2.5 {
+		return fmt.Errorf("%s (ranked enqueues while stale %d)", r.Detail, c.Ranked)
 	}
 	return nil
 }
