@@ -1,6 +1,8 @@
 package srpt
 
 import (
+	"fmt"
+
 	"github.com/alps-sched/alps/model"
 )
 
@@ -19,7 +21,7 @@ type ALPS struct {
 	env  *Env
 	v    []int64 // per task vtime
 	vnow int64
-	q    keyQueue
+	q    keyHeap
 
 	// Tables counts the policy tables installed during the run.
 	Tables int
@@ -37,6 +39,20 @@ func NewALPS(l *model.Learner) *ALPS {
 	}
 }
 
+// newALPSFromParams builds the alps policy from the learner and policy sections of the
+// configuration; learner.cores = 0 means the simulation's core count.
+func newALPSFromParams(p Params) (Policy, error) {
+	cfg := model.FromConfig(p.Config)
+	if p.Config.Learner.Cores == 0 {
+		cfg.Cores = p.Cores
+	}
+	l, err := model.NewLearner(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("alps: %w", err)
+	}
+	return NewALPS(l), nil
+}
+
 // Name implements Policy.
 func (a *ALPS) Name() string { return "alps" }
 
@@ -44,7 +60,7 @@ func (a *ALPS) Name() string { return "alps" }
 func (a *ALPS) Start(env *Env) {
 	a.env = env
 	a.v = make([]int64, env.Tasks())
-	a.q = keyQueue{}
+	a.q = keyHeap{}
 	a.table = nil
 	if a.interval > 0 {
 		env.SetTimer(env.Now() + a.interval)
@@ -54,14 +70,12 @@ func (a *ALPS) Start(env *Env) {
 // Table is the policy table in use (nil before the first update).
 func (a *ALPS) Table() *model.Table { return a.table }
 
-// Runnable implements Policy: rule steps 1-3.
+// Runnable implements Policy: rule steps 1-3 (the lag clamp on every enqueue).
 func (a *ALPS) Runnable(t TaskID, why Reason) {
-	switch why {
-	case Arrived:
+	if why == Arrived {
 		a.v[t] = a.vnow
-	case Woke:
-		a.v[t] = WakeVtime(a.v[t], a.vnow, a.p.WakeLag)
 	}
+	a.v[t] = WakeVtime(a.v[t], a.vnow, a.p.WakeLag)
 	e, ranked := a.table.Lookup(a.env.Func(t))
 	a.q.push(Key(a.v[t], a.vnow, ranked, e.Rank, a.p), t)
 }
@@ -71,7 +85,7 @@ func (a *ALPS) Pick(core int) (TaskID, int64, bool) {
 	if a.q.len() == 0 {
 		return NoTask, 0, false
 	}
-	t := a.q.pop()
+	t := a.q.pop().t
 	a.vnow = AdvanceNow(a.vnow, a.v[t])
 	e, ranked := a.table.Lookup(a.env.Func(t))
 	return t, Slice(ranked, e.Slice, a.p), true
@@ -100,62 +114,4 @@ func (a *ALPS) Timer(now int64) {
 	a.table = a.learner.Update(now)
 	a.Tables++
 	a.env.SetTimer(now + a.interval)
-}
-
-// keyQueue is a min-heap of tasks by key; equal keys leave in insertion order.
-type keyQueue struct {
-	h   []keyItem
-	seq uint64
-}
-
-type keyItem struct {
-	key int64
-	seq uint64
-	t   TaskID
-}
-
-func (q *keyQueue) len() int { return len(q.h) }
-
-func (q *keyQueue) less(i, j int) bool {
-	a, b := &q.h[i], &q.h[j]
-	return a.key < b.key || a.key == b.key && a.seq < b.seq
-}
-
-func (q *keyQueue) push(key int64, t TaskID) {
-	q.seq++
-	q.h = append(q.h, keyItem{key: key, seq: q.seq, t: t})
-	i := len(q.h) - 1
-	for i > 0 {
-		p := (i - 1) / 2
-		if !q.less(i, p) {
-			break
-		}
-		q.h[i], q.h[p] = q.h[p], q.h[i]
-		i = p
-	}
-}
-
-func (q *keyQueue) pop() TaskID {
-	h := q.h
-	top := h[0].t
-	n := len(h) - 1
-	h[0] = h[n]
-	q.h = h[:n]
-	i := 0
-	for {
-		l := 2*i + 1
-		if l >= n {
-			break
-		}
-		m := l
-		if r := l + 1; r < n && q.less(r, l) {
-			m = r
-		}
-		if !q.less(m, i) {
-			break
-		}
-		q.h[i], q.h[m] = q.h[m], q.h[i]
-		i = m
-	}
-	return top
 }

@@ -149,20 +149,3 @@ func TestALPSStarvationBound(t *testing.T) {
 		t.Errorf("without the bound the long invocation took %d ms, with it %d ms: want the bound to matter", unbounded/ms, bounded/ms)
 	}
 }
-
-func TestKeyQueueOrder(t *testing.T) {
-	var q keyQueue
-	for i, k := range []int64{5, 3, 5, 1, 3} {
-		q.push(k, TaskID(i))
-	}
-	var got []TaskID
-	for q.len() > 0 {
-		got = append(got, q.pop())
-	}
-	want := []TaskID{3, 1, 4, 0, 2} // by key, ties first in first out
-	for i := range want {
-		if got[i] != want[i] {
-			t.Fatalf("order %v, want %v", got, want)
-		}
-	}
-}

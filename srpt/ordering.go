@@ -15,8 +15,9 @@ type OrderParams struct {
 // NiceZeroWeight is the sched_ext weight of a nice-0 task.
 const NiceZeroWeight = 100
 
-// WakeVtime clamps a waking task's vtime v so that it keeps at most lag of credit
-// behind the global vtime vnow (rule step 2). Apply it on wake-up only.
+// WakeVtime clamps the vtime v of a task being enqueued so that it keeps at most lag of
+// credit behind the global vtime vnow (rule step 2). Apply it on every enqueue: arrival,
+// wake-up and the requeue after a slice expiry or preemption.
 func WakeVtime(v, vnow, lag int64) int64 {
 	if v < vnow-lag {
 		return vnow - lag

@@ -1,0 +1,202 @@
+package main
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/alps-sched/alps/configs"
+)
+
+// A param is one tunable config key and the values a trial may give it.
+type param struct {
+	key      string
+	line     int
+	min, max float64
+	log, int bool
+	choices  []any // non-nil for a list of values
+}
+
+// space is the search space of alps-sim tune (configs/tune.yaml documents the format).
+type space []param
+
+// tunableSections are the sections whose keys a space may name.
+var tunableSections = []string{"learner.", "policy."}
+
+// loadSpace reads and checks a space file. Every error names the file, the line and the key.
+func loadSpace(path string) (space, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("space %s: %w", path, err)
+	}
+	return parseSpace(path, data)
+}
+
+func parseSpace(path string, data []byte) (space, error) {
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return nil, fmt.Errorf("space %s: %s", path, strings.TrimPrefix(err.Error(), "yaml: "))
+	}
+	if len(root.Content) == 0 || root.Content[0].Kind != yaml.MappingNode || len(root.Content[0].Content) == 0 {
+		return nil, fmt.Errorf("space %s: empty: want a mapping of config keys to ranges", path)
+	}
+	doc := root.Content[0]
+	var sp space
+	seen := map[string]bool{}
+	for i := 0; i+1 < len(doc.Content); i += 2 {
+		k, v := doc.Content[i], doc.Content[i+1]
+		p, err := parseParam(k.Value, v)
+		if err != nil {
+			return nil, fmt.Errorf("space %s:%d: %s: %w", path, k.Line, k.Value, err)
+		}
+		if seen[p.key] {
+			return nil, fmt.Errorf("space %s:%d: %s: listed twice", path, k.Line, k.Value)
+		}
+		seen[p.key] = true
+		p.line = k.Line
+		// Both ends of a range, and every choice, must be valid values of the key.
+		for _, val := range p.extremes() {
+			if err := checkValue(p.key, val); err != nil {
+				return nil, fmt.Errorf("space %s:%d: %w", path, k.Line, err)
+			}
+		}
+		sp = append(sp, p)
+	}
+	return sp, nil
+}
+
+func parseParam(key string, v *yaml.Node) (param, error) {
+	p := param{key: strings.ToLower(key)}
+	tunable := false
+	for _, s := range tunableSections {
+		tunable = tunable || strings.HasPrefix(p.key, s)
+	}
+	if !tunable {
+		return p, fmt.Errorf("not a learner.* or policy.* key")
+	}
+	switch v.Kind {
+	case yaml.SequenceNode:
+		if len(v.Content) == 0 {
+			return p, fmt.Errorf("empty range: the list of values is empty")
+		}
+		for _, c := range v.Content {
+			var x any
+			if err := c.Decode(&x); err != nil {
+				return p, err
+			}
+			p.choices = append(p.choices, x)
+		}
+		return p, nil
+	case yaml.MappingNode:
+		var r struct {
+			Min *float64 `yaml:"min"`
+			Max *float64 `yaml:"max"`
+			Log bool     `yaml:"log"`
+			Int bool     `yaml:"int"`
+		}
+		if err := v.Decode(&r); err != nil {
+			return p, fmt.Errorf("want {min, max[, log][, int]}: %s", strings.TrimPrefix(err.Error(), "yaml: "))
+		}
+		for i := 0; i+1 < len(v.Content); i += 2 {
+			switch v.Content[i].Value {
+			case "min", "max", "log", "int":
+			default:
+				return p, fmt.Errorf("unknown field %q (want min, max, log, int)", v.Content[i].Value)
+			}
+		}
+		switch {
+		case r.Min == nil || r.Max == nil:
+			return p, fmt.Errorf("a range needs both min and max")
+		case math.IsNaN(*r.Min) || math.IsNaN(*r.Max) || math.IsInf(*r.Min, 0) || math.IsInf(*r.Max, 0):
+			return p, fmt.Errorf("min and max must be finite")
+		case *r.Min > *r.Max:
+			return p, fmt.Errorf("empty range: min %g > max %g", *r.Min, *r.Max)
+		case r.Int && math.Ceil(*r.Min) > math.Floor(*r.Max):
+			return p, fmt.Errorf("empty range: no integer in [%g, %g]", *r.Min, *r.Max)
+		case r.Log && *r.Min <= 0:
+			return p, fmt.Errorf("a log range needs min > 0, got %g", *r.Min)
+		}
+		p.min, p.max, p.log, p.int = *r.Min, *r.Max, r.Log, r.Int
+		return p, nil
+	}
+	return p, fmt.Errorf("want a list of values or {min, max}")
+}
+
+// extremes are the values checked up front: the ends of a range, or every choice.
+func (p param) extremes() []any {
+	if p.choices != nil {
+		return p.choices
+	}
+	if p.int {
+		return []any{int64(math.Ceil(p.min)), int64(math.Floor(p.max))}
+	}
+	return []any{p.min, p.max}
+}
+
+// sample draws a value.
+func (p param) sample(r *rand.Rand) any {
+	if p.choices != nil {
+		return p.choices[r.IntN(len(p.choices))]
+	}
+	u := r.Float64()
+	var x float64
+	if p.log {
+		x = math.Exp(math.Log(p.min) + u*(math.Log(p.max)-math.Log(p.min)))
+	} else {
+		x = p.min + u*(p.max-p.min)
+	}
+	if p.int {
+		return int64(min(max(math.Round(x), math.Ceil(p.min)), math.Floor(p.max)))
+	}
+	return x
+}
+
+// checkValue loads the defaults with key set to val and returns the validation error, if
+// any. An unknown key is reported as such.
+func checkValue(key string, val any) error {
+	_, err := configWith("", map[string]any{key: val})
+	return err
+}
+
+// configWith returns the configuration: defaults, then the file base (if not ""), then the
+// overrides. An unknown key is an error naming it.
+func configWith(base string, over map[string]any) (configs.Config, error) {
+	l, err := configs.NewLoader()
+	if err != nil {
+		return configs.Config{}, err
+	}
+	if base != "" {
+		if err := l.ReadFile(base); err != nil {
+			return configs.Config{}, err
+		}
+	}
+	known := defaultKeys()
+	for k, v := range over {
+		if !known[k] {
+			return configs.Config{}, fmt.Errorf("%s: unknown config key", k)
+		}
+		l.Set(k, v)
+	}
+	c, err := l.Load()
+	if err != nil {
+		return c, fmt.Errorf("%s", strings.TrimPrefix(err.Error(), "config: "))
+	}
+	return c, nil
+}
+
+// defaultKeys are the keys of the embedded defaults, "section.key".
+func defaultKeys() map[string]bool {
+	var m map[string]map[string]any
+	_ = yaml.Unmarshal(configs.DefaultYAML(), &m)
+	keys := map[string]bool{}
+	for s, kv := range m {
+		for k := range kv {
+			keys[s+"."+k] = true
+		}
+	}
+	return keys
+}
