@@ -38,6 +38,7 @@ var registry = map[string]Factory{
 	"cfs":   func(p Params) (Policy, error) { return NewCFS(CFSParamsFrom(p.Config.Sim)), nil },
 	"sfs":   func(p Params) (Policy, error) { return NewSFS(SFSParamsFrom(p.Config.Sim), p.Cores), nil },
 	"vtime": func(p Params) (Policy, error) { return NewVtime(p.Order()), nil },
+	"alps":  newALPSFromParams,
 }
 
 // Names lists the registered policies, sorted.

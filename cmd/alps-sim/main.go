@@ -23,6 +23,7 @@ import (
 var subcommands = []func(*cli.App) (*cobra.Command, error){
 	newRunCmd,
 	newGenCmd,
+	newTuneCmd,
 }
 
 func newApp() (*cli.App, error) {
