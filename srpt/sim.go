@@ -123,7 +123,7 @@ func (e *Env) Preempt(core int, at int64) {
 		e.preemptAt[core] = at
 		e.stopAt[core] = at
 		e.gen[core]++
-		e.events.push(event{t: at, key: uint64(core), gen: e.gen[core]})
+		e.events.push(coreEvent(at, core, e.running[core], e.gen[core]))
 	}
 }
 
@@ -156,10 +156,19 @@ func (o oracle) Remaining(t TaskID) int64 {
 // event kinds are in the high bits of key: core stops sort before wake-ups at equal times.
 const kindWake = uint64(1) << 32
 
+// coreEvent is the stop event of core c running task t.
+func coreEvent(at int64, c int, t TaskID, gen uint32) event {
+	return event{t: at, key: uint64(t), gen: gen, core: int32(c)}
+}
+
+// Core events at equal times are ordered by the running task's id, not the core's index, so
+// that simultaneous stops are handled in an order that does not depend on which core a task
+// happens to run on.
 type event struct {
-	t   int64
-	key uint64 // kind<<32 | core or task
-	gen uint32 // core events: valid while it equals the core's gen
+	t    int64
+	key  uint64 // kind<<32 | task
+	gen  uint32 // core events: valid while it equals the core's gen
+	core int32  // core events: the core
 }
 
 type eventHeap []event
@@ -281,7 +290,7 @@ func Run(tr *Trace, p Policy, o Options) (*Result, error) {
 				e.wake(TaskID(ev.key - kindWake))
 				continue
 			}
-			c := int(ev.key)
+			c := int(ev.core)
 			if ev.gen == e.gen[c] && e.running[c] != NoTask {
 				if e.stop(c) {
 					completed++
@@ -436,7 +445,7 @@ func (e *Env) start(c int, t TaskID, q int64) {
 	e.stopAt[c] = end
 	e.preemptAt[c] = never
 	e.gen[c]++
-	e.events.push(event{t: end, key: uint64(c), gen: e.gen[c]})
+	e.events.push(coreEvent(end, c, t, e.gen[c]))
 }
 
 // ErrUnknownPolicy is wrapped by New for a name not in the registry.

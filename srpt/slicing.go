@@ -5,8 +5,8 @@ import "github.com/alps-sched/alps/configs"
 // Vtime is the sched_ext fair-vtime baseline: the ordering rule of backend/ORDERING.md
 // (srpt/ordering.go) with every task unranked. One shared queue ordered by key; an idle core
 // takes the smallest key and runs it for the default slice; a task keeps its core until its
-// slice ends, it blocks or it completes (no wake-up preemption); the wake-lag clamp is applied
-// on arrival and wake-up only.
+// slice ends, it blocks or it completes (no wake-up preemption); the lag clamp is applied on
+// every enqueue.
 //
 // To avoid one event per slice when nothing waits, a task picked while the queue is empty
 // runs with an open quantum: slice-by-slice it would be stopped and re-picked at every slice
@@ -21,6 +21,8 @@ type Vtime struct {
 	q    keyHeap
 	vnow int64
 	open openRuns
+	// closed disables open runs (tests compare both schedules).
+	closed bool
 }
 
 // NewVtime returns a vtime policy with the given ordering knobs (only WakeLag and
@@ -79,17 +81,21 @@ func (s *Vtime) Runnable(t TaskID, why Reason) {
 	switch why {
 	case Arrived:
 		s.v[t] = WakeVtime(s.vnow, s.vnow, s.p.WakeLag) // join at vnow, then the wake-up clamp
-	case Woke:
+	case Woke, Requeued: // the lag clamp applies to every enqueue (backend/ORDERING.md step 2)
 		s.v[t] = WakeVtime(s.v[t], s.vnow, s.p.WakeLag)
 	}
 	s.q.push(Key(s.v[t], s.vnow, false, 0, s.p), t)
 }
 
-// closeOpen ends the open runs when, after adding pending tasks, some task would wait.
+// closeOpen brings the open runs up to date: each is charged for the whole slices it has
+// completed, as the slice-by-slice schedule would have done at their boundaries (so that
+// vnow is what it would be). If, after adding pending tasks, some task would wait, the open
+// runs are closed: each stops at its next slice boundary.
 func (s *Vtime) closeOpen(pending int) {
-	if s.open.n == 0 || s.q.len()+pending <= s.env.Idle() {
+	if s.open.n == 0 {
 		return
 	}
+	close := s.q.len()+pending > s.env.Idle()
 	slice := s.p.DefaultSlice
 	for c, open := range s.open.open {
 		if !open {
@@ -102,9 +108,11 @@ func (s *Vtime) closeOpen(pending int) {
 			s.vnow = AdvanceNow(s.vnow, s.v[t])
 			s.open.settled[c] = k
 		}
-		s.open.open[c] = false
-		s.open.n--
-		s.env.Preempt(c, s.env.RunStart(c)+k+slice)
+		if close {
+			s.open.open[c] = false
+			s.open.n--
+			s.env.Preempt(c, s.env.RunStart(c)+k+slice)
+		}
 	}
 }
 
@@ -114,7 +122,7 @@ func (s *Vtime) Pick(core int) (TaskID, int64, bool) {
 	}
 	t := s.q.pop().t
 	s.vnow = AdvanceNow(s.vnow, s.v[t])
-	open := s.q.len() == 0
+	open := s.q.len() == 0 && !s.closed
 	s.open.start(core, open)
 	if open {
 		return t, 0, true
