@@ -35,7 +35,7 @@ type Factory func(Params) (Policy, error)
 var registry = map[string]Factory{
 	"srpt":  func(Params) (Policy, error) { return NewSRPT(), nil },
 	"fifo":  func(Params) (Policy, error) { return NewFIFO(), nil },
-	"cfs":   func(p Params) (Policy, error) { return NewCFS(CFSParamsFrom(p.Config.Sim)), nil },
+	"cfs":   func(p Params) (Policy, error) { return NewFluidCFS(CFSParamsFrom(p.Config.Sim)), nil },
 	"sfs":   func(p Params) (Policy, error) { return NewSFS(SFSParamsFrom(p.Config.Sim), p.Cores), nil },
 	"vtime": func(p Params) (Policy, error) { return NewVtime(p.Order()), nil },
 	"alps":  newALPSFromParams,

@@ -226,6 +226,9 @@ func Run(tr *Trace, p Policy, o Options) (*Result, error) {
 	if err := tr.Validate(); err != nil {
 		return nil, fmt.Errorf("trace: %w", err)
 	}
+	if sim, ok := p.(simulator); ok {
+		return sim.simulate(tr, o)
+	}
 	n := len(tr.Inv)
 	e := &Env{
 		inv:       tr.Inv,

@@ -1,0 +1,203 @@
+package srpt
+
+import (
+	"fmt"
+	"math"
+)
+
+// FluidCFS is the cfs policy of alps-sim: Linux's fair scheduler modelled as egalitarian
+// processor sharing (PS) across the C cores, simulated by its own event loop whose events
+// are arrivals, ends of CPU bursts and I/O wake-ups only, so its cost per invocation does not
+// grow with demand / granularity (a 10 s invocation at a 3 ms granularity would otherwise
+// be over 3,000 slice events).
+//
+// Model: with n runnable tasks, each receives CPU at rate 1 when n <= C; when n > C the
+// cores time-slice with slice g = max(latency * C / n, min_granularity) and every slice
+// costs a context switch cs, so each task progresses at rate (C / n) * g / (g + cs).
+// Simplifications against the kernel: perfect load balancing (one global share); no
+// vruntime placement or wake-up preemption (a new or waking task starts sharing at once,
+// which is what wake-up preemption and sleeper credit approximate at time scales above
+// the granularity); preemptions are counted as the slices a task received while sharing
+// (floor of its shared service / g); context switches as the slices the cores ran.
+// FluidCFS has no run segments: an Observer is an error. The slice-level CFS type (used as
+// sfs's second class) is the reference it is tested against.
+type FluidCFS struct {
+	p CFSParams
+}
+
+// NewFluidCFS returns the processor-sharing cfs model.
+func NewFluidCFS(p CFSParams) *FluidCFS { return &FluidCFS{p: p} }
+
+func (*FluidCFS) Name() string { return "cfs" }
+
+// FluidCFS is simulated by simulate; the Policy methods are never called.
+func (*FluidCFS) Start(*Env)                             {}
+func (*FluidCFS) Runnable(TaskID, Reason)                {}
+func (*FluidCFS) Pick(int) (TaskID, int64, bool)         { return NoTask, 0, false }
+func (*FluidCFS) Stopped(TaskID, int, int64, StopReason) {}
+
+// simulator is implemented by policies that bring their own event loop.
+type simulator interface {
+	simulate(tr *Trace, o Options) (*Result, error)
+}
+
+// tagHeap is a min-heap of tasks by virtual finish tag.
+type tagHeap []tagged
+
+type tagged struct {
+	f float64
+	t TaskID
+}
+
+func (h *tagHeap) push(f float64, t TaskID) {
+	*h = append(*h, tagged{f, t})
+	s := *h
+	i := len(s) - 1
+	for i > 0 {
+		p := (i - 1) / 2
+		if s[p].f < s[i].f || (s[p].f == s[i].f && s[p].t < s[i].t) {
+			break
+		}
+		s[i], s[p] = s[p], s[i]
+		i = p
+	}
+}
+
+func (h *tagHeap) pop() tagged {
+	s := *h
+	top := s[0]
+	n := len(s) - 1
+	s[0] = s[n]
+	s = s[:n]
+	i := 0
+	for {
+		l := 2*i + 1
+		if l >= n {
+			break
+		}
+		m := l
+		if r := l + 1; r < n && (s[r].f < s[l].f || (s[r].f == s[l].f && s[r].t < s[l].t)) {
+			m = r
+		}
+		if s[i].f < s[m].f || (s[i].f == s[m].f && s[i].t < s[m].t) {
+			break
+		}
+		s[i], s[m] = s[m], s[i]
+		i = m
+	}
+	*h = s
+	return top
+}
+
+func (c *FluidCFS) simulate(tr *Trace, o Options) (*Result, error) {
+	if o.Observer != nil {
+		return nil, fmt.Errorf("policy cfs is simulated as processor sharing and has no run segments to observe")
+	}
+	n := len(tr.Inv)
+	rec := make([]Record, n)
+	join := make([]float64, n) // slice counter P when the task joined the share
+	var run tagHeap
+	wakes := make(eventHeap, 0, 64)
+	cores := float64(o.Cores)
+	var (
+		now       int64
+		S, P      float64 // virtual service per task; slices per task while sharing
+		switches  float64
+		next      int
+		completed int
+	)
+	every := o.ProgressEvery
+	if every <= 0 {
+		every = 1 << 16
+	}
+	// rate is the service rate of each runnable task and g the slice.
+	rate := func(k int) (r, g float64) {
+		if k <= o.Cores {
+			return 1, 0
+		}
+		g = math.Max(float64(c.p.Latency)*cores/float64(k), float64(c.p.MinGranularity))
+		return cores / float64(k) * g / (g + float64(c.p.ContextSwitch)), g
+	}
+	enter := func(t TaskID) {
+		in := &tr.Inv[t]
+		run.push(S+float64(burst(in, rec[t].Wakeups)), t)
+		join[t] = P
+	}
+	for i := range tr.Inv {
+		rec[i] = Record{Arrival: tr.Inv[i].Arrival, Start: -1, End: -1, Func: tr.Inv[i].Func}
+	}
+	for completed < n {
+		r, g := rate(len(run))
+		tNext := int64(math.MaxInt64)
+		if len(run) > 0 {
+			tNext = now + int64(math.Ceil((run[0].f-S)/r))
+		}
+		if len(wakes) > 0 && wakes[0].t < tNext {
+			tNext = wakes[0].t
+		}
+		if next < n && tr.Inv[next].Arrival < tNext {
+			tNext = tr.Inv[next].Arrival
+		}
+		if tNext == math.MaxInt64 {
+			return nil, fmt.Errorf("policy cfs: %d invocations unfinished", n-completed)
+		}
+		if dt := float64(tNext - now); dt > 0 && len(run) > 0 {
+			S += r * dt
+			if g > 0 {
+				P += r * dt / g
+				switches += cores * dt / (g + float64(c.p.ContextSwitch))
+			}
+		}
+		now = tNext
+		// Bursts whose tag is reached end now (tolerating float rounding of one ns of service).
+		for len(run) > 0 && run[0].f <= S+r {
+			t := run.pop().t
+			rr := &rec[t]
+			in := &tr.Inv[t]
+			rr.Preemptions += uint32(P - join[t])
+			if rr.Wakeups < in.Waits {
+				w := wait(in, rr.Wakeups)
+				rr.Blocked += w
+				wakes.push(event{t: now + w, key: uint64(t)})
+				continue
+			}
+			rr.End, rr.CPU = now, in.CPU
+			completed++
+			if o.Progress != nil && completed%every == 0 {
+				o.Progress(completed)
+			}
+		}
+		for len(wakes) > 0 && wakes[0].t == now {
+			t := TaskID(wakes.pop().key)
+			rec[t].Wakeups++
+			enter(t)
+		}
+		for ; next < n && tr.Inv[next].Arrival == now; next++ {
+			rec[next].Start = now
+			enter(TaskID(next))
+		}
+	}
+	if o.Progress != nil {
+		o.Progress(completed)
+	}
+	var pre int64
+	for i := range rec {
+		pre += int64(rec[i].Preemptions)
+	}
+	return &Result{
+		Policy:          c.Name(),
+		Cores:           o.Cores,
+		Records:         rec,
+		Busy:            tr.TotalCPU(),
+		ContextSwitches: int64(switches) + int64(n) + int64(tr.totalWaits()),
+		Preemptions:     pre,
+	}, nil
+}
+
+func (tr *Trace) totalWaits() int64 {
+	var s int64
+	for i := range tr.Inv {
+		s += int64(tr.Inv[i].Waits)
+	}
+	return s
+}
