@@ -1,6 +1,7 @@
 package srpt_test
 
 import (
+	"runtime"
 	"sync"
 	"testing"
 
@@ -29,9 +30,11 @@ func BenchmarkPolicies(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	for _, name := range srpt.Names() {
+	for _, name := range []string{"srpt", "fifo", "cfs", "vtime", "sfs"} {
 		b.Run(name, func(b *testing.B) {
 			b.ReportAllocs()
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
 			var events int64
 			for b.Loop() {
 				p, err := srpt.New(name, srpt.Params{Cores: benchCores, Config: cfg})
@@ -47,6 +50,9 @@ func BenchmarkPolicies(b *testing.B) {
 			n := float64(len(tr.Inv)) * float64(b.N)
 			b.ReportMetric(n/b.Elapsed().Seconds(), "inv/s")
 			b.ReportMetric(float64(events)/float64(len(tr.Inv)), "preempt/inv")
+			runtime.ReadMemStats(&after)
+			b.ReportMetric(float64(after.TotalAlloc-before.TotalAlloc)/n, "B/inv")
 		})
 	}
 }
+

@@ -152,6 +152,7 @@ func slowdownByDemand(path string, tr *srpt.Trace, results []*srpt.Result) error
 		}
 		names[k] = msLabel(hi / 1e6)
 	}
+	ymax := 0.0
 	for i, res := range results {
 		var sum [buckets]float64
 		var cnt [buckets]int
@@ -165,6 +166,7 @@ func slowdownByDemand(path string, tr *srpt.Trace, results []*srpt.Result) error
 		for k := range vals {
 			if cnt[k] > 0 {
 				vals[k] = math.Log10(sum[k] / float64(cnt[k]))
+				ymax = max(ymax, vals[k])
 			}
 		}
 		bars, err := plotter.NewBarChart(vals, w)
@@ -177,7 +179,9 @@ func slowdownByDemand(path string, tr *srpt.Trace, results []*srpt.Result) error
 		p.Add(bars)
 		p.Legend.Add(res.Policy, bars)
 	}
-	p.Legend.Top, p.Legend.Left = true, true
+	p.Legend.Top, p.Legend.Left = true, false
+	p.Y.Min = 0
+	p.Y.Max = ymax*1.1 + 0.05
 	p.NominalX(names...)
 	return p.Save(8*vg.Inch, 4.5*vg.Inch, path)
 }
