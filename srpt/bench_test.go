@@ -55,4 +55,3 @@ func BenchmarkPolicies(b *testing.B) {
 		})
 	}
 }
-
