@@ -29,7 +29,7 @@ func (q *taskQueue) pop() TaskID {
 
 // keyHeap is a min-heap of tasks by (key, insertion order).
 type keyHeap struct {
-	s   []keyed
+	s   minHeap[keyed]
 	seq uint32
 }
 
@@ -47,46 +47,12 @@ func (h *keyHeap) len() int { return len(h.s) }
 
 func (h *keyHeap) push(key int64, t TaskID) {
 	h.seq++
-	h.s = append(h.s, keyed{key: key, seq: h.seq, t: t})
-	s := h.s
-	i := len(s) - 1
-	for i > 0 {
-		p := (i - 1) / 2
-		if !s[i].less(s[p]) {
-			break
-		}
-		s[i], s[p] = s[p], s[i]
-		i = p
-	}
+	h.s.push(keyed{key: key, seq: h.seq, t: t})
 }
 
 func (h *keyHeap) min() keyed { return h.s[0] }
 
-func (h *keyHeap) pop() keyed {
-	s := h.s
-	top := s[0]
-	n := len(s) - 1
-	s[0] = s[n]
-	s = s[:n]
-	i := 0
-	for {
-		l := 2*i + 1
-		if l >= n {
-			break
-		}
-		m := l
-		if r := l + 1; r < n && s[r].less(s[l]) {
-			m = r
-		}
-		if !s[m].less(s[i]) {
-			break
-		}
-		s[i], s[m] = s[m], s[i]
-		i = m
-	}
-	h.s = s
-	return top
-}
+func (h *keyHeap) pop() keyed { return h.s.pop() }
 
 // FIFO runs tasks to completion in the order they become runnable (first come, first
 // served; a task woken after I/O joins the back of the queue). It never preempts.

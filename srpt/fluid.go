@@ -41,53 +41,13 @@ type simulator interface {
 	simulate(tr *Trace, o Options) (*Result, error)
 }
 
-// tagHeap is a min-heap of tasks by virtual finish tag.
-type tagHeap []tagged
-
 type tagged struct {
 	f float64
 	t TaskID
 }
 
-func (h *tagHeap) push(f float64, t TaskID) {
-	*h = append(*h, tagged{f, t})
-	s := *h
-	i := len(s) - 1
-	for i > 0 {
-		p := (i - 1) / 2
-		if s[p].f < s[i].f || (s[p].f == s[i].f && s[p].t < s[i].t) {
-			break
-		}
-		s[i], s[p] = s[p], s[i]
-		i = p
-	}
-}
-
-func (h *tagHeap) pop() tagged {
-	s := *h
-	top := s[0]
-	n := len(s) - 1
-	s[0] = s[n]
-	s = s[:n]
-	i := 0
-	for {
-		l := 2*i + 1
-		if l >= n {
-			break
-		}
-		m := l
-		if r := l + 1; r < n && (s[r].f < s[l].f || (s[r].f == s[l].f && s[r].t < s[l].t)) {
-			m = r
-		}
-		if s[i].f < s[m].f || (s[i].f == s[m].f && s[i].t < s[m].t) {
-			break
-		}
-		s[i], s[m] = s[m], s[i]
-		i = m
-	}
-	*h = s
-	return top
-}
+// less orders by finish tag, then task.
+func (a tagged) less(b tagged) bool { return a.f < b.f || (a.f == b.f && a.t < b.t) }
 
 func (c *FluidCFS) simulate(tr *Trace, o Options) (*Result, error) {
 	if o.Observer != nil {
@@ -96,7 +56,7 @@ func (c *FluidCFS) simulate(tr *Trace, o Options) (*Result, error) {
 	n := len(tr.Inv)
 	rec := make([]Record, n)
 	join := make([]float64, n) // slice counter P when the task joined the share
-	var run tagHeap
+	var run minHeap[tagged]
 	wakes := make(eventHeap, 0, 64)
 	cores := float64(o.Cores)
 	var (
@@ -120,7 +80,7 @@ func (c *FluidCFS) simulate(tr *Trace, o Options) (*Result, error) {
 	}
 	enter := func(t TaskID) {
 		in := &tr.Inv[t]
-		run.push(S+float64(burst(in, rec[t].Wakeups)), t)
+		run.push(tagged{S + float64(burst(in, rec[t].Wakeups)), t})
 		join[t] = P
 	}
 	for i := range tr.Inv {

@@ -171,51 +171,9 @@ type event struct {
 	core int32  // core events: the core
 }
 
-type eventHeap []event
+func (a event) less(b event) bool { return a.t < b.t || (a.t == b.t && a.key < b.key) }
 
-func (h eventHeap) less(i, j int) bool {
-	return h[i].t < h[j].t || (h[i].t == h[j].t && h[i].key < h[j].key)
-}
-
-func (h *eventHeap) push(ev event) {
-	*h = append(*h, ev)
-	s := *h
-	i := len(s) - 1
-	for i > 0 {
-		p := (i - 1) / 2
-		if !s.less(i, p) {
-			break
-		}
-		s[i], s[p] = s[p], s[i]
-		i = p
-	}
-}
-
-func (h *eventHeap) pop() event {
-	s := *h
-	top := s[0]
-	n := len(s) - 1
-	s[0] = s[n]
-	s = s[:n]
-	i := 0
-	for {
-		l := 2*i + 1
-		if l >= n {
-			break
-		}
-		m := l
-		if r := l + 1; r < n && s.less(r, l) {
-			m = r
-		}
-		if !s.less(m, i) {
-			break
-		}
-		s[i], s[m] = s[m], s[i]
-		i = m
-	}
-	*h = s
-	return top
-}
+type eventHeap = minHeap[event]
 
 // Run simulates trace tr under policy p. The trace must be sorted and valid
 // (Trace.Validate); the policy must be fresh (policies keep per-run state).
