@@ -640,7 +640,7 @@ func makespan(n int, work time.Duration) (time.Duration, error) {
 // vtime) takes no more than 1.05x its makespan under the default scheduler. Runs
 // alternate (default, alps, ...) and the medians are compared.
 func testPerf(r *result) error {
-	const rounds, n, work = 5, 8, 400 * time.Millisecond
+	const rounds, n, work = 7, 8, 400 * time.Millisecond
 	var def, alps []float64
 	for i := 0; i < rounds; i++ {
 		d, err := makespan(n, work)
