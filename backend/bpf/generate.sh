@@ -36,3 +36,9 @@ cd "$root/backend"
 go run github.com/cilium/ebpf/cmd/bpf2go -cc clang-19 -target bpfel -go-package backend \
 	-no-global-types alps bpf/alps.bpf.c -- -O2 -g -Wall -Wno-microsoft-anon-tag -fms-extensions -I"$hdr" -Ibpf
 echo "generate: backend/alps_bpfel.go and backend/alps_bpfel.o rebuilt"
+
+# The ordering rule alone, run in the kernel by the VM suite against the vectors.
+cd "$root/backend/orderingcheck"
+go run github.com/cilium/ebpf/cmd/bpf2go -cc clang-19 -target bpfel -go-package orderingcheck \
+	-no-global-types check ../bpf/ordering_check.bpf.c -- -O2 -g -Wall -I../bpf -I/usr/include/x86_64-linux-gnu
+echo "generate: backend/orderingcheck/check_bpfel.{go,o} rebuilt"

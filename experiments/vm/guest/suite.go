@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/alps-sched/alps/backend"
+	"github.com/alps-sched/alps/backend/orderingcheck"
 )
 
 // result is one test's outcome; Figures are the measured numbers.
@@ -37,6 +38,7 @@ func suite(args []string) int {
 	fs := flag.NewFlagSet("suite", flag.ContinueOnError)
 	only := fs.String("only", "", "comma-separated test ids to run (default all)")
 	out := fs.String("out", "/tmp/vmtest.json", "where to write the results as JSON")
+	fs.StringVar(&vectorsPath, "vectors", "/ordering_vectors.csv", "backend/testdata/ordering_vectors.csv in the guest")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -45,6 +47,7 @@ func suite(args []string) int {
 		return 1
 	}
 	tests := []test{
+		{"0", "ordering.h in the kernel", testOrdering},
 		{"1", "load and attach", testLoadAttach},
 		{"2", "policy effect", testPolicyEffect},
 		{"3", "invocation records", testRecords},
@@ -196,6 +199,34 @@ func start(r *result, knobs backend.Knobs, comms map[string]uint32, table map[ui
 	r.Figures["load_ms"] = ms(t.Load)
 	r.Figures["attach_ms"] = ms(t.Attach)
 	return s, nil
+}
+
+var vectorsPath string
+
+// Test 0: the ordering rule compiled for BPF gives, in the kernel, the outputs of every
+// vector of ordering_vectors.csv (the Go rule and the host-side C harness use them too).
+func testOrdering(r *result) error {
+	cases, err := orderingcheck.ReadCases(vectorsPath)
+	if err != nil {
+		return err
+	}
+	c, err := orderingcheck.Open()
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	for _, tc := range cases {
+		got, err := c.Run(tc.In)
+		if err != nil {
+			return err
+		}
+		if g := [4]uint64{got.VEnq, got.Key, got.VDone, got.VnowDone}; g != tc.Want {
+			return fmt.Errorf("vector %s: got v_enq, key, v_done, vnow_done = %v, want %v", tc.Name, g, tc.Want)
+		}
+	}
+	r.Figures["vectors"] = float64(len(cases))
+	r.Detail = fmt.Sprintf("%d/%d vectors agree", len(cases), len(cases))
+	return nil
 }
 
 func ms(d time.Duration) float64 { return math.Round(float64(d)/1e4) / 100 }
