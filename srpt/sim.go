@@ -108,6 +108,11 @@ func (e *Env) Running(core int) TaskID { return e.running[core] }
 // its current run.
 func (e *Env) RunStart(core int) int64 { return e.runStart[core] }
 
+// StopsNow reports whether core's running task stops at the current instant anyway (its
+// burst ends now or a requested stop is due): the simulator will process that stop among
+// this instant's events.
+func (e *Env) StopsNow(core int) bool { return e.running[core] != NoTask && e.stopAt[core] == e.now }
+
 // Idle is the number of idle cores.
 func (e *Env) Idle() int { return e.idle }
 
