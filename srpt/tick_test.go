@@ -253,28 +253,62 @@ func TestVtimeOpenRuns(t *testing.T) {
 	}
 }
 
-// BenchmarkTickOracle and BenchmarkEventSameTrace run the same 20,000-invocation trace
-// (16 cores, 90% load) through the tick oracle and the event-driven simulator; the ratio of
-// their ns/op is the event-driven speed-up.
+// heavyTrace is an Azure-like whole-ms CPU-only trace: log-normal demands (mu = -0.38,
+// sigma = 2.36 in seconds, the published fit) clamped to [1 ms, 60 s], Poisson arrivals at
+// load rho on cores.
+func heavyTrace(seed uint64, n, cores int, rho float64) *Trace {
+	r := rand.New(rand.NewPCG(seed, 5))
+	tr := &Trace{Functions: []string{"f"}, Inv: make([]Invocation, n)}
+	var total float64
+	for i := range tr.Inv {
+		d := math.Min(math.Max(1, math.Round(1000*math.Exp(-0.38+2.36*r.NormFloat64()))), 60000)
+		tr.Inv[i].CPU = int64(d) * 1e6
+		total += d
+	}
+	var at float64
+	for i := range tr.Inv {
+		at += r.ExpFloat64() * total / float64(n) / (rho * float64(cores))
+		tr.Inv[i].Arrival = int64(at) * 1e6
+	}
+	return tr
+}
+
+// benchTraces are the traces the tick oracle and the event-driven simulator are timed on:
+// short demands (median 20 ms) and Azure-like heavy-tailed ones, 16 cores, 90% load.
+var benchTraces = []struct {
+	name string
+	tr   func() *Trace
+}{
+	{"short", func() *Trace { return msTrace(9, 20_000, 16, 0.9) }},
+	{"azure", func() *Trace { return heavyTrace(9, 5_000, 16, 0.9) }},
+}
+
+// BenchmarkTickOracle and BenchmarkEventSameTrace run the same traces through the tick
+// oracle and the event-driven simulator; the ratio of their ns/op is the event-driven
+// speed-up.
 func BenchmarkTickOracle(b *testing.B) {
-	tr := msTrace(9, 20_000, 16, 0.9)
 	p := testParams(b, 16).Order()
-	for _, name := range []string{"fifo", "srpt", "vtime"} {
-		b.Run(name, func(b *testing.B) {
-			for b.Loop() {
-				tickSim(tr, 16, name, p)
-			}
-		})
+	for _, bt := range benchTraces {
+		tr := bt.tr()
+		for _, name := range []string{"fifo", "srpt", "vtime"} {
+			b.Run(bt.name+"/"+name, func(b *testing.B) {
+				for b.Loop() {
+					tickSim(tr, 16, name, p)
+				}
+			})
+		}
 	}
 }
 
 func BenchmarkEventSameTrace(b *testing.B) {
-	tr := msTrace(9, 20_000, 16, 0.9)
-	for _, name := range []string{"fifo", "srpt", "vtime"} {
-		b.Run(name, func(b *testing.B) {
-			for b.Loop() {
-				runPolicy(b, name, tr, 16, nil)
-			}
-		})
+	for _, bt := range benchTraces {
+		tr := bt.tr()
+		for _, name := range []string{"fifo", "srpt", "vtime"} {
+			b.Run(bt.name+"/"+name, func(b *testing.B) {
+				for b.Loop() {
+					runPolicy(b, name, tr, 16, nil)
+				}
+			})
+		}
 	}
 }
