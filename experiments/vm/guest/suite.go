@@ -482,11 +482,11 @@ func testExitInfo(r *result) error {
 }
 
 // Test 5: a long CPU hog ranked last plus a flood of short processes ranked first for
-// 20 s. The bound of ORDERING.md is in virtual time: the queued hog runs before vnow
-// advances by max_penalty + wake_lag past its enqueue, so it gets at least one slice per
-// (max_penalty + wake_lag + slice) of vnow advance (checked with a 20% margin for the
-// slices cut short by kernel threads). In wall-clock time that share stretches with the
-// flood's backlog, as a fair share does: reported, not asserted. Nothing may be ejected.
+// 20 s: the hog must keep running and nothing may be ejected. Without a backlog the rule
+// gives the hog one slice per max_penalty + wake_lag of waiting, a share of
+// slice / (slice + P + L) of a CPU (14% here); the flood's backlog stretches that wait (the
+// tasks queued ahead when vnow passes the hog's key run first, ORDERING.md), so the check
+// asks for a third of it and reports the share and vnow's advance.
 func testStarvation(r *result) error {
 	const dur = 20 * time.Second
 	knobs := backend.Knobs{RankStep: 10 * time.Millisecond, MaxPenalty: 100 * time.Millisecond,
@@ -539,15 +539,16 @@ func testStarvation(r *result) error {
 	default:
 	}
 	advance := time.Duration(vnow1 - vnow0)
-	bound := time.Duration(float64(advance) * float64(slice) / float64(knobs.MaxPenalty+knobs.WakeLag+slice))
+	nominal := float64(slice) / float64(slice+knobs.MaxPenalty+knobs.WakeLag)
+	share := float64(got) / float64(dur)
 	r.Figures["hog_cpu_s"] = got.Seconds()
-	r.Figures["hog_wall_share"] = float64(got) / float64(dur)
+	r.Figures["hog_share"] = share
+	r.Figures["nominal_share"] = nominal
 	r.Figures["vnow_advance_s"] = advance.Seconds()
-	r.Figures["bound_cpu_s"] = bound.Seconds()
 	r.Figures["flood_processes"] = float64(flooded)
-	r.Detail = fmt.Sprintf("hog got %.2f s of CPU (%.0f%% of a CPU over %v) beside %d flood processes; vnow advanced %.2f s, bound slice/(P+L+slice) of it = %.2f s; still %s",
-		got.Seconds(), 100*r.Figures["hog_wall_share"], dur, flooded, advance.Seconds(), bound.Seconds(), state())
-	if float64(got) < 0.8*float64(bound) || got <= 0 || flooded < 50 || !strings.HasPrefix(state(), "enabled") {
+	r.Detail = fmt.Sprintf("hog got %.2f s of CPU, %.1f%% of a CPU over %v (nominal bound %.1f%%, want >= a third of it) beside %d flood processes; vnow advanced %.2f s; still %s",
+		got.Seconds(), 100*share, dur, 100*nominal, flooded, advance.Seconds(), state())
+	if share < nominal/3 || flooded < 50 || !strings.HasPrefix(state(), "enabled") {
 		return fmt.Errorf("%s", r.Detail)
 	}
 	return nil
@@ -671,7 +672,7 @@ func makespan(n int, work time.Duration) (time.Duration, error) {
 // vtime) takes no more than 1.05x its makespan under the default scheduler. Runs
 // alternate (default, alps, ...) and the medians are compared.
 func testPerf(r *result) error {
-	const rounds, n, work = 7, 8, 400 * time.Millisecond
+	const rounds, n, work = 5, 8, time.Second
 	var def, alps []float64
 	for i := 0; i < rounds; i++ {
 		d, err := makespan(n, work)
