@@ -46,3 +46,66 @@ func (h *minHeap[T]) pop() T {
 	*h = s
 	return top
 }
+
+// coreQueue orders the cores by their next stop time (ties: running task id, so that
+// simultaneous stops are handled in an order that does not depend on core numbering). Every
+// core is always in it; one with nothing due has time never. Rescheduling a core moves it in
+// place, so no stale entries build up.
+type coreQueue struct {
+	at  []int64
+	key []TaskID
+	h   []int32 // heap of cores
+	pos []int32 // index of each core in h
+}
+
+func newCoreQueue(n int) coreQueue {
+	q := coreQueue{at: make([]int64, n), key: make([]TaskID, n), h: make([]int32, n), pos: make([]int32, n)}
+	for c := range n {
+		q.at[c] = never
+		q.h[c], q.pos[c] = int32(c), int32(c)
+	}
+	return q
+}
+
+func (q *coreQueue) less(i, j int) bool {
+	a, b := q.h[i], q.h[j]
+	return q.at[a] < q.at[b] || (q.at[a] == q.at[b] && q.key[a] < q.key[b])
+}
+
+func (q *coreQueue) swap(i, j int) {
+	q.h[i], q.h[j] = q.h[j], q.h[i]
+	q.pos[q.h[i]], q.pos[q.h[j]] = int32(i), int32(j)
+}
+
+// top is the core with the earliest stop and its time.
+func (q *coreQueue) top() (int, int64) { c := q.h[0]; return int(c), q.at[c] }
+
+// set reschedules core c.
+func (q *coreQueue) set(c int, at int64, key TaskID) {
+	q.at[c], q.key[c] = at, key
+	i := int(q.pos[c])
+	for i > 0 {
+		p := (i - 1) / 2
+		if !q.less(i, p) {
+			break
+		}
+		q.swap(i, p)
+		i = p
+	}
+	n := len(q.h)
+	for {
+		l := 2*i + 1
+		if l >= n {
+			break
+		}
+		m := l
+		if r := l + 1; r < n && q.less(r, l) {
+			m = r
+		}
+		if !q.less(m, i) {
+			break
+		}
+		q.swap(i, m)
+		i = m
+	}
+}

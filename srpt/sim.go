@@ -67,7 +67,7 @@ type Env struct {
 	runStart  []int64
 	stopAt    []int64
 	preemptAt []int64
-	gen       []uint32
+	cq        coreQueue
 	last      []TaskID // previous task of each core
 	idle      int
 
@@ -127,7 +127,7 @@ func (e *Env) Preempt(core int, at int64) {
 		if e.preemptAt[core] != e.now || e.stopAt[core] != e.now {
 			e.preemptAt[core] = e.now
 			e.stopAt[core] = e.now
-			e.gen[core]++
+			e.cq.set(core, never, NoTask)
 			e.stopNow = append(e.stopNow, int32(core))
 		}
 		return
@@ -135,8 +135,7 @@ func (e *Env) Preempt(core int, at int64) {
 	if at < e.stopAt[core] {
 		e.preemptAt[core] = at
 		e.stopAt[core] = at
-		e.gen[core]++
-		e.events.push(coreEvent(at, core, e.running[core], e.gen[core]))
+		e.cq.set(core, at, e.running[core])
 	}
 }
 
@@ -166,22 +165,11 @@ func (o oracle) Remaining(t TaskID) int64 {
 	return r
 }
 
-// event kinds are in the high bits of key: core stops sort before wake-ups at equal times.
-const kindWake = uint64(1) << 32
-
-// coreEvent is the stop event of core c running task t.
-func coreEvent(at int64, c int, t TaskID, gen uint32) event {
-	return event{t: at, key: uint64(t), gen: gen, core: int32(c)}
-}
-
-// Core events at equal times are ordered by the running task's id, not the core's index, so
-// that simultaneous stops are handled in an order that does not depend on which core a task
-// happens to run on.
+// event is an I/O wake-up. At one instant the simulator handles core stops (coreQueue, by
+// task), then wake-ups (by task), then arrivals (in trace order), then the policy timer.
 type event struct {
-	t    int64
-	key  uint64 // kind<<32 | task
-	gen  uint32 // core events: valid while it equals the core's gen
-	core int32  // core events: the core
+	t   int64
+	key uint64 // task
 }
 
 func (a event) less(b event) bool { return a.t < b.t || (a.t == b.t && a.key < b.key) }
@@ -211,10 +199,10 @@ func Run(tr *Trace, p Policy, o Options) (*Result, error) {
 		runStart:  make([]int64, o.Cores),
 		stopAt:    make([]int64, o.Cores),
 		preemptAt: make([]int64, o.Cores),
-		gen:       make([]uint32, o.Cores),
+		cq:        newCoreQueue(o.Cores),
 		last:      make([]TaskID, o.Cores),
 		idle:      o.Cores,
-		events:    make(eventHeap, 0, 2*o.Cores+64),
+		events:    make(eventHeap, 0, 64),
 		timer:     never,
 		pol:       p,
 		obs:       o.Observer,
@@ -244,8 +232,8 @@ func Run(tr *Trace, p Policy, o Options) (*Result, error) {
 
 	next, completed := 0, 0
 	for completed < n {
-		t := int64(never)
-		if len(e.events) > 0 {
+		_, t := e.cq.top()
+		if len(e.events) > 0 && e.events[0].t < t {
 			t = e.events[0].t
 		}
 		if next < n && tr.Inv[next].Arrival < t {
@@ -258,21 +246,16 @@ func Run(tr *Trace, p Policy, o Options) (*Result, error) {
 			return nil, fmt.Errorf("policy %s: %d invocations runnable but no core runs them", p.Name(), n-completed)
 		}
 		e.now = t
-		for len(e.events) > 0 && e.events[0].t == t {
-			ev := e.events.pop()
-			if ev.key >= kindWake {
-				e.wake(TaskID(ev.key - kindWake))
-				continue
-			}
-			c := int(ev.core)
-			if ev.gen == e.gen[c] && e.running[c] != NoTask {
-				if e.stop(c) {
-					completed++
-					if o.Progress != nil && completed%every == 0 {
-						o.Progress(completed)
-					}
+		for c, at := e.cq.top(); at == t; c, at = e.cq.top() {
+			if e.stop(c) {
+				completed++
+				if o.Progress != nil && completed%every == 0 {
+					o.Progress(completed)
 				}
 			}
+		}
+		for len(e.events) > 0 && e.events[0].t == t {
+			e.wake(TaskID(e.events.pop().key))
 		}
 		for next < n && tr.Inv[next].Arrival == t {
 			e.loc[next] = locRunnable
@@ -324,7 +307,7 @@ func (e *Env) stop(c int) bool {
 	e.rem[t] -= ran
 	e.busy += ran
 	e.running[c] = NoTask
-	e.gen[c]++
+	e.cq.set(c, never, NoTask)
 	e.idle++
 	e.dirty = true
 	r := &e.rec[t]
@@ -336,7 +319,7 @@ func (e *Env) stop(c int) bool {
 		w := wait(in, r.Wakeups)
 		r.Blocked += w
 		e.loc[t] = locBlocked
-		e.events.push(event{t: e.now + w, key: kindWake | uint64(t)})
+		e.events.push(event{t: e.now + w, key: uint64(t)})
 	case e.rem[t] == 0:
 		why = Completed
 		r.End = e.now
@@ -418,8 +401,7 @@ func (e *Env) start(c int, t TaskID, q int64) {
 	}
 	e.stopAt[c] = end
 	e.preemptAt[c] = never
-	e.gen[c]++
-	e.events.push(coreEvent(end, c, t, e.gen[c]))
+	e.cq.set(c, end, t)
 }
 
 // ErrUnknownPolicy is wrapped by New for a name not in the registry.
