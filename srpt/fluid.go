@@ -66,10 +66,6 @@ func (c *FluidCFS) simulate(tr *Trace, o Options) (*Result, error) {
 		next      int
 		completed int
 	)
-	every := o.ProgressEvery
-	if every <= 0 {
-		every = 1 << 16
-	}
 	// rate is the service rate of each runnable task and g the slice.
 	rate := func(k int) (r, g float64) {
 		if k <= o.Cores {
@@ -123,8 +119,8 @@ func (c *FluidCFS) simulate(tr *Trace, o Options) (*Result, error) {
 			}
 			rr.End, rr.CPU = now, in.CPU
 			completed++
-			if o.Progress != nil && completed%every == 0 {
-				o.Progress(completed)
+			if err := o.tick(completed); err != nil {
+				return nil, err
 			}
 		}
 		for len(wakes) > 0 && wakes[0].t == now {

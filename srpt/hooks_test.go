@@ -1,6 +1,10 @@
 package srpt
 
-import "testing"
+import (
+	"context"
+	"errors"
+	"testing"
+)
 
 // hookPolicy is fifo with a quantum, recording the optional hooks' calls.
 type hookPolicy struct {
@@ -114,5 +118,22 @@ func TestOracle(t *testing.T) {
 	// At 3 ms task 0 has run 3 ms of its 5 ms first burst and has a 5 ms burst to come.
 	if len(p.seen) != 2 || p.seen[0] != 7e6 || p.seen[1] != 1e6 {
 		t.Errorf("oracle saw %v, want [7e6 1e6]", p.seen)
+	}
+}
+
+// TestCancel: a done context stops a simulation with its error.
+func TestCancel(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	tr := randomTrace(1, 1000, 1e6, 1e6, 0)
+	for _, name := range []string{"vtime", "cfs"} {
+		p, err := New(name, testParams(t, 2))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = Run(tr, p, Options{Cores: 2, Context: ctx, ProgressEvery: 100})
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("%s: error %v, want context.Canceled", name, err)
+		}
 	}
 }

@@ -17,6 +17,7 @@
 package srpt
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -32,6 +33,29 @@ type Options struct {
 	// ProgressEvery completions (default 65536) and at the end.
 	Progress      func(completed int)
 	ProgressEvery int
+	// Context, if not nil, is checked as often as Progress would be called: once it is
+	// done, Run returns its error.
+	Context context.Context
+}
+
+// tick reports progress and checks for cancellation every o.ProgressEvery completions.
+func (o *Options) tick(completed int) error {
+	every := o.ProgressEvery
+	if every <= 0 {
+		every = 1 << 16
+	}
+	if completed%every != 0 {
+		return nil
+	}
+	if o.Progress != nil {
+		o.Progress(completed)
+	}
+	if o.Context != nil {
+		if err := o.Context.Err(); err != nil {
+			return fmt.Errorf("simulation stopped after %d invocations: %w", completed, err)
+		}
+	}
+	return nil
 }
 
 // Result is the outcome of a simulation.
@@ -224,10 +248,6 @@ func Run(tr *Trace, p Policy, o Options) (*Result, error) {
 		e.switchCost = sc.SwitchCost()
 	}
 	timed, _ := p.(Timed)
-	every := o.ProgressEvery
-	if every <= 0 {
-		every = 1 << 16
-	}
 	p.Start(e)
 
 	next, completed := 0, 0
@@ -249,8 +269,8 @@ func Run(tr *Trace, p Policy, o Options) (*Result, error) {
 		for c, at := e.cq.top(); at == t; c, at = e.cq.top() {
 			if e.stop(c) {
 				completed++
-				if o.Progress != nil && completed%every == 0 {
-					o.Progress(completed)
+				if err := o.tick(completed); err != nil {
+					return nil, err
 				}
 			}
 		}
@@ -273,6 +293,9 @@ func Run(tr *Trace, p Policy, o Options) (*Result, error) {
 				if e.running[c] != NoTask && e.stopAt[c] == t {
 					if e.stop(c) {
 						completed++
+						if err := o.tick(completed); err != nil {
+							return nil, err
+						}
 					}
 				}
 			}

@@ -148,7 +148,7 @@ func runRun(cmd *cobra.Command, app *cli.App, fl *runFlags) error {
 		}
 		start := time.Now()
 		prog := newProgress(app.Stderr(), name, len(tr.Inv))
-		res, err := srpt.Run(tr, p, srpt.Options{Cores: fl.cores, Progress: prog.update, ProgressEvery: 4096})
+		res, err := srpt.Run(tr, p, srpt.Options{Cores: fl.cores, Progress: prog.update, ProgressEvery: 4096, Context: cmd.Context()})
 		prog.finish()
 		if err != nil {
 			return fmt.Errorf("policy %s: %w", name, err)
