@@ -116,7 +116,7 @@ type Record struct {
 	Blocked     int64 // time spent in I/O waits
 	Func        uint32
 	Wakeups     uint32 // wake-ups after I/O
-	Preemptions uint32 // times it was stopped while still runnable
+	Preemptions uint32 // times it was stopped while still runnable (not counting slice ends where nothing waited and it ran on)
 }
 
 // FCT is the flow completion time: End - Arrival.
