@@ -4,8 +4,9 @@
  *
  * One shared vtime DSQ, as in the kernel's tools/sched_ext/scx_simple.bpf.c, with the
  * alps ordering rule (backend/ORDERING.md, ordering.h): a task whose function has a
- * rank in a fresh policy table is inserted at its vtime shifted back by the rank (at
- * most max_penalty, the starvation bound) and runs with its function's slice.
+ * rank in a fresh policy table is inserted at its vtime plus an offset that grows with
+ * the rank (rank 0 runs first; the offset is at most max_penalty, the starvation bound)
+ * and runs with its function's slice.
  *
  * Tasks are classified into functions in the kernel, at fork and exec, by cgroup id
  * (map cgroup_fn) or process name (map comm_fn); threads and children inherit their
