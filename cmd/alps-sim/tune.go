@@ -37,6 +37,7 @@ type tuneFlags struct {
 	seed      uint64
 	top       int
 	parallel  int
+	refine    int
 }
 
 // objectives of alps-sim tune; lower is better.
@@ -58,7 +59,8 @@ better). Trials run in parallel. The best configurations are printed as a table 
 --json) and the best is written to --out as a config file loadable with --config. On SIGINT
 the trials finished so far are kept: the table and the file are written from them.
 Objectives: mean_fct, p99_slowdown, weighted (alps mean FCT / srpt's + alps long-class p99
-slowdown / cfs's).`,
+slowdown / cfs's). With --refine N, the best trial is then refined by up to N steps of a
+(1+1) evolution strategy over the space's ranges (its choices kept).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			base := ""
@@ -85,6 +87,7 @@ slowdown / cfs's).`,
 	f.Uint64Var(&fl.seed, "seed", 1, "seed of the random search")
 	f.IntVar(&fl.top, "top", 5, "configurations shown in the table")
 	f.IntVar(&fl.parallel, "parallel", 0, "trials run at once (0: GOMAXPROCS)")
+	f.IntVar(&fl.refine, "refine", 0, "after the random search, up to this many local-search steps from the best trial over the space's ranges")
 	return cmd, nil
 }
 
@@ -119,6 +122,8 @@ func (fl *tuneFlags) validate() error {
 		return cli.Usagef("--top: must be > 0, got %d", fl.top)
 	case fl.parallel < 0:
 		return cli.Usagef("--parallel: must be >= 0, got %d", fl.parallel)
+	case fl.refine < 0:
+		return cli.Usagef("--refine: must be >= 0, got %d", fl.refine)
 	case fl.out == "":
 		return cli.Usagef("--out: a file name is required")
 	}
@@ -163,13 +168,14 @@ func runTune(ctx context.Context, app *cli.App, base string, fl *tuneFlags) erro
 
 	tn := &tuner{tr: tr, cores: cores, base: base, space: sp, objective: fl.objective, baselines: baselines}
 	results, interrupted := tn.search(ctx, fl.trials, fl.seed, fl.parallel, app.Stderr())
-	var ok []trial
-	for _, t := range results {
-		if t.Err == "" {
-			ok = append(ok, t)
-		}
+	ok := succeeded(results)
+	if fl.refine > 0 && !interrupted && len(ok) > 0 {
+		log.Info().Int("evaluations", fl.refine).Msg("refining the best trial")
+		more := tn.refine(ctx, ok[0], fl.refine, fl.trials, fl.seed)
+		results = append(results, more...)
+		interrupted = ctx.Err() != nil
+		ok = succeeded(results)
 	}
-	sort.SliceStable(ok, func(i, j int) bool { return ok[i].Objective < ok[j].Objective })
 	if len(ok) == 0 {
 		if len(results) > 0 {
 			return fmt.Errorf("no trial succeeded; first error: %s", results[0].Err)
@@ -195,6 +201,18 @@ func runTune(ctx context.Context, app *cli.App, base string, fl *tuneFlags) erro
 	}
 	fmt.Fprintln(app.Stderr(), msg)
 	return nil
+}
+
+// succeeded returns the trials without error, best (lowest objective) first.
+func succeeded(results []trial) []trial {
+	var ok []trial
+	for _, t := range results {
+		if t.Err == "" {
+			ok = append(ok, t)
+		}
+	}
+	sort.SliceStable(ok, func(i, j int) bool { return ok[i].Objective < ok[j].Objective })
+	return ok
 }
 
 func simulate(tr *srpt.Trace, name string, cfg configs.Config, cores int) (metrics.Summary, error) {

@@ -162,3 +162,37 @@ func TestTuneInterruptKeepsResults(t *testing.T) {
 }
 
 func createFile(p string) (*os.File, error) { return os.Create(p) }
+
+// TestTuneRefine: the local search continues the trial numbering, keeps the best trial's
+// choices and never makes the best objective worse.
+func TestTuneRefine(t *testing.T) {
+	tr, err := trace.Generate(trace.GenOptions{Functions: 20, Invocations: 400, Cores: 2, Load: 0.9, Seed: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp, err := parseSpace("test", []byte(goodSpace))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tn := &tuner{tr: tr, cores: 2, space: sp, objective: "mean_fct"}
+	got, _ := tn.search(context.Background(), 4, 1, 2, nil)
+	best := succeeded(got)[0]
+	more := tn.refine(context.Background(), best, 6, 4, 1)
+	if len(more) != 6 || more[0].ID != 4 {
+		t.Fatalf("refine returned %d trials starting at %d, want 6 from 4", len(more), more[0].ID)
+	}
+	for _, m := range more {
+		if m.Params["learner.predictor"] != best.Params["learner.predictor"] {
+			t.Fatalf("refine changed a choice: %v", m.Params)
+		}
+		for _, p := range sp.numeric() {
+			u := sp[p].unit(m.Params[sp[p].key])
+			if u < -1e-9 || u > 1+1e-9 {
+				t.Fatalf("%s = %v outside its range", sp[p].key, m.Params[sp[p].key])
+			}
+		}
+	}
+	if all := succeeded(append(got, more...)); all[0].Objective > best.Objective {
+		t.Fatalf("best objective got worse: %g > %g", all[0].Objective, best.Objective)
+	}
+}

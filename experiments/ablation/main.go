@@ -1,7 +1,10 @@
 // Command ablation measures the alps policy against cfs, vtime and srpt on synthetic
 // Azure-like traces (several seeds) and prints the target ratios and the ablation table.
 //
-//	go run ./experiments/ablation [-seeds 3] [-invocations 40000] [-cores 16] [-load 0.85]
+//	go run ./experiments/ablation [-seeds 3] [-functions 200] [-minutes 60] [-cores 16] [-load 0.85]
+//
+// The traces are those of alps-sim gen --functions F --minutes M --cores C --load L
+// [--io-fraction 0.3] --seed S for S = 1..seeds.
 package main
 
 import (
@@ -25,13 +28,14 @@ type variant struct {
 
 func main() {
 	seeds := flag.Int("seeds", 3, "traces (seeds 1..N) per workload")
-	inv := flag.Int("invocations", 40000, "invocations per trace")
+	functions := flag.Int("functions", 200, "functions per trace")
+	minutes := flag.Float64("minutes", 60, "span of each trace (minutes)")
 	cores := flag.Int("cores", 16, "cores")
 	load := flag.Float64("load", 0.85, "offered load per core")
 	only := flag.String("variants", "", "comma-separated variant names (default all)")
 	set := flag.String("set", "", "extra config overrides for every alps variant: key=value,...")
 	flag.Parse()
-	if err := run(*seeds, *inv, *cores, *load, *only, *set); err != nil {
+	if err := run(*seeds, *functions, *minutes, *cores, *load, *only, *set); err != nil {
 		fmt.Fprintln(os.Stderr, "ablation:", err)
 		os.Exit(1)
 	}
@@ -40,14 +44,15 @@ func main() {
 var variants = []variant{
 	{"alps", nil},
 	{"pred=mean", map[string]any{"learner.predictor": "mean"}},
-	{"pred=ewma", map[string]any{"learner.predictor": "ewma"}},
 	{"pred=percentile", map[string]any{"learner.predictor": "percentile"}},
 	{"pred=regression", map[string]any{"learner.predictor": "regression"}},
 	{"pred=logmean", map[string]any{"learner.predictor": "logmean"}},
 	{"no-srpt-slice", map[string]any{"learner.srpt_slice": false}},
 	{"no-bound", map[string]any{"policy.max_penalty_ms": 1e9}},
+	{"bound=30ms", map[string]any{"policy.max_penalty_ms": 30}},
 	{"no-io-rule", map[string]any{"learner.io_rule": false}},
-	{"alps-orig", map[string]any{"learner.rank_scale": "order", "learner.alpha": 1, "learner.beta": 1, "learner.gamma": 1, "learner.theta": 50}},
+	{"alps-ranks", map[string]any{"learner.rank_scale": "order", "learner.rank_levels": 16, "policy.rank_step_ms": 10}},
+	{"window=60s", map[string]any{"learner.window_span_ms": 60000}},
 }
 
 func config(over map[string]any, extra string) (configs.Config, error) {
@@ -75,7 +80,7 @@ type row struct {
 	sum  []metrics.Summary // per seed
 }
 
-func run(seeds, inv, cores int, load float64, only, extra string) error {
+func run(seeds, functions int, minutes float64, cores int, load float64, only, extra string) error {
 	base, err := config(nil, "")
 	if err != nil {
 		return err
@@ -86,8 +91,9 @@ func run(seeds, inv, cores int, load float64, only, extra string) error {
 			pick[n] = true
 		}
 	}
-	for _, io := range []float64{0, 0.3} {
-		fmt.Printf("\n## %d cores, load %.2f, I/O-bound fraction %.1f, %d invocations, seeds 1..%d\n\n", cores, load, io, inv, seeds)
+	for _, w := range workloads {
+		io := w.io
+		fmt.Printf("\n## %s: %d cores, load %.2f, I/O-bound fraction %.1f, %d functions, %g minutes, seeds 1..%d\n\n", w.name, cores, load, io, functions, minutes, seeds)
 		rows := []*row{{name: "srpt"}, {name: "cfs"}, {name: "vtime"}}
 		for _, v := range variants {
 			if len(pick) == 0 || pick[v.name] {
@@ -97,16 +103,17 @@ func run(seeds, inv, cores int, load float64, only, extra string) error {
 		for _, r := range rows {
 			r.sum = make([]metrics.Summary, seeds)
 		}
-		ioFrac := make([][2]metrics.Summary, 0)
-		_ = ioFrac
 		var wg sync.WaitGroup
 		var mu sync.Mutex
 		var firstErr error
 		sem := make(chan struct{}, 2)
 		for s := 1; s <= seeds; s++ {
-			tr, err := trace.Generate(trace.GenOptions{Functions: 500, Invocations: inv, Cores: cores, Load: load, IOFraction: io, Seed: uint64(s)})
+			tr, err := trace.Generate(trace.GenOptions{Functions: functions, Minutes: minutes, Cores: cores, Load: load, IOFraction: io, Seed: uint64(s)})
 			if err != nil {
 				return err
+			}
+			if w.wakeups > 1 {
+				chatty(tr, w.wakeups)
 			}
 			for _, r := range rows {
 				wg.Add(1)
@@ -160,6 +167,28 @@ func run(seeds, inv, cores int, load float64, only, extra string) error {
 		print(rows, io > 0)
 	}
 	return nil
+}
+
+// workloads of the ablation.
+var workloads = []struct {
+	name    string
+	io      float64
+	wakeups uint32 // if > 1: each I/O-bound invocation's waits are multiplied by this
+}{
+	{"cpu", 0, 1},
+	{"mixed", 0.3, 1},
+	{"mixed-chatty", 0.3, 16},
+}
+
+// chatty splits every I/O-bound invocation's CPU into k times more bursts (same total CPU and
+// I/O time): an RPC-heavy function that blocks often with short bursts, the case where ranking
+// by burst length (ALPS's blind spot) makes it look short.
+func chatty(tr *srpt.Trace, k uint32) {
+	for i := range tr.Inv {
+		if in := &tr.Inv[i]; in.Waits > 0 {
+			in.Waits *= k
+		}
+	}
 }
 
 // ioSplit stores the CPU-bound invocations' mean FCT in MeanWait and the I/O-bound ones' p99
