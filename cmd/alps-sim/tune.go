@@ -57,7 +57,8 @@ key of the space file (format in configs/tune.yaml) over the configuration given
 (or the defaults), simulates the trace under alps and scores it by --objective (lower is
 better). Trials run in parallel. The best configurations are printed as a table (or JSON with
 --json) and the best is written to --out as a config file loadable with --config. On SIGINT
-the trials finished so far are kept: the table and the file are written from them.
+the trials finished so far are kept: the table and the file are written from them
+and the exit code is 130.
 Objectives: mean_fct, p99_slowdown, weighted (alps mean FCT / srpt's + alps long-class p99
 slowdown / cfs's). With --refine N, the best trial is then refined by up to N steps of a
 (1+1) evolution strategy over the space's ranges (its choices kept).`,
@@ -189,19 +190,26 @@ func runTune(ctx context.Context, app *cli.App, base string, fl *tuneFlags) erro
 	if fl.json {
 		enc := json.NewEncoder(app.Stdout())
 		enc.SetIndent("", "  ")
-		return enc.Encode(TuneOutput{Objective: fl.objective, Trials: fl.trials, Completed: len(results),
-			Interrupted: interrupted, Baselines: baselines, Best: best, Out: fl.out})
-	}
-	if err := writeTuneTable(app.Stdout(), best, sp, fl.objective); err != nil {
+		if err := enc.Encode(TuneOutput{Objective: fl.objective, Trials: fl.trials, Completed: len(results),
+			Interrupted: interrupted, Baselines: baselines, Best: best, Out: fl.out}); err != nil {
+			return err
+		}
+	} else if err := writeTuneTable(app.Stdout(), best, sp, fl.objective); err != nil {
 		return err
 	}
-	msg := fmt.Sprintf("best of %d trials written to %s", len(results), fl.out)
 	if interrupted {
-		msg = fmt.Sprintf("interrupted: best of the %d trials finished written to %s", len(results), fl.out)
+		return interruptedError{fmt.Sprintf("interrupted: best of the %d trials finished written to %s", len(results), fl.out)}
 	}
-	fmt.Fprintln(app.Stderr(), msg)
+	fmt.Fprintf(app.Stderr(), "best of %d trials written to %s\n", len(results), fl.out)
 	return nil
 }
+
+// interruptedError ends an interrupted search after its results were written: exit code 130,
+// as for a process ended by SIGINT.
+type interruptedError struct{ msg string }
+
+func (e interruptedError) Error() string { return e.msg }
+func (e interruptedError) ExitCode() int { return 130 }
 
 // succeeded returns the trials without error, best (lowest objective) first.
 func succeeded(results []trial) []trial {
