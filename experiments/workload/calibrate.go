@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"runtime"
 	"sort"
 	"time"
 
@@ -40,7 +41,9 @@ func (c Calibration) Validate() error {
 	return nil
 }
 
-// threadCPU returns the CPU time the calling thread has used.
+// threadCPU returns the CPU time the calling OS thread has used. The caller must hold
+// runtime.LockOSThread across the two readings it compares: a goroutine may otherwise move
+// to another thread between them, and the difference is meaningless.
 func threadCPU() time.Duration {
 	var ts unix.Timespec
 	if err := unix.ClockGettime(unix.CLOCK_THREAD_CPUTIME_ID, &ts); err != nil {
@@ -55,6 +58,8 @@ func MeasureUnits(units int64, rounds int) (perUnit time.Duration, err error) {
 	if units <= 0 || rounds <= 0 {
 		return 0, fmt.Errorf("calibrate: units and rounds must be > 0")
 	}
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	samples := make([]float64, rounds)
 	for r := range samples {
 		t0 := threadCPU()

@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"testing"
 	"time"
 )
@@ -59,6 +60,8 @@ func TestCalibrateMatchesBurn(t *testing.T) {
 		t.Fatal(err)
 	}
 	const wantMs = 50.0
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	t0 := threadCPU()
 	Burn(c.Units(wantMs))
 	got := float64(threadCPU()-t0) / float64(time.Millisecond)
