@@ -1,11 +1,157 @@
 package main
 
 import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"time"
+
 	"github.com/spf13/cobra"
 
 	"github.com/alps-sched/alps/cmd/internal/cli"
+	"github.com/alps-sched/alps/experiments/vm"
 )
 
+// guestConfig is the daemon's configuration in the guest: the load generator puts each
+// function's processes in /sys/fs/cgroup/alps/<function>.
+const guestConfig = `frontend:
+  metrics_addr: ""
+  cgroup_root: /sys/fs/cgroup
+  cgroup_patterns: ["^alps/([^/]+)$"]
+  pin_path: ""
+`
+
+// guestScript runs one scheduler's replay. $1 is the scheduler; /plan.csv and /cal.json exist
+// from the second boot on (the first boot calibrates and plans, so every run replays the same
+// invocations with the same work units).
+const guestScript = `set -u
+sched=%s
+cd /tmp
+if [ -f /plan.csv ]; then cp /plan.csv /cal.json . ; else
+  alps-bench calibrate --payload /bin/alps-payload --out cal.json || exit 1
+  alps-bench plan --calibration cal.json --invocations %d --span %s --cores 1 --load 0.85 --out plan.csv || exit 1
+  send cal.json; send plan.csv
+fi
+mkdir -p /sys/fs/cgroup/alps
+for f in $(tail -n +2 plan.csv | cut -d, -f2 | sort -u); do mkdir -p /sys/fs/cgroup/alps/$f; done
+fe=
+if [ $sched != default ]; then
+  learning=true; [ $sched = vtime ] && learning=false
+  alps-frontend --config /frontend.yaml --learning=$learning --stats-file /tmp/frontend.json --log-level warn &
+  fe=$!
+  i=0; while [ "$(cat /sys/kernel/sched_ext/state)" != enabled ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done
+  echo "sched_ext: $(cat /sys/kernel/sched_ext/state) $(cat /sys/kernel/sched_ext/root/ops 2>/dev/null)"
+  [ "$(cat /sys/kernel/sched_ext/state)" = enabled ] || { echo "alps-frontend did not attach"; exit 1; }
+fi
+alps-bench loadgen --trace plan.csv --calibration cal.json --payload /bin/alps-payload --links /tmp/fn --cgroup-root /sys/fs/cgroup/alps --drain 60s --out results.csv || exit 1
+ej=0
+if [ -n "$fe" ]; then
+  [ "$(cat /sys/kernel/sched_ext/state)" = enabled ] || ej=1
+  kill -TERM $fe 2>/dev/null; wait $fe; rc=$?
+  [ $rc -ne 0 ] && { echo "alps-frontend exited $rc"; ej=1; }
+  send frontend.json
+fi
+echo $ej > ejections
+send results.csv; send ejections
+`
+
 func runCmd(app *cli.App) *cobra.Command {
-	return &cobra.Command{Use: "run", Short: "The whole experiment in the VM (not yet)", Hidden: true}
+	var out, runs, kernel string
+	var short bool
+	cmd := &cobra.Command{
+		Use:   "run",
+		Short: "The whole experiment: boot the VM once per scheduler (default, vtime, alps) on the same trace, then analyze",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if runs == "" {
+				d, err := os.MkdirTemp("", "alps-runs-")
+				if err != nil {
+					return err
+				}
+				runs = d
+			}
+			n, span := 600, "60s"
+			if short {
+				n, span = 200, "25s"
+			}
+			bins, err := buildGuestBinaries()
+			if err != nil {
+				return err
+			}
+			cfgPath := filepath.Join(runs, "frontend.yaml")
+			if err := os.WriteFile(cfgPath, []byte(guestConfig), 0o644); err != nil {
+				return err
+			}
+			for _, s := range schedulers {
+				files := map[string]string{"/bin/alps-bench": bins["alps-bench"], "/bin/alps-payload": bins["alps-payload"],
+					"/bin/alps-frontend": bins["alps-frontend"], "/frontend.yaml": cfgPath}
+				if s != schedulers[0] {
+					files["/plan.csv"], files["/cal.json"] = filepath.Join(runs, planFile), filepath.Join(runs, "cal.json")
+				}
+				t0 := time.Now()
+				res, err := vm.Run(cmd.Context(), vm.Spec{Kernel: kernel, Files: files, Script: fmt.Sprintf(guestScript, s, n, span),
+					CPUs: 2, MemMB: 1024, Timeout: 8 * time.Minute})
+				if err != nil {
+					return fmt.Errorf("run %s: %w", s, err)
+				}
+				if res.ExitCode != 0 {
+					return fmt.Errorf("run %s: guest exited %d:\n%s", s, res.ExitCode, tailLines(res.Serial, 30))
+				}
+				dir := filepath.Join(runs, s)
+				if err := os.MkdirAll(dir, 0o755); err != nil {
+					return err
+				}
+				for name, data := range res.Files {
+					dst := filepath.Join(dir, name)
+					if name == planFile || name == "cal.json" {
+						dst = filepath.Join(runs, name)
+					}
+					if err := os.WriteFile(dst, data, 0o644); err != nil {
+						return err
+					}
+				}
+				fmt.Fprintf(app.Stderr(), "run %s: %.0fs in the VM\n", s, time.Since(t0).Seconds())
+			}
+			fmt.Fprintf(app.Stderr(), "runs in %s\n", runs)
+			return analyze(app, runs, out, short)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&out, "out", "experiments/results", "where latest.json and the figures go")
+	f.StringVar(&runs, "runs", "", "keep the runs here (default: a temporary directory)")
+	f.StringVar(&kernel, "kernel", "", "sched_ext kernel to boot (default: .cache/kernel/vmlinuz)")
+	f.BoolVar(&short, "short", false, "the short CI experiment (200 invocations)")
+	return cmd
+}
+
+// buildGuestBinaries builds the static binaries the guest runs.
+func buildGuestBinaries() (map[string]string, error) {
+	dir, err := os.MkdirTemp("", "alps-guest-bin-")
+	if err != nil {
+		return nil, err
+	}
+	bins := map[string]string{}
+	for _, name := range []string{"alps-bench", "alps-payload", "alps-frontend"} {
+		c := exec.Command("go", "build", "-o", filepath.Join(dir, name), "./cmd/"+name)
+		c.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := c.CombinedOutput(); err != nil {
+			return nil, fmt.Errorf("building %s: %v: %s", name, err, out)
+		}
+		bins[name] = filepath.Join(dir, name)
+	}
+	return bins, nil
+}
+
+func tailLines(s string, n int) string {
+	lines := 0
+	for i := len(s) - 1; i >= 0; i-- {
+		if s[i] == '\n' {
+			lines++
+			if lines > n {
+				return s[i+1:]
+			}
+		}
+	}
+	return s
 }

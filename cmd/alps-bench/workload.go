@@ -88,14 +88,14 @@ func planCmd(app *cli.App) *cobra.Command {
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.calibration, "calibration", "", "calibration file: demands are kept above 3x the payload process cost")
+	f.StringVar(&o.calibration, "calibration", "", "calibration file: demands are kept above 1.5x the payload process cost")
 	f.IntVar(&o.invocations, "invocations", 600, "invocations")
 	f.IntVar(&o.functions, "functions", 24, "distinct functions")
 	f.IntVar(&o.cores, "cores", 2, "cores the load is relative to")
 	f.Float64Var(&o.load, "load", 0.85, "offered CPU load per core")
 	f.Float64Var(&o.ioFraction, "io-fraction", 0.1, "fraction of I/O-bound functions")
 	f.DurationVar(&o.span, "span", 40*time.Second, "time over which the invocations arrive")
-	f.DurationVar(&o.minDemand, "min-demand", 5*time.Millisecond, "smallest demand (raised to 3x the process cost)")
+	f.DurationVar(&o.minDemand, "min-demand", 5*time.Millisecond, "smallest demand (raised to 1.5x the process cost)")
 	f.DurationVar(&o.maxDemand, "max-demand", 3*time.Second, "largest demand")
 	f.Uint64Var(&o.seed, "seed", 1, "random seed")
 	f.StringVar(&o.out, "out", "plan.csv", "trace CSV to write")
@@ -118,7 +118,7 @@ func makePlan(o planOptions) (*srpt.Trace, error) {
 		if err != nil {
 			return nil, err
 		}
-		if d := time.Duration(3 * c.SpawnMs * float64(time.Millisecond)); d > min {
+		if d := time.Duration(1.5 * c.SpawnMs * float64(time.Millisecond)); d > min {
 			min = d
 		}
 	}

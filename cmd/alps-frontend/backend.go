@@ -1,20 +1,122 @@
 package main
 
 import (
-	"errors"
+	"fmt"
+	"os"
+	"time"
 
 	"github.com/rs/zerolog"
 
+	"github.com/alps-sched/alps/backend"
+	"github.com/alps-sched/alps/cmd/internal/cli"
 	"github.com/alps-sched/alps/configs"
 	"github.com/alps-sched/alps/frontend"
+	"github.com/alps-sched/alps/model"
 )
+
+// kernel adapts the sched_ext backend to frontend.Kernel.
+type kernel struct {
+	s       *backend.Scheduler
+	knobs   backend.Knobs
+	records chan frontend.Record
+	exited  chan frontend.ExitInfo
+}
+
+func knobsOf(cfg configs.Config) backend.Knobs {
+	ms := func(v float64) time.Duration { return time.Duration(v * float64(time.Millisecond)) }
+	k := backend.DefaultKnobs()
+	k.RankStep, k.MaxPenalty = ms(cfg.Policy.RankStepMs), ms(cfg.Policy.MaxPenaltyMs)
+	k.WakeLag, k.DefaultSlice = ms(cfg.Policy.WakeLagMs), ms(cfg.Policy.DefaultSliceMs)
+	return k
+}
 
 // openBackend loads and attaches the sched_ext backend.
 func openBackend(cfg configs.Config, log zerolog.Logger) (frontend.Kernel, error) {
-	return nil, errors.New("the sched_ext backend is not built into this binary yet")
+	k := knobsOf(cfg)
+	s, err := backend.Load(backend.Options{Knobs: k, PinPath: cfg.Frontend.PinPath, RecordBuffer: cfg.Frontend.RecordBuffer})
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Attach(); err != nil {
+		s.Close()
+		return nil, err
+	}
+	t := s.Timings()
+	log.Info().Interface("timings", t).Msg("alps backend loaded and attached")
+	kk := &kernel{s: s, knobs: k, records: make(chan frontend.Record, 1024), exited: make(chan frontend.ExitInfo, 1)}
+	go kk.pump()
+	return kk, nil
 }
 
-// showStatus prints the pinned policy.
-func showStatus(app interface{}, top int) error {
-	return errors.New("status: the sched_ext backend is not built into this binary yet")
+func convertExit(e backend.ExitInfo) frontend.ExitInfo {
+	return frontend.ExitInfo{Kind: int64(e.Kind), Code: e.Code, Reason: e.Reason, Message: e.Message}
+}
+
+// pump forwards records (never blocking: the backend already drops what its channel cannot
+// hold) and reports an ejection.
+func (k *kernel) pump() {
+	defer close(k.records)
+	src := k.s.Records()
+	for {
+		select {
+		case r, ok := <-src:
+			if !ok {
+				src = nil
+				continue
+			}
+			k.records <- frontend.Record{Function: r.Function, PID: r.PID, Start: r.Start, End: r.End, CPU: r.CPU,
+				RunDelay: r.RunDelay, Nvcsw: r.Nvcsw, Nivcsw: r.Nivcsw}
+		case <-k.s.Done():
+			if info, ok := k.s.ExitInfo(); ok && info.Ejected() {
+				k.exited <- convertExit(info)
+			}
+			return
+		}
+	}
+}
+
+func (k *kernel) SetPolicy(t *model.Table) error {
+	table := map[uint32]backend.Entry{}
+	knobs := k.knobs
+	if t != nil {
+		for fn, e := range t.Entries {
+			table[fn] = backend.Entry{Rank: e.Rank, Slice: time.Duration(e.Slice)}
+		}
+		knobs.RankStep, knobs.MaxPenalty = time.Duration(t.Knobs.RankStep), time.Duration(t.Knobs.MaxPenalty)
+		knobs.WakeLag, knobs.DefaultSlice = time.Duration(t.Knobs.WakeLag), time.Duration(t.Knobs.DefaultSlice)
+		if knobs.DefaultSlice <= 0 {
+			knobs.DefaultSlice = k.knobs.DefaultSlice
+		}
+	}
+	return k.s.SetPolicy(table, knobs)
+}
+
+func (k *kernel) Heartbeat() error                             { return k.s.Heartbeat() }
+func (k *kernel) SetCgroupFunction(id uint64, fn uint32) error { return k.s.SetCgroupFunction(id, fn) }
+func (k *kernel) DeleteCgroup(id uint64) error                 { return k.s.DeleteCgroupFunction(id) }
+func (k *kernel) SetCommFunction(c string, fn uint32) error    { return k.s.SetCommFunction(c, fn) }
+func (k *kernel) Records() <-chan frontend.Record              { return k.records }
+func (k *kernel) Dropped() uint64                              { return k.s.Dropped() }
+func (k *kernel) Exited() <-chan frontend.ExitInfo             { return k.exited }
+
+func (k *kernel) Close() (frontend.ExitInfo, error) {
+	err := k.s.Close()
+	info, _ := k.s.ExitInfo()
+	return convertExit(info), err
+}
+
+// showStatus prints the scheduler state and the heartbeat age. Reading the pinned policy
+// maps needs the backend to export a reader; until then the state is what is shown.
+func showStatus(app *cli.App, top int) error {
+	state, ops, err := backend.State()
+	if err != nil {
+		return fmt.Errorf("status: %w", err)
+	}
+	fmt.Fprintf(app.Stdout(), "sched_ext: %s (ops %q)\n", state, ops)
+	pin := app.Config().Frontend.PinPath
+	if _, err := os.Stat(pin); err != nil {
+		return fmt.Errorf("status: no pinned maps at %s (frontend.pin_path): is alps-frontend running?", pin)
+	}
+	fmt.Fprintf(app.Stdout(), "pinned maps: %s\n", pin)
+	return nil
 }
