@@ -20,6 +20,7 @@ const guestConfig = `frontend:
   cgroup_root: /sys/fs/cgroup
   cgroup_patterns: ["^alps/([^/]+)$"]
   pin_path: ""
+  heartbeat_interval_ms: 250
 `
 
 // guestScript runs one scheduler's replay. $1 is the scheduler; /plan.csv and /cal.json exist
@@ -38,7 +39,7 @@ for f in $(tail -n +2 plan.csv | cut -d, -f2 | sort -u); do mkdir -p /sys/fs/cgr
 fe=
 if [ $sched != default ]; then
   learning=true; [ $sched = vtime ] && learning=false
-  alps-frontend --config /frontend.yaml --learning=$learning --stats-file /tmp/frontend.json --log-level warn &
+  GOMAXPROCS=1 alps-frontend --config /frontend.yaml --learning=$learning --stats-file /tmp/frontend.json --log-level warn &
   fe=$!
   i=0; while [ "$(cat /sys/kernel/sched_ext/state)" != enabled ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done
   echo "sched_ext: $(cat /sys/kernel/sched_ext/state) $(cat /sys/kernel/sched_ext/root/ops 2>/dev/null)"
