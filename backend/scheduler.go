@@ -475,20 +475,9 @@ func (s *Scheduler) VirtualNow() (int64, error) {
 
 // Counters returns the scheduler's event counts.
 func (s *Scheduler) Counters() (Counters, error) {
-	var c Counters
-	fields := []*uint64{&c.Enqueues, &c.Direct, &c.Ranked, &c.Stale, &c.Capped, &c.Dispatches,
-		&c.Records, &c.RecordsLost, &c.Classified}
-	for i, f := range fields {
-		var perCPU []uint64
-		if err := s.objs.Counters.Lookup(uint32(i), &perCPU); err != nil {
-			return c, fmt.Errorf("reading counter %d: %w", i, err)
-		}
-		for _, v := range perCPU {
-			*f += v
-		}
-	}
+	c, err := sumCounters(s.objs.Counters)
 	c.RecordsDropped = s.dropped.Load()
-	return c, nil
+	return c, err
 }
 
 // readRecords forwards ring buffer records until Close.
@@ -557,8 +546,8 @@ func (s *Scheduler) pin(dir string) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("pin directory %s: %w", dir, err)
 	}
-	maps := map[string]*ebpf.Map{"policy": s.objs.Policy, "knobs": s.objs.Knobs, "cgroup_fn": s.objs.CgroupFn,
-		"comm_fn": s.objs.CommFn, "counters": s.objs.Counters, "exit_info": s.objs.ExitInfo}
+	maps := map[string]*ebpf.Map{PinPolicy: s.objs.Policy, PinKnobs: s.objs.Knobs, PinCgroupFn: s.objs.CgroupFn,
+		PinCommFn: s.objs.CommFn, PinCounters: s.objs.Counters, PinExitInfo: s.objs.ExitInfo}
 	for name, m := range maps {
 		p := filepath.Join(dir, name)
 		os.Remove(p) // a stale pin of a previous run
