@@ -34,9 +34,9 @@ func (f *fakeSource) readKnobs() (rawKnobs, error) {
 	return k, f.err
 }
 func (f *fakeSource) readPolicy() (map[uint32]rawPolicy, error) { return f.rows, nil }
-func (f *fakeSource) readCounters() (Counters, error)            { return f.counter, nil }
-func (f *fakeSource) readComms() (map[string]uint32, error)      { return f.comms, nil }
-func (f *fakeSource) readCgroups() (map[uint64]uint32, error)    { return f.cgroups, nil }
+func (f *fakeSource) readCounters() (Counters, error)           { return f.counter, nil }
+func (f *fakeSource) readComms() (map[string]uint32, error)     { return f.comms, nil }
+func (f *fakeSource) readCgroups() (map[uint64]uint32, error)   { return f.cgroups, nil }
 
 func TestSnapshotLiveHalf(t *testing.T) {
 	ms := uint64(time.Millisecond)
