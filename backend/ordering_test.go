@@ -34,7 +34,7 @@ func TestOrderingHeaderVectors(t *testing.T) {
 	for i, h := range rows[0] {
 		col[h] = i
 	}
-	inputs := []string{"v", "vnow", "weight", "ranked", "rank", "wakeup", "used", "rank_step", "max_penalty", "wake_lag"}
+	inputs := []string{"v", "vnow", "weight", "ranked", "rank", "used", "rank_step", "max_penalty", "wake_lag"}
 	wants := []string{"want_v_enq", "want_key", "want_v_done", "want_vnow_done"}
 	for _, h := range append(append([]string{"name"}, inputs...), wants...) {
 		if _, ok := col[h]; !ok {

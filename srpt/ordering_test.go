@@ -14,7 +14,6 @@ type orderingVector struct {
 	weight                                     uint32
 	ranked                                     bool
 	rank                                       uint32
-	wakeup                                     bool
 	used                                       int64
 	p                                          OrderParams
 	wantVEnq, wantKey, wantVDone, wantVnowDone int64
@@ -44,9 +43,9 @@ func readOrderingVectors(t *testing.T) []orderingVector {
 		}
 		out = append(out, orderingVector{
 			name: r[0], v: n[1], vnow: n[2], weight: uint32(n[3]), ranked: n[4] == 1,
-			rank: uint32(n[5]), wakeup: n[6] == 1, used: n[7],
-			p:        OrderParams{RankStep: n[8], MaxPenalty: n[9], WakeLag: n[10]},
-			wantVEnq: n[11], wantKey: n[12], wantVDone: n[13], wantVnowDone: n[14],
+			rank: uint32(n[5]), used: n[6],
+			p:        OrderParams{RankStep: n[7], MaxPenalty: n[8], WakeLag: n[9]},
+			wantVEnq: n[10], wantKey: n[11], wantVDone: n[12], wantVnowDone: n[13],
 		})
 	}
 	return out
@@ -56,10 +55,7 @@ func readOrderingVectors(t *testing.T) []orderingVector {
 func TestOrderingVectors(t *testing.T) {
 	for _, tc := range readOrderingVectors(t) {
 		t.Run(tc.name, func(t *testing.T) {
-			v := tc.v
-			if tc.wakeup {
-				v = WakeVtime(v, tc.vnow, tc.p.WakeLag)
-			}
+			v := WakeVtime(tc.v, tc.vnow, tc.p.WakeLag) // every enqueue
 			if v != tc.wantVEnq {
 				t.Errorf("v after enqueue = %d, want %d", v, tc.wantVEnq)
 			}

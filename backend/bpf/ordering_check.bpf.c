@@ -13,7 +13,7 @@ char _license[] SEC("license") = "GPL";
 /* One vector; the layout is mirrored by orderingcheck.Vector. */
 struct vector {
 	unsigned long long v, vnow, used, rank_step, max_penalty, wake_lag;
-	unsigned int weight, rank, ranked, wakeup;
+	unsigned int weight, rank, ranked, pad;
 	/* outputs */
 	unsigned long long v_enq, key, v_done, vnow_done;
 };
@@ -23,8 +23,7 @@ int ordering_cycle(struct vector *x)
 {
 	unsigned long long v = x->v, vnow = x->vnow;
 
-	if (x->wakeup)
-		v = alps_clamp_lag(v, vnow, x->wake_lag);
+	v = alps_clamp_lag(v, vnow, x->wake_lag); /* every enqueue */
 	x->v_enq = v;
 	x->key = alps_key(v, vnow, x->ranked, x->rank, x->rank_step, x->max_penalty);
 	vnow = alps_advance_now(vnow, v);

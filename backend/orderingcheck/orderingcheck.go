@@ -18,7 +18,7 @@ import (
 // struct vector of ordering_check.bpf.c.
 type Vector struct {
 	V, Vnow, Used, RankStep, MaxPenalty, WakeLag uint64
-	Weight, Rank, Ranked, Wakeup                 uint32
+	Weight, Rank, Ranked, _                      uint32
 	VEnq, Key, VDone, VnowDone                   uint64
 }
 
@@ -91,7 +91,7 @@ func ReadCases(path string) ([]Case, error) {
 		c := Case{Name: r[col["name"]], In: Vector{
 			V: num("v"), Vnow: num("vnow"), Used: num("used"), RankStep: num("rank_step"),
 			MaxPenalty: num("max_penalty"), WakeLag: num("wake_lag"), Weight: uint32(num("weight")),
-			Rank: uint32(num("rank")), Ranked: uint32(num("ranked")), Wakeup: uint32(num("wakeup")),
+			Rank: uint32(num("rank")), Ranked: uint32(num("ranked")),
 		}, Want: [4]uint64{num("want_v_enq"), num("want_key"), num("want_v_done"), num("want_vnow_done")}}
 		if err != nil {
 			return nil, err

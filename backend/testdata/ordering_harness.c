@@ -10,12 +10,11 @@ int main(void)
 {
 	unsigned long long v, vnow, used, step, pen, lag, key;
 	unsigned int weight, rank;
-	int ranked, wakeup;
+	int ranked;
 
-	while (scanf("%llu %llu %u %d %u %d %llu %llu %llu %llu", &v, &vnow, &weight, &ranked,
-		     &rank, &wakeup, &used, &step, &pen, &lag) == 10) {
-		if (wakeup)
-			v = alps_clamp_lag(v, vnow, lag);
+	while (scanf("%llu %llu %u %d %u %llu %llu %llu %llu", &v, &vnow, &weight, &ranked,
+		     &rank, &used, &step, &pen, &lag) == 9) {
+		v = alps_clamp_lag(v, vnow, lag); /* every enqueue */
 		key = alps_key(v, vnow, ranked, rank, step, pen);
 		printf("%llu %llu ", v, key);
 		vnow = alps_advance_now(vnow, v); /* running */
