@@ -1,14 +1,11 @@
 package main
 
 import (
-	"fmt"
-	"os"
 	"time"
 
 	"github.com/rs/zerolog"
 
 	"github.com/alps-sched/alps/backend"
-	"github.com/alps-sched/alps/cmd/internal/cli"
 	"github.com/alps-sched/alps/configs"
 	"github.com/alps-sched/alps/frontend"
 	"github.com/alps-sched/alps/model"
@@ -103,20 +100,4 @@ func (k *kernel) Close() (frontend.ExitInfo, error) {
 	err := k.s.Close()
 	info, _ := k.s.ExitInfo()
 	return convertExit(info), err
-}
-
-// showStatus prints the scheduler state and the heartbeat age. Reading the pinned policy
-// maps needs the backend to export a reader; until then the state is what is shown.
-func showStatus(app *cli.App, top int) error {
-	state, ops, err := backend.State()
-	if err != nil {
-		return fmt.Errorf("status: %w", err)
-	}
-	fmt.Fprintf(app.Stdout(), "sched_ext: %s (ops %q)\n", state, ops)
-	pin := app.Config().Frontend.PinPath
-	if _, err := os.Stat(pin); err != nil {
-		return fmt.Errorf("status: no pinned maps at %s (frontend.pin_path): is alps-frontend running?", pin)
-	}
-	fmt.Fprintf(app.Stdout(), "pinned maps: %s\n", pin)
-	return nil
 }

@@ -3,7 +3,7 @@
 // pushes them to the kernel every update interval.
 //
 //	alps-frontend [--config FILE] [--dry-run [--records FILE]] [--stats-file FILE]
-//	alps-frontend status [--top N]
+//	alps-frontend status [--top N] [--json]
 //
 // SIGHUP, or a change of the config file, reloads the learner parameters without detaching;
 // SIGINT or SIGTERM detaches and exits. If the kernel ejects the scheduler the exit info is
@@ -38,7 +38,7 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	app, err := newApp()
+	app, err := newApp(kernelStatus())
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "alps-frontend: %v\n", err)
 		os.Exit(cli.ExitFailure)
@@ -50,10 +50,11 @@ type flags struct {
 	dryRun    bool
 	records   string
 	statsFile string
-	top       int
+	status    statusOptions
 }
 
-func newApp() (*cli.App, error) {
+// newApp builds the command line; status reads the pinned maps through env.
+func newApp(env statusEnv) (*cli.App, error) {
 	app, err := cli.New("alps-frontend", "The alps daemon: learns per-function rank and slice and pushes them to the sched_ext backend")
 	if err != nil {
 		return nil, err
@@ -87,10 +88,14 @@ func newApp() (*cli.App, error) {
 		Short: "Show the pinned policy: top functions with rank and slice, and the heartbeat age",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return showStatus(app, f.top)
+			if f.status.top < 0 {
+				return cli.Usagef("--top %d: must be >= 0 (0 shows all)", f.status.top)
+			}
+			return showStatus(app.Stdout(), app.Config(), env, f.status)
 		},
 	}
-	status.Flags().IntVar(&f.top, "top", 20, "functions to show")
+	status.Flags().IntVar(&f.status.top, "top", 20, "functions to show, first-ranked first (0: all)")
+	status.Flags().BoolVar(&f.status.json, "json", false, "print the status as JSON")
 	root.AddCommand(status)
 	return app, nil
 }

@@ -1,0 +1,299 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"io/fs"
+	"path/filepath"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/alps-sched/alps/backend"
+	"github.com/alps-sched/alps/configs"
+	"github.com/alps-sched/alps/frontend"
+)
+
+// statusSource is what status reads: the pinned maps of a running daemon (backend.Pinned), or
+// a fake in tests.
+type statusSource interface {
+	Snapshot() (backend.Snapshot, error)
+	Close() error
+}
+
+// statusEnv is where status reads from; tests replace both.
+type statusEnv struct {
+	// open opens the pinned maps under a directory.
+	open func(dir string) (statusSource, error)
+	// schedExt returns the kernel's sched_ext state and running ops (backend.State).
+	schedExt func() (state, ops string, err error)
+}
+
+// kernelStatus reads the real pins and sched_ext state.
+func kernelStatus() statusEnv {
+	return statusEnv{
+		open:     func(dir string) (statusSource, error) { return backend.OpenPinned(dir) },
+		schedExt: backend.State,
+	}
+}
+
+// statusOptions are the flags of the status command.
+type statusOptions struct {
+	top  int
+	json bool
+}
+
+// statusReport is what status shows; its JSON form is `alps-frontend status --json`.
+type statusReport struct {
+	PinPath        string         `json:"pin_path"`
+	SchedExt       string         `json:"sched_ext"` // enabled, disabled, ... or "unavailable: why"
+	Ops            string         `json:"ops"`       // the running sched_ext scheduler, "" when none
+	HeartbeatAgeMs float64        `json:"heartbeat_age_ms"`
+	HeartbeatStale bool           `json:"heartbeat_stale"`
+	StaleAfterMs   float64        `json:"stale_after_ms"` // 0: never stale
+	Generation     uint32         `json:"generation"`
+	Knobs          statusKnobs    `json:"knobs"`
+	Functions      int            `json:"functions"` // functions in the live table
+	Top            []statusRow    `json:"top"`       // first-ranked first
+	Counters       statusCounters `json:"counters"`
+}
+
+type statusKnobs struct {
+	RankStepMs     float64 `json:"rank_step_ms"`
+	MaxPenaltyMs   float64 `json:"max_penalty_ms"`
+	WakeLagMs      float64 `json:"wake_lag_ms"`
+	DefaultSliceMs float64 `json:"default_slice_ms"`
+}
+
+type statusRow struct {
+	ID   uint32 `json:"id"`
+	Name string `json:"name"` // "#ID" when no classifier names it
+	Rank uint32 `json:"rank"`
+	// SliceMs is the slice the function's tasks run with (the default slice when the table
+	// leaves it 0).
+	SliceMs float64 `json:"slice_ms"`
+	// ClassifiedBy lists what makes a task this function: "comm NAME" or "cgroup PATH".
+	ClassifiedBy []string `json:"classified_by"`
+}
+
+type statusCounters struct {
+	Enqueues    uint64 `json:"enqueues"`
+	Direct      uint64 `json:"direct"`
+	Ranked      uint64 `json:"ranked"`
+	Stale       uint64 `json:"stale"`
+	Capped      uint64 `json:"capped"`
+	Dispatches  uint64 `json:"dispatches"`
+	Records     uint64 `json:"records"`
+	RecordsLost uint64 `json:"records_lost"`
+	Classified  uint64 `json:"classified"`
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// buildStatus turns a snapshot into the report: names from the classifiers (see
+// functionNames), the top rows by rank.
+func buildStatus(snap backend.Snapshot, names map[uint32]functionName, pin string, top int) statusReport {
+	c := snap.Counters
+	r := statusReport{
+		PinPath:        pin,
+		HeartbeatAgeMs: ms(snap.HeartbeatAge()),
+		HeartbeatStale: snap.Stale(),
+		StaleAfterMs:   ms(snap.Knobs.HeartbeatStale),
+		Generation:     snap.Generation,
+		Knobs: statusKnobs{RankStepMs: ms(snap.Knobs.RankStep), MaxPenaltyMs: ms(snap.Knobs.MaxPenalty),
+			WakeLagMs: ms(snap.Knobs.WakeLag), DefaultSliceMs: ms(snap.Knobs.DefaultSlice)},
+		Functions: len(snap.Policy),
+		Counters: statusCounters{Enqueues: c.Enqueues, Direct: c.Direct, Ranked: c.Ranked, Stale: c.Stale,
+			Capped: c.Capped, Dispatches: c.Dispatches, Records: c.Records, RecordsLost: c.RecordsLost,
+			Classified: c.Classified},
+		Top: []statusRow{},
+	}
+	for id, e := range snap.Policy {
+		slice := e.Slice
+		if slice == 0 {
+			slice = snap.Knobs.DefaultSlice
+		}
+		n := names[id]
+		name := n.name
+		if name == "" {
+			name = fmt.Sprintf("#%d", id)
+		}
+		by := n.by
+		if by == nil {
+			by = []string{}
+		}
+		r.Top = append(r.Top, statusRow{ID: id, Name: name, Rank: e.Rank, SliceMs: ms(slice), ClassifiedBy: by})
+	}
+	sort.Slice(r.Top, func(i, j int) bool {
+		if r.Top[i].Rank != r.Top[j].Rank {
+			return r.Top[i].Rank < r.Top[j].Rank
+		}
+		return r.Top[i].ID < r.Top[j].ID
+	})
+	if top > 0 && len(r.Top) > top {
+		r.Top = r.Top[:top]
+	}
+	return r
+}
+
+// writeStatus prints the report as text (an aligned table) or JSON.
+func writeStatus(w io.Writer, r statusReport, asJSON bool) error {
+	if asJSON {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(r)
+	}
+	hb := fmt.Sprintf("%s ago", roundAge(r.HeartbeatAgeMs))
+	switch {
+	case r.StaleAfterMs == 0:
+		hb += " (staleness check off)"
+	case r.HeartbeatStale:
+		hb += fmt.Sprintf(" STALE: older than %s, the kernel ignores the ranks (plain fair vtime)", roundAge(r.StaleAfterMs))
+	default:
+		hb += fmt.Sprintf(" (ranks apply; stale after %s)", roundAge(r.StaleAfterMs))
+	}
+	schedExt := r.SchedExt
+	if r.Ops != "" {
+		schedExt += fmt.Sprintf(" (ops %q)", r.Ops)
+	}
+	c := r.Counters
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "pinned maps:\t%s\n", r.PinPath)
+	fmt.Fprintf(tw, "sched_ext:\t%s\n", schedExt)
+	fmt.Fprintf(tw, "heartbeat:\t%s\n", hb)
+	fmt.Fprintf(tw, "policy:\t%d functions ranked (table %d); rank step %g ms, max penalty %g ms, wake lag %g ms, default slice %g ms\n",
+		r.Functions, r.Generation, r.Knobs.RankStepMs, r.Knobs.MaxPenaltyMs, r.Knobs.WakeLagMs, r.Knobs.DefaultSliceMs)
+	fmt.Fprintf(tw, "counters:\tenqueues %d, direct %d, ranked %d, stale %d, capped %d, dispatches %d, records %d, records lost %d, classified %d\n",
+		c.Enqueues, c.Direct, c.Ranked, c.Stale, c.Capped, c.Dispatches, c.Records, c.RecordsLost, c.Classified)
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if len(r.Top) == 0 {
+		_, err := fmt.Fprintln(w, "\nno function is ranked yet")
+		return err
+	}
+	fmt.Fprintln(w)
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "RANK\tID\tFUNCTION\tSLICE_MS\tCLASSIFIED BY\n")
+	for _, row := range r.Top {
+		fmt.Fprintf(tw, "%d\t%d\t%s\t%.2f\t%s\n", row.Rank, row.ID, row.Name, row.SliceMs, strings.Join(row.ClassifiedBy, ", "))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if len(r.Top) < r.Functions {
+		_, err := fmt.Fprintf(w, "(top %d of %d; --top 0 shows all)\n", len(r.Top), r.Functions)
+		return err
+	}
+	return nil
+}
+
+func roundAge(msf float64) string {
+	d := time.Duration(msf * float64(time.Millisecond))
+	if d >= time.Second {
+		return d.Round(10 * time.Millisecond).String()
+	}
+	return d.Round(time.Millisecond).String()
+}
+
+// functionName is what the classifier maps say about a function id.
+type functionName struct {
+	name string
+	by   []string
+}
+
+// maxCgroupDirs bounds the walk of cgroupfs that names classified cgroups.
+const maxCgroupDirs = 100000
+
+// functionNames names function ids from the pinned classifier maps and the configuration the
+// daemon runs with: a process name is named by its process_names rule (NAME=FUNCTION, or NAME
+// itself), a cgroup id by the cgroup_patterns match of its path under cgroup_root (found by
+// walking cgroupfs). The daemon's own registry is not pinned; functions it learned from records
+// only, without a classifier, stay "#ID".
+func functionNames(snap backend.Snapshot, cfg configs.Config) map[uint32]functionName {
+	out := map[uint32]functionName{}
+	add := func(fn uint32, name, by string) {
+		n := out[fn]
+		if n.name == "" {
+			n.name = name
+		}
+		n.by = append(n.by, by)
+		out[fn] = n
+	}
+	rules, _ := frontend.ParseProcessNames(cfg.Frontend.ProcessNames)
+	byComm := map[string]string{}
+	for _, r := range rules {
+		byComm[r.Comm] = r.Function
+	}
+	comms := make([]string, 0, len(snap.Comms))
+	for c := range snap.Comms {
+		comms = append(comms, c)
+	}
+	sort.Strings(comms)
+	for _, c := range comms {
+		name := byComm[c]
+		if name == "" {
+			name = c
+		}
+		add(snap.Comms[c], name, "comm "+c)
+	}
+	if len(snap.Cgroups) == 0 || cfg.Frontend.CgroupRoot == "" {
+		return out
+	}
+	cgRules, err := frontend.NewCgroupRules(cfg.Frontend.CgroupPatterns)
+	if err != nil {
+		cgRules, _ = frontend.NewCgroupRules(nil)
+	}
+	root := cfg.Frontend.CgroupRoot
+	left, seen := len(snap.Cgroups), 0
+	filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || !d.IsDir() {
+			return nil
+		}
+		if seen++; seen > maxCgroupDirs || left == 0 {
+			return filepath.SkipAll
+		}
+		id, err := frontend.CgroupID(path)
+		if err != nil {
+			return nil
+		}
+		fn, ok := snap.Cgroups[id]
+		if !ok {
+			return nil
+		}
+		left--
+		rel, _ := filepath.Rel(root, path)
+		rel = filepath.ToSlash(rel)
+		name := cgRules.Function(rel)
+		if name == "" {
+			name = rel
+		}
+		add(fn, name, "cgroup "+rel)
+		return nil
+	})
+	return out
+}
+
+// showStatus prints the pinned policy of the running daemon: its top functions with rank and
+// slice, the heartbeat age, the knobs and counters. With nothing pinned it fails with one line.
+func showStatus(w io.Writer, cfg configs.Config, env statusEnv, opts statusOptions) error {
+	pin := cfg.Frontend.PinPath
+	src, err := env.open(pin)
+	if err != nil {
+		return fmt.Errorf("status (frontend.pin_path): %w", err)
+	}
+	defer src.Close()
+	snap, err := src.Snapshot()
+	if err != nil {
+		return fmt.Errorf("status: %s: %w", pin, err)
+	}
+	r := buildStatus(snap, functionNames(snap, cfg), pin, opts.top)
+	state, ops, err := env.schedExt()
+	if err != nil {
+		state = "unavailable: " + err.Error()
+	}
+	r.SchedExt, r.Ops = state, ops
+	return writeStatus(w, r, opts.json)
+}
