@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"math"
@@ -54,6 +55,7 @@ func suite(args []string) int {
 		{"4", "exit info", testExitInfo},
 		{"5", "no starvation", testStarvation},
 		{"6", "fail safe", testFailSafe},
+		{"8", "status from the pinned maps", testPinnedStatus},
 		{"perf", "makespan vs default", testPerf},
 	}
 	want := map[string]bool{}
@@ -710,4 +712,109 @@ func median(x []float64) float64 {
 	s := append([]float64(nil), x...)
 	sort.Float64s(s)
 	return s[len(s)/2]
+}
+
+// Test 8: what "alps-frontend status" reads. While alps runs a classified hog with a policy
+// table and a heartbeat, backend.OpenPinned shows the live table, knobs, classifier, a
+// fresh heartbeat and counters that move; after a table switch it shows the new table; after
+// Close nothing is pinned any more.
+func testPinnedStatus(r *result) error {
+	const pins = "/sys/fs/bpf/alps"
+	knobs := backend.DefaultKnobs()
+	first := map[uint32]backend.Entry{0: {Rank: 1, Slice: 7 * time.Millisecond}, 5: {Rank: 0, Slice: 3 * time.Millisecond}}
+	s, err := backend.Load(backend.Options{Knobs: knobs, PinPath: pins})
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	if err := s.SetCommFunction("hogA", 0); err != nil {
+		return err
+	}
+	if err := s.SetPolicy(first, knobs); err != nil {
+		return err
+	}
+	if err := s.Attach(); err != nil {
+		return err
+	}
+	hog, err := spawn("hogA")
+	if err != nil {
+		return err
+	}
+	defer killAll([]*exec.Cmd{hog})
+	for range 5 {
+		time.Sleep(100 * time.Millisecond)
+		if err := s.Heartbeat(); err != nil {
+			return err
+		}
+	}
+	read := func(want map[uint32]backend.Entry) (backend.Snapshot, error) {
+		start := time.Now()
+		p, err := backend.OpenPinned(pins)
+		if err != nil {
+			return backend.Snapshot{}, err
+		}
+		defer p.Close()
+		snap, err := p.Snapshot()
+		r.Figures["snapshot_ms"] = ms(time.Since(start))
+		if err != nil {
+			return snap, err
+		}
+		if len(snap.Policy) != len(want) {
+			return snap, fmt.Errorf("pinned table %v, want %v", snap.Policy, want)
+		}
+		for fn, e := range want {
+			if snap.Policy[fn] != e {
+				return snap, fmt.Errorf("pinned table[%d] = %+v, want %+v", fn, snap.Policy[fn], e)
+			}
+		}
+		if snap.Knobs != knobs {
+			return snap, fmt.Errorf("pinned knobs %+v, want %+v", snap.Knobs, knobs)
+		}
+		if age := snap.HeartbeatAge(); age < 0 || age > time.Second || snap.Stale() {
+			return snap, fmt.Errorf("heartbeat age %v (stale %v), want < 1s after heartbeats every 100 ms", age, snap.Stale())
+		}
+		return snap, nil
+	}
+	snap, err := read(first)
+	if err != nil {
+		return err
+	}
+	if fn, ok := snap.Comms["hogA"]; !ok || fn != 0 {
+		return fmt.Errorf("pinned process names %v, want hogA -> 0", snap.Comms)
+	}
+	if snap.Counters.Classified == 0 || snap.Counters.Enqueues+snap.Counters.Direct == 0 {
+		return fmt.Errorf("pinned counters %+v: want classifications and enqueues", snap.Counters)
+	}
+	before := snap.Counters.Enqueues + snap.Counters.Direct
+	second := map[uint32]backend.Entry{0: {Rank: 2}}
+	if err := s.SetPolicy(second, knobs); err != nil {
+		return err
+	}
+	time.Sleep(200 * time.Millisecond)
+	if err := s.Heartbeat(); err != nil {
+		return err
+	}
+	snap2, err := read(second)
+	if err != nil {
+		return fmt.Errorf("after a table switch: %w", err)
+	}
+	if snap2.Generation == snap.Generation {
+		return fmt.Errorf("generation %d after a table switch, want it flipped", snap2.Generation)
+	}
+	after := snap2.Counters.Enqueues + snap2.Counters.Direct
+	if after <= before {
+		return fmt.Errorf("pinned counters did not move while a hog ran: %d then %d", before, after)
+	}
+	killAll([]*exec.Cmd{hog})
+	if err := s.Close(); err != nil {
+		return err
+	}
+	if _, err := backend.OpenPinned(pins); !errors.Is(err, backend.ErrNotPinned) {
+		return fmt.Errorf("after Close OpenPinned = %v, want ErrNotPinned", err)
+	}
+	r.Detail = fmt.Sprintf("table of %d then %d read back while attached (gen %d -> %d), hogA -> fn 0, heartbeat %v old, "+
+		"enqueues %d -> %d, snapshot %.1f ms; nothing pinned after Close",
+		len(first), len(second), snap.Generation, snap2.Generation, snap2.HeartbeatAge().Round(time.Millisecond), before, after,
+		r.Figures["snapshot_ms"])
+	return nil
 }
