@@ -134,14 +134,17 @@ func (f Frontend) Validate() error {
 
 // Sim holds the parameters of the simulator's baseline policies (srpt/).
 type Sim struct {
-	CFSLatencyMs           float64 `mapstructure:"cfs_latency_ms"`
-	CFSMinGranularityMs    float64 `mapstructure:"cfs_min_granularity_ms"`
-	CFSWakeupGranularityMs float64 `mapstructure:"cfs_wakeup_granularity_ms"`
-	CFSContextSwitchUs     float64 `mapstructure:"cfs_context_switch_us"`
-	SFSInitialSliceMs      float64 `mapstructure:"sfs_initial_slice_ms"`
-	SFSMinSliceMs          float64 `mapstructure:"sfs_min_slice_ms"`
-	SFSUpdateEvery         int     `mapstructure:"sfs_update_every"`
-	SFSStarvationSlices    float64 `mapstructure:"sfs_starvation_slices"`
+	CFSLatencyMs             float64 `mapstructure:"cfs_latency_ms"`
+	CFSMinGranularityMs      float64 `mapstructure:"cfs_min_granularity_ms"`
+	CFSWakeupGranularityMs   float64 `mapstructure:"cfs_wakeup_granularity_ms"`
+	CFSContextSwitchUs       float64 `mapstructure:"cfs_context_switch_us"`
+	CFSBalanceIntervalMs     float64 `mapstructure:"cfs_balance_interval_ms"`
+	CFSBusyBalanceIntervalMs float64 `mapstructure:"cfs_busy_balance_interval_ms"`
+	CFSMigrationCostUs       float64 `mapstructure:"cfs_migration_cost_us"`
+	SFSInitialSliceMs        float64 `mapstructure:"sfs_initial_slice_ms"`
+	SFSMinSliceMs            float64 `mapstructure:"sfs_min_slice_ms"`
+	SFSUpdateEvery           int     `mapstructure:"sfs_update_every"`
+	SFSStarvationSlices      float64 `mapstructure:"sfs_starvation_slices"`
 }
 
 // Validate names the first out-of-range key.
@@ -155,6 +158,12 @@ func (s Sim) Validate() error {
 		return fmt.Errorf("sim.cfs_wakeup_granularity_ms: must be >= 0, got %g", s.CFSWakeupGranularityMs)
 	case s.CFSContextSwitchUs < 0:
 		return fmt.Errorf("sim.cfs_context_switch_us: must be >= 0, got %g", s.CFSContextSwitchUs)
+	case s.CFSBalanceIntervalMs <= 0:
+		return fmt.Errorf("sim.cfs_balance_interval_ms: must be > 0, got %g", s.CFSBalanceIntervalMs)
+	case s.CFSBusyBalanceIntervalMs <= 0:
+		return fmt.Errorf("sim.cfs_busy_balance_interval_ms: must be > 0, got %g", s.CFSBusyBalanceIntervalMs)
+	case s.CFSMigrationCostUs < 0:
+		return fmt.Errorf("sim.cfs_migration_cost_us: must be >= 0, got %g", s.CFSMigrationCostUs)
 	case s.SFSInitialSliceMs <= 0:
 		return fmt.Errorf("sim.sfs_initial_slice_ms: must be > 0, got %g", s.SFSInitialSliceMs)
 	case s.SFSMinSliceMs <= 0:

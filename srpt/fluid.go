@@ -5,11 +5,14 @@ import (
 	"math"
 )
 
-// FluidCFS is the cfs policy of alps-sim: Linux's fair scheduler modelled as egalitarian
-// processor sharing (PS) across the C cores, simulated by its own event loop whose events
-// are arrivals, ends of CPU bursts and I/O wake-ups only, so its cost per invocation does not
-// grow with demand / granularity (a 10 s invocation at a 3 ms granularity would otherwise
-// be over 3,000 slice events).
+// PS is the ps policy of alps-sim: Linux's fair scheduler idealised as egalitarian processor
+// sharing (PS) across all C cores at once, i.e. the per-core cfs (CoreCFS) with perfect load
+// balancing: any runnable task may use any idle core instantly and all runnable tasks share
+// all cores equally. It is the bound the per-core model is compared with, and the model the
+// queueing-theory tests check (M/G/1-PS and M/G/c sharing). It is simulated by its own event
+// loop whose events are arrivals, ends of CPU bursts and I/O wake-ups only, so its cost per
+// invocation does not grow with demand / granularity (a 10 s invocation at a 3 ms
+// granularity would otherwise be over 3,000 slice events).
 //
 // Model: with n runnable tasks, each receives CPU at rate 1 when n <= C; when n > C the
 // cores time-slice with slice g = max(latency * C / n, min_granularity) and every slice
@@ -19,22 +22,23 @@ import (
 // which is what wake-up preemption and sleeper credit approximate at time scales above
 // the granularity); preemptions are counted as the slices a task received while sharing
 // (floor of its shared service / g); context switches as the slices the cores ran.
-// FluidCFS has no run segments: an Observer is an error. The slice-level CFS type (used as
+// PS has no run segments: an Observer is an error. The slice-level CFS type (used as
 // sfs's second class) is the reference it is tested against.
-type FluidCFS struct {
+type PS struct {
 	p CFSParams
 }
 
-// NewFluidCFS returns the processor-sharing cfs model.
-func NewFluidCFS(p CFSParams) *FluidCFS { return &FluidCFS{p: p} }
+// NewPS returns the global processor-sharing model (only Latency, MinGranularity and
+// ContextSwitch of p are used).
+func NewPS(p CFSParams) *PS { return &PS{p: p} }
 
-func (*FluidCFS) Name() string { return "cfs" }
+func (*PS) Name() string { return "ps" }
 
-// FluidCFS is simulated by simulate; the Policy methods are never called.
-func (*FluidCFS) Start(*Env)                             {}
-func (*FluidCFS) Runnable(TaskID, Reason)                {}
-func (*FluidCFS) Pick(int) (TaskID, int64, bool)         { return NoTask, 0, false }
-func (*FluidCFS) Stopped(TaskID, int, int64, StopReason) {}
+// PS is simulated by simulate; the Policy methods are never called.
+func (*PS) Start(*Env)                             {}
+func (*PS) Runnable(TaskID, Reason)                {}
+func (*PS) Pick(int) (TaskID, int64, bool)         { return NoTask, 0, false }
+func (*PS) Stopped(TaskID, int, int64, StopReason) {}
 
 // simulator is implemented by policies that bring their own event loop.
 type simulator interface {
@@ -49,9 +53,9 @@ type tagged struct {
 // less orders by finish tag, then task.
 func (a tagged) less(b tagged) bool { return a.f < b.f || (a.f == b.f && a.t < b.t) }
 
-func (c *FluidCFS) simulate(tr *Trace, o Options) (*Result, error) {
+func (c *PS) simulate(tr *Trace, o Options) (*Result, error) {
 	if o.Observer != nil {
-		return nil, fmt.Errorf("policy cfs is simulated as processor sharing and has no run segments to observe")
+		return nil, fmt.Errorf("policy %s is simulated as processor sharing and has no run segments to observe", c.Name())
 	}
 	n := len(tr.Inv)
 	rec := make([]Record, n)
@@ -95,7 +99,7 @@ func (c *FluidCFS) simulate(tr *Trace, o Options) (*Result, error) {
 			tNext = tr.Inv[next].Arrival
 		}
 		if tNext == math.MaxInt64 {
-			return nil, fmt.Errorf("policy cfs: %d invocations unfinished", n-completed)
+			return nil, fmt.Errorf("policy %s: %d invocations unfinished", c.Name(), n-completed)
 		}
 		if dt := float64(tNext - now); dt > 0 && len(run) > 0 {
 			S += r * dt

@@ -35,7 +35,8 @@ type Factory func(Params) (Policy, error)
 var registry = map[string]Factory{
 	"srpt":  func(Params) (Policy, error) { return NewSRPT(), nil },
 	"fifo":  func(Params) (Policy, error) { return NewFIFO(), nil },
-	"cfs":   func(p Params) (Policy, error) { return NewFluidCFS(CFSParamsFrom(p.Config.Sim)), nil },
+	"cfs":   func(p Params) (Policy, error) { return NewCoreCFS(CFSParamsFrom(p.Config.Sim)), nil },
+	"ps":    func(p Params) (Policy, error) { return NewPS(CFSParamsFrom(p.Config.Sim)), nil },
 	"sfs":   func(p Params) (Policy, error) { return NewSFS(SFSParamsFrom(p.Config.Sim), p.Cores), nil },
 	"vtime": func(p Params) (Policy, error) { return NewVtime(p.Order()), nil },
 	"alps":  newALPSFromParams,

@@ -207,18 +207,26 @@ func (s *Vtime) Stopped(t TaskID, core int, ran int64, _ StopReason) {
 	}
 }
 
-// CFSParams are the knobs of the cfs model, in ns.
+// CFSParams are the knobs of the cfs models, in ns. The slice-level CFS and ps use the first
+// four; the per-core cfs (CoreCFS) also the load-balancing ones.
 type CFSParams struct {
 	Latency, MinGranularity, WakeupGranularity, ContextSwitch int64
+	// BalanceInterval and BusyBalanceInterval are the periodic load-balancing intervals
+	// while some core is idle and while every core is busy; MigrationCost is
+	// sysctl_sched_migration_cost (a task that ran more recently is cache-hot).
+	BalanceInterval, BusyBalanceInterval, MigrationCost int64
 }
 
 // CFSParamsFrom converts the sim.cfs_* configuration keys.
 func CFSParamsFrom(c configs.Sim) CFSParams {
 	return CFSParams{
-		Latency:           msToNs(c.CFSLatencyMs),
-		MinGranularity:    msToNs(c.CFSMinGranularityMs),
-		WakeupGranularity: msToNs(c.CFSWakeupGranularityMs),
-		ContextSwitch:     int64(c.CFSContextSwitchUs * 1e3),
+		Latency:             msToNs(c.CFSLatencyMs),
+		MinGranularity:      msToNs(c.CFSMinGranularityMs),
+		WakeupGranularity:   msToNs(c.CFSWakeupGranularityMs),
+		ContextSwitch:       int64(c.CFSContextSwitchUs * 1e3),
+		BalanceInterval:     msToNs(c.CFSBalanceIntervalMs),
+		BusyBalanceInterval: msToNs(c.CFSBusyBalanceIntervalMs),
+		MigrationCost:       int64(c.CFSMigrationCostUs * 1e3),
 	}
 }
 

@@ -104,9 +104,9 @@ func TestQueueingTheory(t *testing.T) {
 		// PS is insensitive to the demand distribution: E[T] = E[S] / (1 - rho), while FCFS
 		// pays for the variance. This separates the two models.
 		{"M/H2/1 PS rho=0.6", 1, 0.6, h2, func() Policy { return psPolicy(20e3) }, 1 / (1 - 0.6)},
-		{"M/H2/1 fluid cfs rho=0.6", 1, 0.6, h2, func() Policy { return NewFluidCFS(CFSParams{Latency: 1, MinGranularity: 1}) }, 1 / (1 - 0.6)},
-		{"M/H2/4 fluid cfs rho=0.6 (at most 1 core per task)", 4, 2.4, h2, func() Policy {
-			return NewFluidCFS(CFSParams{Latency: 1, MinGranularity: 1})
+		{"M/H2/1 ps rho=0.6", 1, 0.6, h2, func() Policy { return NewPS(CFSParams{Latency: 1, MinGranularity: 1}) }, 1 / (1 - 0.6)},
+		{"M/H2/4 ps rho=0.6 (at most 1 core per task)", 4, 2.4, h2, func() Policy {
+			return NewPS(CFSParams{Latency: 1, MinGranularity: 1})
 		}, mh4PS},
 		{"M/H2/1 FCFS rho=0.6", 1, 0.6, h2, func() Policy { return NewFIFO() }, 1 + 0.6*6.5/(2*0.4)},
 		{"M/M/4 FIFO rho=0.75", 4, 3, exponential(1), func() Policy { return NewFIFO() },
@@ -222,16 +222,16 @@ func TestSRPTOptimalTiny(t *testing.T) {
 
 }
 
-// TestFluidCFSAgainstSlices compares the processor-sharing cfs model with the slice-level
+// TestPSAgainstSlices compares the processor-sharing model (ps) with the slice-level
 // CFS model (vruntime order, slices, wake-up preemption, context-switch cost) on the same
 // traces. They differ by design at the granularity scale, so the check is on the mean FCT,
 // within 5% (they agree within about 1% on these traces), over demands (mean 50 ms) well
 // above the 3 ms granularity.
-func TestFluidCFSAgainstSlices(t *testing.T) {
+func TestPSAgainstSlices(t *testing.T) {
 	p := CFSParamsFrom(testParams(t, 1).Config.Sim)
 	for _, cores := range []int{1, 4, 16} {
 		tr := randomTrace(uint64(cores)+100, 20_000, 50e6/(0.8*float64(cores)), 50e6, 0.2)
-		fl, err := Run(tr, NewFluidCFS(p), Options{Cores: cores})
+		fl, err := Run(tr, NewPS(p), Options{Cores: cores})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -240,9 +240,9 @@ func TestFluidCFSAgainstSlices(t *testing.T) {
 			t.Fatal(err)
 		}
 		a, b := meanOf(fl.Records), meanOf(sl.Records)
-		t.Logf("%d cores: fluid %.2f ms, slices %.2f ms", cores, a/1e6, b/1e6)
+		t.Logf("%d cores: ps %.2f ms, slices %.2f ms", cores, a/1e6, b/1e6)
 		if math.Abs(a-b)/b > 0.05 {
-			t.Errorf("%d cores: fluid cfs mean FCT %.2f ms, slice-level %.2f ms: more than 5%% apart", cores, a/1e6, b/1e6)
+			t.Errorf("%d cores: ps mean FCT %.2f ms, slice-level %.2f ms: more than 5%% apart", cores, a/1e6, b/1e6)
 		}
 	}
 }
