@@ -1,0 +1,425 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/alps-sched/alps/cmd/internal/cli"
+	"github.com/alps-sched/alps/experiments/loadgen"
+	"github.com/alps-sched/alps/srpt"
+	"github.com/alps-sched/alps/srpt/trace"
+)
+
+// runBench runs alps-bench with args (the commands main installs) and returns the exit code,
+// stdout and stderr.
+func runBench(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	app, err := cli.New("alps-bench", "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	app.Root().AddCommand(calibrateCmd(app), planCmd(app), loadgenCmd(app), analyzeCmd(app), runCmd(app))
+	var out, errb bytes.Buffer
+	app.SetOutput(&out, &errb)
+	code := app.Execute(t.Context(), args)
+	return code, out.String(), errb.String()
+}
+
+func writeFile(t *testing.T, path, body string) string {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// plan runs "alps-bench plan" with a small trace and returns the path of the CSV.
+func plan(t *testing.T, dir string, extra ...string) string {
+	t.Helper()
+	out := filepath.Join(dir, planFile)
+	args := append([]string{"plan", "--invocations", "60", "--functions", "8", "--span", "6s", "--out", out}, extra...)
+	if code, _, errOut := runBench(t, args...); code != 0 {
+		t.Fatalf("plan: exit %d: %s", code, errOut)
+	}
+	return out
+}
+
+func TestPlan(t *testing.T) {
+	dir := t.TempDir()
+	cal := writeFile(t, filepath.Join(dir, "cal.json"), `{"units_per_ms": 1000, "spawn_ms": 20}`)
+	tests := []struct {
+		name      string
+		args      []string
+		minDemand time.Duration
+	}{
+		{"defaults", nil, 5 * time.Millisecond},
+		// Demands stay above 1.5x the payload process cost (20 ms).
+		{"calibrated", []string{"--calibration", cal}, 30 * time.Millisecond},
+		{"narrow demands", []string{"--min-demand", "10ms", "--max-demand", "400ms"}, 10 * time.Millisecond},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "plan.csv")
+			args := append([]string{"plan", "--invocations", "60", "--functions", "8", "--span", "6s", "--out", out}, tt.args...)
+			code, stdout, errOut := runBench(t, args...)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, errOut)
+			}
+			tr, err := trace.ReadCSVFile(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(tr.Inv) != 60 || len(tr.Functions) > 8 {
+				t.Errorf("%d invocations of %d functions, want 60 of at most 8", len(tr.Inv), len(tr.Functions))
+			}
+			if u := tr.Utilization(2); math.Abs(u-0.85) > 0.05 {
+				t.Errorf("load on 2 cores %.3f, want 0.85 +- 0.05", u)
+			}
+			if span := time.Duration(tr.Span()); span > 7*time.Second {
+				t.Errorf("span %v, want about 6s", span)
+			}
+			maxDemand := 3 * time.Second
+			if tt.name == "narrow demands" {
+				maxDemand = 400 * time.Millisecond
+			}
+			for i, in := range tr.Inv {
+				// The CSV keeps decimal ms: allow a nanosecond of rounding.
+				if d := time.Duration(in.CPU); d < tt.minDemand-time.Nanosecond || d > maxDemand+time.Nanosecond {
+					t.Fatalf("invocation %d: demand %v outside [%v, %v]", i, d, tt.minDemand, maxDemand)
+				}
+			}
+			lo, hi := demandRange(tr)
+			// The count is of the functions generated (--functions); the CSV names only those
+			// that got an invocation.
+			want := fmt.Sprintf("plan: 60 invocations of 8 functions over %.1fs, load %.2f on 2 cores, demand %.1f..%.1f ms\n",
+				float64(tr.Span())/1e9, tr.Utilization(2), lo, hi)
+			if stdout != want {
+				t.Errorf("stdout %q, want %q", stdout, want)
+			}
+		})
+	}
+}
+
+func TestPlanIsReproducible(t *testing.T) {
+	read := func(seed string) []byte {
+		p := plan(t, t.TempDir(), "--seed", seed)
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	a, b, c := read("7"), read("7"), read("8")
+	if !bytes.Equal(a, b) {
+		t.Error("the same seed gave two different plans")
+	}
+	if bytes.Equal(a, c) {
+		t.Error("seeds 7 and 8 gave the same plan")
+	}
+}
+
+// writeRun writes the results of a run that completes every invocation of tr with an FCT of
+// factor x its demand (CPU + I/O), lost invocations lost.
+func writeRun(t *testing.T, dir, name string, tr *srpt.Trace, factor float64, lost int, ejections string) {
+	t.Helper()
+	rs := make([]loadgen.Result, len(tr.Inv))
+	for i, in := range tr.Inv {
+		fct := int64(factor * float64(in.CPU+in.IO))
+		rs[i] = loadgen.Result{ID: i, Function: tr.Functions[in.Func], Arrival: in.Arrival, Start: in.Arrival,
+			End: in.Arrival + fct, CPU: in.CPU, Demand: in.CPU, IO: in.IO, Blocks: int(in.Waits)}
+		if i < lost {
+			rs[i].Start, rs[i].End, rs[i].CPU, rs[i].Lost, rs[i].Err = 0, 0, 0, true, "killed at the drain"
+		}
+	}
+	var b bytes.Buffer
+	if err := loadgen.WriteResults(&b, rs); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(dir, name, resultsFile), b.String())
+	if ejections != "" {
+		writeFile(t, filepath.Join(dir, name, ejectionsFile), ejections)
+	}
+}
+
+// runsDir lays out a runs directory: a small plan and the three runs at the given FCT factors.
+func runsDir(t *testing.T, factors map[string]float64) (string, *srpt.Trace) {
+	t.Helper()
+	dir := t.TempDir()
+	tr, err := trace.ReadCSVFile(plan(t, dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range schedulers {
+		writeRun(t, dir, s, tr, factors[s], 0, "0\n")
+	}
+	writeFile(t, filepath.Join(dir, "alps", frontendFile), `{"cpu_percent": 1.25, "update_p99_ms": 3.5, "updates": 40}`)
+	return dir, tr
+}
+
+func TestAnalyze(t *testing.T) {
+	dir, tr := runsDir(t, map[string]float64{"default": 3, "vtime": 2.5, "alps": 1.4})
+	out := filepath.Join(t.TempDir(), "results")
+	code, stdout, errOut := runBench(t, "analyze", "--dir", dir, "--out", out)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var sum struct {
+		Schedulers []struct {
+			Name        string  `json:"name"`
+			Completed   *int    `json:"completed"`
+			Lost        *int    `json:"lost"`
+			Ejections   *int    `json:"ejections"`
+			MeanFCTMs   float64 `json:"mean_fct_ms"`
+			ShortMeanMs float64 `json:"short_mean_fct_ms"`
+			P99FCTMs    float64 `json:"p99_fct_ms"`
+			LongP99SD   float64 `json:"long_p99_slowdown"`
+		} `json:"schedulers"`
+		Frontend struct {
+			CPUPercent  float64 `json:"cpu_percent"`
+			UpdateP99Ms float64 `json:"update_p99_ms"`
+		} `json:"frontend"`
+	}
+	data, err := os.ReadFile(filepath.Join(out, "latest.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, &sum); err != nil {
+		t.Fatalf("latest.json: %v\n%s", err, data)
+	}
+	var meanDemand float64
+	for _, in := range tr.Inv {
+		meanDemand += float64(in.CPU+in.IO) / 1e6
+	}
+	meanDemand /= float64(len(tr.Inv))
+	wantFactor := map[string]float64{"default": 3, "vtime": 2.5, "alps": 1.4}
+	if len(sum.Schedulers) != 3 {
+		t.Fatalf("latest.json has %d schedulers, want 3:\n%s", len(sum.Schedulers), data)
+	}
+	for i, s := range sum.Schedulers {
+		if s.Name != schedulers[i] {
+			t.Errorf("scheduler %d is %q, want %q", i, s.Name, schedulers[i])
+		}
+		if s.Completed == nil || *s.Completed != len(tr.Inv) || s.Lost == nil || *s.Lost != 0 || s.Ejections == nil || *s.Ejections != 0 {
+			t.Errorf("%s: completed/lost/ejections wrong:\n%s", s.Name, data)
+		}
+		want := wantFactor[s.Name] * meanDemand
+		if math.Abs(s.MeanFCTMs-want) > 1e-3*want {
+			t.Errorf("%s: mean FCT %.4f ms, want %.4f (%.1f x the mean demand)", s.Name, s.MeanFCTMs, want, wantFactor[s.Name])
+		}
+		if math.Abs(s.LongP99SD-wantFactor[s.Name]) > 1e-3 {
+			t.Errorf("%s: long-class p99 slowdown %.4f, want %.1f (every slowdown is)", s.Name, s.LongP99SD, wantFactor[s.Name])
+		}
+	}
+	if sum.Frontend.CPUPercent != 1.25 || sum.Frontend.UpdateP99Ms != 3.5 {
+		t.Errorf("frontend figures %+v, want those of frontend.json", sum.Frontend)
+	}
+	if !strings.Contains(stdout, "targets (full): all met") {
+		t.Errorf("stdout lacks the verdict:\n%s", stdout)
+	}
+	table, err := os.ReadFile(filepath.Join(out, "table.txt"))
+	if err != nil || string(table) != stdout {
+		t.Errorf("table.txt (%v) differs from stdout", err)
+	}
+	for _, f := range []string{"prediction.json"} {
+		if st, err := os.Stat(filepath.Join(out, f)); err != nil || st.Size() == 0 {
+			t.Errorf("%s not written: %v", f, err)
+		}
+	}
+	pngs, _ := filepath.Glob(filepath.Join(out, "*.png"))
+	if len(pngs) == 0 {
+		t.Errorf("no figures written in %s", out)
+	}
+}
+
+func TestAnalyzeTargets(t *testing.T) {
+	tests := []struct {
+		name     string
+		short    bool
+		alps     float64 // alps FCT factor (default is 3)
+		lostAlps int
+		wantCode int
+		want     string
+	}{
+		// alps faster but not 0.6x: the full run reports the miss and still succeeds (only the
+		// basics gate).
+		{"full run, full target missed", false, 2.7, 0, 0, "targets (full): "},
+		{"short run, basics met", true, 2.7, 0, 0, "targets (basic): all met"},
+		{"short run, alps slower", true, 3.3, 0, cli.ExitFailure, "targets missed: "},
+		{"full run, a lost invocation", false, 1.4, 2, cli.ExitFailure, "targets missed: "},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir, tr := runsDir(t, map[string]float64{"default": 3, "vtime": 2.5, "alps": tt.alps})
+			if tt.lostAlps > 0 {
+				writeRun(t, dir, "alps", tr, tt.alps, tt.lostAlps, "0\n")
+			}
+			args := []string{"analyze", "--dir", dir, "--out", t.TempDir()}
+			if tt.short {
+				args = append(args, "--short")
+			}
+			code, stdout, errOut := runBench(t, args...)
+			if code != tt.wantCode {
+				t.Fatalf("exit %d, want %d (stderr %q)", code, tt.wantCode, errOut)
+			}
+			got := stdout
+			if tt.wantCode != 0 {
+				got = errOut
+				if strings.Count(errOut, "\n") != 1 {
+					t.Errorf("stderr %q: want one line", errOut)
+				}
+			}
+			if !strings.Contains(got, tt.want) {
+				t.Errorf("output lacks %q:\nstdout %s\nstderr %s", tt.want, stdout, errOut)
+			}
+			if tt.name == "full run, full target missed" && strings.Contains(stdout, "all met") {
+				t.Errorf("a 0.9x mean FCT ratio met the full targets:\n%s", stdout)
+			}
+		})
+	}
+}
+
+func TestBadInput(t *testing.T) {
+	t.Setenv("TMPDIR", t.TempDir()) // run makes its runs directory before it checks its flags
+	good, _ := runsDir(t, map[string]float64{"default": 3, "vtime": 2.5, "alps": 1.4})
+	copyRuns := func(t *testing.T) string {
+		t.Helper()
+		dir := t.TempDir()
+		if err := os.CopyFS(dir, os.DirFS(good)); err != nil {
+			t.Fatal(err)
+		}
+		return dir
+	}
+	tests := []struct {
+		name     string
+		args     func(t *testing.T) []string
+		wantCode int
+		want     []string
+	}{
+		{"analyze without --dir", func(*testing.T) []string { return []string{"analyze"} }, cli.ExitUsage, []string{"--dir is required"}},
+		{"analyze of a missing directory", func(t *testing.T) []string {
+			return []string{"analyze", "--dir", filepath.Join(t.TempDir(), "nope")}
+		}, cli.ExitFailure, []string{"nope/plan.csv", "no such file"}},
+		{"analyze with a run missing", func(t *testing.T) []string {
+			d := copyRuns(t)
+			os.RemoveAll(filepath.Join(d, "vtime"))
+			return []string{"analyze", "--dir", d, "--out", t.TempDir()}
+		}, cli.ExitFailure, []string{"run vtime:", "results.csv"}},
+		{"analyze with a bad ejection count", func(t *testing.T) []string {
+			d := copyRuns(t)
+			writeFile(t, filepath.Join(d, "alps", ejectionsFile), "two\n")
+			return []string{"analyze", "--dir", d, "--out", t.TempDir()}
+		}, cli.ExitFailure, []string{filepath.Join("alps", ejectionsFile), `"two" is not a count`}},
+		{"analyze without the frontend figures", func(t *testing.T) []string {
+			d := copyRuns(t)
+			os.Remove(filepath.Join(d, "alps", frontendFile))
+			return []string{"analyze", "--dir", d, "--out", t.TempDir()}
+		}, cli.ExitFailure, []string{"frontend figures", frontendFile}},
+		{"analyze with broken frontend figures", func(t *testing.T) []string {
+			d := copyRuns(t)
+			writeFile(t, filepath.Join(d, "alps", frontendFile), "{cpu")
+			return []string{"analyze", "--dir", d, "--out", t.TempDir()}
+		}, cli.ExitFailure, []string{frontendFile}},
+		{"analyze with a bad results number", func(t *testing.T) []string {
+			d := copyRuns(t)
+			p := filepath.Join(d, "default", resultsFile)
+			b, _ := os.ReadFile(p)
+			lines := strings.Split(string(b), "\n")
+			f := strings.Split(lines[3], ",")
+			f[4] = "soon"
+			lines[3] = strings.Join(f, ",")
+			writeFile(t, p, strings.Join(lines, "\n"))
+			return []string{"analyze", "--dir", d, "--out", t.TempDir()}
+		}, cli.ExitFailure, []string{filepath.Join("default", resultsFile) + ":4: end_ms: \"soon\" is not a number"}},
+		{"plan with a missing calibration", func(t *testing.T) []string {
+			return []string{"plan", "--calibration", filepath.Join(t.TempDir(), "cal.json"), "--out", filepath.Join(t.TempDir(), "p.csv")}
+		}, cli.ExitFailure, []string{"cal.json"}},
+		{"plan into a missing directory", func(t *testing.T) []string {
+			return []string{"plan", "--invocations", "40", "--span", "4s", "--out", filepath.Join(t.TempDir(), "no", "p.csv")}
+		}, cli.ExitFailure, []string{"no/p.csv", "no such file"}},
+		{"plan with a negative load", func(t *testing.T) []string {
+			return []string{"plan", "--load", "-1", "--out", filepath.Join(t.TempDir(), "p.csv")}
+		}, cli.ExitFailure, []string{"--load", "-1"}},
+		{"plan with no functions", func(t *testing.T) []string {
+			return []string{"plan", "--functions", "0", "--out", filepath.Join(t.TempDir(), "p.csv")}
+		}, cli.ExitFailure, []string{"--functions"}},
+		{"plan with min demand above max", func(t *testing.T) []string {
+			return []string{"plan", "--min-demand", "2s", "--max-demand", "1s", "--out", filepath.Join(t.TempDir(), "p.csv")}
+		}, cli.ExitFailure, []string{"min demand"}},
+		{"plan with a bad duration", func(t *testing.T) []string {
+			return []string{"plan", "--span", "forty"}
+		}, cli.ExitUsage, []string{"--span"}},
+		{"calibrate with no rounds", func(*testing.T) []string { return []string{"calibrate", "--rounds", "0"} },
+			cli.ExitUsage, []string{"--rounds and --target must be > 0"}},
+		{"loadgen without its inputs", func(*testing.T) []string { return []string{"loadgen", "--trace", "x.csv"} },
+			cli.ExitUsage, []string{"--trace, --calibration and --payload are required"}},
+		{"loadgen of a missing trace", func(t *testing.T) []string {
+			return []string{"loadgen", "--trace", filepath.Join(t.TempDir(), "t.csv"), "--calibration", "c.json", "--payload", "p"}
+		}, cli.ExitFailure, []string{"t.csv"}},
+		{"run with an unknown scheduler", func(*testing.T) []string { return []string{"run", "--schedulers", "default,cfs"} },
+			cli.ExitUsage, []string{`unknown scheduler "cfs"`}},
+		{"run with a bad frontend env", func(*testing.T) []string { return []string{"run", "--frontend-env", "GODEBUG"} },
+			cli.ExitUsage, []string{`"GODEBUG" is not KEY=VALUE`}},
+		{"unknown command", func(*testing.T) []string { return []string{"bench"} }, cli.ExitUsage, []string{`unknown command "bench"`}},
+		{"bad config key", func(t *testing.T) []string {
+			return []string{"--config", writeFile(t, filepath.Join(t.TempDir(), "c.yaml"), "sim:\n  cfs_latncy_ms: 3\n"), "analyze", "--dir", good}
+		}, cli.ExitFailure, []string{`c.yaml:2: unknown key "sim.cfs_latncy_ms"`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, stdout, errOut := runBench(t, tt.args(t)...)
+			if code != tt.wantCode {
+				t.Errorf("exit %d, want %d (stderr %q)", code, tt.wantCode, errOut)
+			}
+			if !strings.HasPrefix(errOut, "alps-bench: ") || strings.Count(errOut, "\n") != 1 {
+				t.Errorf("stderr %q: want one line starting with the program name", errOut)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(errOut, w) {
+					t.Errorf("stderr %q lacks %q", errOut, w)
+				}
+			}
+			if stdout != "" {
+				t.Errorf("stdout %q, want nothing", stdout)
+			}
+		})
+	}
+}
+
+func TestSelectSchedulers(t *testing.T) {
+	tests := []struct {
+		in   []string
+		want []string
+	}{
+		{[]string{"alps", "default"}, []string{"default", "alps"}}, // table order
+		{[]string{"vtime", "vtime"}, []string{"vtime"}},
+		{nil, nil},
+	}
+	for _, tt := range tests {
+		got, err := selectSchedulers(tt.in)
+		if err != nil || fmt.Sprint(got) != fmt.Sprint(tt.want) {
+			t.Errorf("selectSchedulers(%v) = %v, %v; want %v", tt.in, got, err, tt.want)
+		}
+	}
+}
+
+func TestShellEnv(t *testing.T) {
+	got, err := shellEnv([]string{"GODEBUG=gctrace=1", "X=it's"})
+	if want := `GODEBUG='gctrace=1' X='it'\''s' `; err != nil || got != want {
+		t.Errorf("shellEnv = %q, %v; want %q", got, err, want)
+	}
+	for _, bad := range []string{"=v", "A-B=1", "noequals"} {
+		if _, err := shellEnv([]string{bad}); err == nil || cli.ExitCode(err) != cli.ExitUsage {
+			t.Errorf("shellEnv(%q) = %v, want a usage error", bad, err)
+		}
+	}
+}
