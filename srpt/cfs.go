@@ -18,16 +18,18 @@ import (
 //     tasks (find_idlest_cpu); ties go to the lowest-numbered core.
 //   - A task waking from I/O goes to its previous core if that core is idle, else to an idle
 //     core of the same LLC (select_idle_sibling, scanning from the previous core upwards and
-//     wrapping; all cores share one LLC), else to its previous core.
+//     wrapping; all cores share one LLC), else to its previous core. The target is always the
+//     previous core: an I/O completion has no waking task for wake_affine to prefer.
 //   - A core that becomes idle pulls one task from the busiest core (the one with most tasks,
 //     at least 2; newidle balance). It fails if every candidate is cache-hot: the running
 //     task cannot move and a waiting one that ran less than MigrationCost ago is skipped.
 //   - Periodic load balancing: while queue lengths differ by 2 or more, a balancer runs at
 //     the next multiple of BalanceInterval if some core is idle (an overloaded core kicks nohz
 //     idle balancing at its tick), else of BusyBalanceInterval (the busy interval is the idle
-//     one times busy_factor), and moves tasks from the longest to the shortest queue, one at
-//     a time, until no two queues differ by 2 or more or a pull fails (it is then retried at
-//     the next interval, as the kernel does after a failed balance).
+//     one times busy_factor). Each core with at least 2 tasks fewer than the busiest pulls
+//     from it, shortest queue first and one task at a time, under the same cache-hot rule,
+//     until no two queues differ by 2 or more; a core whose pull is refused tries again at
+//     the next interval (as after a failed balance in the kernel).
 //   - Each core shares its n runnable tasks with period max(latency, n * min_granularity),
 //     i.e. slice g = max(latency / n, min_granularity), and every slice costs a context
 //     switch cs: each task progresses at rate g / (g + cs) / n; a task alone runs at rate 1.
@@ -52,9 +54,10 @@ import (
 //     task has nice 0, so weighted load is proportional to it); there are no SMT siblings,
 //     NUMA nodes or capacity differences. A migration costs nothing beyond the context
 //     switches (no cache-refill penalty): MigrationCost only gates pulls.
-//   - One balancer for all cores (rather than one per core with its own next_balance), and
-//     balancing evens queue lengths completely instead of by the kernel's imbalance
-//     arithmetic, which for equal-weight tasks amounts to the same.
+//   - One balancer for all cores on one grid of instants (rather than one per core with its
+//     own next_balance), and it evens queue lengths instead of applying the kernel's
+//     imbalance arithmetic, which for equal-weight tasks amounts to the same; as in the
+//     kernel, queues differing by one (say 2 and 1) are left alone.
 //   - Preemptions are counted as the slices a task received while sharing its core;
 //     context switches as the slices the cores ran plus one per placement (arrival, wake-up
 //     or migration: the task is switched to at least once on its new core).
@@ -128,6 +131,8 @@ type cfsSim struct {
 	nIdle int   // cores with no task
 	nOver int   // cores with 2+ tasks
 	balAt int64 // next balancing instant, or never
+	// refused marks the cores whose pull was refused in the current balancing round.
+	refused []bool
 
 	switches float64
 	stats    cfsStats
@@ -145,19 +150,20 @@ func (c *CoreCFS) simulate(tr *Trace, o Options) (*Result, error) {
 	}
 	n := len(tr.Inv)
 	s := &cfsSim{
-		p:     c.p,
-		trace: c.trace,
-		inv:   tr.Inv,
-		rec:   make([]Record, n),
-		tag:   make([]float64, n),
-		join:  make([]float64, n),
-		core:  make([]int32, n),
-		cores: make([]cfsCore, o.Cores),
-		cq:    newCoreQueue(o.Cores),
-		wakes: make(eventHeap, 0, 64),
-		rng:   rand.New(rand.NewPCG(0x63, 0x6673)),
-		nIdle: o.Cores,
-		balAt: never,
+		p:       c.p,
+		trace:   c.trace,
+		inv:     tr.Inv,
+		rec:     make([]Record, n),
+		tag:     make([]float64, n),
+		join:    make([]float64, n),
+		core:    make([]int32, n),
+		cores:   make([]cfsCore, o.Cores),
+		cq:      newCoreQueue(o.Cores),
+		wakes:   make(eventHeap, 0, 64),
+		rng:     rand.New(rand.NewPCG(0x63, 0x6673)),
+		nIdle:   o.Cores,
+		balAt:   never,
+		refused: make([]bool, o.Cores),
 	}
 	for i := range tr.Inv {
 		s.rec[i] = Record{Arrival: tr.Inv[i].Arrival, Start: -1, End: -1, Func: tr.Inv[i].Func}
@@ -399,12 +405,25 @@ func (s *cfsSim) pull(dst int, why placeWhy) bool {
 	return true
 }
 
-// balance evens the queue lengths (periodic load balancing).
+// balance is periodic load balancing: each core at least 2 tasks short of the busiest pulls
+// from it, the shortest first, until the queues are even or every such core has had a pull
+// refused (it tries again at the next interval).
 func (s *cfsSim) balance() {
+	clear(s.refused)
 	for {
-		hi, lo := s.extremes()
-		if len(s.cores[hi].tasks)-len(s.cores[lo].tasks) < 2 || !s.pull(lo, placeBalance) {
+		hi, _ := s.extremes()
+		dst := -1
+		for k := range s.cores {
+			if !s.refused[k] && len(s.cores[hi].tasks)-len(s.cores[k].tasks) >= 2 &&
+				(dst < 0 || len(s.cores[k].tasks) < len(s.cores[dst].tasks)) {
+				dst = k
+			}
+		}
+		if dst < 0 {
 			return
+		}
+		if !s.pull(dst, placeBalance) {
+			s.refused[dst] = true
 		}
 	}
 }
