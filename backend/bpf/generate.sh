@@ -42,3 +42,9 @@ cd "$root/backend/orderingcheck"
 go run github.com/cilium/ebpf/cmd/bpf2go -cc clang-19 -target bpfel -go-package orderingcheck \
 	-no-global-types check ../bpf/ordering_check.bpf.c -- -O2 -g -Wall -I../bpf -I/usr/include/x86_64-linux-gnu
 echo "generate: backend/orderingcheck/check_bpfel.{go,o} rebuilt"
+
+# The tracing-only records for --dry-run on kernels without sched_ext (backend/tracer).
+cd "$root/backend/tracer"
+go run github.com/cilium/ebpf/cmd/bpf2go -cc clang-19 -target bpfel -go-package tracer \
+	-no-global-types tracer ../bpf/tracer.bpf.c -- -O2 -g -Wall -Wno-microsoft-anon-tag -fms-extensions -I"$hdr" -I../bpf
+echo "generate: backend/tracer/tracer_bpfel.{go,o} rebuilt"
