@@ -30,7 +30,10 @@ func knobsOf(cfg configs.Config) backend.Knobs {
 // openBackend loads and attaches the sched_ext backend.
 func openBackend(cfg configs.Config, log zerolog.Logger) (frontend.Kernel, error) {
 	k := knobsOf(cfg)
-	s, err := backend.Load(backend.Options{Knobs: k, PinPath: cfg.Frontend.PinPath, RecordBuffer: cfg.Frontend.RecordBuffer})
+	// Records are only used at the next update: read them in one burst per update interval
+	// rather than wake up for each (under TCG each wake-up costs the daemon ~1 ms of CPU).
+	s, err := backend.Load(backend.Options{Knobs: k, PinPath: cfg.Frontend.PinPath, RecordBuffer: cfg.Frontend.RecordBuffer,
+		RecordLatency: time.Duration(cfg.Learner.UpdateIntervalMs) * time.Millisecond})
 	if err != nil {
 		return nil, err
 	}
@@ -61,8 +64,7 @@ func (k *kernel) pump() {
 				src = nil
 				continue
 			}
-			k.records <- frontend.Record{Function: r.Function, PID: r.PID, Start: r.Start, End: r.End, CPU: r.CPU,
-				RunDelay: r.RunDelay, Nvcsw: r.Nvcsw, Nivcsw: r.Nivcsw}
+			k.records <- frontendRecord(r)
 		case <-k.s.Done():
 			if info, ok := k.s.ExitInfo(); ok && info.Ejected() {
 				k.exited <- convertExit(info)

@@ -5,6 +5,10 @@
 //	alps-frontend [--config FILE] [--dry-run [--records FILE]] [--stats-file FILE]
 //	alps-frontend status [--top N] [--json]
 //
+// --dry-run learns and logs its decisions without loading the scheduler: from a recorded
+// invocations file, or live from tracepoints (backend/tracer, no sched_ext needed).
+// "status" reads the maps a running daemon pinned under frontend.pin_path.
+//
 // SIGHUP, or a change of the config file, reloads the learner parameters without detaching;
 // SIGINT or SIGTERM detaches and exits. If the kernel ejects the scheduler the exit info is
 // logged and the exit code is non-zero, unless the scheduler asked to be restarted.
@@ -63,7 +67,7 @@ func newApp(env statusEnv) (*cli.App, error) {
 	root := app.Root()
 	root.Args = cobra.NoArgs
 	fl := root.Flags()
-	fl.BoolVar(&f.dryRun, "dry-run", false, "learn and log decisions without attaching (works without sched_ext)")
+	fl.BoolVar(&f.dryRun, "dry-run", false, "learn and log decisions without attaching the scheduler (works without sched_ext: live records from tracepoints, or --records)")
 	fl.StringVar(&f.records, "records", "", "with --dry-run: learn from this recorded-invocations file (load generator results CSV)")
 	fl.StringVar(&f.statsFile, "stats-file", "", "write the run's figures (CPU %, update latency) as JSON here at exit")
 	fl.String("metrics-addr", "", "Prometheus metrics address (overrides frontend.metrics_addr)")
@@ -152,8 +156,13 @@ func serve(ctx context.Context, app *cli.App, cmd *cobra.Command, f flags) error
 	for {
 		var k frontend.Kernel
 		if f.dryRun {
-			k = frontend.NewLogKernel(log)
-			log.Info().Msg("dry run: the backend is not loaded; decisions are only logged")
+			if tk, err := openTracer(cfg, log); err == nil {
+				k = tk
+				log.Info().Msg("dry run: invocation records from tracepoints; the scheduler is not loaded, decisions are only logged")
+			} else {
+				k = frontend.NewLogKernel(log)
+				log.Warn().Err(err).Msg("dry run without live records (the tracer could not be loaded); the scheduler is not loaded, decisions are only logged")
+			}
 		} else {
 			var err error
 			if k, err = openBackend(cfg, log); err != nil {

@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -134,22 +136,41 @@ func TestDryRunOverRecords(t *testing.T) {
 	}
 }
 
-// TestDryRunLive runs the daemon's dry run without records (no backend is loaded) until its
-// context ends, and checks that it stops cleanly and writes the stats file.
+// TestDryRunLive runs the daemon's dry run without records (the scheduler is not loaded)
+// while processes of a classified name run, until its context ends: it stops cleanly, writes
+// the stats file and, where the tracer loads (root, BTF), learned from their live records.
 func TestDryRunLive(t *testing.T) {
 	stats := filepath.Join(t.TempDir(), "stats.json")
 	app, err := newApp(noPins(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out, errb strings.Builder
-	app.SetOutput(&out, &errb)
-	ctx, cancel := context.WithTimeout(t.Context(), 1500*time.Millisecond)
+	var out strings.Builder
+	errb := &syncBuffer{}
+	app.SetOutput(&out, errb)
+	ctx, cancel := context.WithTimeout(t.Context(), 2500*time.Millisecond)
 	defer cancel()
-	cfg := writeConfig(t, "learner:\n  update_interval_ms: 200\nfrontend:\n  metrics_addr: \"\"\n  cgroup_root: /nonexistent\n")
-	code := app.Execute(ctx, []string{"--dry-run", "--config", cfg, "--stats-file", stats, "--log-level", "info"})
-	if code != 0 {
-		t.Fatalf("exit %d, stderr %q", code, errb.String())
+	cfg := writeConfig(t, "learner:\n  update_interval_ms: 200\n"+
+		"frontend:\n  metrics_addr: \"\"\n  cgroup_root: /nonexistent\n  process_names: [\"alpsdrytest=dryfn\"]\n")
+	code := make(chan int, 1)
+	go func() {
+		code <- app.Execute(ctx, []string{"--dry-run", "--config", cfg, "--stats-file", stats, "--log-level", "debug"})
+	}()
+	// Three invocations of dryfn once the daemon has classified.
+	for !strings.Contains(errb.String(), "learning loop started") && ctx.Err() == nil {
+		time.Sleep(20 * time.Millisecond)
+	}
+	link := filepath.Join(t.TempDir(), "alpsdrytest")
+	if err := os.Symlink("/bin/sh", link); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if err := exec.Command(link, "-c", "i=0; while [ $i -lt 5000 ]; do i=$((i+1)); done").Run(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if c := <-code; c != 0 {
+		t.Fatalf("exit %d, stderr %q", c, errb.String())
 	}
 	data, err := os.ReadFile(stats)
 	if err != nil {
@@ -163,12 +184,43 @@ func TestDryRunLive(t *testing.T) {
 	if err := json.Unmarshal(data, &s); err != nil || s.Updates == nil || s.Records == nil || s.Wall == nil {
 		t.Fatalf("stats file %s: %v", data, err)
 	}
-	if *s.Updates < 3 || *s.Records != 0 || *s.Wall < 1 {
-		t.Errorf("stats %s: want >= 3 updates at 200 ms in ~1.5 s, 0 records, >= 1 s of wall time", data)
+	if *s.Wall < 1 {
+		t.Errorf("stats %s: want >= 1 s of wall time", data)
 	}
-	if !strings.Contains(errb.String(), "dry run: the backend is not loaded") {
-		t.Errorf("log lacks the dry-run notice:\n%s", errb.String())
+	log := errb.String()
+	if strings.Contains(log, "dry run without live records") {
+		if *s.Records != 0 {
+			t.Errorf("stats %s: records without a tracer", data)
+		}
+		t.Skipf("the tracer could not be loaded here; the dry run ran without live records")
 	}
+	if !strings.Contains(log, "dry run: invocation records from tracepoints") {
+		t.Errorf("log lacks the live dry-run notice:\n%s", log)
+	}
+	if *s.Records != 3 || *s.Updates < 1 {
+		t.Errorf("stats %s: want the 3 invocations of dryfn recorded and at least one update", data)
+	}
+	if !strings.Contains(log, "dryfn:") {
+		t.Errorf("no pushed policy ranks dryfn:\n%s", log)
+	}
+}
+
+// syncBuffer is a strings.Builder safe for the daemon's logger and the test to share.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 func TestBadInput(t *testing.T) {
