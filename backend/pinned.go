@@ -272,33 +272,26 @@ func (m *pinnedMaps) iteratePolicy() (map[uint32]rawPolicy, error) {
 func (m *pinnedMaps) readCounters() (Counters, error) { return sumCounters(m.counters) }
 
 func (m *pinnedMaps) readComms() (map[string]uint32, error) {
-	out := map[string]uint32{}
-	var (
-		key [16]byte
-		fn  uint32
-	)
-	it := m.commFn.Iterate()
-	for it.Next(&key, &fn) {
-		out[cString(key[:])] = fn
-	}
-	if err := it.Err(); err != nil {
-		return nil, fmt.Errorf("reading the pinned process-name classifier: %w", err)
-	}
-	return out, nil
+	return readClassifier(m.commFn, "process-name", func(k [16]byte) string { return cString(k[:]) })
 }
 
 func (m *pinnedMaps) readCgroups() (map[uint64]uint32, error) {
-	out := map[uint64]uint32{}
+	return readClassifier(m.cgroupFn, "cgroup", func(k uint64) uint64 { return k })
+}
+
+// readClassifier reads a classifier map (key -> function id), converting its keys.
+func readClassifier[K any, O comparable](m *ebpf.Map, what string, conv func(K) O) (map[O]uint32, error) {
+	out := map[O]uint32{}
 	var (
-		key uint64
+		key K
 		fn  uint32
 	)
-	it := m.cgroupFn.Iterate()
+	it := m.Iterate()
 	for it.Next(&key, &fn) {
-		out[key] = fn
+		out[conv(key)] = fn
 	}
 	if err := it.Err(); err != nil {
-		return nil, fmt.Errorf("reading the pinned cgroup classifier: %w", err)
+		return nil, fmt.Errorf("reading the pinned %s classifier: %w", what, err)
 	}
 	return out, nil
 }
