@@ -161,6 +161,9 @@ func writeStatus(w io.Writer, r statusReport, asJSON bool) error {
 	c := r.Counters
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "pinned maps:\t%s\n", r.PinPath)
+	if !strings.HasPrefix(r.Ops, "alps") {
+		schedExt += ": alps is not attached; these pins were left by a daemon that did not stop cleanly"
+	}
 	fmt.Fprintf(tw, "sched_ext:\t%s\n", schedExt)
 	fmt.Fprintf(tw, "heartbeat:\t%s\n", hb)
 	fmt.Fprintf(tw, "policy:\t%d functions ranked (table %d); rank step %g ms, max penalty %g ms, wake lag %g ms, default slice %g ms\n",

@@ -241,6 +241,7 @@ func TestStatusStaleAndEmpty(t *testing.T) {
 	snap := testSnapshot()
 	snap.Now = snap.Heartbeat + int64(5*time.Second)
 	snap.Policy = nil
+	const leftOver = "alps is not attached; these pins were left by a daemon that did not stop cleanly"
 	env, _ := fakeEnv("/sys/fs/bpf/alps", &fakePins{snap: snap})
 	code, out, errOut := runFrontend(t, env, "status")
 	if code != 0 {
@@ -250,6 +251,13 @@ func TestStatusStaleAndEmpty(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
+	}
+	if strings.Contains(out, leftOver) {
+		t.Errorf("alps attached, yet the pins are called left over:\n%s", out)
+	}
+	env.schedExt = func() (string, string, error) { return "disabled", "", nil }
+	if code, out, errOut = runFrontend(t, env, "status"); code != 0 || !strings.Contains(out, "sched_ext:    disabled: "+leftOver) {
+		t.Errorf("sched_ext disabled: exit %d (stderr %q), output lacks the left-over note:\n%s", code, errOut, out)
 	}
 }
 
