@@ -100,6 +100,12 @@ type Options struct {
 	// RecordBuffer is the capacity of the Records channel; 0 means 4096. A record that
 	// finds the channel full is dropped and counted (Dropped).
 	RecordBuffer int
+	// RecordLatency is how long a record may wait in the ring buffer: once the reader has
+	// drained the ring it sleeps this long before it waits for the next record, so records
+	// reach Records in one burst per period instead of one wake-up each (a daemon that learns
+	// once per update interval loses nothing). The ring holds about 14,000 records; an
+	// ejection is noticed up to this late. 0 delivers every record at once.
+	RecordLatency time.Duration
 }
 
 // Record is one finished invocation: a classified process, reported after it was reaped.

@@ -60,6 +60,8 @@ type Scheduler struct {
 	objs    alpsObjects
 	rd      *ringbuf.Reader
 	records chan Record
+	latency time.Duration // Options.RecordLatency
+	stop    chan struct{} // closed by Close: ends the reader's latency sleep
 	done    chan struct{}
 	dropped atomic.Uint64
 	timings Timings
@@ -92,7 +94,7 @@ func Load(opts Options) (*Scheduler, error) {
 	if err := rlimit.RemoveMemlock(); err != nil {
 		return nil, fmt.Errorf("raising the memlock limit: %w", err)
 	}
-	s := &Scheduler{done: make(chan struct{})}
+	s := &Scheduler{done: make(chan struct{}), stop: make(chan struct{}), latency: opts.RecordLatency}
 	start := time.Now()
 	if err := loadAlpsObjects(&s.objs, nil); err != nil {
 		var ve *ebpf.VerifierError
@@ -244,6 +246,9 @@ func (s *Scheduler) Close() error {
 	}
 	s.closed = true
 	s.mu.Unlock()
+	if s.stop != nil {
+		close(s.stop)
+	}
 	if s.rd != nil {
 		s.rd.Close()
 	}
@@ -485,7 +490,20 @@ func (s *Scheduler) readRecords() {
 	defer s.wg.Done()
 	defer close(s.records)
 	var raw rawRecord
+	var pause *time.Timer
 	for {
+		if s.latency > 0 && s.rd.AvailableBytes() == 0 {
+			// Drained: let records gather for a period rather than wake up for each.
+			if pause == nil {
+				pause = time.NewTimer(s.latency)
+			} else {
+				pause.Reset(s.latency)
+			}
+			select {
+			case <-pause.C:
+			case <-s.stop:
+			}
+		}
 		rec, err := s.rd.Read()
 		if err != nil {
 			if errors.Is(err, ringbuf.ErrClosed) {
