@@ -12,7 +12,6 @@ import (
 	"sync"
 	"syscall"
 
-	"github.com/fsnotify/fsnotify"
 	"github.com/rs/zerolog"
 )
 
@@ -164,7 +163,7 @@ func (c *Classifier) forget(dir string) {
 }
 
 // scan classifies dir and every cgroup below it, adding each directory to w when w is not nil.
-func (c *Classifier) scan(dir string, w *fsnotify.Watcher) {
+func (c *Classifier) scan(dir string, w *dirWatcher) {
 	filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return nil // vanished meanwhile
@@ -173,7 +172,7 @@ func (c *Classifier) scan(dir string, w *fsnotify.Watcher) {
 			return nil
 		}
 		if w != nil {
-			if err := w.Add(path); err != nil {
+			if err := w.add(path); err != nil {
 				c.log.Debug().Err(err).Str("dir", path).Msg("watch cgroup")
 			}
 		}
@@ -195,41 +194,44 @@ func (c *Classifier) Watch(ctx context.Context, ready chan<- struct{}) error {
 		c.log.Warn().Str("cgroup_root", c.root).Msg("cgroup root does not exist: cgroup patterns are not applied")
 		return nil
 	}
-	w, err := fsnotify.NewWatcher()
+	w, err := newDirWatcher()
 	if err != nil {
 		c.log.Warn().Err(err).Msg("cannot watch cgroupfs: only the cgroups present now are classified")
 		c.scan(c.root, nil)
 		return nil
 	}
-	defer w.Close()
-	c.scan(c.root, w)
-	signal()
-	for {
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
 		select {
 		case <-ctx.Done():
+		case <-stop:
+		}
+		w.close() // ends the read below
+	}()
+	c.scan(c.root, w)
+	signal()
+	buf := make([]byte, 64<<10)
+	var evs []dirEvent
+	for {
+		evs, err = w.read(buf, evs[:0])
+		if errors.Is(err, os.ErrClosed) || ctx.Err() != nil {
 			return nil
-		case ev, ok := <-w.Events:
-			if !ok {
-				return nil
-			}
+		}
+		if err != nil {
+			c.log.Error().Err(err).Msg("cgroupfs watch failed: new cgroups are no longer classified")
+			return nil
+		}
+		for _, ev := range evs {
 			switch {
-			case ev.Has(fsnotify.Create):
-				if st, err := os.Stat(ev.Name); err == nil && st.IsDir() {
-					c.scan(ev.Name, w)
-				}
-			case ev.Has(fsnotify.Remove):
-				c.forget(ev.Name)
-			}
-		case err, ok := <-w.Errors:
-			if !ok {
-				return nil
-			}
-			if errors.Is(err, fsnotify.ErrEventOverflow) {
+			case ev.overflow:
 				c.log.Warn().Msg("cgroupfs watch overflowed: rescanning")
 				c.scan(c.root, w)
-				continue
+			case ev.created:
+				c.scan(ev.path, w)
+			default:
+				c.forget(ev.path)
 			}
-			c.log.Warn().Err(err).Msg("cgroupfs watch")
 		}
 	}
 }

@@ -49,11 +49,15 @@ type Daemon struct {
 	cfg      configs.Config
 	learner  Learner
 	table    *model.Table
+	spare    []model.Record // the other half of pending, swapped in at every update
+	seen     int64          // records the learner's window had taken at the last update; -1 forces one
 	lastBeat time.Time
 	lat      latencies
 	started  time.Time
 	cpu0     time.Duration
 	updates  uint64
+	skipped  uint64 // updates skipped because the window had not changed
+	first    time.Duration
 }
 
 // New checks the options and builds a daemon; it does not touch the kernel yet.
@@ -88,7 +92,7 @@ func New(opts Options) (*Daemon, error) {
 		opts: opts, log: opts.Log, kernel: opts.Kernel, metrics: m, reg: reg, now: now,
 		reload: make(chan configs.Config, 1), cfg: opts.Config, learner: l,
 		class: NewClassifier(opts.Kernel, reg, opts.Config.Frontend.CgroupRoot, rules, opts.Log),
-		lat:   newLatencies(4096),
+		lat:   newLatencies(4096), seen: -1,
 	}
 	return d, nil
 }
@@ -148,7 +152,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 	update := time.NewTicker(d.interval())
 	defer update.Stop()
-	hb := time.NewTicker(time.Duration(d.cfg.Frontend.HeartbeatIntervalMs) * time.Millisecond)
+	// The heartbeat timer restarts at every beat, updates' included: with heartbeats no more
+	// often than updates the loop wakes up only to update.
+	hb := time.NewTimer(d.heartbeatInterval())
 	defer hb.Stop()
 	for {
 		select {
@@ -174,20 +180,27 @@ func (d *Daemon) Run(ctx context.Context) error {
 				continue
 			}
 			update.Reset(d.interval())
-			hb.Reset(time.Duration(d.cfg.Frontend.HeartbeatIntervalMs) * time.Millisecond)
+			hb.Reset(d.heartbeatInterval())
 		case <-hb.C:
 			if err := d.beat(); err != nil {
 				d.metrics.PushErrors.Inc()
 				d.log.Warn().Err(err).Msg("heartbeat")
 			}
+			hb.Reset(d.heartbeatInterval())
 		case <-update.C:
-			d.step()
+			if d.step() {
+				hb.Reset(d.heartbeatInterval())
+			}
 		}
 	}
 }
 
 func (d *Daemon) interval() time.Duration {
 	return time.Duration(d.cfg.Learner.UpdateIntervalMs) * time.Millisecond
+}
+
+func (d *Daemon) heartbeatInterval() time.Duration {
+	return time.Duration(d.cfg.Frontend.HeartbeatIntervalMs) * time.Millisecond
 }
 
 // intake drains the kernel's records as fast as they come into the pending buffer; when the
@@ -217,18 +230,22 @@ func (d *Daemon) beat() error {
 	return err
 }
 
-// step feeds the pending records to the learner, runs it, and pushes the table.
-func (d *Daemon) step() {
+// step feeds the pending records to the learner, runs it, and pushes the table; it reports
+// whether it wrote the heartbeat. When the learner's window did not change since the last
+// update (no record came and none expired) the table would be the same: nothing is run or
+// pushed.
+func (d *Daemon) step() (beat bool) {
 	t0 := time.Now()
 	d.mu.Lock()
 	batch := d.pending
-	d.pending = make([]model.Record, 0, min(len(batch), d.cfg.Frontend.RecordBuffer))
+	d.pending = d.spare[:0]
 	dropped := d.dropped
 	d.dropped = 0
 	d.mu.Unlock()
 	for _, r := range batch {
 		d.learner.Observe(r)
 	}
+	d.spare = batch[:0]
 	d.metrics.Records.Add(float64(len(batch)))
 	d.metrics.RecordsPerSec.Set(float64(len(batch)) / d.interval().Seconds())
 	if dropped > 0 {
@@ -238,20 +255,33 @@ func (d *Daemon) step() {
 	d.metrics.kernelDropped(d.kernel.Dropped())
 	d.metrics.Functions.Set(float64(d.reg.Len()))
 	if !d.cfg.Frontend.Learning {
-		return
+		return false
 	}
-	t := d.learner.Update(d.now())
+	now := d.now()
+	w, windowed := d.learner.(windowed)
+	if windowed && d.seen == w.Window().Total() && !w.Window().Expiring(now) {
+		d.skipped++
+		return false
+	}
+	t := d.learner.Update(now)
 	if err := d.kernel.SetPolicy(t); err != nil {
 		d.metrics.PushErrors.Inc()
 		d.log.Error().Err(err).Msg("push policy table")
-		return
+		return false
 	}
-	if err := d.beat(); err != nil {
+	if windowed {
+		d.seen = w.Window().Total()
+	}
+	err := d.beat()
+	if err != nil {
 		d.log.Warn().Err(err).Msg("heartbeat")
 	}
 	el := time.Since(t0)
 	d.table = t
 	d.updates++
+	if d.updates == 1 {
+		d.first = el
+	}
 	d.lat.add(el)
 	d.metrics.UpdateSeconds.Observe(el.Seconds())
 	d.metrics.TableSize.Set(float64(t.Len()))
@@ -260,8 +290,11 @@ func (d *Daemon) step() {
 	if d.updates == 1 || d.log.GetLevel() <= zerolog.DebugLevel {
 		ev = d.log.Info()
 	}
-	ev.Uint64("version", t.Version).Int("functions", t.Len()).Int("records", len(batch)).
-		Dur("took", el).Str("top", d.Top(t, 5)).Msg("policy pushed")
+	if ev.Enabled() {
+		ev.Uint64("version", t.Version).Int("functions", t.Len()).Int("records", len(batch)).
+			Dur("took", el).Str("top", d.Top(t, 5)).Msg("policy pushed")
+	}
+	return err == nil
 }
 
 // Top describes the n first-ranked functions of t as "name:rank/slice".
@@ -334,6 +367,7 @@ func (d *Daemon) applyReload(cfg configs.Config) error {
 	}
 	wasLearning := d.cfg.Frontend.Learning
 	d.learner = l
+	d.seen = -1 // new parameters: the next update runs whatever the window
 	// Classification rules and the record buffer need a restart; learner, policy and the
 	// learning switch apply now.
 	keep := d.cfg.Frontend
@@ -353,14 +387,17 @@ func (d *Daemon) applyReload(cfg configs.Config) error {
 // Stats summarises a run of the daemon.
 type Stats struct {
 	Updates     uint64  `json:"updates"`
+	Skipped     uint64  `json:"skipped_updates"` // the window had not changed: nothing to learn
 	Records     uint64  `json:"records"`
 	Dropped     uint64  `json:"dropped"`
 	CPUPercent  float64 `json:"cpu_percent"`   // CPU of the whole process, % of one CPU
 	UpdateP50Ms float64 `json:"update_p50_ms"` // learner + push latency
 	UpdateP99Ms float64 `json:"update_p99_ms"`
 	UpdateMaxMs float64 `json:"update_max_ms"`
-	WallSeconds float64 `json:"wall_seconds"`
-	Functions   int     `json:"functions"`
+	// UpdateFirstMs is the first update's latency (cold: first run of the learner's code).
+	UpdateFirstMs float64 `json:"update_first_ms"`
+	WallSeconds   float64 `json:"wall_seconds"`
+	Functions     int     `json:"functions"`
 }
 
 // Stats returns the daemon's figures so far. Call it after Run returned.
@@ -370,7 +407,7 @@ func (d *Daemon) Stats() Stats {
 	d.mu.Lock()
 	recv := d.received
 	d.mu.Unlock()
-	s := Stats{Updates: d.updates, Records: recv, Dropped: d.kernel.Dropped() + uint64(d.droppedTotal()),
+	s := Stats{Updates: d.updates, Skipped: d.skipped, UpdateFirstMs: float64(d.first) / 1e6, Records: recv, Dropped: d.kernel.Dropped() + uint64(d.droppedTotal()),
 		WallSeconds: wall.Seconds(), Functions: d.reg.Len()}
 	if wall > 0 {
 		s.CPUPercent = 100 * cpu.Seconds() / wall.Seconds()

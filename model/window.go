@@ -54,10 +54,16 @@ func (w *Window) Expire(now int64) {
 	if w.span <= 0 {
 		return
 	}
-	for w.n > 0 && w.buf[w.head].End() < now-w.span {
+	for w.Expiring(now) {
 		w.head = (w.head + 1) % len(w.buf)
 		w.n--
 	}
+}
+
+// Expiring reports whether Expire(now) would drop a record. With Total it tells a caller
+// whether the window changed since it last looked.
+func (w *Window) Expiring(now int64) bool {
+	return w.span > 0 && w.n > 0 && w.buf[w.head].End() < now-w.span
 }
 
 // Len is the number of records in the window.

@@ -5,6 +5,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -39,7 +41,7 @@ for f in $(tail -n +2 plan.csv | cut -d, -f2 | sort -u); do mkdir -p /sys/fs/cgr
 fe=
 if [ $sched != default ]; then
   learning=true; [ $sched = vtime ] && learning=false
-  GOMAXPROCS=1 alps-frontend --config /frontend.yaml --learning=$learning --stats-file /tmp/frontend.json --log-level warn &
+  GOMAXPROCS=1 %s alps-frontend --config /frontend.yaml --learning=$learning --stats-file /tmp/frontend.json --log-level warn &
   fe=$!
   i=0; while [ "$(cat /sys/kernel/sched_ext/state)" != enabled ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done
   echo "sched_ext: $(cat /sys/kernel/sched_ext/state) $(cat /sys/kernel/sched_ext/root/ops 2>/dev/null)"
@@ -49,9 +51,11 @@ alps-bench loadgen --trace plan.csv --calibration cal.json --payload /bin/alps-p
 ej=0
 if [ -n "$fe" ]; then
   [ "$(cat /sys/kernel/sched_ext/state)" = enabled ] || ej=1
+  for t in /proc/$fe/task/*; do echo "${t##*/} $(cat $t/schedstat) $(cut -d' ' -f14,15 $t/stat)"; done > frontend-threads.txt
   kill -TERM $fe 2>/dev/null; wait $fe; rc=$?
   [ $rc -ne 0 ] && { echo "alps-frontend exited $rc"; ej=1; }
-  send frontend.json
+  send frontend.json; send frontend-threads.txt
+  [ -f frontend.pprof ] && send frontend.pprof
 fi
 echo $ej > ejections
 send results.csv; send ejections
@@ -60,6 +64,7 @@ send results.csv; send ejections
 func runCmd(app *cli.App) *cobra.Command {
 	var out, runs, kernel string
 	var short bool
+	var only, feEnv []string
 	cmd := &cobra.Command{
 		Use:   "run",
 		Short: "The whole experiment: boot the VM once per scheduler (default, vtime, alps) on the same trace, then analyze",
@@ -76,6 +81,14 @@ func runCmd(app *cli.App) *cobra.Command {
 			if short {
 				n, span = 200, "25s"
 			}
+			boot, err := selectSchedulers(only)
+			if err != nil {
+				return err
+			}
+			env, err := shellEnv(feEnv)
+			if err != nil {
+				return err
+			}
 			bins, err := buildGuestBinaries()
 			if err != nil {
 				return err
@@ -84,14 +97,17 @@ func runCmd(app *cli.App) *cobra.Command {
 			if err := os.WriteFile(cfgPath, []byte(guestConfig), 0o644); err != nil {
 				return err
 			}
-			for _, s := range schedulers {
+			for _, s := range boot {
 				files := map[string]string{"/bin/alps-bench": bins["alps-bench"], "/bin/alps-payload": bins["alps-payload"],
 					"/bin/alps-frontend": bins["alps-frontend"], "/frontend.yaml": cfgPath}
-				if s != schedulers[0] {
-					files["/plan.csv"], files["/cal.json"] = filepath.Join(runs, planFile), filepath.Join(runs, "cal.json")
+				// The first boot calibrates and plans; every later one (and a rerun into the
+				// same runs directory) replays that plan.
+				plan, cal := filepath.Join(runs, planFile), filepath.Join(runs, "cal.json")
+				if exists(plan) && exists(cal) {
+					files["/plan.csv"], files["/cal.json"] = plan, cal
 				}
 				t0 := time.Now()
-				res, err := vm.Run(cmd.Context(), vm.Spec{Kernel: kernel, Files: files, Script: fmt.Sprintf(guestScript, s, n, span),
+				res, err := vm.Run(cmd.Context(), vm.Spec{Kernel: kernel, Files: files, Script: fmt.Sprintf(guestScript, s, n, span, env),
 					CPUs: 2, MemMB: 1024, Timeout: 8 * time.Minute})
 				if err != nil {
 					return fmt.Errorf("run %s: %w", s, err)
@@ -115,6 +131,12 @@ func runCmd(app *cli.App) *cobra.Command {
 				fmt.Fprintf(app.Stderr(), "run %s: %.0fs in the VM\n", s, time.Since(t0).Seconds())
 			}
 			fmt.Fprintf(app.Stderr(), "runs in %s\n", runs)
+			for _, s := range schedulers {
+				if !exists(filepath.Join(runs, s, resultsFile)) {
+					fmt.Fprintf(app.Stderr(), "no %s run in %s yet: not analysed (boot it with --schedulers %s --runs %s)\n", s, runs, s, runs)
+					return nil
+				}
+			}
 			return analyze(app, runs, out, short)
 		},
 	}
@@ -123,7 +145,45 @@ func runCmd(app *cli.App) *cobra.Command {
 	f.StringVar(&runs, "runs", "", "keep the runs here (default: a temporary directory)")
 	f.StringVar(&kernel, "kernel", "", "sched_ext kernel to boot (default: .cache/kernel/vmlinuz)")
 	f.BoolVar(&short, "short", false, "the short CI experiment (200 invocations)")
+	f.StringSliceVar(&only, "schedulers", schedulers, "boot only these runs (default, vtime, alps); with --runs, a later call adds the others and analyses once all are there")
+	f.StringSliceVar(&feEnv, "frontend-env", nil, "KEY=VALUE environment of alps-frontend in the guest (diagnostics, e.g. GODEBUG=gctrace=1)")
 	return cmd
+}
+
+// selectSchedulers checks the --schedulers list and returns it in table order.
+func selectSchedulers(names []string) ([]string, error) {
+	want := map[string]bool{}
+	for _, n := range names {
+		if !slices.Contains(schedulers, n) {
+			return nil, cli.Usagef("--schedulers: unknown scheduler %q (valid: %s)", n, strings.Join(schedulers, ", "))
+		}
+		want[n] = true
+	}
+	var out []string
+	for _, s := range schedulers {
+		if want[s] {
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
+
+// shellEnv turns KEY=VALUE pairs into shell assignments, quoted.
+func shellEnv(kv []string) (string, error) {
+	var b strings.Builder
+	for _, e := range kv {
+		k, v, ok := strings.Cut(e, "=")
+		if !ok || k == "" || strings.Trim(k, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_") != "" {
+			return "", cli.Usagef("--frontend-env: %q is not KEY=VALUE", e)
+		}
+		fmt.Fprintf(&b, "%s='%s' ", k, strings.ReplaceAll(v, "'", `'\''`))
+	}
+	return b.String(), nil
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }
 
 // buildGuestBinaries builds the static binaries the guest runs.

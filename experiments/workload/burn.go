@@ -5,6 +5,7 @@ package workload
 
 import (
 	"fmt"
+	"sync/atomic"
 	"time"
 )
 
@@ -12,8 +13,8 @@ import (
 // on a current core, so that demands of a millisecond are representable.
 const unitIterations = 2000
 
-// sink keeps the compiler from removing the burn loop.
-var sink uint64
+// sink keeps the compiler from removing the burn loop (atomic: burns run in parallel).
+var sink atomic.Uint64
 
 // Burn does units work units of pure CPU and returns a value derived from the work.
 func Burn(units int64) uint64 {
@@ -25,7 +26,7 @@ func Burn(units int64) uint64 {
 			x ^= x << 17
 		}
 	}
-	sink += x
+	sink.Add(x)
 	return x
 }
 

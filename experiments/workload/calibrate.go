@@ -3,10 +3,12 @@ package workload
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"runtime"
 	"sort"
+	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -19,6 +21,12 @@ type Calibration struct {
 	// SpawnMs is the CPU an empty payload process costs (fork, exec, runtime start, exit),
 	// in milliseconds; the load generator takes it off each invocation's demand.
 	SpawnMs float64 `json:"spawn_ms"`
+	// CPUs is how many CPUs the machine has (runtime.NumCPU) and EffectiveCPUs how many it
+	// delivers at once: CPUs burns in parallel against one (MeasureParallelism). Under
+	// single-threaded qemu TCG every vCPU shares one host thread and EffectiveCPUs is about 1
+	// whatever CPUs is. 0 when not measured.
+	CPUs          int     `json:"cpus,omitempty"`
+	EffectiveCPUs float64 `json:"effective_cpus,omitempty"`
 }
 
 // Units returns the work units that make ms milliseconds of CPU, spawn cost excluded.
@@ -70,6 +78,38 @@ func MeasureUnits(units int64, rounds int) (perUnit time.Duration, err error) {
 	return time.Duration(samples[rounds/2]), nil
 }
 
+// MeasureParallelism returns how many CPUs of work the machine does at once: n threads each
+// burning units in parallel against one thread burning units alone, n * t1 / tn in wall time
+// (median of rounds, capped at n). It needs GOMAXPROCS >= n.
+func MeasureParallelism(units int64, n, rounds int) (float64, error) {
+	if units <= 0 || n <= 0 || rounds <= 0 {
+		return 0, fmt.Errorf("calibrate: units, threads and rounds must be > 0")
+	}
+	burn := func(threads int) time.Duration {
+		var wg sync.WaitGroup
+		t0 := time.Now()
+		for range threads {
+			wg.Go(func() {
+				runtime.LockOSThread()
+				defer runtime.UnlockOSThread()
+				Burn(units)
+			})
+		}
+		wg.Wait()
+		return time.Since(t0)
+	}
+	samples := make([]float64, rounds)
+	for r := range samples {
+		one, all := burn(1), burn(n)
+		if all <= 0 {
+			return 0, fmt.Errorf("calibrate: the wall clock did not advance")
+		}
+		samples[r] = math.Min(float64(n)*float64(one)/float64(all), float64(n))
+	}
+	sort.Float64s(samples)
+	return samples[rounds/2], nil
+}
+
 // MeasureSpawn runs the payload at path with zero work rounds times and returns the median
 // CPU time (user + system, from wait4) one process costs.
 func MeasureSpawn(path string, rounds int) (time.Duration, error) {
@@ -110,7 +150,14 @@ func Calibrate(target time.Duration, rounds int, payload string) (Calibration, e
 	if perUnit <= 0 {
 		return Calibration{}, fmt.Errorf("calibrate: the thread CPU clock did not advance")
 	}
-	c := Calibration{UnitsPerMs: float64(time.Millisecond) / float64(perUnit)}
+	c := Calibration{UnitsPerMs: float64(time.Millisecond) / float64(perUnit), CPUs: runtime.NumCPU()}
+	if c.CPUs > 1 {
+		if c.EffectiveCPUs, err = MeasureParallelism(units, c.CPUs, rounds); err != nil {
+			return Calibration{}, err
+		}
+	} else {
+		c.EffectiveCPUs = 1
+	}
 	if payload != "" {
 		spawn, err := MeasureSpawn(payload, rounds)
 		if err != nil {

@@ -105,3 +105,33 @@ func TestMeasureSpawn(t *testing.T) {
 		t.Error("missing payload accepted")
 	}
 }
+
+// TestMeasureParallelism: one thread against itself is one CPU; n threads never count as more
+// than n; bad arguments are refused.
+func TestMeasureParallelism(t *testing.T) {
+	c, err := Calibrate(5*time.Millisecond, 3, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	units := c.Units(20)
+	one, err := MeasureParallelism(units, 1, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if one < 0.5 || one > 1 {
+		t.Errorf("one thread against itself: %.2f CPUs, want about 1", one)
+	}
+	two, err := MeasureParallelism(units, 2, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if two <= 0 || two > 2 {
+		t.Errorf("two threads: %.2f CPUs, want in (0, 2]", two)
+	}
+	if c.CPUs != runtime.NumCPU() || c.EffectiveCPUs <= 0 || c.EffectiveCPUs > float64(c.CPUs) {
+		t.Errorf("calibration CPUs %d effective %.2f", c.CPUs, c.EffectiveCPUs)
+	}
+	if _, err := MeasureParallelism(0, 2, 1); err == nil {
+		t.Error("0 units accepted")
+	}
+}
