@@ -137,22 +137,12 @@ func (p param) extremes() []any {
 	return []any{p.min, p.max}
 }
 
-// sample draws a value.
+// sample draws a value: a choice uniformly, a range value uniformly in its (log) scale.
 func (p param) sample(r *rand.Rand) any {
 	if p.choices != nil {
 		return p.choices[r.IntN(len(p.choices))]
 	}
-	u := r.Float64()
-	var x float64
-	if p.log {
-		x = math.Exp(math.Log(p.min) + u*(math.Log(p.max)-math.Log(p.min)))
-	} else {
-		x = p.min + u*(p.max-p.min)
-	}
-	if p.int {
-		return int64(min(max(math.Round(x), math.Ceil(p.min)), math.Floor(p.max)))
-	}
-	return x
+	return p.value(r.Float64())
 }
 
 // checkValue loads the defaults with key set to val and returns the validation error, if
