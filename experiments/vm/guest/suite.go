@@ -19,6 +19,7 @@ import (
 
 	"github.com/alps-sched/alps/backend"
 	"github.com/alps-sched/alps/backend/orderingcheck"
+	"github.com/alps-sched/alps/backend/tracer"
 )
 
 // result is one test's outcome; Figures are the measured numbers.
@@ -56,6 +57,7 @@ func suite(args []string) int {
 		{"5", "no starvation", testStarvation},
 		{"6", "fail safe", testFailSafe},
 		{"8", "status from the pinned maps", testPinnedStatus},
+		{"9", "records from the tracer alone", testTracer},
 		{"perf", "makespan vs default", testPerf},
 	}
 	want := map[string]bool{}
@@ -368,13 +370,29 @@ func testPolicyEffect(r *result) error {
 // are classified by process name (shortfn, function 3), half by cgroup (a process named
 // "bystander" started inside /sys/fs/cgroup/fn9, function 9).
 func testRecords(r *result) error {
-	const n = 20
-	s, err := start(r, backend.DefaultKnobs(), map[string]uint32{"shortfn": 3},
+	s, err := start(r, backend.DefaultKnobs(), nil,
 		map[uint32]backend.Entry{3: {Rank: 0, Slice: 10 * time.Millisecond}, 9: {Rank: 1}})
 	if err != nil {
 		return err
 	}
 	defer s.Close()
+	return checkRecords(r, s)
+}
+
+// recordSource is what reports invocations: the scheduler, or the tracer of a dry run.
+type recordSource interface {
+	SetCommFunction(comm string, fn uint32) error
+	SetCgroupFunction(cgroupID uint64, fn uint32) error
+	Records() <-chan backend.Record
+}
+
+// checkRecords classifies shortfn (function 3) by name and the cgroup fn9 (function 9),
+// runs 20 short processes, half of each, and checks their records against wait4.
+func checkRecords(r *result, s recordSource) error {
+	const n = 20
+	if err := s.SetCommFunction("shortfn", 3); err != nil {
+		return err
+	}
 	cg := "/sys/fs/cgroup/fn9"
 	if err := os.MkdirAll(cg, 0o755); err != nil {
 		return err
@@ -816,5 +834,26 @@ func testPinnedStatus(r *result) error {
 		"enqueues %d -> %d, snapshot %.1f ms; nothing pinned after Close",
 		len(first), len(second), snap.Generation, snap2.Generation, snap2.HeartbeatAge().Round(time.Millisecond), before, after,
 		r.Figures["snapshot_ms"])
+	return nil
+}
+
+// Test 9: the tracer of a live dry run (backend/tracer), with no scheduler attached, reports
+// the same records as test 3, on this kernel's BTF.
+func testTracer(r *result) error {
+	if st, ops, err := backend.State(); err != nil || st != "disabled" {
+		return fmt.Errorf("sched_ext state %q ops %q (%v) before the test, want disabled", st, ops, err)
+	}
+	t, err := tracer.Load(tracer.Options{})
+	if err != nil {
+		return err
+	}
+	defer t.Close()
+	if err := checkRecords(r, t); err != nil {
+		return err
+	}
+	if st, _, _ := backend.State(); st != "disabled" {
+		return fmt.Errorf("sched_ext state %q with only the tracer loaded, want disabled", st)
+	}
+	r.Detail += "; sched_ext stayed disabled"
 	return nil
 }
