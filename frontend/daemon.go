@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -53,6 +54,7 @@ type Daemon struct {
 	seen     int64          // records the learner's window had taken at the last update; -1 forces one
 	lastBeat time.Time
 	lat      latencies
+	latCPU   latencies // the process's CPU time during each update (the rest of lat is waiting)
 	started  time.Time
 	cpu0     time.Duration
 	updates  uint64
@@ -92,7 +94,7 @@ func New(opts Options) (*Daemon, error) {
 		opts: opts, log: opts.Log, kernel: opts.Kernel, metrics: m, reg: reg, now: now,
 		reload: make(chan configs.Config, 1), cfg: opts.Config, learner: l,
 		class: NewClassifier(opts.Kernel, reg, opts.Config.Frontend.CgroupRoot, rules, opts.Log),
-		lat:   newLatencies(4096), seen: -1,
+		lat:   newLatencies(4096), latCPU: newLatencies(4096), seen: -1,
 	}
 	return d, nil
 }
@@ -235,7 +237,7 @@ func (d *Daemon) beat() error {
 // update (no record came and none expired) the table would be the same: nothing is run or
 // pushed.
 func (d *Daemon) step() (beat bool) {
-	t0 := time.Now()
+	t0, cpu0 := time.Now(), processCPU()
 	d.mu.Lock()
 	batch := d.pending
 	d.pending = d.spare[:0]
@@ -283,6 +285,7 @@ func (d *Daemon) step() (beat bool) {
 		d.first = el
 	}
 	d.lat.add(el)
+	d.latCPU.add(processCPU() - cpu0)
 	d.metrics.UpdateSeconds.Observe(el.Seconds())
 	d.metrics.TableSize.Set(float64(t.Len()))
 	d.metrics.TableVersion.Set(float64(t.Version))
@@ -396,8 +399,13 @@ type Stats struct {
 	UpdateMaxMs float64 `json:"update_max_ms"`
 	// UpdateFirstMs is the first update's latency (cold: first run of the learner's code).
 	UpdateFirstMs float64 `json:"update_first_ms"`
-	WallSeconds   float64 `json:"wall_seconds"`
-	Functions     int     `json:"functions"`
+	// UpdateCPU* are quantiles of the CPU time the process used during an update: what an
+	// update costs, without the time it waited for a CPU.
+	UpdateCPUP50Ms  float64   `json:"update_cpu_p50_ms"`
+	UpdateCPUP99Ms  float64   `json:"update_cpu_p99_ms"`
+	UpdateSlowestMs []float64 `json:"update_slowest_ms"` // the slowest updates' latencies, slowest first
+	WallSeconds     float64   `json:"wall_seconds"`
+	Functions       int       `json:"functions"`
 }
 
 // Stats returns the daemon's figures so far. Call it after Run returned.
@@ -413,6 +421,8 @@ func (d *Daemon) Stats() Stats {
 		s.CPUPercent = 100 * cpu.Seconds() / wall.Seconds()
 	}
 	s.UpdateP50Ms, s.UpdateP99Ms, s.UpdateMaxMs = d.lat.quantile(0.5), d.lat.quantile(0.99), d.lat.quantile(1)
+	s.UpdateCPUP50Ms, s.UpdateCPUP99Ms = d.latCPU.quantile(0.5), d.latCPU.quantile(0.99)
+	s.UpdateSlowestMs = d.lat.top(5)
 	return s
 }
 
@@ -447,17 +457,33 @@ func (l *latencies) add(d time.Duration) {
 	}
 }
 
-// quantile returns the q-quantile in milliseconds (nearest rank), 0 when empty.
-func (l *latencies) quantile(q float64) float64 {
+// top returns the n largest latencies in milliseconds, largest first.
+func (l *latencies) top(n int) []float64 {
+	s := l.sorted()
+	out := make([]float64, 0, n)
+	for i := len(s) - 1; i >= 0 && len(out) < n; i-- {
+		out = append(out, float64(s[i])/1e6)
+	}
+	return out
+}
+
+func (l *latencies) sorted() []time.Duration {
 	n := l.next
 	if l.full {
 		n = len(l.buf)
 	}
+	s := append([]time.Duration(nil), l.buf[:n]...)
+	slices.Sort(s)
+	return s
+}
+
+// quantile returns the q-quantile in milliseconds (nearest rank), 0 when empty.
+func (l *latencies) quantile(q float64) float64 {
+	s := l.sorted()
+	n := len(s)
 	if n == 0 {
 		return 0
 	}
-	s := append([]time.Duration(nil), l.buf[:n]...)
-	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
 	i := int(q*float64(n)+0.999999) - 1
 	i = max(0, min(i, n-1))
 	return float64(s[i]) / 1e6

@@ -2,6 +2,7 @@ package model
 
 import (
 	"math"
+	"math/bits"
 	"slices"
 )
 
@@ -51,12 +52,12 @@ func (s SegStats) StdSegment() float64 {
 
 // simulator holds the SRPT simulation's reusable buffers.
 type simulator struct {
-	remaining []int64 // per job: remaining demand when queued
-	enq       []int64 // per job: when it was last queued
-	heap      []int32 // queued jobs, min-heap by remaining then index
-	job       []int32 // per core
-	begin     []int64 // per core
-	finish    []int64 // per core
+	remaining []int64  // per job: remaining demand when queued
+	enq       []int64  // per job: when it was last queued
+	heap      []queued // queued jobs, min-heap by remaining then index
+	job       []int32  // per core
+	begin     []int64  // per core
+	finish    []int64  // per core
 }
 
 // SimulateSRPT runs preemptive SRPT of jobs (sorted by arrival) on cores cores and adds each
@@ -165,17 +166,21 @@ func (s *simulator) start(core int, j int32, now int64, jobs []SimJob, stats []S
 	s.job[core], s.begin[core], s.finish[core] = j, now, now+s.remaining[j]
 }
 
-func (s *simulator) less(a, b int32) bool {
-	ra, rb := s.remaining[a], s.remaining[b]
-	return ra < rb || ra == rb && a < b
+// queued is a job in the SRPT queue with its remaining demand beside it, so that heap
+// operations compare without reaching into the per-job arrays.
+type queued struct {
+	rem int64
+	j   int32
 }
 
+func (a queued) less(b queued) bool { return a.rem < b.rem || a.rem == b.rem && a.j < b.j }
+
 func (s *simulator) push(j int32) {
-	h := append(s.heap, j)
+	h := append(s.heap, queued{s.remaining[j], j})
 	i := len(h) - 1
 	for i > 0 {
 		p := (i - 1) / 2
-		if !s.less(h[i], h[p]) {
+		if !h[i].less(h[p]) {
 			break
 		}
 		h[i], h[p] = h[p], h[i]
@@ -197,17 +202,17 @@ func (s *simulator) pop() int32 {
 			break
 		}
 		m := l
-		if r := l + 1; r < len(h) && s.less(h[r], h[l]) {
+		if r := l + 1; r < len(h) && h[r].less(h[l]) {
 			m = r
 		}
-		if !s.less(h[m], h[i]) {
+		if !h[m].less(h[i]) {
 			break
 		}
 		h[i], h[m] = h[m], h[i]
 		i = m
 	}
 	s.heap = h
-	return top
+	return top.j
 }
 
 func grow(b []int64, n int) []int64 {
@@ -216,3 +221,52 @@ func grow(b []int64, n int) []int64 {
 	}
 	return b[:n]
 }
+
+// sortByArrival sorts jobs by arrival with a stable LSD radix sort on the arrival offset from
+// the earliest one (passes whose digit is constant are skipped). Digits are 11 bits for large
+// windows and narrower for small ones, where clearing and summing 2,048 counters per pass
+// would cost more than the jobs. It returns the sorted slice and the spare buffer, which
+// callers keep for the next call.
+func sortByArrival(jobs, tmp []SimJob) (sorted, spare []SimJob) {
+	if len(jobs) < 2 {
+		return jobs, tmp
+	}
+	lo, hi := jobs[0].Arrival, jobs[0].Arrival
+	for _, j := range jobs {
+		lo, hi = min(lo, j.Arrival), max(hi, j.Arrival)
+	}
+	span := uint64(hi - lo)
+	if cap(tmp) < len(jobs) {
+		tmp = make([]SimJob, len(jobs))
+	}
+	tmp = tmp[:len(jobs)]
+	const maxBits = 11
+	width := uint(min(max(bitsLen(len(jobs)), 6), maxBits))
+	mask := uint64(1)<<width - 1
+	var countBuf [1 << maxBits]int
+	count := countBuf[:1<<width]
+	for shift := uint(0); shift < 64 && span>>shift != 0; shift += width {
+		clear(count)
+		for _, j := range jobs {
+			count[(uint64(j.Arrival-lo)>>shift)&mask]++
+		}
+		if count[(uint64(jobs[0].Arrival-lo)>>shift)&mask] == len(jobs) {
+			continue
+		}
+		sum := 0
+		for i, c := range count {
+			count[i] = sum
+			sum += c
+		}
+		for _, j := range jobs {
+			d := (uint64(j.Arrival-lo) >> shift) & mask
+			tmp[count[d]] = j
+			count[d]++
+		}
+		jobs, tmp = tmp, jobs
+	}
+	return jobs, tmp
+}
+
+// bitsLen is the number of bits of n.
+func bitsLen(n int) int { return bits.Len(uint(n)) }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -15,6 +16,7 @@ import (
 	"github.com/alps-sched/alps/cmd/internal/cli"
 	"github.com/alps-sched/alps/experiments/analysis"
 	"github.com/alps-sched/alps/experiments/loadgen"
+	"github.com/alps-sched/alps/experiments/workload"
 	"github.com/alps-sched/alps/frontend"
 	"github.com/alps-sched/alps/srpt/trace"
 )
@@ -87,9 +89,19 @@ func analyze(app *cli.App, dir, out string, short bool) error {
 		return err
 	}
 	sum.Frontend = analysis.Frontend{CPUPercent: fe.CPUPercent, UpdateP99Ms: fe.UpdateP99Ms}
-	predicted, outs, err := analysis.Predict(tr, 2, app.Config())
+	cores, coresNote, err := simulatedCores(filepath.Join(dir, "cal.json"))
 	if err != nil {
 		return err
+	}
+	predicted, outs, err := analysis.Predict(tr, cores, app.Config())
+	if err != nil {
+		return err
+	}
+	var nominal []analysis.Scheduler // on the vCPU count, when that is not what was simulated
+	if cores != guestCPUs {
+		if nominal, _, err = analysis.Predict(tr, guestCPUs, app.Config()); err != nil {
+			return err
+		}
 	}
 	for _, p := range predicted {
 		series = append(series, analysis.Series{Name: p.Name, Outcomes: outs[p.Name], Dashed: true})
@@ -107,9 +119,14 @@ func analyze(app *cli.App, dir, out string, short bool) error {
 		return fmt.Errorf("figures: %w", err)
 	}
 	var table bytes.Buffer
-	fmt.Fprintf(&table, "trace: %d invocations, %d functions, %.1fs, load %.2f on 2 vCPUs\n",
-		len(tr.Inv), len(tr.Functions), float64(tr.Span())/1e9, tr.Utilization(2))
+	fmt.Fprintf(&table, "trace: %d invocations, %d functions, %.1fs, load %.2f on %d simulated CPUs (%s)\n",
+		len(tr.Inv), len(tr.Functions), float64(tr.Span())/1e9, tr.Utilization(cores), cores, coresNote)
 	analysis.WriteTable(&table, sum.Schedulers, predicted, sum.Frontend)
+	if pd, ok := analysis.Find(nominal, "default"); ok && pd.MeanFCTMs > 0 {
+		pa, _ := analysis.Find(nominal, "alps")
+		fmt.Fprintf(&table, "simulated on the %d vCPUs instead: default mean FCT %.1f ms, alps/default %.2f (the guest cannot run them at once)\n",
+			guestCPUs, pd.MeanFCTMs, pa.MeanFCTMs/pd.MeanFCTMs)
+	}
 	targets, which := analysis.FullTargets, "full"
 	if short {
 		targets, which = analysis.BasicTargets, "basic"
@@ -139,6 +156,25 @@ func analyze(app *cli.App, dir, out string, short bool) error {
 		return errors.New("targets missed: " + strings.Join(fails, "; "))
 	}
 	return nil
+}
+
+// simulatedCores is how many CPUs the simulator gets for the prediction: the CPUs the guest
+// delivers at once, as the calibration measured them (under single-threaded TCG the 2 vCPUs
+// take turns on one host thread: about 1), rounded, within 1..guestCPUs. A calibration
+// without that measurement gives the vCPU count.
+func simulatedCores(calPath string) (int, string, error) {
+	if _, err := os.Stat(calPath); errors.Is(err, os.ErrNotExist) {
+		return guestCPUs, fmt.Sprintf("the %d vCPUs; no calibration in the runs", guestCPUs), nil
+	}
+	cal, err := workload.ReadCalibration(calPath)
+	if err != nil {
+		return 0, "", err
+	}
+	if cal.EffectiveCPUs <= 0 {
+		return guestCPUs, fmt.Sprintf("the %d vCPUs; the calibration did not measure how many run at once", guestCPUs), nil
+	}
+	n := min(max(int(math.Round(cal.EffectiveCPUs)), 1), guestCPUs)
+	return n, fmt.Sprintf("the %d vCPUs deliver %.2f CPUs at once, measured by calibrate", guestCPUs, cal.EffectiveCPUs), nil
 }
 
 func readCount(path string) (int, error) {

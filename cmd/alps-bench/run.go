@@ -15,6 +15,9 @@ import (
 	"github.com/alps-sched/alps/experiments/vm"
 )
 
+// guestCPUs is the VM's vCPU count.
+const guestCPUs = 2
+
 // guestConfig is the daemon's configuration in the guest: the load generator puts each
 // function's processes in /sys/fs/cgroup/alps/<function>.
 const guestConfig = `frontend:
@@ -108,7 +111,7 @@ func runCmd(app *cli.App) *cobra.Command {
 				}
 				t0 := time.Now()
 				res, err := vm.Run(cmd.Context(), vm.Spec{Kernel: kernel, Files: files, Script: fmt.Sprintf(guestScript, s, n, span, env),
-					CPUs: 2, MemMB: 1024, Timeout: 8 * time.Minute})
+					CPUs: guestCPUs, MemMB: 1024, Timeout: 8 * time.Minute})
 				if err != nil {
 					return fmt.Errorf("run %s: %w", s, err)
 				}
