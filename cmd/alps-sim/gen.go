@@ -12,14 +12,22 @@ import (
 )
 
 func newGenCmd(app *cli.App) (*cobra.Command, error) {
-	var o trace.GenOptions
+	o := trace.GenOptions{Arrivals: trace.ArrivalsAzure}
 	var out string
 	cmd := &cobra.Command{
 		Use:   "gen",
 		Short: "Generate a synthetic Azure-like trace (CSV)",
 		Long: `Generate a synthetic trace shaped by the published Azure Functions 2019 distributions
-(log-normal function durations, log-normal popularity, Poisson arrivals) whose CPU demand is
---load of --cores cores. Writes the CSV trace format alps-sim run --trace reads.`,
+(log-normal function durations, log-normal popularity) whose CPU demand averaged over the span
+is exactly --load of --cores cores. Writes the CSV trace format alps-sim run --trace reads.
+
+Arrivals (--arrivals azure, the default) are bursty as in the Azure trace: each function has a
+trigger with the published shares (% functions / % invocations: HTTP 55/36, queue 15/34,
+event 2/25, timer 16/2, other 12/3); a function's rate varies minute to minute by gamma
+multipliers whose coefficient of variation is --burstiness (0: steady); queue and event
+invocations arrive in batches of mean size --batch; timers fire periodically at a fixed second
+of the minute (half of them at second 0); HTTP and other invocations arrive at uniform seconds
+within their minute. --arrivals poisson spreads all invocations uniformly over the span.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			tr, err := trace.Generate(o)
@@ -54,6 +62,10 @@ func newGenCmd(app *cli.App) (*cobra.Command, error) {
 	f.Float64Var(&o.Load, "load", 0.85, "offered CPU load per core, in (0, 1.5]")
 	f.Float64Var(&o.IOFraction, "io-fraction", 0, "fraction of functions that block on I/O, in [0, 1]")
 	f.Uint64Var(&o.Seed, "seed", 1, "random seed")
+	f.Var(&o.Arrivals, "arrivals", "arrival model: azure (triggers, bursts, batches, timers) or poisson")
+	f.Float64Var(&o.Burstiness, "burstiness", trace.DefaultBurstiness,
+		"azure arrivals: coefficient of variation of a function's per-minute rate, in [0, 5]")
+	f.Float64Var(&o.Batch, "batch", trace.DefaultBatch, "azure arrivals: mean batch size of queue and event triggers, in [1, 1000]")
 	f.StringVar(&out, "out", "-", "output CSV file (- for stdout)")
 	return cmd, nil
 }

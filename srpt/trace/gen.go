@@ -18,6 +18,12 @@ type GenOptions struct {
 	Load        float64 // offered CPU load per core, in (0, 1.5]
 	IOFraction  float64 // fraction of functions that are I/O-bound, in [0, 1]
 	Seed        uint64
+
+	// Arrivals is the arrival model; the zero value is ArrivalsPoisson. Burstiness and
+	// Batch shape ArrivalsAzure only (see gen_azure.go).
+	Arrivals   Arrivals
+	Burstiness float64 // CV of a function's per-minute rate, in [0, 5]; 0: steady rates
+	Batch      float64 // mean batch size of queue and event triggers, in [1, 1000]
 }
 
 // Validate names the first bad option as its flag.
@@ -33,6 +39,12 @@ func (o GenOptions) Validate() error {
 		return fmt.Errorf("--load: must be in (0, 1.5], got %g", o.Load)
 	case !(o.IOFraction >= 0 && o.IOFraction <= 1):
 		return fmt.Errorf("--io-fraction: must be in [0, 1], got %g", o.IOFraction)
+	case o.Arrivals != ArrivalsPoisson && o.Arrivals != ArrivalsAzure:
+		return fmt.Errorf("--arrivals: unknown model %d", int(o.Arrivals))
+	case o.Arrivals == ArrivalsAzure && !(o.Burstiness >= 0 && o.Burstiness <= maxBurstiness):
+		return fmt.Errorf("--burstiness: must be in [0, %g], got %g", float64(maxBurstiness), o.Burstiness)
+	case o.Arrivals == ArrivalsAzure && !(o.Batch >= 1 && o.Batch <= maxBatch):
+		return fmt.Errorf("--batch: must be in [1, %g], got %g", float64(maxBatch), o.Batch)
 	}
 	return nil
 }
@@ -63,26 +75,45 @@ type genFunc struct {
 
 // Generate returns a synthetic trace: each function gets a median duration, a spread, a
 // popularity and (for a fraction IOFraction of them) an I/O pattern; invocations pick their
-// function by popularity and arrive as a Poisson process (uniform arrival times over the
-// span, as the Azure trace's arrivals are uniform within each minute). The arrival rate is
-// set so that the CPU demand per second is Load * Cores: invocations are drawn until their
-// total demand fills Load * Cores * span (or their number reaches Invocations, the span then
-// following from the load). I/O-bound invocations
+// function by popularity. Invocations are drawn until their total demand fills
+// Load * Cores * span (or their number reaches Invocations, the span then following from the
+// load), and the span is then set to exactly total demand / (Load * Cores), so the offered
+// load averaged over the span is exactly Load. The arrival model only places these
+// invocations in time: ArrivalsPoisson spreads them uniformly over the span (a Poisson
+// process); ArrivalsAzure gives each function a trigger and places them by trigger, with
+// per-minute rate modulation, batches and timers (see gen_azure.go). I/O-bound invocations
 // block for 1 to 4 times their CPU demand in total, split into 1 to 4 waits.
 func Generate(o GenOptions) (*srpt.Trace, error) {
+	tr, _, err := generate(o)
+	return tr, err
+}
+
+// generate is Generate that also returns each function's trigger (all triggerHTTP for
+// Poisson arrivals, where triggers play no part).
+func generate(o GenOptions) (*srpt.Trace, []trigger, error) {
 	if err := o.Validate(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	r := rand.New(rand.NewPCG(o.Seed, 0x67656e))
 	fs := make([]genFunc, o.Functions)
-	cum := make([]float64, o.Functions)
-	var wsum float64
+	weight := make([]float64, o.Functions) // popularity
 	for i := range fs {
 		med := math.Exp(medianMu + medianSigma*r.NormFloat64())
 		med = min(max(med, minMedian), maxMedian)
 		ratio := minRatio + (maxRatio-minRatio)*r.Float64()
 		fs[i] = genFunc{median: med, sigma: math.Sqrt(2 * math.Log(ratio)), io: r.Float64() < o.IOFraction}
-		w := math.Exp(popularitySigma * r.NormFloat64())
+		weight[i] = math.Exp(popularitySigma * r.NormFloat64())
+	}
+	// The Azure model's draws come from their own stream, so the functions' durations (and,
+	// for Poisson arrivals, the whole trace) are those of the same seed without it.
+	src := rand.NewPCG(o.Seed, 0x617a7572)
+	triggers := make([]trigger, o.Functions)
+	if o.Arrivals == ArrivalsAzure {
+		triggers = assignTriggers(rand.New(src), weight)
+	}
+	cum := make([]float64, o.Functions)
+	var wsum float64
+	for i, w := range weight {
 		wsum += w
 		cum[i] = wsum
 	}
@@ -100,7 +131,7 @@ func Generate(o GenOptions) (*srpt.Trace, error) {
 			break
 		}
 		if len(tr.Inv) >= maxInvocations {
-			return nil, fmt.Errorf("--minutes: more than %d invocations", maxInvocations)
+			return nil, nil, fmt.Errorf("--minutes: more than %d invocations", maxInvocations)
 		}
 		f := min(sort.SearchFloat64s(cum, r.Float64()*wsum), o.Functions-1)
 		g := &fs[f]
@@ -115,9 +146,13 @@ func Generate(o GenOptions) (*srpt.Trace, error) {
 		tr.Inv = append(tr.Inv, in)
 	}
 	spanNs := max(int64(total/(o.Load*float64(o.Cores))*1e9), 1)
-	for i := range tr.Inv {
-		tr.Inv[i].Arrival = r.Int64N(spanNs)
+	if o.Arrivals == ArrivalsAzure {
+		placeAzure(src, tr.Inv, triggers, spanNs, o.Burstiness, o.Batch)
+	} else {
+		for i := range tr.Inv {
+			tr.Inv[i].Arrival = r.Int64N(spanNs)
+		}
 	}
 	tr.Sort()
-	return tr, nil
+	return tr, triggers, nil
 }
