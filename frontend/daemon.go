@@ -274,18 +274,19 @@ func (d *Daemon) step() (beat bool) {
 	if windowed {
 		d.seen = w.Window().Total()
 	}
+	el := time.Since(t0) // learner and push; the heartbeat below is not the update's
+	cpu := processCPU() - cpu0
 	err := d.beat()
 	if err != nil {
 		d.log.Warn().Err(err).Msg("heartbeat")
 	}
-	el := time.Since(t0)
 	d.table = t
 	d.updates++
 	if d.updates == 1 {
 		d.first = el
 	}
 	d.lat.add(el)
-	d.latCPU.add(processCPU() - cpu0)
+	d.latCPU.add(cpu)
 	d.metrics.UpdateSeconds.Observe(el.Seconds())
 	d.metrics.TableSize.Set(float64(t.Len()))
 	d.metrics.TableVersion.Set(float64(t.Version))
