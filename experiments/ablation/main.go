@@ -1,10 +1,11 @@
 // Command ablation measures the alps policy against cfs, vtime and srpt on synthetic
 // Azure-like traces (several seeds) and prints the target ratios and the ablation table.
 //
-//	go run ./experiments/ablation [-seeds 3] [-functions 200] [-minutes 60] [-cores 16] [-load 0.85]
+//	go run ./experiments/ablation [-seeds 3] [-first-seed 1] [-arrivals azure] [-functions 200] [-minutes 60] [-cores 16] [-load 0.85]
 //
-// The traces are those of alps-sim gen --functions F --minutes M --cores C --load L
-// [--io-fraction 0.3] --seed S for S = 1..seeds.
+// The traces are those of alps-sim gen --arrivals A --functions F --minutes M --cores C --load L
+// [--io-fraction 0.3] --seed S for S = first-seed .. first-seed+seeds-1 (azure arrivals with the
+// generator's default burstiness and batch size).
 package main
 
 import (
@@ -27,7 +28,10 @@ type variant struct {
 }
 
 func main() {
-	seeds := flag.Int("seeds", 3, "traces (seeds 1..N) per workload")
+	seeds := flag.Int("seeds", 3, "traces per workload")
+	first := flag.Int("first-seed", 1, "seed of the first trace (held-out checks use seeds never tuned on)")
+	arrivals := trace.ArrivalsAzure
+	flag.Var(&arrivals, "arrivals", "arrival model of the traces: azure or poisson")
 	functions := flag.Int("functions", 200, "functions per trace")
 	minutes := flag.Float64("minutes", 60, "span of each trace (minutes)")
 	cores := flag.Int("cores", 16, "cores")
@@ -35,7 +39,11 @@ func main() {
 	only := flag.String("variants", "", "comma-separated variant names (default all)")
 	set := flag.String("set", "", "extra config overrides for every alps variant: key=value,...")
 	flag.Parse()
-	if err := run(*seeds, *functions, *minutes, *cores, *load, *only, *set); err != nil {
+	gen := trace.GenOptions{Functions: *functions, Minutes: *minutes, Cores: *cores, Load: *load, Arrivals: arrivals}
+	if arrivals == trace.ArrivalsAzure {
+		gen.Burstiness, gen.Batch = trace.DefaultBurstiness, trace.DefaultBatch
+	}
+	if err := run(*seeds, *first, gen, *only, *set); err != nil {
 		fmt.Fprintln(os.Stderr, "ablation:", err)
 		os.Exit(1)
 	}
@@ -50,6 +58,7 @@ var variants = []variant{
 	{"no-srpt-slice", map[string]any{"learner.srpt_slice": false}},
 	{"no-bound", map[string]any{"policy.max_penalty_ms": 1e9}},
 	{"bound=30ms", map[string]any{"policy.max_penalty_ms": 30}},
+	{"step=2ms", map[string]any{"policy.rank_step_ms": 2}},
 	{"no-io-rule", map[string]any{"learner.io_rule": false}},
 	{"alps-ranks", map[string]any{"learner.rank_scale": "order", "learner.rank_levels": 16, "policy.rank_step_ms": 10}},
 	{"window=60s", map[string]any{"learner.window_span_ms": 60000}},
@@ -80,7 +89,8 @@ type row struct {
 	sum  []metrics.Summary // per seed
 }
 
-func run(seeds, functions int, minutes float64, cores int, load float64, only, extra string) error {
+func run(seeds, first int, gen trace.GenOptions, only, extra string) error {
+	cores := gen.Cores
 	base, err := config(nil, "")
 	if err != nil {
 		return err
@@ -93,8 +103,9 @@ func run(seeds, functions int, minutes float64, cores int, load float64, only, e
 	}
 	for _, w := range workloads {
 		io := w.io
-		fmt.Printf("\n## %s: %d cores, load %.2f, I/O-bound fraction %.1f, %d functions, %g minutes, seeds 1..%d\n\n", w.name, cores, load, io, functions, minutes, seeds)
-		rows := []*row{{name: "srpt"}, {name: "cfs"}, {name: "vtime"}}
+		fmt.Printf("\n## %s: %d cores, load %.2f, I/O-bound fraction %.1f, %d functions, %g minutes, %s arrivals, seeds %d..%d\n\n",
+			w.name, cores, gen.Load, io, gen.Functions, gen.Minutes, gen.Arrivals, first, first+seeds-1)
+		rows := []*row{{name: "srpt"}, {name: "ps"}, {name: "cfs"}, {name: "vtime"}}
 		for _, v := range variants {
 			if len(pick) == 0 || pick[v.name] {
 				rows = append(rows, &row{name: v.name})
@@ -108,7 +119,9 @@ func run(seeds, functions int, minutes float64, cores int, load float64, only, e
 		var firstErr error
 		sem := make(chan struct{}, 2)
 		for s := 1; s <= seeds; s++ {
-			tr, err := trace.Generate(trace.GenOptions{Functions: functions, Minutes: minutes, Cores: cores, Load: load, IOFraction: io, Seed: uint64(s)})
+			g := gen
+			g.IOFraction, g.Seed = io, uint64(first+s-1)
+			tr, err := trace.Generate(g)
 			if err != nil {
 				return err
 			}
@@ -123,7 +136,7 @@ func run(seeds, functions int, minutes float64, cores int, load float64, only, e
 					defer func() { <-sem }()
 					cfg := base
 					name := r.name
-					if name != "srpt" && name != "cfs" && name != "vtime" {
+					if name != "srpt" && name != "ps" && name != "cfs" && name != "vtime" {
 						var over map[string]any
 						for _, v := range variants {
 							if v.name == r.name {
