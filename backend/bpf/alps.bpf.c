@@ -11,7 +11,9 @@
  * Tasks are classified into functions in the kernel, at fork and exec, by cgroup id
  * (map cgroup_fn) or process name (map comm_fn); threads and children inherit their
  * process's function. Every finished invocation (a classified process) is reported on
- * the ring buffer "records". The user-space loader is backend/backend.go.
+ * the ring buffer "records". Classification, task contexts, counters and records are
+ * shared with the dry-run tracer (classify.h, tracer.bpf.c). The user-space loader is
+ * backend/backend.go.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -39,9 +41,7 @@ u64 scx_bpf_now(void) __ksym;
 #define ENOMEM 12
 
 #define SHARED_DSQ 0
-#define FN_NONE 0xffffffffu
 #define MAX_FUNCTIONS 65536 /* function ids are 0..MAX_FUNCTIONS-1 */
-#define COMM_LEN 16
 
 /* Global knobs, written by the loader as one value (Scheduler.SetPolicy, Heartbeat). */
 struct knobs {
@@ -63,8 +63,6 @@ struct policy {
 	u64 slice;
 };
 
-enum cls_src { SRC_NONE, SRC_INHERIT, SRC_CGROUP, SRC_COMM };
-
 struct task_ctx {
 	u64 v;	     /* the task's own vtime, never shifted by rank */
 	u64 started; /* when it last started running */
@@ -73,22 +71,6 @@ struct task_ctx {
 	u32 src;     /* enum cls_src */
 	u32 cls_gen; /* knobs.cls_gen at the last classification */
 	u32 pad;
-};
-
-enum record_kind { REC_INVOCATION = 1, REC_EXIT = 2 };
-
-/* One finished invocation; the layout is mirrored by backend.rawRecord. */
-struct record {
-	u32 kind;
-	u32 fn;
-	u32 pid;
-	u32 pad;
-	u64 start;     /* fork time, CLOCK_MONOTONIC ns */
-	u64 end;       /* exit time, CLOCK_MONOTONIC ns */
-	u64 cpu;       /* CPU time of all threads (sum_exec_runtime), ns */
-	u64 run_delay; /* time runnable but waiting, main thread, ns */
-	u64 nvcsw;
-	u64 nivcsw;
 };
 
 /* Why the scheduler stopped, copied out of struct scx_exit_info in ops.exit. */
@@ -113,6 +95,9 @@ enum counter {
 	NR_COUNTERS,
 };
 
+/* The classifier maps, task contexts, counters and invocation records. */
+#include "classify.h"
+
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
@@ -128,39 +113,6 @@ struct {
 } policy SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 8192);
-	__type(key, u64); /* cgroup id (cgroup v2 inode number) */
-	__type(value, u32);
-} cgroup_fn SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 8192);
-	__type(key, char[COMM_LEN]); /* process name, NUL padded */
-	__type(value, u32);
-} comm_fn SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, int);
-	__type(value, struct task_ctx);
-} task_ctxs SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, NR_COUNTERS);
-	__type(key, u32);
-	__type(value, u64);
-} counters SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 1 << 20);
-} records SEC(".maps");
-
-struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, u32);
@@ -172,14 +124,6 @@ u64 vtime_now;
 /* Enqueues so far, for the fault-injection knob. */
 static u64 nr_enqueues;
 
-static __always_inline void count(u32 c)
-{
-	u64 *n = bpf_map_lookup_elem(&counters, &c);
-
-	if (n)
-		(*n)++;
-}
-
 static __always_inline struct knobs *get_knobs(void)
 {
 	u32 zero = 0;
@@ -187,45 +131,14 @@ static __always_inline struct knobs *get_knobs(void)
 	return bpf_map_lookup_elem(&knobs, &zero);
 }
 
-static __always_inline struct task_ctx *get_ctx(struct task_struct *p)
-{
-	return bpf_task_storage_get(&task_ctxs, p, 0, 0);
-}
-
 /*
- * Classify t's task by its cgroup, then by its name; without a match a function
- * inherited at fork is kept.
+ * Classify t's task by its cgroup, then by its name (classify_task); without a match a
+ * function inherited at fork is kept. cls_gen is the classifier generation seen.
  */
 static __always_inline void classify(struct task_ctx *t, struct task_struct *p, u64 cgid, u32 cls_gen)
 {
-	char comm[COMM_LEN] = {};
-	u32 *fn;
-
 	t->cls_gen = cls_gen;
-	fn = bpf_map_lookup_elem(&cgroup_fn, &cgid);
-	if (fn) {
-		t->fn = *fn;
-		t->src = SRC_CGROUP;
-		count(CNT_CLASSIFY);
-		return;
-	}
-	bpf_probe_read_kernel_str(comm, sizeof(comm), p->comm);
-	fn = bpf_map_lookup_elem(&comm_fn, comm);
-	if (fn) {
-		t->fn = *fn;
-		t->src = SRC_COMM;
-		count(CNT_CLASSIFY);
-		return;
-	}
-	if (t->src != SRC_INHERIT) {
-		t->fn = FN_NONE;
-		t->src = SRC_NONE;
-	}
-}
-
-static __always_inline u64 task_cgroup_id(struct task_struct *p)
-{
-	return BPF_CORE_READ(p, cgroups, dfl_cgrp, kn, id);
+	classify_task(t, p, cgid);
 }
 
 /* Looks up the rank and slice of t's function; false when t is not ranked. */
@@ -439,49 +352,15 @@ int BPF_PROG(alps_exec, struct task_struct *p, pid_t old_pid, struct linux_binpr
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(alps_proc_exit, struct task_struct *p, bool group_dead)
 {
-	struct task_ctx *t;
-
-	if (p->pid != p->tgid)
-		return 0;
-	t = get_ctx(p);
-	if (t && t->fn != FN_NONE)
-		t->end = bpf_ktime_get_ns();
+	note_exit(p);
 	return 0;
 }
 
-/*
- * The record is sent when the process is freed (after its parent reaped it): only
- * then has the kernel added the CPU time of every thread into signal->sum_sched_runtime,
- * so the record's CPU time is what wait4 reported.
- */
+/* The record is sent when the process is freed (after its parent reaped it). */
 SEC("tp_btf/sched_process_free")
 int BPF_PROG(alps_proc_free, struct task_struct *p)
 {
-	struct task_ctx *t;
-	struct record *r;
-
-	if (p->pid != p->tgid)
-		return 0;
-	t = get_ctx(p);
-	if (!t || t->fn == FN_NONE)
-		return 0;
-	r = bpf_ringbuf_reserve(&records, sizeof(*r), 0);
-	if (!r) {
-		count(CNT_RECORD_LOST);
-		return 0;
-	}
-	r->kind = REC_INVOCATION;
-	r->fn = t->fn;
-	r->pid = p->tgid;
-	r->pad = 0;
-	r->start = p->start_time;
-	r->end = t->end ? t->end : bpf_ktime_get_ns();
-	r->cpu = BPF_CORE_READ(p, signal, sum_sched_runtime);
-	r->run_delay = p->sched_info.run_delay;
-	r->nvcsw = BPF_CORE_READ(p, signal, nvcsw);
-	r->nivcsw = BPF_CORE_READ(p, signal, nivcsw);
-	bpf_ringbuf_submit(r, 0);
-	count(CNT_RECORD);
+	send_invocation(p);
 	return 0;
 }
 

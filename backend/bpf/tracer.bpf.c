@@ -6,9 +6,9 @@
  * alps.bpf.c gives each task its context in ops.init_task, a sched_ext callback; here
  * the context is created by tracepoints instead: at fork (inheriting the parent's
  * function), at exec and at a cgroup change (for tasks that existed before the tracer
- * was loaded). Classification is the same: by cgroup id (cgroup_fn), then by process
- * name (comm_fn), else the inherited function. One record per finished process, sent
- * when it is freed, with the layout of alps.bpf.c's struct record.
+ * was loaded). Classification, the classifier maps and the record are alps.bpf.c's
+ * (classify.h): by cgroup id (cgroup_fn), then by process name (comm_fn), else the
+ * inherited function; one record per finished process, sent when it is freed.
  *
  * Needs BTF, tp_btf (5.5), BPF ring buffers (5.8) and task storage in tracing programs
  * (5.11); no sched_ext, no kfuncs.
@@ -20,31 +20,10 @@
 
 char _license[] SEC("license") = "GPL";
 
-#define FN_NONE 0xffffffffu
-#define COMM_LEN 16
-
-enum cls_src { SRC_NONE, SRC_INHERIT, SRC_CGROUP, SRC_COMM };
-
 struct task_ctx {
 	u64 end; /* when the process exited (group leader) */
 	u32 fn;	 /* function id or FN_NONE */
 	u32 src; /* enum cls_src */
-};
-
-enum record_kind { REC_INVOCATION = 1 };
-
-/* The layout of alps.bpf.c's struct record (backend.rawRecord). */
-struct record {
-	u32 kind;
-	u32 fn;
-	u32 pid;
-	u32 pad;
-	u64 start;
-	u64 end;
-	u64 cpu;
-	u64 run_delay;
-	u64 nvcsw;
-	u64 nivcsw;
 };
 
 enum counter {
@@ -54,56 +33,13 @@ enum counter {
 	NR_COUNTERS,
 };
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 8192);
-	__type(key, u64); /* cgroup id (cgroup v2 inode number) */
-	__type(value, u32);
-} cgroup_fn SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 8192);
-	__type(key, char[COMM_LEN]); /* process name, NUL padded */
-	__type(value, u32);
-} comm_fn SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, int);
-	__type(value, struct task_ctx);
-} task_ctxs SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, NR_COUNTERS);
-	__type(key, u32);
-	__type(value, u64);
-} counters SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 1 << 20);
-} records SEC(".maps");
-
-static __always_inline void count(u32 c)
-{
-	u64 *n = bpf_map_lookup_elem(&counters, &c);
-
-	if (n)
-		(*n)++;
-}
-
-static __always_inline u64 task_cgroup_id(struct task_struct *p)
-{
-	return BPF_CORE_READ(p, cgroups, dfl_cgrp, kn, id);
-}
+/* alps.bpf.c's classifier maps, task contexts, counters and invocation records. */
+#include "classify.h"
 
 /* A new context: no function (fork fills in the parent's). */
 static __always_inline struct task_ctx *new_ctx(struct task_struct *p)
 {
-	struct task_ctx *t = bpf_task_storage_get(&task_ctxs, p, 0, 0);
+	struct task_ctx *t = get_ctx(p);
 
 	if (t)
 		return t;
@@ -116,38 +52,16 @@ static __always_inline struct task_ctx *new_ctx(struct task_struct *p)
 	return t;
 }
 
-/* As alps.bpf.c's classify: cgroup, then name, else keep an inherited function. */
+/* As alps.bpf.c's classify (classify_task), at the task's current cgroup. */
 static __always_inline void classify(struct task_ctx *t, struct task_struct *p)
 {
-	char comm[COMM_LEN] = {};
-	u64 cgid = task_cgroup_id(p);
-	u32 *fn;
-
-	fn = bpf_map_lookup_elem(&cgroup_fn, &cgid);
-	if (fn) {
-		t->fn = *fn;
-		t->src = SRC_CGROUP;
-		count(CNT_CLASSIFY);
-		return;
-	}
-	bpf_probe_read_kernel_str(comm, sizeof(comm), p->comm);
-	fn = bpf_map_lookup_elem(&comm_fn, comm);
-	if (fn) {
-		t->fn = *fn;
-		t->src = SRC_COMM;
-		count(CNT_CLASSIFY);
-		return;
-	}
-	if (t->src != SRC_INHERIT) {
-		t->fn = FN_NONE;
-		t->src = SRC_NONE;
-	}
+	classify_task(t, p, task_cgroup_id(p));
 }
 
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(trace_fork, struct task_struct *parent, struct task_struct *child)
 {
-	struct task_ctx *pt = bpf_task_storage_get(&task_ctxs, parent, 0, 0);
+	struct task_ctx *pt = get_ctx(parent);
 	struct task_ctx *t = new_ctx(child);
 
 	if (!t)
@@ -184,13 +98,7 @@ int BPF_PROG(trace_cgroup_attach, struct cgroup *dst, const char *path, struct t
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(trace_exit, struct task_struct *p, bool group_dead)
 {
-	struct task_ctx *t;
-
-	if (p->pid != p->tgid)
-		return 0;
-	t = bpf_task_storage_get(&task_ctxs, p, 0, 0);
-	if (t && t->fn != FN_NONE)
-		t->end = bpf_ktime_get_ns();
+	note_exit(p);
 	return 0;
 }
 
@@ -198,30 +106,6 @@ int BPF_PROG(trace_exit, struct task_struct *p, bool group_dead)
 SEC("tp_btf/sched_process_free")
 int BPF_PROG(trace_free, struct task_struct *p)
 {
-	struct task_ctx *t;
-	struct record *r;
-
-	if (p->pid != p->tgid)
-		return 0;
-	t = bpf_task_storage_get(&task_ctxs, p, 0, 0);
-	if (!t || t->fn == FN_NONE)
-		return 0;
-	r = bpf_ringbuf_reserve(&records, sizeof(*r), 0);
-	if (!r) {
-		count(CNT_RECORD_LOST);
-		return 0;
-	}
-	r->kind = REC_INVOCATION;
-	r->fn = t->fn;
-	r->pid = p->tgid;
-	r->pad = 0;
-	r->start = p->start_time;
-	r->end = t->end ? t->end : bpf_ktime_get_ns();
-	r->cpu = BPF_CORE_READ(p, signal, sum_sched_runtime);
-	r->run_delay = p->sched_info.run_delay;
-	r->nvcsw = BPF_CORE_READ(p, signal, nvcsw);
-	r->nivcsw = BPF_CORE_READ(p, signal, nivcsw);
-	bpf_ringbuf_submit(r, 0);
-	count(CNT_RECORD);
+	send_invocation(p);
 	return 0;
 }
