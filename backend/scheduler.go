@@ -25,7 +25,7 @@ import (
 // fnNone marks a task without a function in the BPF maps.
 const fnNone = 0xffffffff
 
-// The C structs of bpf/alps.bpf.c, field for field.
+// The C structs of bpf/alps.bpf.c and bpf/classify.h, field for field.
 type (
 	rawKnobs struct {
 		RankStep, MaxPenalty, WakeLag, DefaultSlice, HeartbeatStale, Heartbeat uint64

@@ -46,7 +46,7 @@ type Options struct {
 	RecordBuffer int
 }
 
-// rawRecord is struct record of tracer.bpf.c (the layout of alps.bpf.c's).
+// rawRecord is struct record of bpf/classify.h, shared with the scheduler.
 type rawRecord struct {
 	Kind, Fn, PID, _                         uint32
 	Start, End, CPU, RunDelay, Nvcsw, Nivcsw uint64
