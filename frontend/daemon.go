@@ -237,7 +237,8 @@ func (d *Daemon) beat() error {
 // update (no record came and none expired) the table would be the same: nothing is run or
 // pushed.
 func (d *Daemon) step() (beat bool) {
-	t0, cpu0 := time.Now(), processCPU()
+	cpu0 := processCPU()
+	t0 := time.Now()
 	d.mu.Lock()
 	batch := d.pending
 	d.pending = d.spare[:0]

@@ -82,6 +82,8 @@ func runCmd(app *cli.App) *cobra.Command {
 					return err
 				}
 				runs = d
+			} else if err := os.MkdirAll(runs, 0o755); err != nil {
+				return err
 			}
 			n, span := 600, "60s"
 			if short {
