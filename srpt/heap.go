@@ -92,6 +92,27 @@ func (q *coreQueue) set(c int, at int64, key TaskID) {
 		q.swap(i, p)
 		i = p
 	}
+	q.down(i)
+}
+
+// reorder restores the order after at and key were changed in place for every core. order
+// lists every core once, nearly sorted by stop time: it is sorted (insertion sort) and
+// becomes the heap as it is (a sorted array is a heap).
+func (q *coreQueue) reorder(order []int) {
+	for i := 1; i < len(order); i++ {
+		c := order[i]
+		j := i
+		for ; j > 0 && (q.at[c] < q.at[order[j-1]] || (q.at[c] == q.at[order[j-1]] && q.key[c] < q.key[order[j-1]])); j-- {
+			order[j] = order[j-1]
+		}
+		order[j] = c
+	}
+	for i, c := range order {
+		q.h[i], q.pos[c] = int32(c), int32(i)
+	}
+}
+
+func (q *coreQueue) down(i int) {
 	n := len(q.h)
 	for {
 		l := 2*i + 1

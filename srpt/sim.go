@@ -250,6 +250,10 @@ func Run(tr *Trace, p Policy, o Options) (*Result, error) {
 		e.switchCost = sc.SwitchCost()
 	}
 	timed, _ := p.(Timed)
+	var fwd Forwarder
+	if e.obs == nil {
+		fwd, _ = p.(Forwarder)
+	}
 	p.Start(e)
 
 	next, completed := 0, 0
@@ -306,6 +310,19 @@ func Run(tr *Trace, p Policy, o Options) (*Result, error) {
 		}
 		if e.err != nil {
 			return nil, e.err
+		}
+		if fwd != nil {
+			until := int64(never)
+			if len(e.events) > 0 {
+				until = e.events[0].t
+			}
+			if next < n {
+				until = min(until, tr.Inv[next].Arrival)
+			}
+			if timed != nil {
+				until = min(until, e.timer)
+			}
+			fwd.Forward(until)
 		}
 	}
 	if o.Progress != nil {
@@ -428,6 +445,40 @@ func (e *Env) start(c int, t TaskID, q int64) {
 	e.preemptAt[c] = never
 	e.cq.set(c, end, t)
 }
+
+// skip accounts, for a Forwarder, the part of task t's schedule the event loop skipped:
+// dispatches dispatches, the first at first (-1: none), switches of which were context
+// switches, and stops quantum-expired stops after which it was runnable, in which it ran
+// ran ns in all. t is left runnable (resume puts it back on a core).
+func (e *Env) skip(t TaskID, dispatches int, first int64, switches, stops int, ran int64) {
+	if dispatches > 0 && e.rec[t].Start < 0 {
+		e.rec[t].Start = first
+	}
+	e.switches += int64(switches)
+	e.rem[t] -= ran
+	e.busy += ran
+	e.rec[t].Preemptions += uint32(stops)
+	e.preemptions += int64(stops)
+	e.loc[t] = locRunnable
+}
+
+// resume sets, for a Forwarder, core c to run task t since start with quantum q (0: to the
+// end of its burst), as its dispatch at start did (accounted with skip); call resumed after
+// the last resume. Switch costs are not modelled: a Forwarder must not be a SwitchCoster.
+func (e *Env) resume(c int, t TaskID, start, q int64) {
+	e.running[c], e.last[c], e.loc[t] = t, t, int32(c)
+	e.runStart[c] = start
+	end := start + e.rem[t]
+	if q > 0 && q < e.rem[t] {
+		end = start + q
+	}
+	e.stopAt[c] = end
+	e.preemptAt[c] = never
+	e.cq.at[c], e.cq.key[c] = end, t
+}
+
+// resumed ends a series of resume calls. order lists the cores, best by their stop time.
+func (e *Env) resumed(order []int) { e.cq.reorder(order) }
 
 // ErrUnknownPolicy is wrapped by New for a name not in the registry.
 var ErrUnknownPolicy = errors.New("unknown policy")

@@ -31,8 +31,10 @@ type Vtime struct {
 	q    keyHeap
 	vnow int64
 	open openRuns
-	// closed disables open runs (tests compare both schedules).
-	closed bool
+	// closed disables open runs and stepwise the fast-forward of round-robin phases
+	// (Forward); tests compare the schedules.
+	closed, stepwise bool
+	ff               forward
 	// Tasks of open runs requeued exactly at a boundary: the engine's Stopped/Requeued
 	// calls for them must not charge or enqueue again.
 	early      []bool // per core
@@ -53,6 +55,10 @@ func (s *Vtime) Start(e *Env) {
 	s.skip = make([]bool, e.Tasks())
 	s.early = make([]bool, e.Cores())
 	s.open.init(e.Cores())
+	s.ff.init(e.Cores(), s.p.DefaultSlice)
+	if s.p.DefaultSlice <= 0 || s.p.WakeLag < 0 || s.p.MaxPenalty < 0 {
+		s.stepwise = true // Forward's proof assumes these
+	}
 }
 
 func (s *Vtime) Runnable(t TaskID, why Reason) {

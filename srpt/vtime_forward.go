@@ -1,0 +1,287 @@
+package srpt
+
+// Fast-forward of vtime's round-robin phases (Forwarder).
+//
+// While more tasks are runnable than there are cores and every core runs a full slice s,
+// the slice-by-slice schedule is often a plain rotation. Write the queue in pick order
+// q_1..q_n (keys k(q_1) <= ... <= k(q_n)) and the running tasks in the order their slices
+// end, x_1..x_C at e_1 < ... < e_C (within (now, now+s]), each requeued with key v(x_i)+s.
+// If
+//
+//	k(q_n) <= v(x_1)+s <= v(x_2)+s <= ... <= v(x_C)+s <= k(q_1)+s   and   v(x_1)+s >= vnow-L,
+//
+// then every requeued key is >= every queued key (ties go behind: they are inserted later),
+// so the queue is first-in first-out, and the lag clamp never moves a key (the requeued keys
+// never decrease, and vnow is the largest of them or the old vnow). The cycle
+// L = q_1..q_n, x_1..x_C (N = n+C tasks) then repeats with every key s larger: the j-th
+// dispatch from now (j = 0, 1, ...) happens at D(j) = e_{j mod C} + (j div C)*s on the core
+// whose slice ends at e_{j mod C}, and runs L[j mod N]; the running x_i is dispatch i-C. Each
+// dispatch is a context switch (N > C) and, until a burst ends, each stop is a quantum end
+// after which the task is runnable. So up to the horizon T, the earlier of the next arrival,
+// wake-up or timer and the first end of a burst (both computable per task), every task's
+// slices, vtime, remaining demand, preemptions and place (core or queue position, with the
+// insertion order the slice-by-slice schedule gives it) follow in closed form, in O(N) per
+// phase instead of O(1) per slice. Forward checks every assumption at run time (slice ends
+// distinct to the nanosecond, full closed slices, no pending preemption, no open run, the
+// inequalities above) and otherwise leaves the instant to the event loop; the boundaries at
+// T itself are left to the loop as well, so ties at T are ordered by the loop's own rules.
+// TestVtimeForward compares the result, record by record and in the totals, with the
+// schedule played slice by slice.
+
+// forward is the scratch state of Vtime.Forward (allocated once, in Start).
+type forward struct {
+	cores []int    // core of each slot, by slice end
+	ends  []int64  // slice end of each slot
+	q     []keyed  // queue in pick order
+	cycle []TaskID // L
+	rem   []int64  // remaining burst at the task's first dispatch of the phase
+	last  []int    // the dispatch in which its burst ends
+	order []int    // cores by their next stop, after the phase
+	slice int64
+	// Forward does not try again before retry (when nothing can be skipped until then) or
+	// for hold instants (after a failed check).
+	retry   int64
+	hold    int
+	skipped int64 // dispatches fast-forwarded (tests)
+	stats   [12]int64
+	why     int
+}
+
+func (f *forward) init(cores int, slice int64) {
+	f.slice = slice
+	f.cores = make([]int, cores)
+	f.ends = make([]int64, cores)
+	f.order = make([]int, cores)
+	for c := range f.cores {
+		f.cores[c] = c
+	}
+}
+
+// maxForwardRem bounds the remaining bursts Forward handles, so that its dispatch times
+// cannot overflow (2^45 ns is about 9.8 hours).
+const maxForwardRem = 1 << 45
+
+// maxForwardTasks bounds the cycle length for the same reason.
+const maxForwardTasks = 1 << 15
+
+// Forward skips ahead over a round-robin phase when it can prove the phase (see above).
+func (s *Vtime) Forward(until int64) {
+	e, f := s.env, &s.ff
+	if s.stepwise || e.now < f.retry {
+		f.stats[0]++
+		f.why = 0
+		return
+	}
+	n, C, sl := s.q.len(), e.cores, s.p.DefaultSlice
+	if n == 0 || e.idle > 0 || s.open.n > 0 || s.nEarly > 0 {
+		f.stats[1]++
+		f.why = 1
+		switch {
+		case n == 0 && e.idle == 0 && s.open.n == 0:
+			f.why = 5
+		case n == 0 && e.idle == 0:
+			f.why = 6
+		case n == 0:
+			f.why = 8
+		default:
+			f.why = 9
+		}
+		return
+	}
+	if until-e.now <= sl { // less than a round before until
+		f.retry = until
+		f.stats[2]++
+		f.why = 2
+		return
+	}
+	if f.hold > 0 {
+		f.hold--
+		f.stats[3]++
+		f.why = 3
+		return
+	}
+	N := n + C
+	if N > maxForwardTasks {
+		f.hold = C
+		return
+	}
+	// Running tasks: full closed slices, all ends distinct. f.cores is sorted by slice end
+	// (insertion sort: the order of the last phase is usually still nearly right).
+	for i, c := range f.cores {
+		// Its slice ends at stopAt: a quantum end, or the stop at a boundary requested when
+		// an open run was closed (settled: the whole slices it had run and been charged).
+		x, end := e.running[c], e.stopAt[c]
+		settled := s.open.settled[c]
+		if r := e.rem[x] - settled; r <= sl {
+			f.retry = end // it ends its burst in less than a round
+			f.stats[4]++
+			f.why = 4
+			return
+		}
+		if end != e.runStart[c]+settled+sl || (e.preemptAt[c] != never && e.preemptAt[c] != end) || e.rem[x] > maxForwardRem {
+			f.hold = C
+			f.stats[5]++
+			f.why = 5
+			return
+		}
+		j := i
+		for ; j > 0 && f.ends[j-1] > end; j-- {
+			f.ends[j], f.cores[j] = f.ends[j-1], f.cores[j-1]
+		}
+		if j > 0 && f.ends[j-1] == end {
+			f.hold = C
+			f.stats[6]++
+			f.why = 6
+			return
+		}
+		f.ends[j], f.cores[j] = end, c
+	}
+	f.q = append(f.q[:0], s.q.s...)
+	for i := 1; i < n; i++ { // insertion sort: the heap is often sorted already
+		k := f.q[i]
+		j := i
+		for ; j > 0 && k.less(f.q[j-1]); j-- {
+			f.q[j] = f.q[j-1]
+		}
+		f.q[j] = k
+	}
+	// The rotation conditions.
+	prev := f.q[n-1].key
+	for i, c := range f.cores {
+		r := s.v[e.running[c]] + sl
+		if r < prev || (i == 0 && r < s.vnow-s.p.WakeLag) {
+			f.hold = C
+			f.stats[7]++
+			f.why = 7
+			return
+		}
+		prev = r
+	}
+	if prev > f.q[0].key+sl {
+		f.hold = C
+		f.stats[8]++
+		f.why = 8
+		return
+	}
+	for _, k := range f.q {
+		if k.key != s.v[k.t] || e.rem[k.t] > maxForwardRem {
+			f.hold = C
+			f.stats[9]++
+			f.why = 9
+			return
+		}
+	}
+	// The cycle L and the horizon T. Task p's dispatches are first+k*N, k = 0, 1, ...,
+	// with first = p (queued) or p-N (running); its burst ends in dispatch
+	// k = (rem-1) div s, rem - k*s after it starts.
+	f.cycle, f.rem, f.last = f.cycle[:0], f.rem[:0], f.last[:0]
+	for _, k := range f.q {
+		f.cycle = append(f.cycle, k.t)
+		f.rem = append(f.rem, e.rem[k.t])
+	}
+	for _, c := range f.cores {
+		x := e.running[c]
+		f.cycle = append(f.cycle, x)
+		f.rem = append(f.rem, e.rem[x]-s.open.settled[c])
+	}
+	jmin := int(maxForwardTasks * maxForwardRem) // first dispatch that ends a burst
+	for p, r := range f.rem {
+		j := p + int((r-1)/sl)*N
+		if p >= n {
+			j -= N
+		}
+		f.last = append(f.last, j)
+		jmin = min(jmin, j)
+	}
+	T := until
+	for p, j := range f.last {
+		if j < jmin+C { // else it ends after dispatch jmin+C, which comes after jmin ends
+			r := f.rem[p]
+			T = min(T, f.at(j)+r-(r-1)/sl*sl)
+		}
+	}
+	if T <= f.ends[C-1] {
+		f.retry = T // less than a round
+		f.stats[10]++
+		f.why = 10
+		return
+	}
+	// J, the dispatches before T: e_i + k*s < T for k < K or k < K-1.
+	K := (T - f.ends[0] + sl - 1) / sl
+	J := int(K) * C
+	for _, end := range f.ends {
+		if end+(K-1)*sl >= T {
+			J--
+		}
+	}
+	f.stats[11]++
+	f.why = 11
+	// Apply. After the phase, dispatches base = J-C .. J-1 run and J .. J+n-1 wait; these
+	// N consecutive dispatches are one of each task. Task p's is dispatch j = a*N + p
+	// (p >= b) or (a+1)*N + p (p < b), where a*N + b = base; before it came
+	// k = (j - first)/N of its dispatches, all stopped, each after a full slice.
+	base := J - C
+	a, b := base/N, base%N
+	slot, round := base%C, int64(base/C)
+	seq0, vmax := s.q.seq, s.vnow
+	s.q.s = s.q.s[:n]
+	p := b
+	for m := range N {
+		t := f.cycle[p]
+		k := a
+		if p < b {
+			k++
+		}
+		disp := k // its dispatches in 0..J-1
+		if p >= n {
+			k++ // its first dispatch was running already
+		}
+		running := m < C
+		if running {
+			disp++
+		}
+		first := int64(-1)
+		if disp > 0 && e.rec[t].Start < 0 {
+			first = f.at(p)
+		}
+		ran := int64(k) * sl
+		s.v[t] += ran
+		if p >= n { // its run since RunStart began before the phase, with settled charged
+			c := f.cores[p-n]
+			ran += s.open.settled[c]
+			s.open.settled[c] = 0
+		}
+		e.skip(t, disp, first, disp, k, ran)
+		if k > 0 {
+			vmax = max(vmax, s.v[t])
+		}
+		if running {
+			e.resume(f.cores[slot], t, f.ends[slot]+round*sl, sl)
+			f.order[m] = f.cores[slot]
+			if slot++; slot == C {
+				slot, round = 0, round+1
+			}
+		} else {
+			j := base + m
+			q := keyed{key: s.v[t], t: t, seq: seq0 + uint32(j-n) + 1} // requeued at dispatch j-n
+			if k == 0 {
+				q.seq = f.q[p].seq // waiting since before the phase (p < n)
+			}
+			s.q.s[m-C] = q
+		}
+		if p++; p == N {
+			p = 0
+		}
+	}
+	e.resumed(f.order)
+	s.q.seq = seq0 + uint32(J)
+	s.vnow = vmax
+	f.skipped += int64(J)
+}
+
+// at is the time of dispatch j of the phase (j >= -C).
+func (f *forward) at(j int) int64 {
+	C := len(f.ends)
+	u := j + C
+	return f.ends[u%C] + int64(u/C-1)*f.slice
+}
