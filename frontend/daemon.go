@@ -284,10 +284,13 @@ func (d *Daemon) step() (beat bool) {
 	d.table = t
 	d.updates++
 	if d.updates == 1 {
+		// The first update runs the learner's and the push's code for the first time (under
+		// emulation: translates it): kept apart from the steady state's quantiles.
 		d.first = el
+	} else {
+		d.lat.add(el)
+		d.latCPU.add(cpu)
 	}
-	d.lat.add(el)
-	d.latCPU.add(cpu)
 	d.metrics.UpdateSeconds.Observe(el.Seconds())
 	d.metrics.TableSize.Set(float64(t.Len()))
 	d.metrics.TableVersion.Set(float64(t.Version))
@@ -391,12 +394,14 @@ func (d *Daemon) applyReload(cfg configs.Config) error {
 
 // Stats summarises a run of the daemon.
 type Stats struct {
-	Updates     uint64  `json:"updates"`
-	Skipped     uint64  `json:"skipped_updates"` // the window had not changed: nothing to learn
-	Records     uint64  `json:"records"`
-	Dropped     uint64  `json:"dropped"`
-	CPUPercent  float64 `json:"cpu_percent"`   // CPU of the whole process, % of one CPU
-	UpdateP50Ms float64 `json:"update_p50_ms"` // learner + push latency
+	Updates    uint64  `json:"updates"`
+	Skipped    uint64  `json:"skipped_updates"` // the window had not changed: nothing to learn
+	Records    uint64  `json:"records"`
+	Dropped    uint64  `json:"dropped"`
+	CPUPercent float64 `json:"cpu_percent"` // CPU of the whole process, % of one CPU
+	// UpdateP50Ms, UpdateP99Ms and UpdateMaxMs are quantiles of the update latency (learner and
+	// push) over every update but the first (UpdateFirstMs), unless there was only one.
+	UpdateP50Ms float64 `json:"update_p50_ms"`
 	UpdateP99Ms float64 `json:"update_p99_ms"`
 	UpdateMaxMs float64 `json:"update_max_ms"`
 	// UpdateFirstMs is the first update's latency (cold: first run of the learner's code).
@@ -423,6 +428,10 @@ func (d *Daemon) Stats() Stats {
 		s.CPUPercent = 100 * cpu.Seconds() / wall.Seconds()
 	}
 	s.UpdateP50Ms, s.UpdateP99Ms, s.UpdateMaxMs = d.lat.quantile(0.5), d.lat.quantile(0.99), d.lat.quantile(1)
+	if d.updates == 1 {
+		first := float64(d.first) / 1e6
+		s.UpdateP50Ms, s.UpdateP99Ms, s.UpdateMaxMs = first, first, first
+	}
 	s.UpdateCPUP50Ms, s.UpdateCPUP99Ms = d.latCPU.quantile(0.5), d.latCPU.quantile(0.99)
 	s.UpdateSlowestMs = d.lat.top(5)
 	return s

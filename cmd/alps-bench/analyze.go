@@ -88,7 +88,7 @@ func analyze(app *cli.App, dir, out string, short bool) error {
 	if err != nil {
 		return err
 	}
-	sum.Frontend = analysis.Frontend{CPUPercent: fe.CPUPercent, UpdateP99Ms: fe.UpdateP99Ms}
+	sum.Frontend = analysis.Frontend{CPUPercent: fe.CPUPercent, UpdateP99Ms: fe.UpdateP99Ms, UpdateFirstMs: fe.UpdateFirstMs}
 	cores, coresNote, err := simulatedCores(filepath.Join(dir, "cal.json"))
 	if err != nil {
 		return err
