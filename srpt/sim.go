@@ -446,19 +446,13 @@ func (e *Env) start(c int, t TaskID, q int64) {
 	e.cq.set(c, end, t)
 }
 
-// skip accounts, for a Forwarder, the part of task t's schedule the event loop skipped:
-// dispatches dispatches, the first at first (-1: none), switches of which were context
-// switches, and stops quantum-expired stops after which it was runnable, in which it ran
-// ran ns in all. t is left runnable (resume puts it back on a core).
-func (e *Env) skip(t TaskID, dispatches int, first int64, switches, stops int, ran int64) {
-	if dispatches > 0 && e.rec[t].Start < 0 {
-		e.rec[t].Start = first
-	}
-	e.switches += int64(switches)
+// skip accounts, for a Forwarder, the part of task t's schedule the event loop skipped: it
+// was stopped stops times while runnable, and ran ran ns in all. It is left runnable
+// (resume puts it back on a core). The Forwarder sets the record's Start if it was first
+// dispatched in the skipped part.
+func (e *Env) skip(t TaskID, stops int, ran int64) {
 	e.rem[t] -= ran
-	e.busy += ran
 	e.rec[t].Preemptions += uint32(stops)
-	e.preemptions += int64(stops)
 	e.loc[t] = locRunnable
 }
 
@@ -477,8 +471,15 @@ func (e *Env) resume(c int, t TaskID, start, q int64) {
 	e.cq.at[c], e.cq.key[c] = end, t
 }
 
-// resumed ends a series of resume calls. order lists the cores, best by their stop time.
-func (e *Env) resumed(order []int) { e.cq.reorder(order) }
+// resumed ends a series of skip and resume calls with the totals of the skipped part:
+// context switches, stops of runnable tasks and busy time. order lists the cores, best by
+// their stop time.
+func (e *Env) resumed(order []int, switches, stops int, busy int64) {
+	e.cq.reorder(order)
+	e.switches += int64(switches)
+	e.preemptions += int64(stops)
+	e.busy += busy
+}
 
 // ErrUnknownPolicy is wrapped by New for a name not in the registry.
 var ErrUnknownPolicy = errors.New("unknown policy")

@@ -92,7 +92,14 @@ func (s *Vtime) closeOpen(t TaskID, why Reason) (placed bool) {
 		}
 		x := s.env.Running(c)
 		r := ran(s.env, c)
-		k := r / slice * slice // whole slices done: charged at their boundaries
+		k := s.open.settled[c] // whole slices done: charged at their boundaries
+		if r >= k+slice {
+			if r < k+2*slice { // the usual case; a division is slow
+				k += slice
+			} else {
+				k = r / slice * slice
+			}
+		}
 		if d := k - s.open.settled[c]; d > 0 {
 			s.v[x] = Charge(s.v[x], d, NiceZeroWeight)
 			s.vnow = AdvanceNow(s.vnow, s.v[x])

@@ -38,6 +38,7 @@ type forward struct {
 	last  []int    // the dispatch in which its burst ends
 	order []int    // cores by their next stop, after the phase
 	slice int64
+	inv   float64 // 1/slice
 	// Forward does not try again before retry (when nothing can be skipped until then) or
 	// for hold instants (after a failed check).
 	retry   int64
@@ -49,6 +50,7 @@ type forward struct {
 
 func (f *forward) init(cores int, slice int64) {
 	f.slice = slice
+	f.inv = 1 / float64(slice)
 	f.cores = make([]int, cores)
 	f.ends = make([]int64, cores)
 	f.order = make([]int, cores)
@@ -174,30 +176,29 @@ func (s *Vtime) Forward(until int64) {
 	// The cycle L and the horizon T. Task p's dispatches are first+k*N, k = 0, 1, ...,
 	// with first = p (queued) or p-N (running); its burst ends in dispatch
 	// k = (rem-1) div s, rem - k*s after it starts.
-	f.cycle, f.rem, f.last = f.cycle[:0], f.rem[:0], f.last[:0]
-	for _, k := range f.q {
-		f.cycle = append(f.cycle, k.t)
-		f.rem = append(f.rem, e.rem[k.t])
+	if cap(f.cycle) < N {
+		f.cycle, f.rem, f.last = make([]TaskID, 2*N), make([]int64, 2*N), make([]int, 2*N)
 	}
-	for _, c := range f.cores {
-		x := e.running[c]
-		f.cycle = append(f.cycle, x)
-		f.rem = append(f.rem, e.rem[x]-s.open.settled[c])
-	}
+	f.cycle, f.rem, f.last = f.cycle[:N], f.rem[:N], f.last[:N]
 	jmin := int(maxForwardTasks * maxForwardRem) // first dispatch that ends a burst
-	for p, r := range f.rem {
-		j := p + int((r-1)/sl)*N
-		if p >= n {
-			j -= N
-		}
-		f.last = append(f.last, j)
+	for p, k := range f.q {
+		r := e.rem[k.t]
+		j := p + int(f.div(r-1))*N
+		f.cycle[p], f.rem[p], f.last[p] = k.t, r, j
+		jmin = min(jmin, j)
+	}
+	for i, c := range f.cores {
+		x := e.running[c]
+		r := e.rem[x] - s.open.settled[c]
+		j := i - C + int(f.div(r-1))*N
+		f.cycle[n+i], f.rem[n+i], f.last[n+i] = x, r, j
 		jmin = min(jmin, j)
 	}
 	T := until
 	for p, j := range f.last {
 		if j < jmin+C { // else it ends after dispatch jmin+C, which comes after jmin ends
 			r := f.rem[p]
-			T = min(T, f.at(j)+r-(r-1)/sl*sl)
+			T = min(T, f.at(j)+r-f.div(r-1)*sl)
 		}
 	}
 	if T <= f.ends[C-1] {
@@ -223,7 +224,7 @@ func (s *Vtime) Forward(until int64) {
 	base := J - C
 	a, b := base/N, base%N
 	slot, round := base%C, int64(base/C)
-	seq0, vmax := s.q.seq, s.vnow
+	seq0, vmax, busy := s.q.seq, s.vnow, int64(0)
 	s.q.s = s.q.s[:n]
 	p := b
 	for m := range N {
@@ -240,9 +241,8 @@ func (s *Vtime) Forward(until int64) {
 		if running {
 			disp++
 		}
-		first := int64(-1)
-		if disp > 0 && e.rec[t].Start < 0 {
-			first = f.at(p)
+		if p < n && disp > 0 && e.rec[t].Start < 0 { // first dispatched in the phase
+			e.rec[t].Start = f.at(p)
 		}
 		ran := int64(k) * sl
 		s.v[t] += ran
@@ -251,7 +251,8 @@ func (s *Vtime) Forward(until int64) {
 			ran += s.open.settled[c]
 			s.open.settled[c] = 0
 		}
-		e.skip(t, disp, first, disp, k, ran)
+		busy += ran
+		e.skip(t, k, ran)
 		if k > 0 {
 			vmax = max(vmax, s.v[t])
 		}
@@ -273,10 +274,22 @@ func (s *Vtime) Forward(until int64) {
 			p = 0
 		}
 	}
-	e.resumed(f.order)
+	e.resumed(f.order, J, J, busy)
+	copy(f.cores, f.order) // now sorted by stop time: the next call sorts them quickly
 	s.q.seq = seq0 + uint32(J)
 	s.vnow = vmax
 	f.skipped += int64(J)
+}
+
+// div is x div slice for 0 <= x < 2^53 (a float multiply; integer division is slow).
+func (f *forward) div(x int64) int64 {
+	q := int64(float64(x) * f.inv)
+	if q*f.slice > x {
+		q--
+	} else if (q+1)*f.slice <= x {
+		q++
+	}
+	return q
 }
 
 // at is the time of dispatch j of the phase (j >= -C).
