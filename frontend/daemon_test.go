@@ -34,8 +34,15 @@ func testConfig(t *testing.T) configs.Config {
 
 func startDaemon(t *testing.T, cfg configs.Config, k *fakeKernel, l Learner) (*Daemon, context.CancelFunc, chan error) {
 	t.Helper()
+	built := false // l is the daemon's learner; later builds (the warm-up's) get their own
 	d, err := New(Options{Config: cfg, Kernel: k, Log: zerolog.Nop(),
-		NewLearner: func(configs.Config) (Learner, error) { return l, nil }})
+		NewLearner: func(configs.Config) (Learner, error) {
+			if built {
+				return newFakeLearner(), nil
+			}
+			built = true
+			return l, nil
+		}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,8 +89,12 @@ func TestLoopPushesLearnedTables(t *testing.T) {
 	if beats < 2 || !closed {
 		t.Errorf("beats %d closed %v", beats, closed)
 	}
-	if s := d.Stats(); s.Records != 4 || s.Updates == 0 || s.UpdateP99Ms <= 0 {
+	if s := d.Stats(); s.Records != 4 || s.Updates == 0 || s.UpdateP99Ms <= 0 || s.UpdateFirstMs <= 0 || s.UpdateMaxMs < s.UpdateFirstMs {
 		t.Errorf("stats %+v", s)
+	}
+	// The warm-up's synthetic window went to a throwaway learner, not to the daemon's.
+	if len(l.seen) != 2 || l.seen[7] != 3 || l.seen[9] != 1 {
+		t.Errorf("the daemon's learner saw %v, want only the 4 records", l.seen)
 	}
 }
 
@@ -198,8 +209,8 @@ func TestReloadKeepsWindowAndAttachment(t *testing.T) {
 	})
 	cancel()
 	<-done
-	if builds != 2 {
-		t.Errorf("learner built %d times, want 2", builds)
+	if builds != 3 { // New's, the warm-up's throwaway, the reload's
+		t.Errorf("learner built %d times, want 3", builds)
 	}
 	if _, _, _, closed := k.snapshot(); !closed {
 		t.Error("not detached at stop")
