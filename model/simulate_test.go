@@ -2,10 +2,7 @@ package model
 
 import (
 	"fmt"
-	"slices"
 	"testing"
-
-	"github.com/alps-sched/alps/configs"
 )
 
 // simJobs are the SRPT simulation's input for the first n records of benchWindow.
@@ -60,40 +57,5 @@ func BenchmarkSimulateSRPT(b *testing.B) {
 // BenchmarkLearnerUpdateSmall is BenchmarkLearnerUpdate on the demo's window: 600
 // invocations on the 2 vCPUs of the VM, the size the daemon learns from in make demo.
 func BenchmarkLearnerUpdateSmall(b *testing.B) {
-	ld, err := configs.NewLoader()
-	if err != nil {
-		b.Fatal(err)
-	}
-	c, err := ld.Load()
-	if err != nil {
-		b.Fatal(err)
-	}
-	cfg := FromConfig(c)
-	cfg.Cores = 2
-	cfg.WindowSpan = 0
-	l, err := NewLearner(cfg)
-	if err != nil {
-		b.Fatal(err)
-	}
-	recs := benchWindow(2)[:600]
-	slices.SortFunc(recs, func(a, b Record) int { return int(a.End() - b.End()) })
-	for _, r := range recs {
-		l.Observe(r)
-	}
-	now := recs[len(recs)-1].End()
-	times := make([]float64, 0, b.N)
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		t0 := nanotime()
-		tab := l.Update(now)
-		times = append(times, float64(nanotime()-t0))
-		if tab.Len() == 0 {
-			b.Fatal("empty table")
-		}
-	}
-	b.StopTimer()
-	slices.Sort(times)
-	b.ReportMetric(times[(len(times)*99)/100]/1e6, "p99-ms/update")
-	b.ReportMetric(times[len(times)/2]/1e6, "p50-ms/update")
+	benchLearnerUpdate(b, 2, benchWindow(2)[:600])
 }
