@@ -112,6 +112,13 @@ func (q *coreQueue) reorder(order []int) {
 	}
 }
 
+// heapify restores the order after at and key were changed in place for some cores.
+func (q *coreQueue) heapify() {
+	for i := len(q.h)/2 - 1; i >= 0; i-- {
+		q.down(i)
+	}
+}
+
 func (q *coreQueue) down(i int) {
 	n := len(q.h)
 	for {

@@ -472,10 +472,14 @@ func (e *Env) resume(c int, t TaskID, start, q int64) {
 }
 
 // resumed ends a series of skip and resume calls with the totals of the skipped part:
-// context switches, stops of runnable tasks and busy time. order lists the cores, best by
-// their stop time.
+// context switches, stops of runnable tasks and busy time. order lists the resumed cores:
+// all of them, best by their stop time, or a few.
 func (e *Env) resumed(order []int, switches, stops int, busy int64) {
-	e.cq.reorder(order)
+	if len(order) == e.cores {
+		e.cq.reorder(order)
+	} else {
+		e.cq.heapify()
+	}
 	e.switches += int64(switches)
 	e.preemptions += int64(stops)
 	e.busy += busy

@@ -44,7 +44,9 @@ type forward struct {
 	retry   int64
 	hold    int
 	skipped int64 // dispatches fast-forwarded (tests)
-	stats   [12]int64
+	stats   [16]int64
+	alone   []alone
+	touched []int
 	why     int
 }
 
@@ -75,6 +77,10 @@ func (s *Vtime) Forward(until int64) {
 		return
 	}
 	n, C, sl := s.q.len(), e.cores, s.p.DefaultSlice
+	if n == 0 && e.idle == 0 && s.nEarly == 0 {
+		s.forwardAlone(until)
+		return
+	}
 	if n == 0 || e.idle > 0 || s.open.n > 0 || s.nEarly > 0 {
 		f.stats[1]++
 		f.why = 1
@@ -297,4 +303,178 @@ func (f *forward) at(j int) int64 {
 	C := len(f.ends)
 	u := j + C
 	return f.ends[u%C] + int64(u/C-1)*f.slice
+}
+
+// Fast-forward while nothing waits (forwardAlone).
+//
+// With the queue empty and every core busy, a task whose vtime lags more than L behind
+// the largest one runs closed slices (Pick), and at each slice end it is stopped, charged,
+// requeued (clamped) and picked again by its own core, the only idle one; the other cores
+// run open runs (charged whole slices at every enqueue) or end their bursts. Until the
+// horizon T (next arrival, wake-up or timer, or the first end of a burst) these are the
+// only events, and each needs only a few numbers: at x's k-th slice end t, the open runs
+// are charged to v_o - settled_o + floor((t - runStart_o)/s)*s = M_x + k*s (M_x, the largest
+// such at x's first slice end, since t moves by s each time), and the pick compares x's
+// vtime with the largest running vtime, v_o - settled_o + (t - runStart_o) for the open
+// runs and v_y + (t - start_y) for the other closed runs. forwardAlone replays these events
+// in O(closed runs) each instead of through the event loop, and stops before one at which
+// x would run open, at which slice ends of two cores coincide or one coincides with an
+// open run's boundary (the event loop orders those ties).
+
+// alone is a closed run while nothing waits.
+type alone struct {
+	core    int
+	t       TaskID
+	start   int64 // start of its current slice
+	v, m    int64 // vtime; M_x
+	n       int   // slice ends replayed
+	b       int64 // its first slice end in the phase
+	extra   int64 // run before start in the engine's current run (settled)
+	hasOpen bool
+	open    bool // picked for an open run at start: no more slice ends
+}
+
+func (s *Vtime) forwardAlone(until int64) {
+	e, f := s.env, &s.ff
+	sl, L := s.p.DefaultSlice, s.p.WakeLag
+	if until-e.now <= sl {
+		f.retry = until
+		return
+	}
+	if f.hold > 0 {
+		f.hold--
+		return
+	}
+	const minV = -1 << 62
+	T, rmax := until, int64(minV) // rmax: largest v_o - settled_o - runStart_o
+	f.alone = f.alone[:0]
+	for c := 0; c < e.cores; c++ {
+		x, end := e.running[c], e.stopAt[c]
+		if e.preemptAt[c] != never && (s.open.open[c] || e.preemptAt[c] != end) {
+			f.hold = e.cores
+			return
+		}
+		settled := s.open.settled[c]
+		if s.open.open[c] || end != e.runStart[c]+settled+sl || e.rem[x]-settled <= sl {
+			// An open run, or a run that ends its burst at end: no events before then.
+			T = min(T, end)
+			rmax = max(rmax, s.v[x]-settled-e.runStart[c])
+			continue
+		}
+		if e.rem[x] > maxForwardRem {
+			f.hold = e.cores
+			return
+		}
+		T = min(T, e.runStart[c]+e.rem[x]) // it ends its burst if it keeps running
+		f.alone = append(f.alone, alone{core: c, t: x, start: end - sl, b: end, v: s.v[x], m: minV, extra: settled})
+	}
+	if len(f.alone) == 0 {
+		f.retry = T
+		return
+	}
+	for i := range f.alone {
+		a := &f.alone[i]
+		b := a.start + sl // first slice end
+		for c, open := range s.open.open {
+			if !open {
+				continue
+			}
+			d := b - e.runStart[c]
+			if d%sl == 0 { // coincides with an open run's boundary
+				f.hold = e.cores
+				return
+			}
+			a.m = max(a.m, s.v[e.running[c]]-s.open.settled[c]+d/sl*sl)
+			a.hasOpen = true
+		}
+	}
+	vnow, events, last := s.vnow, 0, int64(0)
+	for {
+		i, t, tie := -1, T, false
+		for j := range f.alone {
+			if f.alone[j].open {
+				continue
+			}
+			if b := f.alone[j].start + sl; b < t {
+				i, t, tie = j, b, false
+			} else if b == t && i >= 0 {
+				tie = true
+			}
+		}
+		if i < 0 || tie {
+			break
+		}
+		a := &f.alone[i]
+		v1 := a.v + sl // Stopped
+		vn := max(vnow, v1)
+		if a.hasOpen {
+			vn = max(vn, a.m+int64(a.n)*sl) // closeOpen charges the open runs
+		}
+		v2 := WakeVtime(v1, vn, L) // enqueue
+		mv := max(vn, rmax+t)      // Pick: maxV without x
+		for j := range f.alone {
+			if j != i {
+				mv = max(mv, f.alone[j].v+t-f.alone[j].start)
+			}
+		}
+		a.v, a.start, a.n = v2, t, a.n+1
+		vnow, events, last = vn, events+1, t
+		if !s.closed && mv-v2 <= L {
+			// It runs open from here; its whole slices are charged at the other slice
+			// ends: v2 + floor((b_y + k*s - t)/s)*s = v2 + floor((b_y - t)/s)*s + k*s.
+			a.open = true
+			for j := range f.alone {
+				if y := &f.alone[j]; !y.open {
+					y.m = max(y.m, v2+floorDiv64(y.b-t, sl)*sl)
+					y.hasOpen = true
+				}
+			}
+		}
+	}
+	if events == 0 {
+		f.hold = e.cores
+		return
+	}
+	busy := int64(0)
+	f.touched = f.touched[:0]
+	for i := range f.alone {
+		a := &f.alone[i]
+		if a.n == 0 {
+			continue
+		}
+		ran := int64(a.n)*sl + a.extra
+		busy += ran
+		e.skip(a.t, a.n, ran)
+		s.v[a.t] = a.v
+		s.open.settled[a.core] = 0
+		q := sl
+		if a.open {
+			s.open.open[a.core] = true
+			s.open.n++
+			q = 0
+		}
+		e.resume(a.core, a.t, a.start, q)
+		f.touched = append(f.touched, a.core)
+	}
+	for c, open := range s.open.open { // charged at the last slice end, as closeOpen did
+		if open {
+			if k := (last - e.runStart[c]) / sl * sl; k > s.open.settled[c] {
+				s.v[e.running[c]] += k - s.open.settled[c]
+				s.open.settled[c] = k
+			}
+		}
+	}
+	s.vnow = vnow
+	s.q.seq += uint32(events)
+	e.resumed(f.touched, 0, events, busy)
+	f.skipped += int64(events)
+	f.stats[12]++
+}
+
+func floorDiv64(a, b int64) int64 {
+	q := a / b
+	if a%b != 0 && a < 0 {
+		q--
+	}
+	return q
 }
