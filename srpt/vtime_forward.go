@@ -44,10 +44,8 @@ type forward struct {
 	retry   int64
 	hold    int
 	skipped int64 // dispatches fast-forwarded (tests)
-	stats   [16]int64
 	alone   []alone
 	touched []int
-	why     int
 }
 
 func (f *forward) init(cores int, slice int64) {
@@ -72,8 +70,6 @@ const maxForwardTasks = 1 << 15
 func (s *Vtime) Forward(until int64) {
 	e, f := s.env, &s.ff
 	if s.stepwise || e.now < f.retry {
-		f.stats[0]++
-		f.why = 0
 		return
 	}
 	n, C, sl := s.q.len(), e.cores, s.p.DefaultSlice
@@ -82,30 +78,14 @@ func (s *Vtime) Forward(until int64) {
 		return
 	}
 	if n == 0 || e.idle > 0 || s.open.n > 0 || s.nEarly > 0 {
-		f.stats[1]++
-		f.why = 1
-		switch {
-		case n == 0 && e.idle == 0 && s.open.n == 0:
-			f.why = 5
-		case n == 0 && e.idle == 0:
-			f.why = 6
-		case n == 0:
-			f.why = 8
-		default:
-			f.why = 9
-		}
 		return
 	}
 	if until-e.now <= sl { // less than a round before until
 		f.retry = until
-		f.stats[2]++
-		f.why = 2
 		return
 	}
 	if f.hold > 0 {
 		f.hold--
-		f.stats[3]++
-		f.why = 3
 		return
 	}
 	N := n + C
@@ -122,14 +102,10 @@ func (s *Vtime) Forward(until int64) {
 		settled := s.open.settled[c]
 		if r := e.rem[x] - settled; r <= sl {
 			f.retry = end // it ends its burst in less than a round
-			f.stats[4]++
-			f.why = 4
 			return
 		}
 		if end != e.runStart[c]+settled+sl || (e.preemptAt[c] != never && e.preemptAt[c] != end) || e.rem[x] > maxForwardRem {
 			f.hold = C
-			f.stats[5]++
-			f.why = 5
 			return
 		}
 		j := i
@@ -138,8 +114,6 @@ func (s *Vtime) Forward(until int64) {
 		}
 		if j > 0 && f.ends[j-1] == end {
 			f.hold = C
-			f.stats[6]++
-			f.why = 6
 			return
 		}
 		f.ends[j], f.cores[j] = end, c
@@ -153,52 +127,41 @@ func (s *Vtime) Forward(until int64) {
 		}
 		f.q[j] = k
 	}
-	// The rotation conditions.
-	prev := f.q[n-1].key
-	for i, c := range f.cores {
-		r := s.v[e.running[c]] + sl
-		if r < prev || (i == 0 && r < s.vnow-s.p.WakeLag) {
-			f.hold = C
-			f.stats[7]++
-			f.why = 7
-			return
-		}
-		prev = r
-	}
-	if prev > f.q[0].key+sl {
-		f.hold = C
-		f.stats[8]++
-		f.why = 8
-		return
-	}
-	for _, k := range f.q {
-		if k.key != s.v[k.t] || e.rem[k.t] > maxForwardRem {
-			f.hold = C
-			f.stats[9]++
-			f.why = 9
-			return
-		}
-	}
-	// The cycle L and the horizon T. Task p's dispatches are first+k*N, k = 0, 1, ...,
-	// with first = p (queued) or p-N (running); its burst ends in dispatch
-	// k = (rem-1) div s, rem - k*s after it starts.
+	// The rotation conditions, the cycle L and the first dispatch jmin that ends a burst.
+	// Task p's dispatches are first+k*N, k = 0, 1, ..., with first = p (queued) or p-N
+	// (running); its burst ends in dispatch k = (rem-1) div s, rem - k*s after it starts.
 	if cap(f.cycle) < N {
 		f.cycle, f.rem, f.last = make([]TaskID, 2*N), make([]int64, 2*N), make([]int, 2*N)
 	}
 	f.cycle, f.rem, f.last = f.cycle[:N], f.rem[:N], f.last[:N]
-	jmin := int(maxForwardTasks * maxForwardRem) // first dispatch that ends a burst
+	jmin := int(maxForwardTasks * maxForwardRem)
 	for p, k := range f.q {
 		r := e.rem[k.t]
+		if k.key != s.v[k.t] || r > maxForwardRem {
+			f.hold = C
+			return
+		}
 		j := p + int(f.div(r-1))*N
 		f.cycle[p], f.rem[p], f.last[p] = k.t, r, j
 		jmin = min(jmin, j)
 	}
+	prev := f.q[n-1].key
 	for i, c := range f.cores {
 		x := e.running[c]
+		if r := s.v[x] + sl; r < prev || (i == 0 && r < s.vnow-s.p.WakeLag) {
+			f.hold = C
+			return
+		} else {
+			prev = r
+		}
 		r := e.rem[x] - s.open.settled[c]
 		j := i - C + int(f.div(r-1))*N
 		f.cycle[n+i], f.rem[n+i], f.last[n+i] = x, r, j
 		jmin = min(jmin, j)
+	}
+	if prev > f.q[0].key+sl {
+		f.hold = C
+		return
 	}
 	T := until
 	for p, j := range f.last {
@@ -209,8 +172,6 @@ func (s *Vtime) Forward(until int64) {
 	}
 	if T <= f.ends[C-1] {
 		f.retry = T // less than a round
-		f.stats[10]++
-		f.why = 10
 		return
 	}
 	// J, the dispatches before T: e_i + k*s < T for k < K or k < K-1.
@@ -221,8 +182,6 @@ func (s *Vtime) Forward(until int64) {
 			J--
 		}
 	}
-	f.stats[11]++
-	f.why = 11
 	// Apply. After the phase, dispatches base = J-C .. J-1 run and J .. J+n-1 wait; these
 	// N consecutive dispatches are one of each task. Task p's is dispatch j = a*N + p
 	// (p >= b) or (a+1)*N + p (p < b), where a*N + b = base; before it came
@@ -379,12 +338,13 @@ func (s *Vtime) forwardAlone(until int64) {
 			if !open {
 				continue
 			}
-			d := b - e.runStart[c]
-			if d%sl == 0 { // coincides with an open run's boundary
+			d := b - e.runStart[c] // > 0
+			k := f.div(d) * sl
+			if k == d { // coincides with an open run's boundary
 				f.hold = e.cores
 				return
 			}
-			a.m = max(a.m, s.v[e.running[c]]-s.open.settled[c]+d/sl*sl)
+			a.m = max(a.m, s.v[e.running[c]]-s.open.settled[c]+k)
 			a.hasOpen = true
 		}
 	}
@@ -468,7 +428,6 @@ func (s *Vtime) forwardAlone(until int64) {
 	s.q.seq += uint32(events)
 	e.resumed(f.touched, 0, events, busy)
 	f.skipped += int64(events)
-	f.stats[12]++
 }
 
 func floorDiv64(a, b int64) int64 {
