@@ -197,7 +197,7 @@ func WriteTable(w io.Writer, measured, predicted []Scheduler, fe Frontend) {
 	}
 	fmt.Fprintf(w, "frontend: cpu %.2f%% of one vCPU, update p99 %.2f ms", fe.CPUPercent, fe.UpdateP99Ms)
 	if fe.UpdateFirstMs > 0 {
-		fmt.Fprintf(w, " (after the first update, which took %.2f ms)", fe.UpdateFirstMs)
+		fmt.Fprintf(w, " (every update counted; the first took %.2f ms)", fe.UpdateFirstMs)
 	}
 	fmt.Fprintln(w)
 }
