@@ -80,10 +80,6 @@ func (s *Vtime) Forward(until int64) {
 	if n == 0 || e.idle > 0 || s.open.n > 0 || s.nEarly > 0 {
 		return
 	}
-	if until-e.now <= sl { // less than a round before until
-		f.retry = until
-		return
-	}
 	if f.hold > 0 {
 		f.hold--
 		return
@@ -96,15 +92,13 @@ func (s *Vtime) Forward(until int64) {
 	// Running tasks: full closed slices, all ends distinct. f.cores is sorted by slice end
 	// (insertion sort: the order of the last phase is usually still nearly right).
 	for i, c := range f.cores {
-		// Its slice ends at stopAt: a quantum end, or the stop at a boundary requested when
-		// an open run was closed (settled: the whole slices it had run and been charged).
-		x, end := e.running[c], e.stopAt[c]
-		settled := s.open.settled[c]
-		if r := e.rem[x] - settled; r <= sl {
-			f.retry = end // it ends its burst in less than a round
-			return
-		}
-		if end != e.runStart[c]+settled+sl || (e.preemptAt[c] != never && e.preemptAt[c] != end) || e.rem[x] > maxForwardRem {
+		// Its slice ends at end: a quantum end, or the stop at a boundary requested when an
+		// open run was closed (settled: the whole slices it had run and been charged), unless
+		// it ends its burst before (then end is only the slot's phase).
+		x, settled := e.running[c], s.open.settled[c]
+		end := e.runStart[c] + settled + sl
+		if r := e.rem[x] - settled; r > sl && e.stopAt[c] != end || r <= sl && e.stopAt[c] != e.runStart[c]+e.rem[x] ||
+			e.preemptAt[c] != never && e.preemptAt[c] != e.stopAt[c] || e.rem[x] > maxForwardRem {
 			f.hold = C
 			return
 		}
@@ -170,8 +164,8 @@ func (s *Vtime) Forward(until int64) {
 			T = min(T, f.at(j)+r-f.div(r-1)*sl)
 		}
 	}
-	if T <= f.ends[C-1] {
-		f.retry = T // less than a round
+	if T <= f.ends[0] {
+		f.retry = T // nothing before T
 		return
 	}
 	// J, the dispatches before T: e_i + k*s < T for k < K or k < K-1.
@@ -187,8 +181,8 @@ func (s *Vtime) Forward(until int64) {
 	// (p >= b) or (a+1)*N + p (p < b), where a*N + b = base; before it came
 	// k = (j - first)/N of its dispatches, all stopped, each after a full slice.
 	base := J - C
-	a, b := base/N, base%N
-	slot, round := base%C, int64(base/C)
+	a, b := floorDiv(base, N), base-floorDiv(base, N)*N
+	slot, round := base-floorDiv(base, C)*C, int64(floorDiv(base, C))
 	seq0, vmax, busy := s.q.seq, s.vnow, int64(0)
 	s.q.s = s.q.s[:n]
 	p := b
@@ -206,34 +200,41 @@ func (s *Vtime) Forward(until int64) {
 		if running {
 			disp++
 		}
-		if p < n && disp > 0 && e.rec[t].Start < 0 { // first dispatched in the phase
-			e.rec[t].Start = f.at(p)
-		}
-		ran := int64(k) * sl
-		s.v[t] += ran
-		if p >= n { // its run since RunStart began before the phase, with settled charged
-			c := f.cores[p-n]
-			ran += s.open.settled[c]
-			s.open.settled[c] = 0
-		}
-		busy += ran
-		e.skip(t, k, ran)
-		if k > 0 {
-			vmax = max(vmax, s.v[t])
+		if p >= n && k == 0 {
+			// Still in its slice of before the phase (J < C): unchanged.
+			f.order[m] = f.cores[slot]
+		} else {
+			if p < n && disp > 0 && e.rec[t].Start < 0 { // first dispatched in the phase
+				e.rec[t].Start = f.at(p)
+			}
+			ran := int64(k) * sl
+			s.v[t] += ran
+			if p >= n { // its run since RunStart began before the phase, with settled charged
+				c := f.cores[p-n]
+				ran += s.open.settled[c]
+				s.open.settled[c] = 0
+			}
+			busy += ran
+			e.skip(t, k, ran)
+			if k > 0 {
+				vmax = max(vmax, s.v[t])
+			}
+			if running {
+				e.resume(f.cores[slot], t, f.ends[slot]+round*sl, sl)
+				f.order[m] = f.cores[slot]
+			} else {
+				j := base + m
+				q := keyed{key: s.v[t], t: t, seq: seq0 + uint32(j-n) + 1} // requeued at dispatch j-n
+				if k == 0 {
+					q.seq = f.q[p].seq // waiting since before the phase (p < n)
+				}
+				s.q.s[m-C] = q
+			}
 		}
 		if running {
-			e.resume(f.cores[slot], t, f.ends[slot]+round*sl, sl)
-			f.order[m] = f.cores[slot]
 			if slot++; slot == C {
 				slot, round = 0, round+1
 			}
-		} else {
-			j := base + m
-			q := keyed{key: s.v[t], t: t, seq: seq0 + uint32(j-n) + 1} // requeued at dispatch j-n
-			if k == 0 {
-				q.seq = f.q[p].seq // waiting since before the phase (p < n)
-			}
-			s.q.s[m-C] = q
 		}
 		if p++; p == N {
 			p = 0
@@ -428,6 +429,14 @@ func (s *Vtime) forwardAlone(until int64) {
 	s.q.seq += uint32(events)
 	e.resumed(f.touched, 0, events, busy)
 	f.skipped += int64(events)
+}
+
+func floorDiv(a, b int) int {
+	q := a / b
+	if a%b != 0 && a < 0 {
+		q--
+	}
+	return q
 }
 
 func floorDiv64(a, b int64) int64 {
