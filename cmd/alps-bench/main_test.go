@@ -99,10 +99,9 @@ func TestPlan(t *testing.T) {
 				}
 			}
 			lo, hi := demandRange(tr)
-			// The count is of the functions generated (--functions); the CSV names only those
-			// that got an invocation.
-			want := fmt.Sprintf("plan: 60 invocations of 8 functions over %.1fs, load %.2f on 2 cores, demand %.1f..%.1f ms\n",
-				float64(tr.Span())/1e9, tr.Utilization(2), lo, hi)
+			// The count is of the functions that got an invocation, those the CSV names.
+			want := fmt.Sprintf("plan: 60 invocations of %d functions over %.1fs, load %.2f on 2 cores, demand %.1f..%.1f ms\n",
+				len(tr.Functions), float64(tr.Span())/1e9, tr.Utilization(2), lo, hi)
 			if stdout != want {
 				t.Errorf("stdout %q, want %q", stdout, want)
 			}
@@ -289,7 +288,8 @@ func TestAnalyzeTargets(t *testing.T) {
 }
 
 func TestBadInput(t *testing.T) {
-	t.Setenv("TMPDIR", t.TempDir()) // run makes its runs directory before it checks its flags
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp) // run must not leave a runs directory behind when its flags are bad
 	good, _ := runsDir(t, map[string]float64{"default": 3, "vtime": 2.5, "alps": 1.4})
 	copyRuns := func(t *testing.T) string {
 		t.Helper()
@@ -355,6 +355,9 @@ func TestBadInput(t *testing.T) {
 		{"plan with min demand above max", func(t *testing.T) []string {
 			return []string{"plan", "--min-demand", "2s", "--max-demand", "1s", "--out", filepath.Join(t.TempDir(), "p.csv")}
 		}, cli.ExitFailure, []string{"min demand"}},
+		{"plan with no invocations", func(t *testing.T) []string {
+			return []string{"plan", "--invocations", "0", "--out", filepath.Join(t.TempDir(), "p.csv")}
+		}, cli.ExitUsage, []string{"--invocations: must be >= 2, got 0"}},
 		{"plan with a bad duration", func(t *testing.T) []string {
 			return []string{"plan", "--span", "forty"}
 		}, cli.ExitUsage, []string{"--span"}},
@@ -392,6 +395,9 @@ func TestBadInput(t *testing.T) {
 				t.Errorf("stdout %q, want nothing", stdout)
 			}
 		})
+	}
+	if left, _ := filepath.Glob(filepath.Join(tmp, "alps-runs-*")); len(left) > 0 {
+		t.Errorf("bad flags left runs directories behind: %v", left)
 	}
 }
 

@@ -76,6 +76,14 @@ func runCmd(app *cli.App) *cobra.Command {
 		Short: "The whole experiment: boot the VM once per scheduler (default, vtime, alps) on the same trace, then analyze",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			boot, err := selectSchedulers(only)
+			if err != nil {
+				return err
+			}
+			env, err := shellEnv(feEnv)
+			if err != nil {
+				return err
+			}
 			if runs == "" {
 				d, err := os.MkdirTemp("", "alps-runs-")
 				if err != nil {
@@ -88,14 +96,6 @@ func runCmd(app *cli.App) *cobra.Command {
 			n, span := 600, "60s"
 			if short {
 				n, span = 200, "25s"
-			}
-			boot, err := selectSchedulers(only)
-			if err != nil {
-				return err
-			}
-			env, err := shellEnv(feEnv)
-			if err != nil {
-				return err
 			}
 			bins, err := buildGuestBinaries()
 			if err != nil {

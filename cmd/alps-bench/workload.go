@@ -69,6 +69,9 @@ func planCmd(app *cli.App) *cobra.Command {
 		Short: "Generate the experiment's Azure-like trace, shaped to this machine (write a CSV trace)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if o.invocations < 2 {
+				return cli.Usagef("--invocations: must be >= 2, got %d", o.invocations)
+			}
 			tr, err := makePlan(o)
 			if err != nil {
 				return err
@@ -83,7 +86,7 @@ func planCmd(app *cli.App) *cobra.Command {
 			}
 			lo, hi := demandRange(tr)
 			fmt.Fprintf(app.Stdout(), "plan: %d invocations of %d functions over %.1fs, load %.2f on %d cores, demand %.1f..%.1f ms\n",
-				len(tr.Inv), len(tr.Functions), float64(tr.Span())/1e9, tr.Utilization(o.cores), o.cores, lo, hi)
+				len(tr.Inv), invokedFunctions(tr), float64(tr.Span())/1e9, tr.Utilization(o.cores), o.cores, lo, hi)
 			return f.Close()
 		},
 	}
@@ -100,6 +103,16 @@ func planCmd(app *cli.App) *cobra.Command {
 	f.Uint64Var(&o.seed, "seed", 1, "random seed")
 	f.StringVar(&o.out, "out", "plan.csv", "trace CSV to write")
 	return cmd
+}
+
+// invokedFunctions counts the functions of tr that have at least one invocation (the CSV
+// names only those).
+func invokedFunctions(tr *srpt.Trace) int {
+	seen := map[uint32]bool{}
+	for _, in := range tr.Inv {
+		seen[in.Func] = true
+	}
+	return len(seen)
 }
 
 // demandRange returns the smallest and largest CPU demand of tr in ms.

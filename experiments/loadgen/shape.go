@@ -3,6 +3,7 @@ package loadgen
 import (
 	"fmt"
 	"math"
+	"time"
 
 	"github.com/alps-sched/alps/srpt"
 )
@@ -30,7 +31,7 @@ func Shape(tr *srpt.Trace, cores int, load float64, span, minDemand, maxDemand i
 	n := float64(len(tr.Inv))
 	if target < n*float64(minDemand) || target > n*float64(maxDemand) {
 		return nil, fmt.Errorf("shape: %d invocations cannot offer load %.2f on %d cores over %v with demands in [%v, %v]",
-			len(tr.Inv), load, cores, float64(span)/1e9, float64(minDemand)/1e9, float64(maxDemand)/1e9)
+			len(tr.Inv), load, cores, time.Duration(span), time.Duration(minDemand), time.Duration(maxDemand))
 	}
 	clamp := func(s float64, d int64) int64 {
 		return int64(math.Min(math.Max(s*float64(d), float64(minDemand)), float64(maxDemand)))
