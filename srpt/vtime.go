@@ -37,6 +37,8 @@ type Vtime struct {
 	ff               forward
 	// Tasks of open runs requeued exactly at a boundary: the engine's Stopped/Requeued
 	// calls for them must not charge or enqueue again.
+	// nextB is at most the next boundary of an open run (0: unknown).
+	nextB      int64
 	early      []bool // per core
 	nEarly     int
 	skip       []bool // per task
@@ -85,7 +87,11 @@ func (s *Vtime) closeOpen(t TaskID, why Reason) (placed bool) {
 	if s.open.n == 0 {
 		return false
 	}
+	if s.env.Now() < s.nextB && s.q.len()+1 <= s.env.Idle()+s.nEarly {
+		return false // no open run is at or past a boundary, and none is to be closed
+	}
 	slice := s.p.DefaultSlice
+	s.nextB = never
 	for c, open := range s.open.open {
 		if !open {
 			continue
@@ -104,6 +110,10 @@ func (s *Vtime) closeOpen(t TaskID, why Reason) (placed bool) {
 			s.v[x] = Charge(s.v[x], d, NiceZeroWeight)
 			s.vnow = AdvanceNow(s.vnow, s.v[x])
 			s.open.settled[c] = k
+		}
+		s.nextB = min(s.nextB, s.env.RunStart(c)+k+slice)
+		if k > 0 && k == r && s.env.StopsNow(c) {
+			s.nextB = 0 // at a boundary, open: look again at the next enqueue
 		}
 		if k > 0 && k == r && !s.env.StopsNow(c) {
 			// At a boundary this instant: slice by slice, it was stopped and requeued.
@@ -152,6 +162,7 @@ func (s *Vtime) Pick(core int) (TaskID, int64, bool) {
 	open := s.q.len() == 0 && !s.closed && s.maxV()-s.v[t] <= s.p.WakeLag
 	s.open.start(core, open)
 	if open {
+		s.nextB = min(s.nextB, s.env.RunStart(core)+s.p.DefaultSlice)
 		return t, 0, true
 	}
 	return t, Slice(false, 0, s.p), true

@@ -63,6 +63,9 @@ func (f *forward) init(cores int, slice int64) {
 // cannot overflow (2^45 ns is about 9.8 hours).
 const maxForwardRem = 1 << 45
 
+// minForward is the fewest dispatches worth a fast-forward.
+const minForward = 3
+
 // maxForwardTasks bounds the cycle length for the same reason.
 const maxForwardTasks = 1 << 15
 
@@ -164,8 +167,8 @@ func (s *Vtime) Forward(until int64) {
 			T = min(T, f.at(j)+r-f.div(r-1)*sl)
 		}
 	}
-	if T <= f.ends[0] {
-		f.retry = T // nothing before T
+	if T <= f.ends[min(minForward, C)-1] {
+		f.retry = T // too little before T: the event loop is as quick
 		return
 	}
 	// J, the dispatches before T: e_i + k*s < T for k < K or k < K-1.
@@ -425,7 +428,7 @@ func (s *Vtime) forwardAlone(until int64) {
 			}
 		}
 	}
-	s.vnow = vnow
+	s.vnow, s.nextB = vnow, 0
 	s.q.seq += uint32(events)
 	e.resumed(f.touched, 0, events, busy)
 	f.skipped += int64(events)
