@@ -177,7 +177,8 @@ func msTrace(seed uint64, n, cores int, rho float64) *Trace {
 
 // TestTickOracle checks the event-driven simulator against the tick simulator. Both are
 // exact on whole-millisecond traces: fifo (with I/O waits) and vtime played slice by slice
-// (with I/O waits) must agree invocation by invocation; srpt (CPU-only) may break ties
+// or fast-forwarded over round-robin phases, without open runs (with I/O waits), must agree
+// invocation by invocation; srpt (CPU-only) may break ties
 // between equal remaining demands differently, which permutes completion times among tied
 // tasks but cannot change their sum. vtime as simulated (with open runs) must agree
 // invocation by invocation on CPU-only traces; with I/O, whole-ms traces make wake-ups,
@@ -198,7 +199,8 @@ func TestTickOracle(t *testing.T) {
 			{"fifo+io", withIO, NewFIFO(), "fifo", true},
 			{"srpt", cpuOnly, NewSRPT(), "srpt", false},
 			{"vtime", cpuOnly, NewVtime(p), "vtime", true},
-			{"vtime slice by slice+io", withIO, &Vtime{p: p, closed: true}, "vtime", true},
+			{"vtime slice by slice+io", withIO, &Vtime{p: p, closed: true, stepwise: true}, "vtime", true},
+			{"vtime fast-forwarded, no open runs+io", withIO, &Vtime{p: p, closed: true}, "vtime", true},
 			{"vtime+io", withIO, NewVtime(p), "vtime", false},
 		}
 		for _, tc := range cases {
@@ -241,7 +243,7 @@ func TestVtimeOpenRuns(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		closed, err := Run(tr, &Vtime{p: p, closed: true}, Options{Cores: cores})
+		closed, err := Run(tr, &Vtime{p: p, closed: true, stepwise: true}, Options{Cores: cores})
 		if err != nil {
 			t.Fatal(err)
 		}
