@@ -304,6 +304,11 @@ func (s *Vtime) forwardAlone(until int64) {
 		f.retry = until
 		return
 	}
+	if s.open.n == e.cores { // all open: nothing happens before the next stop or until
+		_, next := e.cq.top()
+		f.retry = min(until, next)
+		return
+	}
 	if f.hold > 0 {
 		f.hold--
 		return
@@ -352,23 +357,42 @@ func (s *Vtime) forwardAlone(until int64) {
 			a.hasOpen = true
 		}
 	}
-	vnow, events, last := s.vnow, 0, int64(0)
-	for {
-		i, t, tie := -1, T, false
-		for j := range f.alone {
-			if f.alone[j].open {
-				continue
-			}
-			if b := f.alone[j].start + sl; b < t {
-				i, t, tie = j, b, false
-			} else if b == t && i >= 0 {
-				tie = true
-			}
+	// The slice ends come round robin in the order of the first ones (they are all in one
+	// slice). Ties are left to the event loop: the phase stops before the first.
+	as := f.alone
+	for i := 1; i < len(as); i++ {
+		a, j := as[i], i
+		for ; j > 0 && as[j-1].b > a.b; j-- {
+			as[j] = as[j-1]
 		}
-		if i < 0 || tie {
+		as[j] = a
+	}
+	for i := 1; i < len(as); i++ {
+		if as[i].b == as[i-1].b {
+			T = min(T, as[i].b)
+		}
+	}
+	// top is the closed run with the largest v - start (its running vtime less the time):
+	// the others' largest running vtime at t is t + that of top, or of a scan when x is top.
+	top := 0
+	for i := range as {
+		if as[i].v-as[i].start > as[top].v-as[top].start {
+			top = i
+		}
+	}
+	vnow, events, last, opened := s.vnow, 0, int64(0), 0
+	for i := 0; opened < len(as); i++ {
+		if i == len(as) {
+			i = 0
+		}
+		a := &as[i]
+		if a.open {
+			continue
+		}
+		t := a.start + sl
+		if t >= T {
 			break
 		}
-		a := &f.alone[i]
 		v1 := a.v + sl // Stopped
 		vn := max(vnow, v1)
 		if a.hasOpen {
@@ -376,19 +400,27 @@ func (s *Vtime) forwardAlone(until int64) {
 		}
 		v2 := WakeVtime(v1, vn, L) // enqueue
 		mv := max(vn, rmax+t)      // Pick: maxV without x
-		for j := range f.alone {
-			if j != i {
-				mv = max(mv, f.alone[j].v+t-f.alone[j].start)
+		if top != i {
+			mv = max(mv, as[top].v+t-as[top].start)
+		} else {
+			for j := range as {
+				if j != i {
+					mv = max(mv, as[j].v+t-as[j].start)
+				}
 			}
 		}
 		a.v, a.start, a.n = v2, t, a.n+1
 		vnow, events, last = vn, events+1, t
+		if a.v-a.start > as[top].v-as[top].start { // v - start never decreases
+			top = i
+		}
 		if !s.closed && mv-v2 <= L {
 			// It runs open from here; its whole slices are charged at the other slice
 			// ends: v2 + floor((b_y + k*s - t)/s)*s = v2 + floor((b_y - t)/s)*s + k*s.
 			a.open = true
-			for j := range f.alone {
-				if y := &f.alone[j]; !y.open {
+			opened++
+			for j := range as {
+				if y := &as[j]; !y.open {
 					y.m = max(y.m, v2+floorDiv64(y.b-t, sl)*sl)
 					y.hasOpen = true
 				}
