@@ -372,8 +372,8 @@ func (s *Vtime) forwardAlone(until int64) {
 			T = min(T, as[i].b)
 		}
 	}
-	// top is the closed run with the largest v - start (its running vtime less the time):
-	// the others' largest running vtime at t is t + that of top, or of a scan when x is top.
+	// top is the closed run with the largest v - start: the largest running vtime of the
+	// closed runs at t is t + that of top.
 	top := 0
 	for i := range as {
 		if as[i].v-as[i].start > as[top].v-as[top].start {
@@ -399,16 +399,8 @@ func (s *Vtime) forwardAlone(until int64) {
 			vn = max(vn, a.m+int64(a.n)*sl) // closeOpen charges the open runs
 		}
 		v2 := WakeVtime(v1, vn, L) // enqueue
-		mv := max(vn, rmax+t)      // Pick: maxV without x
-		if top != i {
-			mv = max(mv, as[top].v+t-as[top].start)
-		} else {
-			for j := range as {
-				if j != i {
-					mv = max(mv, as[j].v+t-as[j].start)
-				}
-			}
-		}
+		// Pick: maxV (x's own running vtime before the stop, v1, is at most vn).
+		mv := max(vn, rmax+t, as[top].v+t-as[top].start)
 		a.v, a.start, a.n = v2, t, a.n+1
 		vnow, events, last = vn, events+1, t
 		if a.v-a.start > as[top].v-as[top].start { // v - start never decreases

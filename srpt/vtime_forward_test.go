@@ -3,6 +3,7 @@ package srpt
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -22,7 +23,8 @@ func jitter(tr *Trace, seed uint64) *Trace {
 // schedule played slice by slice: every invocation's record (start, end, CPU, blocked time,
 // wake-ups, preemptions) and the totals (busy time, context switches, preemptions), with and
 // without open runs, on whole-millisecond traces (many coinciding instants), jittered ones,
-// with I/O waits, under- and overloaded, with short and Azure-like heavy-tailed demands.
+// with I/O waits, under- and overloaded, with short and Azure-like heavy-tailed demands; and
+// every task's final vtime and the final global vtime.
 func TestVtimeForward(t *testing.T) {
 	base := testParams(t, 1).Order()
 	type gen func(seed uint64, cores int, rho float64) *Trace
@@ -52,13 +54,17 @@ func TestVtimeForward(t *testing.T) {
 						if err != nil {
 							t.Fatal(err)
 						}
-						want, err := Run(tr, &Vtime{p: p, closed: closed, stepwise: true}, Options{Cores: cores})
+						slow := &Vtime{p: p, closed: closed, stepwise: true}
+						want, err := Run(tr, slow, Options{Cores: cores})
 						if err != nil {
 							t.Fatal(err)
 						}
 						skipped += fast.ff.skipped
 						if err := SameSchedule(got, want); err != nil {
 							t.Fatalf("%s: fast-forwarded vs slice by slice: %v", name, err)
+						}
+						if fast.vnow != slow.vnow || !slices.Equal(fast.v, slow.v) {
+							t.Fatalf("%s: final vtimes differ (vnow %d fast-forwarded, %d slice by slice)", name, fast.vnow, slow.vnow)
 						}
 					}
 				}
