@@ -131,16 +131,15 @@ func (s *Vtime) Forward(until int64) {
 		f.cycle, f.rem, f.last = make([]TaskID, 2*N), make([]int64, 2*N), make([]int, 2*N)
 	}
 	f.cycle, f.rem, f.last = f.cycle[:N], f.rem[:N], f.last[:N]
-	jmin := int(maxForwardTasks * maxForwardRem)
+	rmin := int64(maxForwardRem)
 	for p, k := range f.q {
 		r := e.rem[k.t]
 		if k.key != s.v[k.t] || r > maxForwardRem {
 			f.hold = C
 			return
 		}
-		j := p + int(f.div(r-1))*N
-		f.cycle[p], f.rem[p], f.last[p] = k.t, r, j
-		jmin = min(jmin, j)
+		f.cycle[p], f.rem[p] = k.t, r
+		rmin = min(rmin, r)
 	}
 	prev := f.q[n-1].key
 	for i, c := range f.cores {
@@ -152,13 +151,28 @@ func (s *Vtime) Forward(until int64) {
 			prev = r
 		}
 		r := e.rem[x] - s.open.settled[c]
-		j := i - C + int(f.div(r-1))*N
-		f.cycle[n+i], f.rem[n+i], f.last[n+i] = x, r, j
-		jmin = min(jmin, j)
+		f.cycle[n+i], f.rem[n+i] = x, r
+		rmin = min(rmin, r)
 	}
 	if prev > f.q[0].key+sl {
 		f.hold = C
 		return
+	}
+	// The first burst to end: task p's ends in dispatch j_p = first + k_p*N. A task with
+	// k_p >= k_min+2 cannot be first (j_p >= k_p*N - C > k_min*N + N > j_pmin + C), so
+	// only tasks with rem-1 < (k_min+2)*s are looked at.
+	lim := (f.div(rmin-1) + 2) * sl
+	jmin := int(maxForwardTasks * maxForwardRem)
+	for p, r := range f.rem {
+		j := int(maxForwardTasks * maxForwardRem)
+		if r-1 < lim {
+			j = p + int(f.div(r-1))*N
+			if p >= n {
+				j -= N
+			}
+		}
+		f.last[p] = j
+		jmin = min(jmin, j)
 	}
 	T := until
 	for p, j := range f.last {
