@@ -308,7 +308,8 @@ type alone struct {
 	b       int64 // its first slice end in the phase
 	extra   int64 // run before start in the engine's current run (settled)
 	hasOpen bool
-	open    bool // picked for an open run at start: no more slice ends
+	open    bool  // picked for an open run at start: no more slice ends
+	c       int64 // then: its vtime as charged at the next slice end of another
 }
 
 func (s *Vtime) forwardAlone(until int64) {
@@ -394,13 +395,18 @@ func (s *Vtime) forwardAlone(until int64) {
 			top = i
 		}
 	}
-	vnow, events, last, opened := s.vnow, 0, int64(0), 0
+	// mopen is the largest vtime, as charged at the next slice end, of the runs opened in
+	// the phase: one that opened at t is charged v2 + floor((t' - t)/s)*s at t', one slice
+	// more each time the round robin passes its place.
+	vnow, events, last, opened, mopen := s.vnow, 0, int64(0), 0, int64(minV)
 	for i := 0; opened < len(as); i++ {
 		if i == len(as) {
 			i = 0
 		}
 		a := &as[i]
 		if a.open {
+			a.c += sl
+			mopen = max(mopen, a.c)
 			continue
 		}
 		t := a.start + sl
@@ -408,7 +414,7 @@ func (s *Vtime) forwardAlone(until int64) {
 			break
 		}
 		v1 := a.v + sl // Stopped
-		vn := max(vnow, v1)
+		vn := max(vnow, v1, mopen)
 		if a.hasOpen {
 			vn = max(vn, a.m+int64(a.n)*sl) // closeOpen charges the open runs
 		}
@@ -421,16 +427,9 @@ func (s *Vtime) forwardAlone(until int64) {
 			top = i
 		}
 		if !s.closed && mv-v2 <= L {
-			// It runs open from here; its whole slices are charged at the other slice
-			// ends: v2 + floor((b_y + k*s - t)/s)*s = v2 + floor((b_y - t)/s)*s + k*s.
-			a.open = true
+			a.open, a.c = true, v2 // it runs open from here
 			opened++
-			for j := range as {
-				if y := &as[j]; !y.open {
-					y.m = max(y.m, v2+floorDiv64(y.b-t, sl)*sl)
-					y.hasOpen = true
-				}
-			}
+			mopen = max(mopen, v2)
 		}
 	}
 	if events == 0 {
