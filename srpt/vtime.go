@@ -133,7 +133,9 @@ func (s *Vtime) closeOpen(t TaskID, why Reason) (placed bool) {
 		}
 	}
 	// Stops of one instant are handled in task order: a requeued t goes among them.
-	slices.Sort(s.atBoundary)
+	if len(s.atBoundary) > 1 {
+		slices.Sort(s.atBoundary)
+	}
 	for _, x := range s.atBoundary {
 		if why == Requeued && !placed && t < x {
 			s.enqueue(t, why)

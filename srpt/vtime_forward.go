@@ -21,12 +21,16 @@ package srpt
 // wake-up or timer and the first end of a burst (both computable per task), every task's
 // slices, vtime, remaining demand, preemptions and place (core or queue position, with the
 // insertion order the slice-by-slice schedule gives it) follow in closed form, in O(N) per
-// phase instead of O(1) per slice. Forward checks every assumption at run time (slice ends
-// distinct to the nanosecond, full closed slices, no pending preemption, no open run, the
-// inequalities above) and otherwise leaves the instant to the event loop; the boundaries at
-// T itself are left to the loop as well, so ties at T are ordered by the loop's own rules.
-// TestVtimeForward compares the result, record by record and in the totals, with the
-// schedule played slice by slice.
+// phase instead of O(1) per slice. A running task may also be an open run that was closed
+// (it stops at a boundary, charged its earlier slices already) or one that ends its burst
+// within its slice (it is then the horizon); the phase may be shorter than a round.
+// Forward checks every assumption at run time (slice ends distinct to the nanosecond, full
+// slices, no other pending preemption, no open run, the inequalities above) and otherwise
+// leaves the instant to the event loop; the boundaries at T itself are left to the loop as
+// well, so ties at T are ordered by the loop's own rules. When nothing waits, forwardAlone
+// (below) skips the slice ends of the closed runs instead. TestVtimeForward compares the
+// result with the schedule played slice by slice: every record, the totals and the final
+// vtimes.
 
 // forward is the scratch state of Vtime.Forward (allocated once, in Start).
 type forward struct {
@@ -63,11 +67,11 @@ func (f *forward) init(cores int, slice int64) {
 // cannot overflow (2^45 ns is about 9.8 hours).
 const maxForwardRem = 1 << 45
 
-// minForward is the fewest dispatches worth a fast-forward.
-const minForward = 3
-
 // maxForwardTasks bounds the cycle length for the same reason.
 const maxForwardTasks = 1 << 15
+
+// minForward is the fewest dispatches worth a fast-forward.
+const minForward = 3
 
 // Forward skips ahead over a round-robin phase when it can prove the phase (see above).
 func (s *Vtime) Forward(until int64) {
@@ -284,19 +288,21 @@ func (f *forward) at(j int) int64 {
 
 // Fast-forward while nothing waits (forwardAlone).
 //
-// With the queue empty and every core busy, a task whose vtime lags more than L behind
-// the largest one runs closed slices (Pick), and at each slice end it is stopped, charged,
-// requeued (clamped) and picked again by its own core, the only idle one; the other cores
-// run open runs (charged whole slices at every enqueue) or end their bursts. Until the
-// horizon T (next arrival, wake-up or timer, or the first end of a burst) these are the
-// only events, and each needs only a few numbers: at x's k-th slice end t, the open runs
-// are charged to v_o - settled_o + floor((t - runStart_o)/s)*s = M_x + k*s (M_x, the largest
-// such at x's first slice end, since t moves by s each time), and the pick compares x's
-// vtime with the largest running vtime, v_o - settled_o + (t - runStart_o) for the open
-// runs and v_y + (t - start_y) for the other closed runs. forwardAlone replays these events
-// in O(closed runs) each instead of through the event loop, and stops before one at which
-// x would run open, at which slice ends of two cores coincide or one coincides with an
-// open run's boundary (the event loop orders those ties).
+// With the queue empty and every core busy, a task picked while its vtime lagged more than
+// L behind the largest one runs closed slices (Pick), and at each slice end it is stopped,
+// charged, requeued (clamped) and picked again by its own core, the only idle one, for a
+// closed slice again or, once within L, for an open run; the other cores run open runs
+// (charged whole slices at every enqueue) or end their bursts. Until the horizon T (next
+// arrival, wake-up or timer, or the first end of a burst) these are the only events, and
+// each needs only a few numbers: at x's k-th slice end t, the open runs are charged to
+// v_o - settled_o + floor((t - runStart_o)/s)*s = M_x + k*s (M_x, the largest such at x's
+// first slice end, since t moves by s each time; runs opened during the phase are counted
+// as the round robin passes them), and the pick compares x's vtime with the largest
+// running vtime, v_o - settled_o + (t - runStart_o) for the open runs and v_y + (t -
+// start_y) for the closed ones. The slice ends come round robin in the order of the first
+// ones. forwardAlone replays them in O(1) each instead of through the event loop, and
+// leaves to the loop the ones at or after a tie (two cores' slice ends, or one and an open
+// run's boundary, at the same nanosecond).
 
 // alone is a closed run while nothing waits.
 type alone struct {
@@ -479,10 +485,3 @@ func floorDiv(a, b int) int {
 	return q
 }
 
-func floorDiv64(a, b int64) int64 {
-	q := a / b
-	if a%b != 0 && a < 0 {
-		q--
-	}
-	return q
-}
