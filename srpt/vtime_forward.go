@@ -484,4 +484,3 @@ func floorDiv(a, b int) int {
 	}
 	return q
 }
-
