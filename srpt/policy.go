@@ -91,10 +91,11 @@ type Observer interface {
 // closed form instead of event by event (vtime's round-robin phases). Run calls Forward at
 // the end of every instant, after its dispatches, with until the time of the next arrival,
 // I/O wake-up or policy timer (math.MaxInt64 if none). Forward may then advance the
-// schedule with Env.skip and Env.resume to the state the event loop would reach by
-// handling only the quantum ends due before until, none of which may end a burst; it
-// leaves Env.Now unchanged. Run does not call it when Options.Observer is set (the skipped
-// segments would not be reported).
+// schedule with the unexported Env.skip, Env.resume and Env.resumed (so only policies of
+// this package can be Forwarders) to the state the event loop would reach by handling only
+// the quantum ends due before until, none of which may end a burst; it leaves Env.Now
+// unchanged. Run does not call it when Options.Observer is set (the skipped segments would
+// not be reported).
 type Forwarder interface {
 	Policy
 	Forward(until int64)
