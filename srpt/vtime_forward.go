@@ -34,15 +34,16 @@ package srpt
 
 // forward is the scratch state of Vtime.Forward (allocated once, in Start).
 type forward struct {
-	cores []int    // core of each slot, by slice end
-	ends  []int64  // slice end of each slot
-	q     []keyed  // queue in pick order
-	cycle []TaskID // L
-	rem   []int64  // remaining burst at the task's first dispatch of the phase
-	last  []int    // the dispatch in which its burst ends
-	order []int    // cores by their next stop, after the phase
-	slice int64
-	inv   float64 // 1/slice
+	cores   []int    // core of each slot, by slice end
+	ends    []int64  // slice end of each slot
+	settled []int64  // open.settled of each slot's core
+	q       []keyed  // queue in pick order
+	cycle   []TaskID // L
+	rem     []int64  // remaining burst at the task's first dispatch of the phase
+	last    []int    // the dispatch in which its burst ends
+	order   []int    // cores by their next stop, after the phase
+	slice   int64
+	inv     float64 // 1/slice
 	// Forward does not try again before retry (when nothing can be skipped until then) or
 	// for hold instants (after a failed check).
 	retry   int64
@@ -57,6 +58,7 @@ func (f *forward) init(cores int, slice int64) {
 	f.inv = 1 / float64(slice)
 	f.cores = make([]int, cores)
 	f.ends = make([]int64, cores)
+	f.settled = make([]int64, cores)
 	f.order = make([]int, cores)
 	for c := range f.cores {
 		f.cores[c] = c
@@ -154,7 +156,8 @@ func (s *Vtime) Forward(until int64) {
 		} else {
 			prev = r
 		}
-		r := e.rem[x] - s.open.settled[c]
+		f.settled[i] = s.open.settled[c]
+		r := e.rem[x] - f.settled[i]
 		f.cycle[n+i], f.rem[n+i] = x, r
 		rmin = min(rmin, r)
 	}
@@ -230,10 +233,9 @@ func (s *Vtime) Forward(until int64) {
 			}
 			ran := int64(k) * sl
 			s.v[t] += ran
-			if p >= n { // its run since RunStart began before the phase, with settled charged
-				c := f.cores[p-n]
-				ran += s.open.settled[c]
-				s.open.settled[c] = 0
+			if p >= n && f.settled[p-n] > 0 { // its run since RunStart began before the phase, with settled charged
+				ran += f.settled[p-n]
+				s.open.settled[f.cores[p-n]] = 0
 			}
 			busy += ran
 			e.skip(t, k, ran)
