@@ -98,6 +98,7 @@ func (s *Vtime) closeOpen(t TaskID, why Reason) (placed bool) {
 	}
 	slice := s.p.DefaultSlice
 	s.nextB = never
+	s.ff.valid = false // open runs are charged or stopped
 	for c, open := range s.open.open {
 		if !open {
 			continue
@@ -167,6 +168,7 @@ func (s *Vtime) Pick(core int) (TaskID, int64, bool) {
 	}
 	t := s.q.pop().t
 	s.vnow = AdvanceNow(s.vnow, s.v[t])
+	s.ff.touch(core)
 	open := s.q.len() == 0 && !s.closed && s.maxV()-s.v[t] <= s.p.WakeLag
 	s.open.start(core, open)
 	if open {
@@ -188,6 +190,7 @@ func (s *Vtime) maxV() int64 {
 }
 
 func (s *Vtime) Stopped(t TaskID, core int, ran int64, _ StopReason) {
+	s.ff.touch(core)
 	s.v[t] = Charge(s.v[t], s.open.stop(core, ran), NiceZeroWeight)
 	s.vnow = AdvanceNow(s.vnow, s.v[t])
 	if s.early[core] {

@@ -51,6 +51,14 @@ type forward struct {
 	skipped int64 // dispatches fast-forwarded (tests)
 	alone   []alone
 	touched []int
+	// valid says whether cores and ends were right at the end of the last phase; the
+	// event loop has since stopped or dispatched on the stale cores.
+	valid   bool
+	isStale []bool
+	stale   []int
+	// next cores and ends, for the end of the phase
+	nextCores []int
+	nextEnds  []int64
 }
 
 func (f *forward) init(cores int, slice int64) {
@@ -60,6 +68,8 @@ func (f *forward) init(cores int, slice int64) {
 	f.ends = make([]int64, cores)
 	f.settled = make([]int64, cores)
 	f.order = make([]int, cores)
+	f.isStale = make([]bool, cores)
+	f.nextCores, f.nextEnds = make([]int, cores), make([]int64, cores)
 	for c := range f.cores {
 		f.cores[c] = c
 	}
@@ -98,29 +108,33 @@ func (s *Vtime) Forward(until int64) {
 		f.hold = C
 		return
 	}
-	// Running tasks: full closed slices, all ends distinct. f.cores is sorted by slice end
-	// (insertion sort: the order of the last phase is usually still nearly right).
-	for i, c := range f.cores {
-		// Its slice ends at end: a quantum end, or the stop at a boundary requested when an
-		// open run was closed (settled: the whole slices it had run and been charged), unless
-		// it ends its burst before (then end is only the slot's phase).
-		x, settled := e.running[c], s.open.settled[c]
-		end := e.runStart[c] + settled + sl
-		if r := e.rem[x] - settled; r > sl && e.stopAt[c] != end || r <= sl && e.stopAt[c] != e.runStart[c]+e.rem[x] ||
-			e.preemptAt[c] != never && e.preemptAt[c] != e.stopAt[c] || e.rem[x] > maxForwardRem {
-			f.hold = C
-			return
+	// Running tasks: full closed slices, all ends distinct. f.cores is sorted by slice end.
+	// If it was right at the last phase, only the cores the event loop has stopped or
+	// dispatched on since are looked at again.
+	if !f.valid || len(f.stale) > C/2 {
+		for i := range f.cores {
+			if !f.place(s, i, i) {
+				return
+			}
 		}
-		j := i
-		for ; j > 0 && f.ends[j-1] > end; j-- {
-			f.ends[j], f.cores[j] = f.ends[j-1], f.cores[j-1]
+	} else {
+		w := 0
+		for i, c := range f.cores {
+			if !f.isStale[c] {
+				f.cores[w], f.ends[w] = c, f.ends[i]
+				w++
+			}
 		}
-		if j > 0 && f.ends[j-1] == end {
-			f.hold = C
-			return
+		for i := range f.stale {
+			f.cores[w] = f.stale[i]
+			if !f.place(s, w, w) {
+				return
+			}
+			w++
 		}
-		f.ends[j], f.cores[j] = end, c
 	}
+	f.unstale()
+	f.valid = true
 	f.q = append(f.q[:0], s.q.s...)
 	for i := 1; i < n; i++ { // insertion sort: the heap is often sorted already
 		k := f.q[i]
@@ -224,9 +238,13 @@ func (s *Vtime) Forward(until int64) {
 		if running {
 			disp++
 		}
+		if running {
+			f.nextCores[m], f.nextEnds[m] = f.cores[slot], f.ends[slot]+(round+1)*sl
+		}
 		if p >= n && k == 0 {
 			// Still in its slice of before the phase (J < C): unchanged.
 			f.order[m] = f.cores[slot]
+			f.nextEnds[m] = f.ends[slot]
 		} else {
 			if p < n && disp > 0 && e.rec[t].Start < 0 { // first dispatched in the phase
 				e.rec[t].Start = f.at(p)
@@ -264,7 +282,8 @@ func (s *Vtime) Forward(until int64) {
 		}
 	}
 	e.resumed(f.order, J, J, busy)
-	copy(f.cores, f.order) // now sorted by stop time: the next call sorts them quickly
+	copy(f.cores, f.nextCores) // by slice end, as dispatched
+	copy(f.ends, f.nextEnds)
 	s.q.seq = seq0 + uint32(J)
 	s.vnow = vmax
 	f.skipped += int64(J)
@@ -279,6 +298,54 @@ func (f *forward) div(x int64) int64 {
 		q++
 	}
 	return q
+}
+
+// touch records that the event loop stopped or dispatched on core c.
+func (f *forward) touch(c int) {
+	if !f.isStale[c] {
+		f.isStale[c] = true
+		f.stale = append(f.stale, c)
+	}
+}
+
+func (f *forward) unstale() {
+	for _, c := range f.stale {
+		f.isStale[c] = false
+	}
+	f.stale = f.stale[:0]
+}
+
+// place checks the running task of core f.cores[i] (see Forward) and inserts it by its
+// slice end among f.cores[:n], which are sorted. It reports false (and forgets f.cores'
+// order) if the task does not fit a phase.
+func (f *forward) place(s *Vtime, i, n int) bool {
+	e, c, sl := s.env, f.cores[i], f.slice
+	// Its slice ends at end: a quantum end, or the stop at a boundary requested when an
+	// open run was closed (settled: the whole slices it had run and been charged), unless
+	// it ends its burst before (then end is only the slot's phase).
+	x, settled := e.running[c], s.open.settled[c]
+	end := e.runStart[c] + settled + sl
+	if r := e.rem[x] - settled; r > sl && e.stopAt[c] != end || r <= sl && e.stopAt[c] != e.runStart[c]+e.rem[x] ||
+		e.preemptAt[c] != never && e.preemptAt[c] != e.stopAt[c] || e.rem[x] > maxForwardRem {
+		f.fail(e.cores)
+		return false
+	}
+	j := n
+	for ; j > 0 && f.ends[j-1] > end; j-- {
+		f.ends[j], f.cores[j] = f.ends[j-1], f.cores[j-1]
+	}
+	f.ends[j], f.cores[j] = end, c
+	if j > 0 && f.ends[j-1] == end {
+		f.fail(e.cores)
+		return false
+	}
+	return true
+}
+
+// fail makes Forward wait for hold instants and check every core again.
+func (f *forward) fail(hold int) {
+	f.hold, f.valid = hold, false
+	f.unstale()
 }
 
 // at is the time of dispatch j of the phase (j >= -C).
@@ -473,7 +540,7 @@ func (s *Vtime) forwardAlone(until int64) {
 			}
 		}
 	}
-	s.vnow, s.nextB = vnow, 0
+	s.vnow, s.nextB, f.valid = vnow, 0, false
 	s.q.seq += uint32(events)
 	e.resumed(f.touched, 0, events, busy)
 	f.skipped += int64(events)
