@@ -125,12 +125,11 @@ func (s *Vtime) Forward(until int64) {
 				w++
 			}
 		}
-		for i := range f.stale {
-			f.cores[w] = f.stale[i]
+		copy(f.cores[w:], f.stale) // f.cores stays a permutation if place fails
+		for ; w < C; w++ {
 			if !f.place(s, w, w) {
 				return
 			}
-			w++
 		}
 	}
 	f.unstale()
