@@ -114,7 +114,7 @@ func (s *Vtime) closeOpen(t TaskID, why Reason) (placed bool) {
 			}
 		}
 		if d := k - s.open.settled[c]; d > 0 {
-			s.v[x] = Charge(s.v[x], d, NiceZeroWeight)
+			s.v[x] += d // Charge at nice 0 (without its division)
 			s.vnow = AdvanceNow(s.vnow, s.v[x])
 			s.open.settled[c] = k
 		}
@@ -191,7 +191,7 @@ func (s *Vtime) maxV() int64 {
 
 func (s *Vtime) Stopped(t TaskID, core int, ran int64, _ StopReason) {
 	s.ff.touch(core)
-	s.v[t] = Charge(s.v[t], s.open.stop(core, ran), NiceZeroWeight)
+	s.v[t] += s.open.stop(core, ran) // Charge at nice 0 (without its division)
 	s.vnow = AdvanceNow(s.vnow, s.v[t])
 	if s.early[core] {
 		s.early[core] = false
