@@ -2,27 +2,17 @@ package srpt_test
 
 import (
 	"runtime"
-	"sync"
 	"testing"
 
 	"github.com/alps-sched/alps/configs"
 	"github.com/alps-sched/alps/srpt"
-	"github.com/alps-sched/alps/srpt/trace"
 )
-
-// cfsBenchTrace is BenchmarkPolicies' trace: 1,000,000 Azure-like invocations at 85% load
-// on 16 cores.
-var cfsBenchTrace = sync.OnceValues(func() (*srpt.Trace, error) {
-	return trace.Generate(trace.GenOptions{
-		Functions: 1000, Invocations: 1_000_000, Cores: 16, Load: 0.85, Seed: 1,
-	})
-})
 
 // BenchmarkCFS runs the per-core cfs model and the global processor-sharing model (ps) over
 // the benchmark trace and reports invocations per second, bytes allocated per invocation
 // and the mean FCT (its ratio between the two is the cost of per-core queues).
 func BenchmarkCFS(b *testing.B) {
-	tr, err := cfsBenchTrace()
+	tr, err := benchTrace() // BenchmarkPolicies' trace
 	if err != nil {
 		b.Fatal(err)
 	}
