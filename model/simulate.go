@@ -241,7 +241,7 @@ func sortByArrival(jobs, tmp []SimJob) (sorted, spare []SimJob) {
 	}
 	tmp = tmp[:len(jobs)]
 	const maxBits = 11
-	width := uint(min(max(bitsLen(len(jobs)), 6), maxBits))
+	width := uint(min(max(bits.Len(uint(len(jobs))), 6), maxBits))
 	mask := uint64(1)<<width - 1
 	var countBuf [1 << maxBits]int
 	count := countBuf[:1<<width]
@@ -267,6 +267,3 @@ func sortByArrival(jobs, tmp []SimJob) (sorted, spare []SimJob) {
 	}
 	return jobs, tmp
 }
-
-// bitsLen is the number of bits of n.
-func bitsLen(n int) int { return bits.Len(uint(n)) }
