@@ -200,15 +200,9 @@ func (c *Classifier) Watch(ctx context.Context, ready chan<- struct{}) error {
 		c.scan(c.root, nil)
 		return nil
 	}
-	stop := make(chan struct{})
-	defer close(stop)
-	go func() {
-		select {
-		case <-ctx.Done():
-		case <-stop:
-		}
-		w.close() // ends the read below
-	}()
+	defer w.close()
+	stop := context.AfterFunc(ctx, func() { w.close() }) // ends the read below
+	defer stop()
 	c.scan(c.root, w)
 	signal()
 	buf := make([]byte, 64<<10)
