@@ -1,6 +1,7 @@
 package frontend
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -70,11 +71,8 @@ func (w *dirWatcher) read(buf []byte, dst []dirEvent) ([]dirEvent, error) {
 		if nameEnd > n {
 			return dst, errors.New("inotify: short read")
 		}
-		name := buf[off+unix.SizeofInotifyEvent : nameEnd]
+		name := bytes.TrimRight(buf[off+unix.SizeofInotifyEvent:nameEnd], "\x00") // NUL padding
 		off = nameEnd
-		for len(name) > 0 && name[len(name)-1] == 0 {
-			name = name[:len(name)-1]
-		}
 		dir, known := w.dirs[ev.Wd]
 		switch {
 		case ev.Mask&unix.IN_Q_OVERFLOW != 0:
