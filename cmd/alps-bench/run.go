@@ -121,7 +121,7 @@ func runCmd(app *cli.App) *cobra.Command {
 					return fmt.Errorf("run %s: %w", s, err)
 				}
 				if res.ExitCode != 0 {
-					return fmt.Errorf("run %s: guest exited %d:\n%s", s, res.ExitCode, tailLines(res.Serial, 30))
+					return fmt.Errorf("run %s: guest exited %d:\n%s", s, res.ExitCode, res.SerialTail(30))
 				}
 				dir := filepath.Join(runs, s)
 				if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -210,17 +210,4 @@ func buildGuestBinaries() (map[string]string, error) {
 		bins[name] = filepath.Join(dir, name)
 	}
 	return bins, nil
-}
-
-func tailLines(s string, n int) string {
-	lines := 0
-	for i := len(s) - 1; i >= 0; i-- {
-		if s[i] == '\n' {
-			lines++
-			if lines > n {
-				return s[i+1:]
-			}
-		}
-	}
-	return s
 }

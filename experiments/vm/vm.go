@@ -70,6 +70,9 @@ type Result struct {
 	Attempts int               // boots made (2 after an emulator crash)
 }
 
+// SerialTail returns the last n lines of the console output.
+func (r *Result) SerialTail(n int) string { return tail(r.Serial, n) }
+
 // DefaultKernel returns $ALPS_KERNEL, or .cache/kernel/vmlinuz of the repository that
 // contains the working directory (where experiments/vm/deps.sh caches it).
 func DefaultKernel() (string, error) {
