@@ -163,10 +163,10 @@ func analyze(app *cli.App, dir, out string, short bool) error {
 // take turns on one host thread: about 1), rounded, within 1..guestCPUs. A calibration
 // without that measurement gives the vCPU count.
 func simulatedCores(calPath string) (int, string, error) {
-	if _, err := os.Stat(calPath); errors.Is(err, os.ErrNotExist) {
+	cal, err := workload.ReadCalibration(calPath)
+	if errors.Is(err, os.ErrNotExist) {
 		return guestCPUs, fmt.Sprintf("the %d vCPUs; no calibration in the runs", guestCPUs), nil
 	}
-	cal, err := workload.ReadCalibration(calPath)
 	if err != nil {
 		return 0, "", err
 	}
