@@ -43,15 +43,17 @@ func writeFile(t *testing.T, path, body string) string {
 	return path
 }
 
-// plan runs "alps-bench plan" with a small trace and returns the path of the CSV.
-func plan(t *testing.T, dir string, extra ...string) string {
+// plan runs "alps-bench plan" with a small trace (60 invocations of at most 8 functions over
+// 6 s) into dir and returns the path of the CSV and the command's stdout.
+func plan(t *testing.T, dir string, extra ...string) (path, stdout string) {
 	t.Helper()
 	out := filepath.Join(dir, planFile)
 	args := append([]string{"plan", "--invocations", "60", "--functions", "8", "--span", "6s", "--out", out}, extra...)
-	if code, _, errOut := runBench(t, args...); code != 0 {
+	code, stdout, errOut := runBench(t, args...)
+	if code != 0 {
 		t.Fatalf("plan: exit %d: %s", code, errOut)
 	}
-	return out
+	return out, stdout
 }
 
 func TestPlan(t *testing.T) {
@@ -69,12 +71,7 @@ func TestPlan(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			out := filepath.Join(t.TempDir(), "plan.csv")
-			args := append([]string{"plan", "--invocations", "60", "--functions", "8", "--span", "6s", "--out", out}, tt.args...)
-			code, stdout, errOut := runBench(t, args...)
-			if code != 0 {
-				t.Fatalf("exit %d: %s", code, errOut)
-			}
+			out, stdout := plan(t, t.TempDir(), tt.args...)
 			tr, err := trace.ReadCSVFile(out)
 			if err != nil {
 				t.Fatal(err)
@@ -111,7 +108,7 @@ func TestPlan(t *testing.T) {
 
 func TestPlanIsReproducible(t *testing.T) {
 	read := func(seed string) []byte {
-		p := plan(t, t.TempDir(), "--seed", seed)
+		p, _ := plan(t, t.TempDir(), "--seed", seed)
 		b, err := os.ReadFile(p)
 		if err != nil {
 			t.Fatal(err)
@@ -154,7 +151,8 @@ func writeRun(t *testing.T, dir, name string, tr *srpt.Trace, factor float64, lo
 func runsDir(t *testing.T, factors map[string]float64) (string, *srpt.Trace) {
 	t.Helper()
 	dir := t.TempDir()
-	tr, err := trace.ReadCSVFile(plan(t, dir))
+	p, _ := plan(t, dir)
+	tr, err := trace.ReadCSVFile(p)
 	if err != nil {
 		t.Fatal(err)
 	}
