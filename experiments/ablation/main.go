@@ -85,8 +85,10 @@ func config(over map[string]any, extra string) (configs.Config, error) {
 }
 
 type row struct {
-	name string
-	sum  []metrics.Summary // per seed
+	name   string
+	policy string            // the srpt policy run: the baseline's own, or alps for a variant
+	cfg    configs.Config    // its configuration
+	sum    []metrics.Summary // per seed
 }
 
 func run(seeds, first int, gen trace.GenOptions, only, extra string) error {
@@ -105,10 +107,17 @@ func run(seeds, first int, gen trace.GenOptions, only, extra string) error {
 		io := w.io
 		fmt.Printf("\n## %s: %d cores, load %.2f, I/O-bound fraction %.1f, %d functions, %g minutes, %s arrivals, seeds %d..%d\n\n",
 			w.name, cores, gen.Load, io, gen.Functions, gen.Minutes, gen.Arrivals, first, first+seeds-1)
-		rows := []*row{{name: "srpt"}, {name: "ps"}, {name: "cfs"}, {name: "vtime"}}
+		var rows []*row
+		for _, b := range []string{"srpt", "ps", "cfs", "vtime"} {
+			rows = append(rows, &row{name: b, policy: b, cfg: base})
+		}
 		for _, v := range variants {
 			if len(pick) == 0 || pick[v.name] {
-				rows = append(rows, &row{name: v.name})
+				c, err := config(v.set, extra)
+				if err != nil {
+					return err
+				}
+				rows = append(rows, &row{name: v.name, policy: "alps", cfg: c})
 			}
 		}
 		for _, r := range rows {
@@ -134,25 +143,7 @@ func run(seeds, first int, gen trace.GenOptions, only, extra string) error {
 					defer wg.Done()
 					sem <- struct{}{}
 					defer func() { <-sem }()
-					cfg := base
-					name := r.name
-					if name != "srpt" && name != "ps" && name != "cfs" && name != "vtime" {
-						var over map[string]any
-						for _, v := range variants {
-							if v.name == r.name {
-								over = v.set
-							}
-						}
-						c, err := config(over, extra)
-						if err != nil {
-							mu.Lock()
-							firstErr = err
-							mu.Unlock()
-							return
-						}
-						cfg, name = c, "alps"
-					}
-					p, err := srpt.New(name, srpt.Params{Cores: cores, Config: cfg})
+					p, err := srpt.New(r.policy, srpt.Params{Cores: cores, Config: r.cfg})
 					if err == nil {
 						var res *srpt.Result
 						res, err = srpt.Run(tr, p, srpt.Options{Cores: cores})
