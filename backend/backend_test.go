@@ -41,28 +41,6 @@ func TestKnobsValidate(t *testing.T) {
 	}
 }
 
-func TestCommKey(t *testing.T) {
-	tests := []struct {
-		comm string
-		ok   bool
-	}{
-		{"resize", true},
-		{"exactly15bytes!", true},
-		{"sixteen-bytes-xx", false},
-		{"", false},
-	}
-	for _, tt := range tests {
-		k, err := commKey(tt.comm)
-		if (err == nil) != tt.ok {
-			t.Errorf("commKey(%q) error = %v, want ok=%v", tt.comm, err, tt.ok)
-			continue
-		}
-		if tt.ok && (string(k[:len(tt.comm)]) != tt.comm || k[len(tt.comm)] != 0) {
-			t.Errorf("commKey(%q) = %q, want the name NUL padded", tt.comm, k)
-		}
-	}
-}
-
 func TestExitInfoString(t *testing.T) {
 	tests := []struct {
 		info    ExitInfo

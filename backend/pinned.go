@@ -10,6 +10,8 @@ import (
 
 	"github.com/cilium/ebpf"
 	"golang.org/x/sys/unix"
+
+	"github.com/alps-sched/alps/backend/internal/classify"
 )
 
 // Names of the map pins Load creates under Options.PinPath.
@@ -302,13 +304,11 @@ func sumCounters(m *ebpf.Map) (Counters, error) {
 	fields := []*uint64{&c.Enqueues, &c.Direct, &c.Ranked, &c.Stale, &c.Capped, &c.Dispatches,
 		&c.Records, &c.RecordsLost, &c.Classified}
 	for i, f := range fields {
-		var perCPU []uint64
-		if err := m.Lookup(uint32(i), &perCPU); err != nil {
+		n, err := classify.SumCounter(m, uint32(i))
+		if err != nil {
 			return c, fmt.Errorf("reading counter %d: %w", i, err)
 		}
-		for _, v := range perCPU {
-			*f += v
-		}
+		*f = n
 	}
 	return c, nil
 }

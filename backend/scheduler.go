@@ -3,7 +3,6 @@ package backend
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -18,6 +17,8 @@ import (
 	"github.com/cilium/ebpf/ringbuf"
 	"github.com/cilium/ebpf/rlimit"
 	"golang.org/x/sys/unix"
+
+	"github.com/alps-sched/alps/backend/internal/classify"
 )
 
 //go:generate bash bpf/generate.sh
@@ -25,7 +26,8 @@ import (
 // fnNone marks a task without a function in the BPF maps.
 const fnNone = 0xffffffff
 
-// The C structs of bpf/alps.bpf.c and bpf/classify.h, field for field.
+// The C structs of bpf/alps.bpf.c, field for field (struct record of bpf/classify.h is
+// classify.Record).
 type (
 	rawKnobs struct {
 		RankStep, MaxPenalty, WakeLag, DefaultSlice, HeartbeatStale, Heartbeat uint64
@@ -36,10 +38,6 @@ type (
 		Rank, Valid uint32
 		Slice       uint64
 	}
-	rawRecord struct {
-		Kind, Fn, PID, _                         uint32
-		Start, End, CPU, RunDelay, Nvcsw, Nivcsw uint64
-	}
 	rawExitInfo struct {
 		Kind   int32
 		_      uint32
@@ -47,11 +45,6 @@ type (
 		Reason [128]byte
 		Msg    [1024]byte
 	}
-)
-
-const (
-	recInvocation = 1
-	recExit       = 2
 )
 
 // Scheduler is the loaded alps sched_ext scheduler. Its methods are safe for
@@ -359,14 +352,14 @@ func (s *Scheduler) SetCgroupFunction(cgroupID uint64, fn uint32) error {
 
 // DeleteCgroupFunction removes a cgroup's classification.
 func (s *Scheduler) DeleteCgroupFunction(cgroupID uint64) error {
-	return s.classifierChange(func() error { return deleteKey(s.objs.CgroupFn, cgroupID) },
+	return s.classifierChange(func() error { return classify.DeleteKey(s.objs.CgroupFn, cgroupID) },
 		"unclassifying cgroup %d", cgroupID)
 }
 
 // SetCommFunction classifies processes whose name (comm, at most 15 bytes: the base
 // name of the executable) is comm as function fn.
 func (s *Scheduler) SetCommFunction(comm string, fn uint32) error {
-	key, err := commKey(comm)
+	key, err := classify.CommKey(comm)
 	if err != nil {
 		return err
 	}
@@ -379,28 +372,12 @@ func (s *Scheduler) SetCommFunction(comm string, fn uint32) error {
 
 // DeleteCommFunction removes a process name's classification.
 func (s *Scheduler) DeleteCommFunction(comm string) error {
-	key, err := commKey(comm)
+	key, err := classify.CommKey(comm)
 	if err != nil {
 		return err
 	}
-	return s.classifierChange(func() error { return deleteKey(s.objs.CommFn, key) },
+	return s.classifierChange(func() error { return classify.DeleteKey(s.objs.CommFn, key) },
 		"unclassifying process name %q", comm)
-}
-
-func commKey(comm string) ([16]byte, error) {
-	var k [16]byte
-	if comm == "" || len(comm) > 15 {
-		return k, fmt.Errorf("process name %q: must be 1 to 15 bytes", comm)
-	}
-	copy(k[:], comm)
-	return k, nil
-}
-
-func deleteKey(m *ebpf.Map, key any) error {
-	if err := m.Delete(key); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
-		return err
-	}
-	return nil
 }
 
 // classifierChange applies a classifier map change and bumps the classifier generation
@@ -489,7 +466,6 @@ func (s *Scheduler) Counters() (Counters, error) {
 func (s *Scheduler) readRecords() {
 	defer s.wg.Done()
 	defer close(s.records)
-	var raw rawRecord
 	var pause *time.Timer
 	for {
 		if s.latency > 0 && s.rd.AvailableBytes() == 0 {
@@ -512,13 +488,14 @@ func (s *Scheduler) readRecords() {
 			}
 			continue
 		}
-		if err := binary.Read(bytes.NewReader(rec.RawSample), binary.NativeEndian, &raw); err != nil {
+		raw, err := classify.DecodeRecord(rec.RawSample)
+		if err != nil {
 			continue
 		}
 		switch raw.Kind {
-		case recExit:
+		case classify.RecExit:
 			s.markDone(s.readExitInfo())
-		case recInvocation:
+		case classify.RecInvocation:
 			r := Record{Function: raw.Fn, PID: raw.PID, Start: int64(raw.Start), End: int64(raw.End),
 				CPU: int64(raw.CPU), RunDelay: int64(raw.RunDelay), Nvcsw: raw.Nvcsw, Nivcsw: raw.Nivcsw}
 			select {

@@ -24,7 +24,7 @@ enum cls_src { SRC_NONE, SRC_INHERIT, SRC_CGROUP, SRC_COMM };
 
 enum record_kind { REC_INVOCATION = 1, REC_EXIT = 2 /* alps.bpf.c only: the scheduler was ejected */ };
 
-/* One finished invocation; mirrored by rawRecord in backend/scheduler.go and backend/tracer. */
+/* One finished invocation; mirrored by Record in backend/internal/classify. */
 struct record {
 	u32 kind;
 	u32 fn;

@@ -15,8 +15,6 @@
 package tracer
 
 import (
-	"bytes"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -29,6 +27,7 @@ import (
 	"github.com/cilium/ebpf/rlimit"
 
 	"github.com/alps-sched/alps/backend"
+	"github.com/alps-sched/alps/backend/internal/classify"
 )
 
 // Errors of Load, one line each.
@@ -45,14 +44,6 @@ type Options struct {
 	// finds the channel full is dropped and counted (Dropped).
 	RecordBuffer int
 }
-
-// rawRecord is struct record of bpf/classify.h, shared with the scheduler.
-type rawRecord struct {
-	Kind, Fn, PID, _                         uint32
-	Start, End, CPU, RunDelay, Nvcsw, Nivcsw uint64
-}
-
-const recInvocation = 1
 
 // Tracer is the loaded and attached tracer. Its methods are safe for concurrent use.
 type Tracer struct {
@@ -112,7 +103,6 @@ func Load(opts Options) (*Tracer, error) {
 func (t *Tracer) read() {
 	defer t.wg.Done()
 	defer close(t.records)
-	var raw rawRecord
 	for {
 		rec, err := t.rd.Read()
 		if errors.Is(err, ringbuf.ErrClosed) {
@@ -121,7 +111,8 @@ func (t *Tracer) read() {
 		if err != nil {
 			continue
 		}
-		if binary.Read(bytes.NewReader(rec.RawSample), binary.NativeEndian, &raw) != nil || raw.Kind != recInvocation {
+		raw, err := classify.DecodeRecord(rec.RawSample)
+		if err != nil || raw.Kind != classify.RecInvocation {
 			continue
 		}
 		r := backend.Record{Function: raw.Fn, PID: raw.PID, Start: int64(raw.Start), End: int64(raw.End),
@@ -142,13 +133,9 @@ func (t *Tracer) Dropped() uint64 { return t.dropped.Load() }
 
 // Lost returns how many records the kernel could not send (ring buffer full).
 func (t *Tracer) Lost() (uint64, error) {
-	var perCPU []uint64
-	if err := t.objs.Counters.Lookup(uint32(1), &perCPU); err != nil {
+	n, err := classify.SumCounter(t.objs.Counters, 1) // CNT_RECORD_LOST
+	if err != nil {
 		return 0, fmt.Errorf("reading the lost-record counter: %w", err)
-	}
-	var n uint64
-	for _, v := range perCPU {
-		n += v
 	}
 	return n, nil
 }
@@ -156,14 +143,13 @@ func (t *Tracer) Lost() (uint64, error) {
 // SetCommFunction classifies processes named comm (1 to 15 bytes) as function fn, from
 // their next exec.
 func (t *Tracer) SetCommFunction(comm string, fn uint32) error {
-	if comm == "" || len(comm) > 15 {
-		return fmt.Errorf("process name %q: must be 1 to 15 bytes", comm)
+	key, err := classify.CommKey(comm)
+	if err != nil {
+		return err
 	}
 	if fn >= backend.MaxFunctions {
 		return fmt.Errorf("process name %q: function id %d is not below %d", comm, fn, backend.MaxFunctions)
 	}
-	var key [16]byte
-	copy(key[:], comm)
 	if err := t.objs.CommFn.Update(key, fn, ebpf.UpdateAny); err != nil {
 		return fmt.Errorf("classifying process name %q: %w", comm, err)
 	}
@@ -184,7 +170,7 @@ func (t *Tracer) SetCgroupFunction(cgroupID uint64, fn uint32) error {
 
 // DeleteCgroupFunction removes a cgroup's classification.
 func (t *Tracer) DeleteCgroupFunction(cgroupID uint64) error {
-	if err := t.objs.CgroupFn.Delete(cgroupID); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
+	if err := classify.DeleteKey(t.objs.CgroupFn, cgroupID); err != nil {
 		return fmt.Errorf("unclassifying cgroup %d: %w", cgroupID, err)
 	}
 	return nil
