@@ -29,7 +29,7 @@ type Scheduler struct {
 // Frontend is the daemon's cost during the alps run.
 type Frontend struct {
 	CPUPercent  float64 `json:"cpu_percent"`
-	UpdateP99Ms float64 `json:"update_p99_ms"` // steady state: every update but the first
+	UpdateP99Ms float64 `json:"update_p99_ms"` // over every update, the first included (frontend.Stats)
 	// UpdateFirstMs is the first update, apart: it runs the code for the first time (under
 	// TCG, translates it). 0 when the daemon did not report it.
 	UpdateFirstMs float64 `json:"update_first_ms,omitempty"`
