@@ -19,11 +19,15 @@ type kernel struct {
 	exited  chan frontend.ExitInfo
 }
 
+// knobsOf is the backend's default knobs with the policy section's ordering knobs.
 func knobsOf(cfg configs.Config) backend.Knobs {
-	ms := func(v float64) time.Duration { return time.Duration(v * float64(time.Millisecond)) }
-	k := backend.DefaultKnobs()
-	k.RankStep, k.MaxPenalty = ms(cfg.Policy.RankStepMs), ms(cfg.Policy.MaxPenaltyMs)
-	k.WakeLag, k.DefaultSlice = ms(cfg.Policy.WakeLagMs), ms(cfg.Policy.DefaultSliceMs)
+	return withKnobs(backend.DefaultKnobs(), model.FromConfig(cfg).Knobs)
+}
+
+// withKnobs is k with the ordering knobs of m.
+func withKnobs(k backend.Knobs, m model.Knobs) backend.Knobs {
+	k.RankStep, k.MaxPenalty = time.Duration(m.RankStep), time.Duration(m.MaxPenalty)
+	k.WakeLag, k.DefaultSlice = time.Duration(m.WakeLag), time.Duration(m.DefaultSlice)
 	return k
 }
 
@@ -81,8 +85,7 @@ func (k *kernel) SetPolicy(t *model.Table) error {
 		for fn, e := range t.Entries {
 			table[fn] = backend.Entry{Rank: e.Rank, Slice: time.Duration(e.Slice)}
 		}
-		knobs.RankStep, knobs.MaxPenalty = time.Duration(t.Knobs.RankStep), time.Duration(t.Knobs.MaxPenalty)
-		knobs.WakeLag, knobs.DefaultSlice = time.Duration(t.Knobs.WakeLag), time.Duration(t.Knobs.DefaultSlice)
+		knobs = withKnobs(knobs, t.Knobs)
 		if knobs.DefaultSlice <= 0 {
 			knobs.DefaultSlice = k.knobs.DefaultSlice
 		}
