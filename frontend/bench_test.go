@@ -33,21 +33,13 @@ func demoRecords(n int) []Record {
 }
 
 // benchDaemon returns a daemon on a fake kernel with the real learner (the documented
-// defaults, 2 cores as in the VM) whose window already holds warm records.
+// defaults, 2 cores as in the VM) whose window already holds warm records. testConfig's short
+// intervals do not enter a step (it is called directly, not by the loop's timers).
 func benchDaemon(b *testing.B, warm []Record, now int64) *Daemon {
 	b.Helper()
-	l, err := configs.NewLoader()
-	if err != nil {
-		b.Fatal(err)
-	}
-	cfg, err := l.Load()
-	if err != nil {
-		b.Fatal(err)
-	}
+	cfg := testConfig(b)
 	cfg.Learner.Cores = 2
 	cfg.Learner.WindowSize = 600 // the demo's window: every invocation of the run
-	cfg.Frontend.CgroupRoot = b.TempDir()
-	cfg.Frontend.MetricsAddr = ""
 	d, err := New(Options{Config: cfg, Kernel: newFakeKernel(16), Log: zerolog.Nop(), Now: func() int64 { return now },
 		NewLearner: func(c configs.Config) (Learner, error) { return model.NewLearner(model.FromConfig(c)) }})
 	if err != nil {

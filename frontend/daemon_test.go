@@ -15,19 +15,19 @@ import (
 	"github.com/alps-sched/alps/configs"
 )
 
-func testConfig(t *testing.T) configs.Config {
-	t.Helper()
+func testConfig(tb testing.TB) configs.Config {
+	tb.Helper()
 	l, err := configs.NewLoader()
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	c, err := l.Load()
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	c.Learner.UpdateIntervalMs = 20
 	c.Frontend.HeartbeatIntervalMs = 10
-	c.Frontend.CgroupRoot = t.TempDir()
+	c.Frontend.CgroupRoot = tb.TempDir()
 	c.Frontend.MetricsAddr = ""
 	return c
 }
