@@ -1,6 +1,7 @@
 package backend
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -85,8 +86,8 @@ func OpenPinned(dir string) (*Pinned, error) {
 		key  uint32
 		val  uint32
 	}{
-		{PinKnobs, &pm.knobs, ebpf.Array, 4, uint32(rawKnobsSize)},
-		{PinPolicy, &pm.policy, ebpf.Array, 4, uint32(rawPolicySize)},
+		{PinKnobs, &pm.knobs, ebpf.Array, 4, uint32(binary.Size(rawKnobs{}))},
+		{PinPolicy, &pm.policy, ebpf.Array, 4, uint32(binary.Size(rawPolicy{}))},
 		{PinCounters, &pm.counters, ebpf.PerCPUArray, 4, 8},
 		{PinCommFn, &pm.commFn, ebpf.Hash, 16, 4},
 		{PinCgroupFn, &pm.cgroupFn, ebpf.Hash, 8, 4},
@@ -193,12 +194,6 @@ func snapshot(src mapSource, now func() uint64) (Snapshot, error) {
 	}
 	return s, nil
 }
-
-// Sizes of the C structs, checked against the pinned maps.
-const (
-	rawKnobsSize  = 6*8 + 2*4 + 8
-	rawPolicySize = 2*4 + 8
-)
 
 type pinnedMaps struct {
 	knobs, policy, counters, commFn, cgroupFn *ebpf.Map
