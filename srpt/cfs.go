@@ -110,9 +110,9 @@ type cfsStats struct {
 
 // cfsCore is one core's run queue, shared as processor sharing.
 type cfsCore struct {
-	tasks []TaskID // min-heap by finish tag
-	s, p  float64  // service per task since the queue was last empty; slices per task
-	last  int64    // time s and p are up to date with
+	tasks minHeap[tagged] // by finish tag: a task's burst ends when s reaches it
+	s, p  float64         // service per task since the queue was last empty; slices per task
+	last  int64           // time s and p are up to date with
 }
 
 type cfsSim struct {
@@ -120,7 +120,6 @@ type cfsSim struct {
 	trace func(cfsPlacement)
 	inv   []Invocation
 	rec   []Record
-	tag   []float64 // a queued task's burst ends when its core's s reaches tag
 	join  []float64 // its core's p when it joined
 	core  []int32   // its core (while blocked: its previous core)
 	cores []cfsCore
@@ -154,7 +153,6 @@ func (c *CoreCFS) simulate(tr *Trace, o Options) (*Result, error) {
 		trace:   c.trace,
 		inv:     tr.Inv,
 		rec:     make([]Record, n),
-		tag:     make([]float64, n),
 		join:    make([]float64, n),
 		core:    make([]int32, n),
 		cores:   make([]cfsCore, o.Cores),
@@ -259,9 +257,9 @@ func (s *cfsSim) schedule(k int) {
 		return
 	}
 	r, _ := s.rate(len(c.tasks))
-	t := c.tasks[0]
-	at := s.now + int64(math.Ceil((s.tag[t]-c.s)/r))
-	s.cq.set(k, max(at, s.now), t)
+	h := c.tasks[0]
+	at := s.now + int64(math.Ceil((h.f-c.s)/r))
+	s.cq.set(k, max(at, s.now), h.t)
 }
 
 // enqueue puts task t with rem ns of its burst left on core k.
@@ -276,10 +274,9 @@ func (s *cfsSim) enqueue(t TaskID, k int, rem float64, from int, why placeWhy) {
 	case 1:
 		s.nOver++
 	}
-	s.tag[t] = c.s + rem
 	s.join[t] = c.p
 	s.core[t] = int32(k)
-	s.heapPush(c, t)
+	c.tasks.push(tagged{c.s + rem, t})
 	s.schedule(k)
 	if s.trace != nil {
 		s.trace(cfsPlacement{At: s.now, T: t, From: from, To: k, Why: why})
@@ -291,7 +288,8 @@ func (s *cfsSim) enqueue(t TaskID, k int, rem float64, from int, why placeWhy) {
 func (s *cfsSim) dequeue(k, i int) (TaskID, float64) {
 	s.advance(k)
 	c := &s.cores[k]
-	t := s.heapRemove(c, i)
+	x := c.tasks.remove(i)
+	t := x.t
 	s.rec[t].Preemptions += uint32(c.p - s.join[t])
 	switch len(c.tasks) {
 	case 0:
@@ -300,7 +298,7 @@ func (s *cfsSim) dequeue(k, i int) (TaskID, float64) {
 		s.nOver--
 	}
 	s.schedule(k)
-	return t, s.tag[t] - c.s
+	return t, x.f - c.s
 }
 
 // burstsEnd ends the bursts of core k that are due now; a core left idle pulls work.
@@ -311,7 +309,7 @@ func (s *cfsSim) burstsEnd(k int, completed *int, o Options) error {
 	for len(c.tasks) > 0 {
 		r, _ := s.rate(len(c.tasks))
 		// Tolerate the float rounding of one ns of service; the head is due in any case.
-		if done > 0 && s.tag[c.tasks[0]] > c.s+r {
+		if done > 0 && c.tasks[0].f > c.s+r {
 			break
 		}
 		t, _ := s.dequeue(k, 0)
@@ -442,67 +440,4 @@ func (s *cfsSim) planBalance() {
 	if at := (s.now/iv + 1) * iv; at < s.balAt {
 		s.balAt = at
 	}
-}
-
-// Each core's queue is a binary min-heap of tasks by (tag, id); load balancing takes a task
-// out at any index.
-
-func (s *cfsSim) before(a, b TaskID) bool {
-	return s.tag[a] < s.tag[b] || (s.tag[a] == s.tag[b] && a < b)
-}
-
-func (s *cfsSim) heapPush(c *cfsCore, t TaskID) {
-	c.tasks = append(c.tasks, t)
-	s.up(c, len(c.tasks)-1)
-}
-
-func (s *cfsSim) heapRemove(c *cfsCore, i int) TaskID {
-	h := c.tasks
-	t := h[i]
-	last := len(h) - 1
-	if i != last {
-		h[i] = h[last]
-	}
-	c.tasks = h[:last]
-	if i != last {
-		s.down(c, i)
-		s.up(c, i)
-	}
-	return t
-}
-
-func (s *cfsSim) up(c *cfsCore, i int) {
-	h := c.tasks
-	t := h[i]
-	for i > 0 {
-		p := (i - 1) / 2
-		if !s.before(t, h[p]) {
-			break
-		}
-		h[i] = h[p]
-		i = p
-	}
-	h[i] = t
-}
-
-func (s *cfsSim) down(c *cfsCore, i int) {
-	h := c.tasks
-	n := len(h)
-	t := h[i]
-	for {
-		l := 2*i + 1
-		if l >= n {
-			break
-		}
-		m := l
-		if r := l + 1; r < n && s.before(h[r], h[l]) {
-			m = r
-		}
-		if !s.before(h[m], t) {
-			break
-		}
-		h[i] = h[m]
-		i = m
-	}
-	h[i] = t
 }

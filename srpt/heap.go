@@ -9,16 +9,7 @@ type minHeap[T ordered[T]] []T
 
 func (h *minHeap[T]) push(x T) {
 	*h = append(*h, x)
-	s := *h
-	i := len(s) - 1
-	for i > 0 {
-		p := (i - 1) / 2
-		if !s[i].less(s[p]) {
-			break
-		}
-		s[i], s[p] = s[p], s[i]
-		i = p
-	}
+	h.up(len(*h) - 1)
 }
 
 func (h *minHeap[T]) pop() T {
@@ -26,25 +17,53 @@ func (h *minHeap[T]) pop() T {
 	top := s[0]
 	n := len(s) - 1
 	s[0] = s[n]
-	s = s[:n]
-	i := 0
+	*h = s[:n]
+	h.down(0)
+	return top
+}
+
+// remove takes out the element at index i.
+func (h *minHeap[T]) remove(i int) T {
+	s := *h
+	x := s[i]
+	n := len(s) - 1
+	s[i] = s[n]
+	*h = s[:n]
+	if i < n {
+		h.down(i)
+		h.up(i)
+	}
+	return x
+}
+
+func (h minHeap[T]) up(i int) {
+	for i > 0 {
+		p := (i - 1) / 2
+		if !h[i].less(h[p]) {
+			break
+		}
+		h[i], h[p] = h[p], h[i]
+		i = p
+	}
+}
+
+func (h minHeap[T]) down(i int) {
+	n := len(h)
 	for {
 		l := 2*i + 1
 		if l >= n {
 			break
 		}
 		m := l
-		if r := l + 1; r < n && s[r].less(s[l]) {
+		if r := l + 1; r < n && h[r].less(h[l]) {
 			m = r
 		}
-		if !s[m].less(s[i]) {
+		if !h[m].less(h[i]) {
 			break
 		}
-		s[i], s[m] = s[m], s[i]
+		h[i], h[m] = h[m], h[i]
 		i = m
 	}
-	*h = s
-	return top
 }
 
 // coreQueue orders the cores by their next stop time (ties: running task id, so that
