@@ -223,13 +223,7 @@ func (c *CoreCFS) simulate(tr *Trace, o Options) (*Result, error) {
 }
 
 // rate is the service rate of each of n tasks sharing a core, and the slice (0 when alone).
-func (s *cfsSim) rate(n int) (r, g float64) {
-	if n <= 1 {
-		return 1, 0
-	}
-	g = math.Max(float64(s.p.Latency)/float64(n), float64(s.p.MinGranularity))
-	return 1 / float64(n) * g / (g + float64(s.p.ContextSwitch)), g
-}
+func (s *cfsSim) rate(n int) (r, g float64) { return s.p.share(n, 1) }
 
 // advance brings core k's service counters up to now.
 func (s *cfsSim) advance(k int) {

@@ -70,14 +70,6 @@ func (c *PS) simulate(tr *Trace, o Options) (*Result, error) {
 		next      int
 		completed int
 	)
-	// rate is the service rate of each runnable task and g the slice.
-	rate := func(k int) (r, g float64) {
-		if k <= o.Cores {
-			return 1, 0
-		}
-		g = math.Max(float64(c.p.Latency)*cores/float64(k), float64(c.p.MinGranularity))
-		return cores / float64(k) * g / (g + float64(c.p.ContextSwitch)), g
-	}
 	enter := func(t TaskID) {
 		in := &tr.Inv[t]
 		run.push(tagged{S + float64(burst(in, rec[t].Wakeups)), t})
@@ -87,7 +79,7 @@ func (c *PS) simulate(tr *Trace, o Options) (*Result, error) {
 		rec[i] = Record{Arrival: tr.Inv[i].Arrival, Start: -1, End: -1, Func: tr.Inv[i].Func}
 	}
 	for completed < n {
-		r, g := rate(len(run))
+		r, g := c.p.share(len(run), o.Cores)
 		tNext := int64(math.MaxInt64)
 		if len(run) > 0 {
 			tNext = now + int64(math.Ceil((run[0].f-S)/r))
