@@ -86,10 +86,12 @@ func newCoreQueue(n int) coreQueue {
 	return q
 }
 
-func (q *coreQueue) less(i, j int) bool {
-	a, b := q.h[i], q.h[j]
+// before orders cores a and b by stop time, then running task.
+func (q *coreQueue) before(a, b int) bool {
 	return q.at[a] < q.at[b] || (q.at[a] == q.at[b] && q.key[a] < q.key[b])
 }
+
+func (q *coreQueue) less(i, j int) bool { return q.before(int(q.h[i]), int(q.h[j])) }
 
 func (q *coreQueue) swap(i, j int) {
 	q.h[i], q.h[j] = q.h[j], q.h[i]
@@ -121,7 +123,7 @@ func (q *coreQueue) reorder(order []int) {
 	for i := 1; i < len(order); i++ {
 		c := order[i]
 		j := i
-		for ; j > 0 && (q.at[c] < q.at[order[j-1]] || (q.at[c] == q.at[order[j-1]] && q.key[c] < q.key[order[j-1]])); j-- {
+		for ; j > 0 && q.before(c, order[j-1]); j-- {
 			order[j] = order[j-1]
 		}
 		order[j] = c
