@@ -119,18 +119,19 @@ func (s *Vtime) closeOpen(t TaskID, why Reason) (placed bool) {
 			s.open.settled[c] = k
 		}
 		s.nextB = min(s.nextB, s.env.RunStart(c)+k+slice)
-		if k > 0 && k == r && s.env.StopsNow(c) {
-			s.nextB = 0 // at a boundary, open: look again at the next enqueue
-		}
-		if k > 0 && k == r && !s.env.StopsNow(c) {
-			// At a boundary this instant: slice by slice, it was stopped and requeued.
-			s.open.open[c] = false
-			s.open.n--
-			s.early[c] = true
-			s.nEarly++
-			s.skip[x] = true
-			s.atBoundary = append(s.atBoundary, x)
-			s.env.Preempt(c, s.env.Now())
+		if k > 0 && k == r { // at a boundary this instant
+			if s.env.StopsNow(c) {
+				s.nextB = 0 // open: look again at the next enqueue
+			} else {
+				// Slice by slice, it was stopped and requeued.
+				s.open.open[c] = false
+				s.open.n--
+				s.early[c] = true
+				s.nEarly++
+				s.skip[x] = true
+				s.atBoundary = append(s.atBoundary, x)
+				s.env.Preempt(c, s.env.Now())
+			}
 		}
 	}
 	// Stops of one instant are handled in task order: a requeued t goes among them.

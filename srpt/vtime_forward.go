@@ -163,12 +163,12 @@ func (s *Vtime) Forward(until int64) {
 	prev := f.q[n-1].key
 	for i, c := range f.cores {
 		x := e.running[c]
-		if r := s.v[x] + sl; r < prev || (i == 0 && r < s.vnow-s.p.WakeLag) {
+		key := s.v[x] + sl // requeued at its slice end
+		if key < prev || (i == 0 && key < s.vnow-s.p.WakeLag) {
 			f.hold = C
 			return
-		} else {
-			prev = r
 		}
+		prev = key
 		f.settled[i] = s.open.settled[c]
 		r := e.rem[x] - f.settled[i]
 		f.cycle[n+i], f.rem[n+i] = x, r
@@ -218,8 +218,10 @@ func (s *Vtime) Forward(until int64) {
 	// (p >= b) or (a+1)*N + p (p < b), where a*N + b = base; before it came
 	// k = (j - first)/N of its dispatches, all stopped, each after a full slice.
 	base := J - C
-	a, b := floorDiv(base, N), base-floorDiv(base, N)*N
-	slot, round := base-floorDiv(base, C)*C, int64(floorDiv(base, C))
+	a := floorDiv(base, N)
+	b := base - a*N
+	round := int64(floorDiv(base, C))
+	slot := base - int(round)*C
 	seq0, vmax, busy := s.q.seq, s.vnow, int64(0)
 	s.q.s = s.q.s[:n]
 	p := b
@@ -236,8 +238,6 @@ func (s *Vtime) Forward(until int64) {
 		running := m < C
 		if running {
 			disp++
-		}
-		if running {
 			f.nextCores[m], f.nextEnds[m] = f.cores[slot], f.ends[slot]+(round+1)*sl
 		}
 		if p >= n && k == 0 {
