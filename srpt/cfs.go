@@ -330,17 +330,9 @@ func (s *cfsSim) burstsEnd(k int, completed *int, o Options) error {
 
 // arrive places a new task on the idlest core.
 func (s *cfsSim) arrive(t TaskID) {
-	best, bn := 0, math.MaxInt
-	for k := range s.cores {
-		if n := len(s.cores[k].tasks); n < bn {
-			best, bn = k, n
-			if n == 0 {
-				break
-			}
-		}
-	}
+	_, k := s.extremes()
 	s.rec[t].Start = s.now
-	s.enqueue(t, best, float64(burst(&s.inv[t], 0)), -1, placeNew)
+	s.enqueue(t, k, float64(burst(&s.inv[t], 0)), -1, placeNew)
 }
 
 // wake places a task back after I/O: its previous core if idle, else an idle core scanned
