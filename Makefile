@@ -27,11 +27,11 @@ vm-test: deps build
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./srpt/ ./model/
 
-## demo: the end-to-end experiment (default vs vtime vs alps) in the VM
+## demo: the end-to-end experiment (default vs vtime vs alps) in the VM; CI runs it
 demo: deps build
 	bash experiments/demo.sh
 
-## demo-short: the short end-to-end experiment CI runs
+## demo-short: a quick smoke run of the experiment (gates only on nothing lost or ejected)
 demo-short: deps build
 	bash experiments/demo.sh --short
 
