@@ -1,5 +1,7 @@
 package srpt
 
+import "math"
+
 // Fast-forward of vtime's round-robin phases (Forwarder).
 //
 // While more tasks are runnable than there are cores and every core runs a full slice s,
@@ -36,11 +38,11 @@ package srpt
 type forward struct {
 	cores   []int    // core of each slot, by slice end
 	ends    []int64  // slice end of each slot
-	settled []int64  // open.settled of each slot's core
 	q       []keyed  // queue in pick order
 	cycle   []TaskID // L
 	rem     []int64  // remaining burst at the task's first dispatch of the phase
-	last    []int    // the dispatch in which its burst ends
+	endings []ending // the tasks whose burst may end first
+	settled bool     // some running task has charged slices (open.settled) before its slice
 	order   []int    // cores by their next stop, after the phase
 	slice   int64
 	inv     float64 // 1/slice
@@ -66,7 +68,6 @@ func (f *forward) init(cores int, slice int64) {
 	f.inv = 1 / float64(slice)
 	f.cores = make([]int, cores)
 	f.ends = make([]int64, cores)
-	f.settled = make([]int64, cores)
 	f.order = make([]int, cores)
 	f.isStale = make([]bool, cores)
 	f.nextCores, f.nextEnds = make([]int, cores), make([]int64, cores)
@@ -91,7 +92,7 @@ func (s *Vtime) Forward(until int64) {
 	if s.stepwise || e.now < f.retry {
 		return
 	}
-	n, C, sl := s.q.len(), e.cores, s.p.DefaultSlice
+	n, C := s.q.len(), e.cores
 	if n == 0 && e.idle == 0 && s.nEarly == 0 {
 		s.forwardAlone(until)
 		return
@@ -103,189 +104,296 @@ func (s *Vtime) Forward(until int64) {
 		f.hold--
 		return
 	}
-	N := n + C
-	if N > maxForwardTasks {
+	if n+C > maxForwardTasks {
 		f.hold = C
 		return
 	}
-	// Running tasks: full closed slices, all ends distinct. f.cores is sorted by slice end.
-	// If it was right at the last phase, only the cores the event loop has stopped or
-	// dispatched on since are looked at again.
-	if !f.valid || len(f.stale) > C/2 {
+	if !s.sortRunning() {
+		return
+	}
+	rmin, ok := s.rotation()
+	if !ok {
+		f.hold = C
+		return
+	}
+	T := s.horizon(until, rmin)
+	if T <= f.ends[min(minForward, C)-1] {
+		f.retry = T // too little before T: the event loop is as quick
+		return
+	}
+	s.apply(T)
+}
+
+// sortRunning checks the running tasks (full closed slices, all ends distinct) and sorts
+// f.cores by slice end (f.ends). If f.cores was right at the end of the last phase, only the
+// cores the event loop has stopped or dispatched on since are looked at again. It reports
+// false if a running task does not fit a phase.
+func (s *Vtime) sortRunning() bool {
+	f, C := &s.ff, s.env.cores
+	switch {
+	case !f.valid || len(f.stale) > C/2:
 		for i := range f.cores {
 			if !f.place(s, i, i) {
-				return
+				return false
 			}
 		}
-	} else {
-		w := 0
+	case len(f.stale) > 0:
+		w, ends := 0, f.ends[:len(f.cores)]
 		for i, c := range f.cores {
 			if !f.isStale[c] {
-				f.cores[w], f.ends[w] = c, f.ends[i]
+				f.cores[w], ends[w] = c, ends[i]
 				w++
 			}
 		}
 		copy(f.cores[w:], f.stale) // f.cores stays a permutation if place fails
 		for ; w < C; w++ {
 			if !f.place(s, w, w) {
-				return
+				return false
 			}
 		}
 	}
 	f.unstale()
 	f.valid = true
+	return true
+}
+
+// rotation fills f.q (the queue in pick order), f.cycle (L) and f.rem (each task's
+// remaining burst at its first dispatch of the phase), and checks the rotation conditions.
+// It returns the smallest remaining burst.
+func (s *Vtime) rotation() (rmin int64, ok bool) {
+	e, f := s.env, &s.ff
+	n, C, sl := s.q.len(), e.cores, f.slice
+	N := n + C
 	f.q = append(f.q[:0], s.q.s...)
+	q := f.q
 	for i := 1; i < n; i++ { // insertion sort: the heap is often sorted already
-		k := f.q[i]
+		k := q[i]
 		j := i
-		for ; j > 0 && k.less(f.q[j-1]); j-- {
-			f.q[j] = f.q[j-1]
+		for ; j > 0 && k.less(q[j-1]); j-- {
+			q[j] = q[j-1]
 		}
-		f.q[j] = k
+		q[j] = k
 	}
-	// The rotation conditions, the cycle L and the first dispatch jmin that ends a burst.
-	// Task p's dispatches are first+k*N, k = 0, 1, ..., with first = p (queued) or p-N
-	// (running); its burst ends in dispatch k = (rem-1) div s, rem - k*s after it starts.
 	if cap(f.cycle) < N {
-		f.cycle, f.rem, f.last = make([]TaskID, 2*N), make([]int64, 2*N), make([]int, 2*N)
+		f.cycle, f.rem = make([]TaskID, 2*N), make([]int64, 2*N)
 	}
-	f.cycle, f.rem, f.last = f.cycle[:N], f.rem[:N], f.last[:N]
-	rmin := int64(maxForwardRem)
-	for p, k := range f.q {
+	f.cycle, f.rem = f.cycle[:N], f.rem[:N]
+	rmin = maxForwardRem
+	cyc, rem := f.cycle[:len(q)], f.rem[:len(q)]
+	for p, k := range q {
 		r := e.rem[k.t]
 		if k.key != s.v[k.t] || r > maxForwardRem {
-			f.hold = C
-			return
+			return 0, false
 		}
-		f.cycle[p], f.rem[p] = k.t, r
+		cyc[p], rem[p] = k.t, r
 		rmin = min(rmin, r)
 	}
-	prev := f.q[n-1].key
-	for i, c := range f.cores {
+	// The running tasks, by slice end, each requeued with key v+s at its slice end.
+	prev := q[n-1].key
+	cores := f.cores
+	f.settled = false
+	cyc, rem = f.cycle[n:][:len(cores)], f.rem[n:][:len(cores)]
+	for i, c := range cores {
 		x := e.running[c]
-		key := s.v[x] + sl // requeued at its slice end
+		key := s.v[x] + sl
 		if key < prev || (i == 0 && key < s.vnow-s.p.WakeLag) {
-			f.hold = C
-			return
+			return 0, false
 		}
 		prev = key
-		f.settled[i] = s.open.settled[c]
-		r := e.rem[x] - f.settled[i]
-		f.cycle[n+i], f.rem[n+i] = x, r
+		settled := s.open.settled[c]
+		f.settled = f.settled || settled > 0
+		r := e.rem[x] - settled
+		cyc[i], rem[i] = x, r
 		rmin = min(rmin, r)
 	}
-	if prev > f.q[0].key+sl {
-		f.hold = C
-		return
+	if prev > q[0].key+sl {
+		return 0, false
 	}
-	// The first burst to end: task p's ends in dispatch j_p = first + k_p*N. A task with
-	// k_p >= k_min+2 cannot be first (j_p >= k_p*N - C > k_min*N + N > j_pmin + C), so
-	// only tasks with rem-1 < (k_min+2)*s are looked at.
+	return rmin, true
+}
+
+// ending is a task whose burst may be the first to end: in dispatch j of the phase, r-k*s
+// after it starts (r, its remaining burst at its first dispatch of the phase).
+type ending struct {
+	j    int
+	r, k int64
+}
+
+// horizon is the end of the phase: until, or the first end of a burst (see Forward).
+func (s *Vtime) horizon(until, rmin int64) int64 {
+	f := &s.ff
+	n, C, sl := s.q.len(), s.env.cores, f.slice
+	N := n + C
+	// Task p's dispatches are first+k*N, k = 0, 1, ..., with first = p (queued) or p-N
+	// (running); its burst ends in dispatch k = (rem-1) div s, rem - k*s after it starts.
+	// A task with k_p >= k_min+2 cannot be first (j_p >= k_p*N - C > k_min*N + N >
+	// j_pmin + C), so only tasks with rem-1 < (k_min+2)*s are looked at.
 	lim := (f.div(rmin-1) + 2) * sl
 	jmin := int(maxForwardTasks * maxForwardRem)
+	f.endings = f.endings[:0]
 	for p, r := range f.rem {
-		j := int(maxForwardTasks * maxForwardRem)
 		if r-1 < lim {
-			j = p + int(f.div(r-1))*N
+			k := f.div(r - 1)
+			j := p + int(k)*N
 			if p >= n {
 				j -= N
 			}
+			f.endings = append(f.endings, ending{j: j, r: r, k: k})
+			jmin = min(jmin, j)
 		}
-		f.last[p] = j
-		jmin = min(jmin, j)
 	}
 	T := until
-	for p, j := range f.last {
-		if j < jmin+C { // else it ends after dispatch jmin+C, which comes after jmin ends
-			r := f.rem[p]
-			T = min(T, f.at(j)+r-f.div(r-1)*sl)
+	for _, x := range f.endings {
+		if x.j < jmin+C { // else it ends after dispatch jmin+C, which comes after jmin ends
+			T = min(T, f.at(x.j)+x.r-x.k*sl)
 		}
 	}
-	if T <= f.ends[min(minForward, C)-1] {
-		f.retry = T // too little before T: the event loop is as quick
-		return
-	}
-	// J, the dispatches before T: e_i + k*s < T for k < K or k < K-1.
+	return T
+}
+
+// apply advances the schedule to T: every task gets the slices of the phase, the cores
+// the tasks of the last C dispatches before T, the queue the others (see Forward).
+func (s *Vtime) apply(T int64) {
+	e, f := s.env, &s.ff
+	n, C, sl := s.q.len(), e.cores, f.slice
+	N := n + C
+	// J, the dispatches before T: e_i + k*s < T for k < K, or k < K-1 for the last
+	// slots (the ends are sorted).
 	K := (T - f.ends[0] + sl - 1) / sl
 	J := int(K) * C
-	for _, end := range f.ends {
-		if end+(K-1)*sl >= T {
-			J--
-		}
+	for i := C - 1; i >= 0 && f.ends[i]+(K-1)*sl >= T; i-- {
+		J--
 	}
-	// Apply. After the phase, dispatches base = J-C .. J-1 run and J .. J+n-1 wait; these
-	// N consecutive dispatches are one of each task. Task p's is dispatch j = a*N + p
+	// After the phase, dispatches base = J-C .. J-1 run and J .. J+n-1 wait; these N
+	// consecutive dispatches are one of each task. Task p's is dispatch j = a*N + p
 	// (p >= b) or (a+1)*N + p (p < b), where a*N + b = base; before it came
-	// k = (j - first)/N of its dispatches, all stopped, each after a full slice.
+	// (j - first)/N of its dispatches, all stopped, each after a full slice: a or a+1, one
+	// more if it was running before the phase (first = p-N). So the number of stops is
+	// constant between the breakpoints b and n of the cycle.
 	base := J - C
 	a := floorDiv(base, N)
 	b := base - a*N
+	lo, hi := min(b, n), max(b, n)
+	vmax, busy := s.charge(0, lo, a+1, J)
+	if b < n {
+		vmax, busy = s.chargeMore(vmax, busy, lo, hi, a, J)
+	} else {
+		vmax, busy = s.chargeMore(vmax, busy, lo, hi, a+2, J)
+	}
+	vmax, busy = s.chargeMore(vmax, busy, hi, N, a+1, J)
+	// The cores, in the order of their slice ends: slot i's next dispatch after base is
+	// base+m, m = (i - base) mod C, at ends[i] + round*s.
 	round := int64(floorDiv(base, C))
 	slot := base - int(round)*C
-	seq0, vmax, busy := s.q.seq, s.vnow, int64(0)
-	s.q.s = s.q.s[:n]
+	cores, ends := f.cores, f.ends[:len(f.cores)]
+	order, nextCores, nextEnds := f.order[:C], f.nextCores[:C], f.nextEnds[:C]
+	for m := range C {
+		c := cores[slot]
+		order[m], nextCores[m], nextEnds[m] = c, c, ends[slot]+(round+1)*sl
+		if slot++; slot == C {
+			slot, round = 0, round+1
+		}
+	}
+	// Dispatches base+m, m < C, run (those before 0 are the runs of before the phase).
+	cycle := f.cycle[:N]
 	p := b
-	for m := range N {
-		t := f.cycle[p]
-		k := a
-		if p < b {
-			k++
-		}
-		disp := k // its dispatches in 0..J-1
-		if p >= n {
-			k++ // its first dispatch was running already
-		}
-		running := m < C
-		if running {
-			disp++
-			f.nextCores[m], f.nextEnds[m] = f.cores[slot], f.ends[slot]+(round+1)*sl
-		}
-		if p >= n && k == 0 {
-			// Still in its slice of before the phase (J < C): unchanged.
-			f.order[m] = f.cores[slot]
-			f.nextEnds[m] = f.ends[slot]
-		} else {
-			if p < n && disp > 0 && e.rec[t].Start < 0 { // first dispatched in the phase
-				e.rec[t].Start = f.at(p)
-			}
-			ran := int64(k) * sl
-			s.v[t] += ran
-			if p >= n && f.settled[p-n] > 0 { // its run since RunStart began before the phase, with settled charged
-				ran += f.settled[p-n]
-				s.open.settled[f.cores[p-n]] = 0
-			}
-			busy += ran
-			e.skip(t, k, ran)
-			if k > 0 {
-				vmax = max(vmax, s.v[t])
-			}
-			if running {
-				e.resume(f.cores[slot], t, f.ends[slot]+round*sl, sl)
-				f.order[m] = f.cores[slot]
-			} else {
-				j := base + m
-				q := keyed{key: s.v[t], t: t, seq: seq0 + uint32(j-n) + 1} // requeued at dispatch j-n
-				if k == 0 {
-					q.seq = f.q[p].seq // waiting since before the phase (p < n)
-				}
-				s.q.s[m-C] = q
-			}
-		}
-		if running {
-			if slot++; slot == C {
-				slot, round = 0, round+1
-			}
+	for m := range C {
+		if base+m >= 0 {
+			c := nextCores[m]
+			e.resume(c, cycle[p], nextEnds[m]-sl, sl)
 		}
 		if p++; p == N {
 			p = 0
 		}
 	}
+	// Dispatches J+m wait, with the queue's order: requeued at dispatch J+m-n, or waiting
+	// since before the phase (a queued task not dispatched in it).
+	seq0 := s.q.seq
+	waiting := s.q.s[:n]
+	for m := range waiting {
+		t := cycle[p]
+		seq := seq0 + uint32(J+m-n) + 1
+		if p < n && a+b2i(p < b) == 0 {
+			seq = f.q[p].seq
+		}
+		waiting[m] = keyed{key: s.v[t], t: t, seq: seq}
+		if p++; p == N {
+			p = 0
+		}
+	}
+	s.q.s = waiting
 	e.resumed(f.order, J, J, busy)
 	copy(f.cores, f.nextCores) // by slice end, as dispatched
 	copy(f.ends, f.nextEnds)
 	s.q.seq = seq0 + uint32(J)
-	s.vnow = vmax
+	s.vnow = max(s.vnow, vmax)
 	f.skipped += int64(J)
+}
+
+// chargeMore is charge added to the totals so far.
+func (s *Vtime) chargeMore(vmax, busy int64, lo, hi, stops, J int) (int64, int64) {
+	v, b := s.charge(lo, hi, stops, J)
+	return max(vmax, v), busy + b
+}
+
+// charge accounts the phase (see apply) of the tasks at positions lo..hi-1 of the cycle, all
+// queued or all running before the phase: each was stopped stops times after a full slice.
+// A running one's run began before its slice by its settled part (charged already); a
+// queued one dispatched first in the phase (dispatch p < J) starts then. It returns the
+// largest of their new vtimes (math.MinInt64 if none changed) and the time they ran.
+func (s *Vtime) charge(lo, hi, stops, J int) (vmax, busy int64) {
+	e, f := s.env, &s.ff
+	n := s.q.len()
+	vmax = math.MinInt64
+	if lo >= hi || lo >= n && stops == 0 { // running ones still in their first slice
+		return vmax, 0
+	}
+	d := int64(stops) * f.slice
+	cycle := f.cycle[lo:hi]
+	if lo < n { // queued
+		for i, t := range cycle {
+			if e.rec[t].Start < 0 && lo+i < J {
+				e.rec[t].Start = f.at(lo + i)
+			}
+			v := s.v[t] + d
+			s.v[t] = v
+			vmax = max(vmax, v)
+			e.skip(t, stops, d)
+		}
+		busy = d * int64(len(cycle))
+	} else {
+		for i, t := range cycle {
+			ran := d
+			if f.settled {
+				ran += f.unsettle(s, lo+i-n)
+			}
+			v := s.v[t] + d
+			s.v[t] = v
+			vmax = max(vmax, v)
+			busy += ran
+			e.skip(t, stops, ran)
+		}
+	}
+	if stops == 0 {
+		vmax = math.MinInt64
+	}
+	return vmax, busy
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// unsettle returns, for the task that ran in slot i before the phase, the part of its run
+// that preceded its current slice (settled, charged already), and clears it.
+func (f *forward) unsettle(s *Vtime, i int) int64 {
+	c := f.cores[i]
+	settled := s.open.settled[c]
+	s.open.settled[c] = 0
+	return settled
 }
 
 // div is x div slice for 0 <= x < 2^53 (a float multiply; integer division is slow).
