@@ -53,7 +53,8 @@ type Scheduler struct {
 	objs    alpsObjects
 	rd      *ringbuf.Reader
 	records chan Record
-	latency time.Duration // Options.RecordLatency
+	latency atomic.Int64  // Options.RecordLatency in ns; SetRecordLatency changes it
+	relax   chan struct{} // SetRecordLatency ends the reader's current latency sleep
 	stop    chan struct{} // closed by Close: ends the reader's latency sleep
 	done    chan struct{}
 	dropped atomic.Uint64
@@ -87,7 +88,8 @@ func Load(opts Options) (*Scheduler, error) {
 	if err := rlimit.RemoveMemlock(); err != nil {
 		return nil, fmt.Errorf("raising the memlock limit: %w", err)
 	}
-	s := &Scheduler{done: make(chan struct{}), stop: make(chan struct{}), latency: opts.RecordLatency}
+	s := &Scheduler{done: make(chan struct{}), stop: make(chan struct{}), relax: make(chan struct{}, 1)}
+	s.latency.Store(int64(opts.RecordLatency))
 	start := time.Now()
 	if err := loadAlpsObjects(&s.objs, nil); err != nil {
 		var ve *ebpf.VerifierError
@@ -462,21 +464,32 @@ func (s *Scheduler) Counters() (Counters, error) {
 	return c, err
 }
 
+// SetRecordLatency changes Options.RecordLatency (a daemon whose update interval was
+// reloaded) and ends the reader's current sleep, so a shorter latency applies at once.
+func (s *Scheduler) SetRecordLatency(d time.Duration) {
+	s.latency.Store(int64(max(d, 0)))
+	select {
+	case s.relax <- struct{}{}:
+	default: // a wake-up is already pending
+	}
+}
+
 // readRecords forwards ring buffer records until Close.
 func (s *Scheduler) readRecords() {
 	defer s.wg.Done()
 	defer close(s.records)
 	var pause *time.Timer
 	for {
-		if s.latency > 0 && s.rd.AvailableBytes() == 0 {
+		if d := time.Duration(s.latency.Load()); d > 0 && s.rd.AvailableBytes() == 0 {
 			// Drained: let records gather for a period rather than wake up for each.
 			if pause == nil {
-				pause = time.NewTimer(s.latency)
+				pause = time.NewTimer(d)
 			} else {
-				pause.Reset(s.latency)
+				pause.Reset(d)
 			}
 			select {
 			case <-pause.C:
+			case <-s.relax:
 			case <-s.stop:
 			}
 		}

@@ -373,6 +373,9 @@ func (d *Daemon) applyReload(cfg configs.Config) error {
 		}
 	}
 	wasLearning := d.cfg.Frontend.Learning
+	if ls, ok := d.kernel.(RecordLatencySetter); ok && cfg.Learner.UpdateIntervalMs != d.cfg.Learner.UpdateIntervalMs {
+		ls.SetRecordLatency(time.Duration(cfg.Learner.UpdateIntervalMs) * time.Millisecond)
+	}
 	d.learner = l
 	d.seen = -1 // new parameters: the next update runs whatever the window
 	// Classification rules and the record buffer need a restart; learner, policy and the

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -184,9 +185,9 @@ func TestFloodIsDropped(t *testing.T) {
 func TestReloadKeepsWindowAndAttachment(t *testing.T) {
 	k := newFakeKernel(4)
 	cfg := testConfig(t)
-	builds := 0
+	var builds atomic.Int32 // the learner is built on the daemon's goroutine
 	d, err := New(Options{Config: cfg, Kernel: k, Log: zerolog.Nop(),
-		NewLearner: func(configs.Config) (Learner, error) { builds++; return newFakeLearner(), nil }})
+		NewLearner: func(configs.Config) (Learner, error) { builds.Add(1); return newFakeLearner(), nil }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -200,6 +201,7 @@ func TestReloadKeepsWindowAndAttachment(t *testing.T) {
 	}
 	next := cfg
 	next.Frontend.Learning = false
+	next.Learner.UpdateIntervalMs = cfg.Learner.UpdateIntervalMs * 2
 	if err := d.Reload(next); err != nil {
 		t.Fatal(err)
 	}
@@ -207,10 +209,24 @@ func TestReloadKeepsWindowAndAttachment(t *testing.T) {
 		pols, _, _, _ := k.snapshot()
 		return len(pols) > 0 && pols[len(pols)-1] == nil
 	})
+	// The same interval again: the record latency is left alone.
+	same := next
+	same.Learner.Alpha = next.Learner.Alpha / 2
+	if err := d.Reload(same); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the second reload", func() bool { return builds.Load() == 4 })
 	cancel()
 	<-done
-	if builds != 3 { // New's, the warm-up's throwaway, the reload's
-		t.Errorf("learner built %d times, want 3", builds)
+	if n := builds.Load(); n != 4 { // New's, the warm-up's throwaway, the two reloads'
+		t.Errorf("learner built %d times, want 4", n)
+	}
+	k.mu.Lock()
+	lat := k.latencies
+	k.mu.Unlock()
+	want := time.Duration(next.Learner.UpdateIntervalMs) * time.Millisecond
+	if len(lat) != 1 || lat[0] != want {
+		t.Errorf("record latencies set %v, want [%v] (the new update interval, once)", lat, want)
 	}
 	if _, _, _, closed := k.snapshot(); !closed {
 		t.Error("not detached at stop")

@@ -3,6 +3,7 @@ package frontend
 import (
 	"errors"
 	"sync"
+	"time"
 
 	"github.com/alps-sched/alps/model"
 )
@@ -20,6 +21,7 @@ type fakeKernel struct {
 	dropped   uint64
 	failPush  bool
 	closeInfo ExitInfo
+	latencies []time.Duration // SetRecordLatency calls
 }
 
 func newFakeKernel(buf int) *fakeKernel {
@@ -36,6 +38,12 @@ func (k *fakeKernel) SetPolicy(t *model.Table) error {
 	}
 	k.policies = append(k.policies, t)
 	return nil
+}
+
+func (k *fakeKernel) SetRecordLatency(d time.Duration) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.latencies = append(k.latencies, d)
 }
 
 func (k *fakeKernel) Heartbeat() error {

@@ -11,6 +11,7 @@ package frontend
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/alps-sched/alps/model"
 )
@@ -94,6 +95,13 @@ type Kernel interface {
 	Exited() <-chan ExitInfo
 	// Close detaches the scheduler and returns its exit info.
 	Close() (ExitInfo, error)
+}
+
+// RecordLatencySetter is implemented by a Kernel that holds records back to deliver them in
+// bursts (backend.Options.RecordLatency, one update interval): a reload that changes the
+// update interval changes it too, so a shorter interval does not learn from stale records.
+type RecordLatencySetter interface {
+	SetRecordLatency(d time.Duration)
 }
 
 // Learner turns observed invocations into policy tables (model.Learner implements it).

@@ -93,6 +93,10 @@ func (k *kernel) SetPolicy(t *model.Table) error {
 	return k.s.SetPolicy(table, knobs)
 }
 
+// SetRecordLatency implements frontend.RecordLatencySetter: records are drained once per
+// update interval, and a reload can change it.
+func (k *kernel) SetRecordLatency(d time.Duration) { k.s.SetRecordLatency(d) }
+
 func (k *kernel) Heartbeat() error                             { return k.s.Heartbeat() }
 func (k *kernel) SetCgroupFunction(id uint64, fn uint32) error { return k.s.SetCgroupFunction(id, fn) }
 func (k *kernel) DeleteCgroup(id uint64) error                 { return k.s.DeleteCgroupFunction(id) }
