@@ -27,11 +27,11 @@ vm-test: deps build
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./srpt/ ./model/
 
-## demo: the end-to-end experiment (default vs vtime vs alps) in the VM; CI runs it
+## demo: the end-to-end experiment (default vs vtime vs alps) in the VM
 demo: deps build
 	bash experiments/demo.sh
 
-## demo-short: a quick smoke run of the experiment (gates only on nothing lost or ejected)
+## demo-short: the short version CI runs (gates on nothing lost or ejected and the loop closing)
 demo-short: deps build
 	bash experiments/demo.sh --short
 

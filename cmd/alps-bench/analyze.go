@@ -88,7 +88,8 @@ func analyze(app *cli.App, dir, out string, short bool) error {
 	if err != nil {
 		return err
 	}
-	sum.Frontend = analysis.Frontend{CPUPercent: fe.CPUPercent, UpdateP99Ms: fe.UpdateP99Ms, UpdateFirstMs: fe.UpdateFirstMs}
+	sum.Frontend = analysis.Frontend{CPUPercent: fe.CPUPercent, UpdateP99Ms: fe.UpdateP99Ms, UpdateFirstMs: fe.UpdateFirstMs,
+		Records: fe.Records, Updates: fe.Updates}
 	cores, coresNote, err := simulatedCores(filepath.Join(dir, "cal.json"))
 	if err != nil {
 		return err

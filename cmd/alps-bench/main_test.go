@@ -159,7 +159,7 @@ func runsDir(t *testing.T, factors map[string]float64) (string, *srpt.Trace) {
 	for _, s := range schedulers {
 		writeRun(t, dir, s, tr, factors[s], 0, "0\n")
 	}
-	writeFile(t, filepath.Join(dir, "alps", frontendFile), `{"cpu_percent": 1.25, "update_p99_ms": 3.5, "updates": 40}`)
+	writeFile(t, filepath.Join(dir, "alps", frontendFile), `{"cpu_percent": 1.25, "update_p99_ms": 3.5, "updates": 40, "records": 600}`)
 	return dir, tr
 }
 
@@ -184,6 +184,8 @@ func TestAnalyze(t *testing.T) {
 		Frontend struct {
 			CPUPercent  float64 `json:"cpu_percent"`
 			UpdateP99Ms float64 `json:"update_p99_ms"`
+			Records     uint64  `json:"records"`
+			Updates     uint64  `json:"updates"`
 		} `json:"frontend"`
 	}
 	data, err := os.ReadFile(filepath.Join(out, "latest.json"))
@@ -217,7 +219,7 @@ func TestAnalyze(t *testing.T) {
 			t.Errorf("%s: long-class p99 slowdown %.4f, want %.1f (every slowdown is)", s.Name, s.LongP99SD, wantFactor[s.Name])
 		}
 	}
-	if sum.Frontend.CPUPercent != 1.25 || sum.Frontend.UpdateP99Ms != 3.5 {
+	if sum.Frontend.CPUPercent != 1.25 || sum.Frontend.UpdateP99Ms != 3.5 || sum.Frontend.Records != 600 || sum.Frontend.Updates != 40 {
 		t.Errorf("frontend figures %+v, want those of frontend.json", sum.Frontend)
 	}
 	if !strings.Contains(stdout, "targets (full): all met") {

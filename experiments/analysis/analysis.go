@@ -33,6 +33,11 @@ type Frontend struct {
 	// UpdateFirstMs is the first update, apart: it runs the code for the first time (under
 	// TCG, translates it). 0 when the daemon did not report it.
 	UpdateFirstMs float64 `json:"update_first_ms,omitempty"`
+	// Records and Updates are how many invocation records the daemon received and how many
+	// learner updates it ran (frontend.Stats): both above 0 means the loop closed (kernel
+	// records -> window -> learner -> policy -> kernel).
+	Records uint64 `json:"records"`
+	Updates uint64 `json:"updates"`
 }
 
 // Summary is experiments/results/latest.json.
@@ -128,7 +133,8 @@ var FullTargets = Targets{MeanFCTRatio: 0.6, ShortMeanFCTRatio: 0.5, LongSlowdow
 // ejected, alps faster than default (mean FCT at least 1% lower: a tie is not faster).
 var BasicTargets = Targets{MeanFCTRatio: 0.99}
 
-// SmokeTargets gate the short run (make demo-short): nothing lost, nothing ejected. Its 25 s
+// SmokeTargets gate the short run (make demo-short, which CI runs): nothing lost, nothing
+// ejected, the loop closed (every Check asks that). Its 25 s
 // are too short for the learner to pay off (the simulator predicts alps/default about 1.0 on
 // it), so whether alps beats the default there is measurement noise and is reported, not
 // gated.
@@ -144,6 +150,10 @@ func Check(s Summary, t Targets) []string {
 		if r.Ejections > 0 {
 			fails = append(fails, fmt.Sprintf("%s was ejected %d times", r.Name, r.Ejections))
 		}
+	}
+	if s.Frontend.Records == 0 || s.Frontend.Updates == 0 {
+		fails = append(fails, fmt.Sprintf("the loop did not close: the frontend received %d records and ran %d updates",
+			s.Frontend.Records, s.Frontend.Updates))
 	}
 	def, ok1 := Find(s.Schedulers, "default")
 	alps, ok2 := Find(s.Schedulers, "alps")
@@ -201,7 +211,8 @@ func WriteTable(w io.Writer, measured, predicted []Scheduler, fe Frontend) {
 		}
 		fmt.Fprintln(w)
 	}
-	fmt.Fprintf(w, "frontend: cpu %.2f%% of one vCPU, update p99 %.2f ms", fe.CPUPercent, fe.UpdateP99Ms)
+	fmt.Fprintf(w, "frontend: %d records, %d updates, cpu %.2f%% of one vCPU, update p99 %.2f ms",
+		fe.Records, fe.Updates, fe.CPUPercent, fe.UpdateP99Ms)
 	if fe.UpdateFirstMs > 0 {
 		fmt.Fprintf(w, " (every update counted; the first took %.2f ms)", fe.UpdateFirstMs)
 	}

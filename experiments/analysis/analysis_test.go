@@ -46,17 +46,22 @@ func TestSummarize(t *testing.T) {
 func TestCheck(t *testing.T) {
 	def := Scheduler{Name: "default", Completed: 10, MeanFCTMs: 100, ShortMeanFCTMs: 40, LongP99Slowdown: 4}
 	good := Scheduler{Name: "alps", Completed: 10, MeanFCTMs: 50, ShortMeanFCTMs: 10, LongP99Slowdown: 5}
+	fe := Frontend{CPUPercent: 1, UpdateP99Ms: 2, Records: 10, Updates: 5}
 	tests := []struct {
 		name  string
 		s     Summary
 		t     Targets
 		fails []string
 	}{
-		{"all met", Summary{Schedulers: []Scheduler{def, good}, Frontend: Frontend{CPUPercent: 1, UpdateP99Ms: 2}}, FullTargets, nil},
-		{"slow alps", Summary{Schedulers: []Scheduler{def, {Name: "alps", MeanFCTMs: 90, ShortMeanFCTMs: 10, LongP99Slowdown: 4}}}, FullTargets, []string{"mean FCT is 0.90"}},
-		{"lost and ejected", Summary{Schedulers: []Scheduler{def, {Name: "alps", Lost: 2, Ejections: 1, MeanFCTMs: 50}}}, BasicTargets, []string{"lost 2", "ejected 1"}},
-		{"costly frontend", Summary{Schedulers: []Scheduler{def, good}, Frontend: Frontend{CPUPercent: 3, UpdateP99Ms: 20}}, FullTargets, []string{"frontend CPU", "update p99"}},
-		{"missing run", Summary{Schedulers: []Scheduler{def}}, BasicTargets, []string{"both needed"}},
+		{"all met", Summary{Schedulers: []Scheduler{def, good}, Frontend: fe}, FullTargets, nil},
+		{"slow alps", Summary{Schedulers: []Scheduler{def, {Name: "alps", MeanFCTMs: 90, ShortMeanFCTMs: 10, LongP99Slowdown: 4}}, Frontend: fe}, FullTargets, []string{"mean FCT is 0.90"}},
+		{"slow alps, smoke run", Summary{Schedulers: []Scheduler{def, {Name: "alps", MeanFCTMs: 120}}, Frontend: fe}, SmokeTargets, nil},
+		{"lost and ejected", Summary{Schedulers: []Scheduler{def, {Name: "alps", Lost: 2, Ejections: 1, MeanFCTMs: 50}}, Frontend: fe}, BasicTargets, []string{"lost 2", "ejected 1"}},
+		{"lost, smoke run", Summary{Schedulers: []Scheduler{def, {Name: "alps", Lost: 1, MeanFCTMs: 120}}, Frontend: fe}, SmokeTargets, []string{"lost 1"}},
+		{"costly frontend", Summary{Schedulers: []Scheduler{def, good}, Frontend: Frontend{CPUPercent: 3, UpdateP99Ms: 20, Records: 10, Updates: 5}}, FullTargets, []string{"frontend CPU", "update p99"}},
+		{"no records", Summary{Schedulers: []Scheduler{def, good}, Frontend: Frontend{Updates: 5}}, SmokeTargets, []string{"received 0 records and ran 5 updates"}},
+		{"no updates", Summary{Schedulers: []Scheduler{def, good}, Frontend: Frontend{Records: 10}}, BasicTargets, []string{"received 10 records and ran 0 updates"}},
+		{"missing run", Summary{Schedulers: []Scheduler{def}, Frontend: fe}, BasicTargets, []string{"both needed"}},
 	}
 	for _, tt := range tests {
 		got := Check(tt.s, tt.t)
@@ -78,7 +83,7 @@ func TestSummaryJSONKeys(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := `{"schedulers":[{"name":"alps","completed":0,"lost":0,"ejections":0,"mean_fct_ms":0,"short_mean_fct_ms":0,"p99_fct_ms":0,"long_p99_slowdown":0}],"frontend":{"cpu_percent":0,"update_p99_ms":0}}`
+	want := `{"schedulers":[{"name":"alps","completed":0,"lost":0,"ejections":0,"mean_fct_ms":0,"short_mean_fct_ms":0,"p99_fct_ms":0,"long_p99_slowdown":0}],"frontend":{"cpu_percent":0,"update_p99_ms":0,"records":0,"updates":0}}`
 	if string(data) != want {
 		t.Errorf("JSON\n%s\nwant\n%s", data, want)
 	}
