@@ -110,7 +110,7 @@ func (s *Vtime) closeOpen(t TaskID, why Reason) (placed bool) {
 			if r < k+2*slice { // the usual case; a division is slow
 				k += slice
 			} else {
-				k = r / slice * slice
+				k = s.floorSlice(r)
 			}
 		}
 		if d := k - s.open.settled[c]; d > 0 {
@@ -177,6 +177,14 @@ func (s *Vtime) Pick(core int) (TaskID, int64, bool) {
 		return t, 0, true
 	}
 	return t, Slice(false, 0, s.p), true
+}
+
+// floorSlice is r rounded down to whole slices, r >= 0.
+func (s *Vtime) floorSlice(r int64) int64 {
+	if sl := s.p.DefaultSlice; sl > 0 {
+		return s.ff.div(r) * sl // a float multiply: integer division is slow
+	}
+	return r / s.p.DefaultSlice * s.p.DefaultSlice
 }
 
 // maxV is the largest vtime of any task, counting the uncharged part of running ones.

@@ -52,6 +52,7 @@ type forward struct {
 	hold    int
 	skipped int64 // dispatches fast-forwarded (tests)
 	alone   []alone
+	opens   []int // cores running open runs (forwardAlone)
 	touched []int
 	// valid says whether cores and ends were right at the end of the last phase; the
 	// event loop has since stopped or dispatched on the stale cores.
@@ -281,26 +282,22 @@ func (s *Vtime) apply(T int64) {
 		vmax, busy = s.chargeMore(vmax, busy, lo, hi, a+2, J)
 	}
 	vmax, busy = s.chargeMore(vmax, busy, hi, N, a+1, J)
-	// The cores, in the order of their slice ends: slot i's next dispatch after base is
+	// Dispatches base+m, m < C, run (those before 0 are the runs of before the phase), on
+	// the cores in the order of their slice ends: slot i's next dispatch after base is
 	// base+m, m = (i - base) mod C, at ends[i] + round*s.
 	round := int64(floorDiv(base, C))
 	slot := base - int(round)*C
-	cores, ends := f.cores, f.ends[:len(f.cores)]
+	cores, ends, cycle := f.cores, f.ends[:len(f.cores)], f.cycle[:N]
 	order, nextCores, nextEnds := f.order[:C], f.nextCores[:C], f.nextEnds[:C]
-	for m := range C {
-		c := cores[slot]
-		order[m], nextCores[m], nextEnds[m] = c, c, ends[slot]+(round+1)*sl
-		if slot++; slot == C {
-			slot, round = 0, round+1
-		}
-	}
-	// Dispatches base+m, m < C, run (those before 0 are the runs of before the phase).
-	cycle := f.cycle[:N]
 	p := b
 	for m := range C {
+		c, start := cores[slot], ends[slot]+round*sl
+		order[m], nextCores[m], nextEnds[m] = c, c, start+sl
 		if base+m >= 0 {
-			c := nextCores[m]
-			e.resume(c, cycle[p], nextEnds[m]-sl, sl)
+			e.resume(c, cycle[p], start, sl)
+		}
+		if slot++; slot == C {
+			slot, round = 0, round+1
 		}
 		if p++; p == N {
 			p = 0
@@ -512,7 +509,7 @@ func (s *Vtime) forwardAlone(until int64) {
 	}
 	const minV = -1 << 62
 	T, rmax := until, int64(minV) // rmax: largest v_o - settled_o - runStart_o
-	f.alone = f.alone[:0]
+	f.alone, f.opens = f.alone[:0], f.opens[:0]
 	for c := 0; c < e.cores; c++ {
 		x, end := e.running[c], e.stopAt[c]
 		if e.preemptAt[c] != never && (s.open.open[c] || e.preemptAt[c] != end) {
@@ -524,6 +521,9 @@ func (s *Vtime) forwardAlone(until int64) {
 			// An open run, or a run that ends its burst at end: no events before then.
 			T = min(T, end)
 			rmax = max(rmax, s.v[x]-settled-e.runStart[c])
+			if s.open.open[c] {
+				f.opens = append(f.opens, c)
+			}
 			continue
 		}
 		if e.rem[x] > maxForwardRem {
@@ -540,10 +540,7 @@ func (s *Vtime) forwardAlone(until int64) {
 	for i := range f.alone {
 		a := &f.alone[i]
 		b := a.start + sl // first slice end
-		for c, open := range s.open.open {
-			if !open {
-				continue
-			}
+		for _, c := range f.opens {
 			d := b - e.runStart[c] // > 0
 			k := f.div(d) * sl
 			if k == d { // coincides with an open run's boundary
