@@ -180,8 +180,8 @@ func waitState(want string, within time.Duration) (string, bool) {
 func waitDisabled(within time.Duration) { waitState("disabled", within) }
 
 // start loads and attaches alps with knobs, classifies comm names and installs table.
-func start(r *result, knobs backend.Knobs, comms map[string]uint32, table map[uint32]backend.Entry) (*backend.Scheduler, error) {
-	s, err := backend.Load(backend.Options{Knobs: knobs})
+func start(r *result, opts backend.Options, comms map[string]uint32, table map[uint32]backend.Entry) (*backend.Scheduler, error) {
+	s, err := backend.Load(opts)
 	if err != nil {
 		return nil, err
 	}
@@ -191,7 +191,7 @@ func start(r *result, knobs backend.Knobs, comms map[string]uint32, table map[ui
 			return nil, err
 		}
 	}
-	if err := s.SetPolicy(table, knobs); err != nil {
+	if err := s.SetPolicy(table, opts.Knobs); err != nil {
 		s.Close()
 		return nil, err
 	}
@@ -330,7 +330,7 @@ func policyKnobs() backend.Knobs {
 // Test 2: ranking group A ahead gives it >= 2.5x the CPU of B; equal ranks give ~1x.
 func testPolicyEffect(r *result) error {
 	ratio := func(rankB uint32) (float64, error) {
-		s, err := start(r, policyKnobs(), map[string]uint32{"hogA": 0, "hogB": 1},
+		s, err := start(r, backend.Options{Knobs: policyKnobs()}, map[string]uint32{"hogA": 0, "hogB": 1},
 			map[uint32]backend.Entry{0: {Rank: 0, Slice: 20 * time.Millisecond}, 1: {Rank: rankB, Slice: 20 * time.Millisecond}})
 		if err != nil {
 			return 0, err
@@ -370,12 +370,16 @@ func testPolicyEffect(r *result) error {
 // are classified by process name (shortfn, function 3), half by cgroup (a process named
 // "bystander" started inside /sys/fs/cgroup/fn9, function 9).
 func testRecords(r *result) error {
-	s, err := start(r, backend.DefaultKnobs(), nil,
+	// Records held back for a minute (a daemon's update interval) reach Records within
+	// checkRecords' 10 s only because SetRecordLatency (a reload) ends the reader's sleep.
+	s, err := start(r, backend.Options{Knobs: backend.DefaultKnobs(), RecordLatency: time.Minute}, nil,
 		map[uint32]backend.Entry{3: {Rank: 0, Slice: 10 * time.Millisecond}, 9: {Rank: 1}})
 	if err != nil {
 		return err
 	}
 	defer s.Close()
+	relax := time.AfterFunc(time.Second, func() { s.SetRecordLatency(0) })
+	defer relax.Stop()
 	return checkRecords(r, s)
 }
 
@@ -463,7 +467,7 @@ func checkRecords(r *result, s recordSource) error {
 
 // Test 4: the injected fault ejects the scheduler and its reason reaches Go intact.
 func testExitInfo(r *result) error {
-	s, err := start(r, backend.DefaultKnobs(), nil, nil)
+	s, err := start(r, backend.Options{Knobs: backend.DefaultKnobs()}, nil, nil)
 	if err != nil {
 		return err
 	}
@@ -512,7 +516,7 @@ func testStarvation(r *result) error {
 	knobs := backend.Knobs{RankStep: 10 * time.Millisecond, MaxPenalty: 100 * time.Millisecond,
 		WakeLag: 20 * time.Millisecond, DefaultSlice: 20 * time.Millisecond}
 	slice := 20 * time.Millisecond
-	s, err := start(r, knobs, map[string]uint32{"longhog": 1, "flood": 0},
+	s, err := start(r, backend.Options{Knobs: knobs}, map[string]uint32{"longhog": 1, "flood": 0},
 		map[uint32]backend.Entry{0: {Rank: 0, Slice: 5 * time.Millisecond}, 1: {Rank: 15, Slice: slice}})
 	if err != nil {
 		return err
@@ -624,7 +628,7 @@ func testFailSafe(r *result) error {
 	// Stale heartbeat: the policy of test 2, but no heartbeat within 200 ms.
 	knobs := policyKnobs()
 	knobs.HeartbeatStale = 200 * time.Millisecond
-	s, err := start(r, knobs, map[string]uint32{"hogA": 0, "hogB": 1},
+	s, err := start(r, backend.Options{Knobs: knobs}, map[string]uint32{"hogA": 0, "hogB": 1},
 		map[uint32]backend.Entry{0: {Rank: 0}, 1: {Rank: 2}})
 	if err != nil {
 		return err
@@ -700,7 +704,7 @@ func testPerf(r *result) error {
 			return err
 		}
 		def = append(def, d.Seconds())
-		s, err := start(r, backend.DefaultKnobs(), nil, nil)
+		s, err := start(r, backend.Options{Knobs: backend.DefaultKnobs()}, nil, nil)
 		if err != nil {
 			return err
 		}
@@ -740,20 +744,11 @@ func testPinnedStatus(r *result) error {
 	const pins = "/sys/fs/bpf/alps"
 	knobs := backend.DefaultKnobs()
 	first := map[uint32]backend.Entry{0: {Rank: 1, Slice: 7 * time.Millisecond}, 5: {Rank: 0, Slice: 3 * time.Millisecond}}
-	s, err := backend.Load(backend.Options{Knobs: knobs, PinPath: pins})
+	s, err := start(r, backend.Options{Knobs: knobs, PinPath: pins}, map[string]uint32{"hogA": 0}, first)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	if err := s.SetCommFunction("hogA", 0); err != nil {
-		return err
-	}
-	if err := s.SetPolicy(first, knobs); err != nil {
-		return err
-	}
-	if err := s.Attach(); err != nil {
-		return err
-	}
 	hog, err := spawn("hogA")
 	if err != nil {
 		return err
