@@ -97,15 +97,17 @@ func (s *Vtime) closeOpen(t TaskID, why Reason) (placed bool) {
 		return false // no open run is at or past a boundary, and none is to be closed
 	}
 	slice := s.p.DefaultSlice
-	s.nextB = never
 	s.ff.valid = false // open runs are charged or stopped
-	for c, open := range s.open.open {
-		if !open {
+	e, now, vt, vnow, nextB := s.env, s.env.Now(), s.v, s.vnow, int64(never)
+	open := s.open.open
+	settled, running, runStart := s.open.settled[:len(open)], e.running[:len(open)], e.runStart[:len(open)]
+	for c, o := range open {
+		if !o {
 			continue
 		}
-		x := s.env.Running(c)
-		r := ran(s.env, c)
-		k := s.open.settled[c] // whole slices done: charged at their boundaries
+		x := running[c]
+		r := max(now-runStart[c], 0) // ran
+		k := settled[c]              // whole slices done: charged at their boundaries
 		if r >= k+slice {
 			if r < k+2*slice { // the usual case; a division is slow
 				k += slice
@@ -113,27 +115,28 @@ func (s *Vtime) closeOpen(t TaskID, why Reason) (placed bool) {
 				k = s.floorSlice(r)
 			}
 		}
-		if d := k - s.open.settled[c]; d > 0 {
-			s.v[x] += d // Charge at nice 0 (without its division)
-			s.vnow = AdvanceNow(s.vnow, s.v[x])
-			s.open.settled[c] = k
+		if d := k - settled[c]; d > 0 {
+			vt[x] += d // Charge at nice 0 (without its division)
+			vnow = AdvanceNow(vnow, vt[x])
+			settled[c] = k
 		}
-		s.nextB = min(s.nextB, s.env.RunStart(c)+k+slice)
+		nextB = min(nextB, runStart[c]+k+slice)
 		if k > 0 && k == r { // at a boundary this instant
-			if s.env.StopsNow(c) {
-				s.nextB = 0 // open: look again at the next enqueue
+			if e.StopsNow(c) {
+				nextB = 0 // open: look again at the next enqueue
 			} else {
 				// Slice by slice, it was stopped and requeued.
-				s.open.open[c] = false
+				open[c] = false
 				s.open.n--
 				s.early[c] = true
 				s.nEarly++
 				s.skip[x] = true
 				s.atBoundary = append(s.atBoundary, x)
-				s.env.Preempt(c, s.env.Now())
+				e.Preempt(c, now)
 			}
 		}
 	}
+	s.vnow, s.nextB = vnow, nextB
 	// Stops of one instant are handled in task order: a requeued t goes among them.
 	if len(s.atBoundary) > 1 {
 		slices.Sort(s.atBoundary)
@@ -189,10 +192,12 @@ func (s *Vtime) floorSlice(r int64) int64 {
 
 // maxV is the largest vtime of any task, counting the uncharged part of running ones.
 func (s *Vtime) maxV() int64 {
-	m := s.vnow
-	for c := range s.open.open {
-		if x := s.env.Running(c); x != NoTask {
-			m = max(m, s.v[x]+ran(s.env, c)-s.open.settled[c])
+	m, now, vt := s.vnow, s.env.Now(), s.v
+	running := s.env.running
+	runStart, settled := s.env.runStart[:len(running)], s.open.settled[:len(running)]
+	for c, x := range running {
+		if x != NoTask {
+			m = max(m, vt[x]+max(now-runStart[c], 0)-settled[c])
 		}
 	}
 	return m

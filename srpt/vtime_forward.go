@@ -38,7 +38,6 @@ import "math"
 type forward struct {
 	cores   []int    // core of each slot, by slice end
 	ends    []int64  // slice end of each slot
-	q       []keyed  // queue in pick order
 	cycle   []TaskID // L
 	rem     []int64  // remaining burst at the task's first dispatch of the phase
 	endings []ending // the tasks whose burst may end first
@@ -46,6 +45,7 @@ type forward struct {
 	order   []int    // cores by their next stop, after the phase
 	slice   int64
 	inv     float64 // 1/slice
+	invC    float64 // 1/cores
 	// Forward does not try again before retry (when nothing can be skipped until then) or
 	// for hold instants (after a failed check).
 	retry   int64
@@ -67,6 +67,7 @@ type forward struct {
 func (f *forward) init(cores int, slice int64) {
 	f.slice = slice
 	f.inv = 1 / float64(slice)
+	f.invC = 1 / float64(cores)
 	f.cores = make([]int, cores)
 	f.ends = make([]int64, cores)
 	f.order = make([]int, cores)
@@ -158,15 +159,15 @@ func (s *Vtime) sortRunning() bool {
 	return true
 }
 
-// rotation fills f.q (the queue in pick order), f.cycle (L) and f.rem (each task's
+// rotation sorts the queue (s.q.s) in pick order, fills f.cycle (L) and f.rem (each task's
 // remaining burst at its first dispatch of the phase), and checks the rotation conditions.
 // It returns the smallest remaining burst.
 func (s *Vtime) rotation() (rmin int64, ok bool) {
 	e, f := s.env, &s.ff
 	n, C, sl := s.q.len(), e.cores, f.slice
 	N := n + C
-	f.q = append(f.q[:0], s.q.s...)
-	q := f.q
+	// Sorted in place: a sorted array is a heap, so the queue stays one.
+	q := s.q.s
 	for i := 1; i < n; i++ { // insertion sort: the heap is often sorted already
 		k := q[i]
 		j := i
@@ -180,33 +181,35 @@ func (s *Vtime) rotation() (rmin int64, ok bool) {
 	}
 	f.cycle, f.rem = f.cycle[:N], f.rem[:N]
 	rmin = maxForwardRem
+	vt, left := s.v, e.rem
 	cyc, rem := f.cycle[:len(q)], f.rem[:len(q)]
 	for p, k := range q {
-		r := e.rem[k.t]
-		if k.key != s.v[k.t] || r > maxForwardRem {
+		r := left[k.t]
+		if k.key != vt[k.t] || r > maxForwardRem {
 			return 0, false
 		}
 		cyc[p], rem[p] = k.t, r
 		rmin = min(rmin, r)
 	}
 	// The running tasks, by slice end, each requeued with key v+s at its slice end.
-	prev := q[n-1].key
-	cores := f.cores
-	f.settled = false
+	prev, low := q[n-1].key, s.vnow-s.p.WakeLag
+	cores, running, settled := f.cores, e.running, s.open.settled
+	anySettled := false
 	cyc, rem = f.cycle[n:][:len(cores)], f.rem[n:][:len(cores)]
 	for i, c := range cores {
-		x := e.running[c]
-		key := s.v[x] + sl
-		if key < prev || (i == 0 && key < s.vnow-s.p.WakeLag) {
+		x := running[c]
+		key := vt[x] + sl
+		if key < prev || key < low { // low: for the first; the others' keys are larger
 			return 0, false
 		}
 		prev = key
-		settled := s.open.settled[c]
-		f.settled = f.settled || settled > 0
-		r := e.rem[x] - settled
+		st := settled[c]
+		anySettled = anySettled || st > 0
+		r := left[x] - st
 		cyc[i], rem[i] = x, r
 		rmin = min(rmin, r)
 	}
+	f.settled = anySettled
 	if prev > q[0].key+sl {
 		return 0, false
 	}
@@ -228,13 +231,18 @@ func (s *Vtime) horizon(until, rmin int64) int64 {
 	// Task p's dispatches are first+k*N, k = 0, 1, ..., with first = p (queued) or p-N
 	// (running); its burst ends in dispatch k = (rem-1) div s, rem - k*s after it starts.
 	// A task with k_p >= k_min+2 cannot be first (j_p >= k_p*N - C > k_min*N + N >
-	// j_pmin + C), so only tasks with rem-1 < (k_min+2)*s are looked at.
-	lim := (f.div(rmin-1) + 2) * sl
+	// j_pmin + C), so only tasks with rem-1 < (k_min+2)*s are looked at: their k is k_min
+	// or k_min+1 (rem >= rmin).
+	kmin := f.div(rmin - 1)
+	lim1, lim2 := (kmin+1)*sl, (kmin+2)*sl
 	jmin := int(maxForwardTasks * maxForwardRem)
 	f.endings = f.endings[:0]
 	for p, r := range f.rem {
-		if r-1 < lim {
-			k := f.div(r - 1)
+		if r-1 < lim2 {
+			k := kmin
+			if r-1 >= lim1 {
+				k++
+			}
 			j := p + int(k)*N
 			if p >= n {
 				j -= N
@@ -260,7 +268,12 @@ func (s *Vtime) apply(T int64) {
 	N := n + C
 	// J, the dispatches before T: e_i + k*s < T for k < K, or k < K-1 for the last
 	// slots (the ends are sorted).
-	K := (T - f.ends[0] + sl - 1) / sl
+	K := T - f.ends[0] + sl - 1
+	if K < 1<<53 {
+		K = f.div(K)
+	} else {
+		K /= sl
+	}
 	J := int(K) * C
 	for i := C - 1; i >= 0 && f.ends[i]+(K-1)*sl >= T; i-- {
 		J--
@@ -272,7 +285,10 @@ func (s *Vtime) apply(T int64) {
 	// more if it was running before the phase (first = p-N). So the number of stops is
 	// constant between the breakpoints b and n of the cycle.
 	base := J - C
-	a := floorDiv(base, N)
+	a := -1 // base >= -C > -N
+	if base >= 0 {
+		a = base / N
+	}
 	b := base - a*N
 	lo, hi := min(b, n), max(b, n)
 	vmax, busy := s.charge(0, lo, a+1, J)
@@ -285,7 +301,10 @@ func (s *Vtime) apply(T int64) {
 	// Dispatches base+m, m < C, run (those before 0 are the runs of before the phase), on
 	// the cores in the order of their slice ends: slot i's next dispatch after base is
 	// base+m, m = (i - base) mod C, at ends[i] + round*s.
-	round := int64(floorDiv(base, C))
+	round := int64(-1) // floor(base/C), base >= -C
+	if base >= 0 {
+		round = int64(f.divC(base))
+	}
 	slot := base - int(round)*C
 	cores, ends, cycle := f.cores, f.ends[:len(f.cores)], f.cycle[:N]
 	order, nextCores, nextEnds := f.order[:C], f.nextCores[:C], f.nextEnds[:C]
@@ -311,7 +330,8 @@ func (s *Vtime) apply(T int64) {
 		t := cycle[p]
 		seq := seq0 + uint32(J+m-n) + 1
 		if p < n && a+b2i(p < b) == 0 {
-			seq = f.q[p].seq
+			// p = J+m > m: its entry is not overwritten yet.
+			seq = waiting[p].seq
 		}
 		waiting[m] = keyed{key: s.v[t], t: t, seq: seq}
 		if p++; p == N {
@@ -346,14 +366,14 @@ func (s *Vtime) charge(lo, hi, stops, J int) (vmax, busy int64) {
 		return vmax, 0
 	}
 	d := int64(stops) * f.slice
-	cycle := f.cycle[lo:hi]
+	cycle, vt, rec := f.cycle[lo:hi], s.v, e.rec
 	if lo < n { // queued
 		for i, t := range cycle {
-			if e.rec[t].Start < 0 && lo+i < J {
-				e.rec[t].Start = f.at(lo + i)
+			if rec[t].Start < 0 && lo+i < J {
+				rec[t].Start = f.at(lo + i)
 			}
-			v := s.v[t] + d
-			s.v[t] = v
+			v := vt[t] + d
+			vt[t] = v
 			vmax = max(vmax, v)
 			e.skip(t, stops, d)
 		}
@@ -364,8 +384,8 @@ func (s *Vtime) charge(lo, hi, stops, J int) (vmax, busy int64) {
 			if f.settled {
 				ran += f.unsettle(s, lo+i-n)
 			}
-			v := s.v[t] + d
-			s.v[t] = v
+			v := vt[t] + d
+			vt[t] = v
 			vmax = max(vmax, v)
 			busy += ran
 			e.skip(t, stops, ran)
@@ -456,7 +476,20 @@ func (f *forward) fail(hold int) {
 func (f *forward) at(j int) int64 {
 	C := len(f.ends)
 	u := j + C
-	return f.ends[u%C] + int64(u/C-1)*f.slice
+	q := f.divC(u)
+	return f.ends[u-q*C] + int64(q-1)*f.slice
+}
+
+// divC is u div C (the number of cores) for 0 <= u < 2^53, like div.
+func (f *forward) divC(u int) int {
+	C := len(f.ends)
+	q := int(float64(u) * f.invC)
+	if q*C > u {
+		q--
+	} else if (q+1)*C <= u {
+		q++
+	}
+	return q
 }
 
 // Fast-forward while nothing waits (forwardAlone).
@@ -648,12 +681,4 @@ func (s *Vtime) forwardAlone(until int64) {
 	s.q.seq += uint32(events)
 	e.resumed(f.touched, 0, events, busy)
 	f.skipped += int64(events)
-}
-
-func floorDiv(a, b int) int {
-	q := a / b
-	if a%b != 0 && a < 0 {
-		q--
-	}
-	return q
 }
