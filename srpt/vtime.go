@@ -1,6 +1,9 @@
 package srpt
 
-import "slices"
+import (
+	"math/bits"
+	"slices"
+)
 
 // Vtime is the sched_ext fair-vtime baseline: the ordering rule of backend/ORDERING.md
 // (srpt/ordering.go) with every task unranked. One shared queue ordered by key; an idle core
@@ -37,6 +40,8 @@ type Vtime struct {
 	q    keyHeap
 	vnow int64
 	open openRuns
+	// opens is the set of cores in open.open, to visit only those.
+	opens coreSet
 	// closed disables open runs and stepwise the fast-forward of round-robin phases
 	// (Forward); tests compare the schedules.
 	closed, stepwise bool
@@ -63,6 +68,7 @@ func (s *Vtime) Start(e *Env) {
 	s.skip = make([]bool, e.Tasks())
 	s.early = make([]bool, e.Cores())
 	s.open.init(e.Cores())
+	s.opens = newCoreSet(e.Cores())
 	s.ff.init(e.Cores(), s.p.DefaultSlice)
 	if s.p.DefaultSlice <= 0 || s.p.WakeLag < 0 || s.p.MaxPenalty < 0 {
 		s.stepwise = true // Forward's proof assumes these
@@ -101,38 +107,39 @@ func (s *Vtime) closeOpen(t TaskID, why Reason) (placed bool) {
 	e, now, vt, vnow, nextB := s.env, s.env.Now(), s.v, s.vnow, int64(never)
 	open := s.open.open
 	settled, running, runStart := s.open.settled[:len(open)], e.running[:len(open)], e.runStart[:len(open)]
-	for c, o := range open {
-		if !o {
-			continue
-		}
-		x := running[c]
-		r := max(now-runStart[c], 0) // ran
-		k := settled[c]              // whole slices done: charged at their boundaries
-		if r >= k+slice {
-			if r < k+2*slice { // the usual case; a division is slow
-				k += slice
-			} else {
-				k = s.floorSlice(r)
+	for w, word := range s.opens {
+		for ; word != 0; word &= word - 1 {
+			c := w<<6 | bits.TrailingZeros64(word)
+			x := running[c]
+			r := max(now-runStart[c], 0) // ran
+			k := settled[c]              // whole slices done: charged at their boundaries
+			if r >= k+slice {
+				if r < k+2*slice { // the usual case; a division is slow
+					k += slice
+				} else {
+					k = s.floorSlice(r)
+				}
 			}
-		}
-		if d := k - settled[c]; d > 0 {
-			vt[x] += d // Charge at nice 0 (without its division)
-			vnow = AdvanceNow(vnow, vt[x])
-			settled[c] = k
-		}
-		nextB = min(nextB, runStart[c]+k+slice)
-		if k > 0 && k == r { // at a boundary this instant
-			if e.StopsNow(c) {
-				nextB = 0 // open: look again at the next enqueue
-			} else {
-				// Slice by slice, it was stopped and requeued.
-				open[c] = false
-				s.open.n--
-				s.early[c] = true
-				s.nEarly++
-				s.skip[x] = true
-				s.atBoundary = append(s.atBoundary, x)
-				e.Preempt(c, now)
+			if d := k - settled[c]; d > 0 {
+				vt[x] += d // Charge at nice 0 (without its division)
+				vnow = AdvanceNow(vnow, vt[x])
+				settled[c] = k
+			}
+			nextB = min(nextB, runStart[c]+k+slice)
+			if k > 0 && k == r { // at a boundary this instant
+				if e.StopsNow(c) {
+					nextB = 0 // open: look again at the next enqueue
+				} else {
+					// Slice by slice, it was stopped and requeued.
+					open[c] = false
+					s.opens.remove(c)
+					s.open.n--
+					s.early[c] = true
+					s.nEarly++
+					s.skip[x] = true
+					s.atBoundary = append(s.atBoundary, x)
+					e.Preempt(c, now)
+				}
 			}
 		}
 	}
@@ -156,12 +163,14 @@ func (s *Vtime) closeOpen(t TaskID, why Reason) (placed bool) {
 	if s.open.n == 0 || s.q.len()+pending <= s.env.Idle()+s.nEarly {
 		return placed
 	}
-	for c, open := range s.open.open {
-		if open {
+	for w, word := range s.opens {
+		for ; word != 0; word &= word - 1 {
+			c := w<<6 | bits.TrailingZeros64(word)
 			s.open.open[c] = false
 			s.open.n--
 			s.env.Preempt(c, s.env.RunStart(c)+s.open.settled[c]+slice)
 		}
+		s.opens[w] = 0
 	}
 	return placed
 }
@@ -176,6 +185,7 @@ func (s *Vtime) Pick(core int) (TaskID, int64, bool) {
 	open := s.q.len() == 0 && !s.closed && s.maxV()-s.v[t] <= s.p.WakeLag
 	s.open.start(core, open)
 	if open {
+		s.opens.add(core)
 		s.nextB = min(s.nextB, s.env.RunStart(core)+s.p.DefaultSlice)
 		return t, 0, true
 	}
@@ -184,7 +194,7 @@ func (s *Vtime) Pick(core int) (TaskID, int64, bool) {
 
 // floorSlice is r rounded down to whole slices, r >= 0.
 func (s *Vtime) floorSlice(r int64) int64 {
-	if sl := s.p.DefaultSlice; sl > 0 {
+	if sl := s.p.DefaultSlice; sl > 0 && r < 1<<53 {
 		return s.ff.div(r) * sl // a float multiply: integer division is slow
 	}
 	return r / s.p.DefaultSlice * s.p.DefaultSlice
@@ -206,9 +216,18 @@ func (s *Vtime) maxV() int64 {
 func (s *Vtime) Stopped(t TaskID, core int, ran int64, _ StopReason) {
 	s.ff.touch(core)
 	s.v[t] += s.open.stop(core, ran) // Charge at nice 0 (without its division)
+	s.opens.remove(core)
 	s.vnow = AdvanceNow(s.vnow, s.v[t])
 	if s.early[core] {
 		s.early[core] = false
 		s.nEarly--
 	}
 }
+
+// coreSet is a set of cores, a bit each; the loops over it visit them in increasing order.
+type coreSet []uint64
+
+func newCoreSet(cores int) coreSet { return make(coreSet, (cores+63)/64) }
+
+func (s coreSet) add(c int)    { s[c>>6] |= 1 << (c & 63) }
+func (s coreSet) remove(c int) { s[c>>6] &^= 1 << (c & 63) }

@@ -1,6 +1,7 @@
 package srpt
 
 import (
+	"math"
 	"math/rand/v2"
 	"testing"
 )
@@ -27,9 +28,22 @@ func divCases(d int64, r *rand.Rand) []int64 {
 	return out
 }
 
+// bigCases are dividends from 2^53 up, where divC and floorSlice divide exactly.
+func bigCases(d int64) []int64 {
+	xs := []int64{1 << 53, 1<<53 + 1, 1<<62 - 1, 1 << 62, math.MaxInt64}
+	for _, k := range []int64{(1 << 53) / d, (1 << 53) / d * 3, (1<<62)/d - 1} {
+		for _, x := range []int64{k*d - 1, k * d, k*d + 1} {
+			if x >= 1<<53 {
+				xs = append(xs, x)
+			}
+		}
+	}
+	return xs
+}
+
 // TestForwardDivision: the fast-forward's divisions by the slice and by the number of cores
-// (a float multiply by the reciprocal and one correction step) give the integer quotient,
-// as does Vtime.floorSlice (closeOpen's rounding to whole slices).
+// (below 2^53 a float multiply by the reciprocal and one correction step) give the integer
+// quotient, as does Vtime.floorSlice (closeOpen's rounding to whole slices).
 func TestForwardDivision(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	for _, tc := range []struct {
@@ -50,7 +64,12 @@ func TestForwardDivision(t *testing.T) {
 				t.Fatalf("slice %d: floorSlice(%d) = %d, want %d", tc.slice, x, got, want)
 			}
 		}
-		for _, x := range divCases(int64(tc.cores), r) {
+		for _, x := range bigCases(tc.slice) {
+			if got, want := v.floorSlice(x), x/tc.slice*tc.slice; got != want {
+				t.Fatalf("slice %d: floorSlice(%d) = %d, want %d", tc.slice, x, got, want)
+			}
+		}
+		for _, x := range append(divCases(int64(tc.cores), r), bigCases(int64(tc.cores))...) {
 			if got, want := f.divC(int(x)), int(x)/tc.cores; got != want {
 				t.Fatalf("%d cores: divC(%d) = %d, want %d", tc.cores, x, got, want)
 			}

@@ -40,7 +40,6 @@ type forward struct {
 	ends    []int64  // slice end of each slot
 	cycle   []TaskID // L
 	rem     []int64  // remaining burst at the task's first dispatch of the phase
-	endings []ending // the tasks whose burst may end first
 	settled bool     // some running task has charged slices (open.settled) before its slice
 	order   []int    // cores by their next stop, after the phase
 	slice   int64
@@ -216,27 +215,23 @@ func (s *Vtime) rotation() (rmin int64, ok bool) {
 	return rmin, true
 }
 
-// ending is a task whose burst may be the first to end: in dispatch j of the phase, r-k*s
-// after it starts (r, its remaining burst at its first dispatch of the phase).
-type ending struct {
-	j    int
-	r, k int64
-}
-
 // horizon is the end of the phase: until, or the first end of a burst (see Forward).
 func (s *Vtime) horizon(until, rmin int64) int64 {
 	f := &s.ff
 	n, C, sl := s.q.len(), s.env.cores, f.slice
 	N := n + C
 	// Task p's dispatches are first+k*N, k = 0, 1, ..., with first = p (queued) or p-N
-	// (running); its burst ends in dispatch k = (rem-1) div s, rem - k*s after it starts.
-	// A task with k_p >= k_min+2 cannot be first (j_p >= k_p*N - C > k_min*N + N >
-	// j_pmin + C), so only tasks with rem-1 < (k_min+2)*s are looked at: their k is k_min
-	// or k_min+1 (rem >= rmin).
+	// (running); its burst ends in dispatch j_p = first + k_p*N, k_p = (rem-1) div s,
+	// rem - k_p*s after it starts. A task with k_p >= k_min+2 cannot end first (j_p >=
+	// k_p*N - C > k_min*N + N > j_pmin + C), so only tasks with rem-1 < (k_min+2)*s are
+	// looked at: their k is k_min or k_min+1 (rem >= rmin). Nor can one with j_p >=
+	// j_pmin + C: it ends after dispatch j_pmin + C, at(j_pmin) + s, when j_pmin's burst
+	// has ended. The running minimum of j_p is at least j_pmin, so fewer are skipped, none
+	// wrongly.
 	kmin := f.div(rmin - 1)
 	lim1, lim2 := (kmin+1)*sl, (kmin+2)*sl
 	jmin := int(maxForwardTasks * maxForwardRem)
-	f.endings = f.endings[:0]
+	T := until
 	for p, r := range f.rem {
 		if r-1 < lim2 {
 			k := kmin
@@ -247,14 +242,10 @@ func (s *Vtime) horizon(until, rmin int64) int64 {
 			if p >= n {
 				j -= N
 			}
-			f.endings = append(f.endings, ending{j: j, r: r, k: k})
-			jmin = min(jmin, j)
-		}
-	}
-	T := until
-	for _, x := range f.endings {
-		if x.j < jmin+C { // else it ends after dispatch jmin+C, which comes after jmin ends
-			T = min(T, f.at(x.j)+x.r-x.k*sl)
+			if j < jmin+C {
+				jmin = min(jmin, j)
+				T = min(T, f.at(j)+r-k*sl)
+			}
 		}
 	}
 	return T
@@ -480,9 +471,12 @@ func (f *forward) at(j int) int64 {
 	return f.ends[u-q*C] + int64(q-1)*f.slice
 }
 
-// divC is u div C (the number of cores) for 0 <= u < 2^53, like div.
+// divC is u div C (the number of cores) for u >= 0, like div below 2^53.
 func (f *forward) divC(u int) int {
 	C := len(f.ends)
+	if u >= 1<<53 {
+		return u / C
+	}
 	q := int(float64(u) * f.invC)
 	if q*C > u {
 		q--
@@ -663,6 +657,7 @@ func (s *Vtime) forwardAlone(until int64) {
 		q := sl
 		if a.open {
 			s.open.open[a.core] = true
+			s.opens.add(a.core)
 			s.open.n++
 			q = 0
 		}
