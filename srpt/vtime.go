@@ -1,6 +1,7 @@
 package srpt
 
 import (
+	"math"
 	"math/bits"
 	"slices"
 )
@@ -42,6 +43,10 @@ type Vtime struct {
 	open openRuns
 	// opens is the set of cores in open.open, to visit only those.
 	opens coreSet
+	// runV is, per core, the vtime of its running task when the run began (v minus
+	// open.settled, which the charges during the run do not change), or noRun: maxV reads
+	// no task data.
+	runV []int64
 	// closed disables open runs and stepwise the fast-forward of round-robin phases
 	// (Forward); tests compare the schedules.
 	closed, stepwise bool
@@ -69,6 +74,10 @@ func (s *Vtime) Start(e *Env) {
 	s.early = make([]bool, e.Cores())
 	s.open.init(e.Cores())
 	s.opens = newCoreSet(e.Cores())
+	s.runV = make([]int64, e.Cores())
+	for c := range s.runV {
+		s.runV[c] = noRun
+	}
 	s.ff.init(e.Cores(), s.p.DefaultSlice)
 	if s.p.DefaultSlice <= 0 || s.p.WakeLag < 0 || s.p.MaxPenalty < 0 {
 		s.stepwise = true // Forward's proof assumes these
@@ -184,6 +193,7 @@ func (s *Vtime) Pick(core int) (TaskID, int64, bool) {
 	s.ff.touch(core)
 	open := s.q.len() == 0 && !s.closed && s.maxV()-s.v[t] <= s.p.WakeLag
 	s.open.start(core, open)
+	s.runV[core] = s.v[t]
 	if open {
 		s.opens.add(core)
 		s.nextB = min(s.nextB, s.env.RunStart(core)+s.p.DefaultSlice)
@@ -202,12 +212,11 @@ func (s *Vtime) floorSlice(r int64) int64 {
 
 // maxV is the largest vtime of any task, counting the uncharged part of running ones.
 func (s *Vtime) maxV() int64 {
-	m, now, vt := s.vnow, s.env.Now(), s.v
-	running := s.env.running
-	runStart, settled := s.env.runStart[:len(running)], s.open.settled[:len(running)]
-	for c, x := range running {
-		if x != NoTask {
-			m = max(m, vt[x]+max(now-runStart[c], 0)-settled[c])
+	m, now := s.vnow, s.env.Now()
+	runStart := s.env.runStart[:len(s.runV)]
+	for c, w := range s.runV {
+		if w != noRun {
+			m = max(m, w+max(now-runStart[c], 0))
 		}
 	}
 	return m
@@ -217,12 +226,16 @@ func (s *Vtime) Stopped(t TaskID, core int, ran int64, _ StopReason) {
 	s.ff.touch(core)
 	s.v[t] += s.open.stop(core, ran) // Charge at nice 0 (without its division)
 	s.opens.remove(core)
+	s.runV[core] = noRun
 	s.vnow = AdvanceNow(s.vnow, s.v[t])
 	if s.early[core] {
 		s.early[core] = false
 		s.nEarly--
 	}
 }
+
+// noRun marks an idle core in Vtime.runV.
+const noRun = math.MinInt64
 
 // coreSet is a set of cores, a bit each; the loops over it visit them in increasing order.
 type coreSet []uint64

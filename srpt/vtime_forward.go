@@ -304,7 +304,9 @@ func (s *Vtime) apply(T int64) {
 		c, start := cores[slot], ends[slot]+round*sl
 		order[m], nextCores[m], nextEnds[m] = c, c, start+sl
 		if base+m >= 0 {
-			e.resume(c, cycle[p], start, sl)
+			t := cycle[p]
+			e.resume(c, t, start, sl)
+			s.runV[c] = s.v[t] // open.settled[c] is 0
 		}
 		if slot++; slot == C {
 			slot, round = 0, round+1
@@ -662,6 +664,7 @@ func (s *Vtime) forwardAlone(until int64) {
 			q = 0
 		}
 		e.resume(a.core, a.t, a.start, q)
+		s.runV[a.core] = a.v
 		f.touched = append(f.touched, a.core)
 	}
 	for c, open := range s.open.open { // charged at the last slice end, as closeOpen did
