@@ -204,8 +204,8 @@ func (s *Vtime) Pick(core int) (TaskID, int64, bool) {
 
 // floorSlice is r rounded down to whole slices, r >= 0.
 func (s *Vtime) floorSlice(r int64) int64 {
-	if sl := s.p.DefaultSlice; sl > 0 && r < 1<<53 {
-		return s.ff.div(r) * sl // a float multiply: integer division is slow
+	if sl := s.p.DefaultSlice; sl > 0 {
+		return s.ff.div(r) * sl // a multiply: integer division is slow
 	}
 	return r / s.p.DefaultSlice * s.p.DefaultSlice
 }

@@ -6,34 +6,34 @@ import (
 	"testing"
 )
 
-// divCases are dividends around multiples of d, small and up to 2^53 (the range the float
-// reciprocal divisions of the fast-forward are used for), and random ones.
+// divCases are dividends around multiples of d, small and up to 2^62 (the range where the
+// fast-forward's divisions multiply), and random ones.
 func divCases(d int64, r *rand.Rand) []int64 {
-	xs := []int64{0, 1, 2, d - 1, d, d + 1, 2*d - 1, 2 * d, 1<<53 - 1, 1 << 52, 1<<52 + 1}
-	for _, k := range []int64{3, 7, 1000, 123_456_789, (1<<53 - 1) / d, (1<<53-1)/d - 1, 1 << 20} {
-		if k*d/d != k || k*d >= 1<<53 { // overflow or out of range
+	xs := []int64{0, 1, 2, d - 1, d, d + 1, 2*d - 1, 2 * d, 1<<62 - 1, 1 << 61, 1<<61 + 1, 1<<53 + 1}
+	for _, k := range []int64{3, 7, 1000, 123_456_789, (1<<62 - 1) / d, (1<<62-1)/d - 1, (1<<53)/d + 1, 1 << 20} {
+		if k*d/d != k || k*d >= 1<<62 { // overflow or out of range
 			continue
 		}
 		xs = append(xs, k*d-1, k*d, k*d+1)
 	}
 	for range 2000 {
-		xs = append(xs, r.Int64N(1<<53), r.Int64N(1<<20), r.Int64N(d*1000+1))
+		xs = append(xs, r.Int64N(1<<62), r.Int64N(1<<53), r.Int64N(1<<20), r.Int64N(d*1000+1))
 	}
 	var out []int64
 	for _, x := range xs {
-		if x >= 0 && x < 1<<53 {
+		if x >= 0 && x < 1<<62 {
 			out = append(out, x)
 		}
 	}
 	return out
 }
 
-// bigCases are dividends from 2^53 up, where divC and floorSlice divide exactly.
+// bigCases are dividends from 2^62 up, where the divisions divide.
 func bigCases(d int64) []int64 {
-	xs := []int64{1 << 53, 1<<53 + 1, 1<<62 - 1, 1 << 62, math.MaxInt64}
-	for _, k := range []int64{(1 << 53) / d, (1 << 53) / d * 3, (1<<62)/d - 1} {
+	xs := []int64{1 << 62, 1<<62 + 1, math.MaxInt64 - 1, math.MaxInt64}
+	for _, k := range []int64{(1 << 62) / d, (1<<62)/d + 1, math.MaxInt64 / d} {
 		for _, x := range []int64{k*d - 1, k * d, k*d + 1} {
-			if x >= 1<<53 {
+			if x >= 1<<62 && x <= math.MaxInt64-1 && k*d/d == k {
 				xs = append(xs, x)
 			}
 		}
@@ -42,7 +42,7 @@ func bigCases(d int64) []int64 {
 }
 
 // TestForwardDivision: the fast-forward's divisions by the slice and by the number of cores
-// (below 2^53 a float multiply by the reciprocal and one correction step) give the integer
+// (below 2^62 a multiply by the reciprocal and one correction step) give the integer
 // quotient, as does Vtime.floorSlice (closeOpen's rounding to whole slices).
 func TestForwardDivision(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
@@ -65,6 +65,9 @@ func TestForwardDivision(t *testing.T) {
 			}
 		}
 		for _, x := range bigCases(tc.slice) {
+			if got, want := f.div(x), x/tc.slice; got != want {
+				t.Fatalf("slice %d: div(%d) = %d, want %d", tc.slice, x, got, want)
+			}
 			if got, want := v.floorSlice(x), x/tc.slice*tc.slice; got != want {
 				t.Fatalf("slice %d: floorSlice(%d) = %d, want %d", tc.slice, x, got, want)
 			}

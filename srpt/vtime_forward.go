@@ -1,6 +1,9 @@
 package srpt
 
-import "math"
+import (
+	"math"
+	"math/bits"
+)
 
 // Fast-forward of vtime's round-robin phases (Forwarder).
 //
@@ -43,8 +46,8 @@ type forward struct {
 	settled bool     // some running task has charged slices (open.settled) before its slice
 	order   []int    // cores by their next stop, after the phase
 	slice   int64
-	inv     float64 // 1/slice
-	invC    float64 // 1/cores
+	// div and divC multiply by these instead of dividing (integer division is slow).
+	mslice, mcores uint64 // (2^64-1) div slice, (2^64-1) div cores
 	// Forward does not try again before retry (when nothing can be skipped until then) or
 	// for hold instants (after a failed check).
 	retry   int64
@@ -65,8 +68,10 @@ type forward struct {
 
 func (f *forward) init(cores int, slice int64) {
 	f.slice = slice
-	f.inv = 1 / float64(slice)
-	f.invC = 1 / float64(cores)
+	if slice > 0 {
+		f.mslice = math.MaxUint64 / uint64(slice)
+	}
+	f.mcores = math.MaxUint64 / uint64(cores)
 	f.cores = make([]int, cores)
 	f.ends = make([]int64, cores)
 	f.order = make([]int, cores)
@@ -260,11 +265,7 @@ func (s *Vtime) apply(T int64) {
 	// J, the dispatches before T: e_i + k*s < T for k < K, or k < K-1 for the last
 	// slots (the ends are sorted).
 	K := T - f.ends[0] + sl - 1
-	if K < 1<<53 {
-		K = f.div(K)
-	} else {
-		K /= sl
-	}
+	K = f.div(K)
 	J := int(K) * C
 	for i := C - 1; i >= 0 && f.ends[i]+(K-1)*sl >= T; i-- {
 		J--
@@ -406,12 +407,16 @@ func (f *forward) unsettle(s *Vtime, i int) int64 {
 	return settled
 }
 
-// div is x div slice for 0 <= x < 2^53 (a float multiply; integer division is slow).
+// div is x div slice for x >= 0 and slice > 0. Below 2^62 it multiplies: with m = (2^64-1)
+// div slice > 2^64/slice - 1, x*m/2^64 lies in (x/slice - 1, x/slice], so the high half of
+// x*m is the quotient or one less.
 func (f *forward) div(x int64) int64 {
-	q := int64(float64(x) * f.inv)
-	if q*f.slice > x {
-		q--
-	} else if (q+1)*f.slice <= x {
+	if x >= 1<<62 {
+		return x / f.slice
+	}
+	hi, _ := bits.Mul64(uint64(x), f.mslice)
+	q := int64(hi)
+	if (q+1)*f.slice <= x {
 		q++
 	}
 	return q
@@ -473,16 +478,14 @@ func (f *forward) at(j int) int64 {
 	return f.ends[u-q*C] + int64(q-1)*f.slice
 }
 
-// divC is u div C (the number of cores) for u >= 0, like div below 2^53.
+// divC is u div C (the number of cores) for u >= 0, like div.
 func (f *forward) divC(u int) int {
-	C := len(f.ends)
-	if u >= 1<<53 {
-		return u / C
+	if u >= 1<<62 {
+		return u / len(f.ends)
 	}
-	q := int(float64(u) * f.invC)
-	if q*C > u {
-		q--
-	} else if (q+1)*C <= u {
+	hi, _ := bits.Mul64(uint64(u), f.mcores)
+	q := int(hi)
+	if (q+1)*len(f.ends) <= u {
 		q++
 	}
 	return q
