@@ -35,6 +35,9 @@ func FromConfig(c configs.Config) Config {
 		RankScale:      l.RankScale,
 		MaxFunctions:   l.MaxFunctions,
 		IORule:         l.IORule,
+		AttainedRanks:  l.AttainedRanks,
+		AttainedSteps:  l.AttainedSteps,
+		AttainedRule:   l.AttainedRule,
 		Knobs: Knobs{
 			RankStep:     ms(p.RankStepMs),
 			MaxPenalty:   ms(p.MaxPenaltyMs),
