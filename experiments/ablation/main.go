@@ -62,6 +62,11 @@ var variants = []variant{
 	{"no-io-rule", map[string]any{"learner.io_rule": false}},
 	{"alps-ranks", map[string]any{"learner.rank_scale": "order", "learner.rank_levels": 16, "policy.rank_step_ms": 10}},
 	{"window=60s", map[string]any{"learner.window_span_ms": 60000}},
+	{"attained", map[string]any{"learner.attained_ranks": true}},
+	{"attained-K1", map[string]any{"learner.attained_ranks": true, "learner.attained_steps": 1}},
+	{"attained-K2", map[string]any{"learner.attained_ranks": true, "learner.attained_steps": 2}},
+	{"attained-K8", map[string]any{"learner.attained_ranks": true, "learner.attained_steps": 8}},
+	{"p50-p75", map[string]any{"learner.attained_ranks": true, "learner.attained_rule": "quantile", "learner.attained_steps": 2}},
 }
 
 func config(over map[string]any, extra string) (configs.Config, error) {
