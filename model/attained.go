@@ -219,3 +219,8 @@ func (l *Learner) sortedSamples() {
 		}
 	}
 }
+
+// RankOf is the rank the learner gives a predicted demand of d ns on its rank scale (log or
+// demand; 0 on the order scale), not capped by the penalty bound. Diagnostics use it to rank
+// by a demand the learner cannot know (srpt's alps-oracle).
+func (l *Learner) RankOf(d float64) uint32 { return uint32(l.rankOf(d)) }
