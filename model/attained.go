@@ -1,6 +1,7 @@
 package model
 
 import (
+	"cmp"
 	"math"
 	"slices"
 	"sort"
@@ -224,3 +225,20 @@ func (l *Learner) sortedSamples() {
 // demand; 0 on the order scale), not capped by the penalty bound. Diagnostics use it to rank
 // by a demand the learner cannot know (srpt's alps-oracle).
 func (l *Learner) RankOf(d float64) uint32 { return uint32(l.rankOf(d)) }
+
+// StepsOf returns the attained-service step table the learner's configuration (attained
+// steps and rule, rank scale, penalty bound) derives from the demand samples xs (ns, any
+// order; not modified), as Entry.NSteps/StepAt/StepRank and Rank. Diagnostics use it to
+// build tables from a demand distribution the learner does not see (srpt's alps-gittins-dist).
+func (l *Learner) StepsOf(xs []float64) Entry {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	ps := make([]float64, len(s)+1)
+	for i, x := range s {
+		ps[i+1] = ps[i] + x
+	}
+	var e Entry
+	attainedSteps(&e, s, ps, max(l.cfg.AttainedSteps, 1), cmp.Or(l.cfg.AttainedRule, AttainedGittins), l.rankOf, l.capRank(), nil)
+	e.Rank = e.StepRank[0]
+	return e
+}

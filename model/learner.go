@@ -267,7 +267,6 @@ func (l *Learner) derive() map[uint32]Entry {
 	// Rank.
 	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(l.fns[a].demand, l.fns[b].demand) })
 	ranks := make([]uint32, len(l.fns))
-	top := c.RankLevels - 1
 	for i, fi := range order {
 		r := l.rankOf(l.fns[fi].demand)
 		if c.RankScale == RankByOrder {
@@ -282,10 +281,7 @@ func (l *Learner) derive() map[uint32]Entry {
 			factor = c.Beta * (100 + c.Theta - math.Min(u, 100)) / (100 * c.Gamma)
 		}
 	}
-	capRank := top
-	if c.Knobs.RankStep > 0 {
-		capRank = min(top, int((c.Knobs.MaxPenalty+c.Knobs.RankStep-1)/c.Knobs.RankStep))
-	}
+	capRank := l.capRank()
 	if c.AttainedRanks {
 		l.sortedSamples()
 		if cap(l.cand) < attainedCandidates {
@@ -317,6 +313,15 @@ func (l *Learner) derive() map[uint32]Entry {
 		out[f.id] = e
 	}
 	return out
+}
+
+// capRank is the lowest rank whose offset reaches the penalty bound (higher ranks order the same).
+func (l *Learner) capRank() int {
+	c := l.cfg
+	if c.Knobs.RankStep > 0 {
+		return min(c.RankLevels-1, int((c.Knobs.MaxPenalty+c.Knobs.RankStep-1)/c.Knobs.RankStep))
+	}
+	return c.RankLevels - 1
 }
 
 // rankOf is the rank of a demand (ns) on the log or demand scale, in [0, RankLevels-1]

@@ -43,6 +43,8 @@ var registry = map[string]Factory{
 	// Diagnostics: alps ranked by each invocation's true (remaining) demand.
 	"alps-oracle":     newALPSOracle(false),
 	"alps-oracle-rem": newALPSOracle(true),
+	// alps with Gittins steps from each function's whole demand distribution (non-clairvoyant).
+	"alps-gittins-dist": newALPSGittinsDist,
 }
 
 // Names lists the registered policies, sorted.

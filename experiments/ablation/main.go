@@ -72,6 +72,9 @@ var variants = []variant{
 	// Clairvoyant diagnostics: the rank of each invocation's true total (remaining) demand.
 	{name: "oracle", policy: "alps-oracle"},
 	{name: "oracle-rem", policy: "alps-oracle-rem"},
+	// Gittins steps from each function's whole demand distribution in the trace (attained CPU only).
+	{name: "gittins-dist", set: map[string]any{"learner.attained_steps": 4}, policy: "alps-gittins-dist"},
+	{name: "gittins-dist-K8", set: map[string]any{"learner.attained_steps": 8}, policy: "alps-gittins-dist"},
 }
 
 func config(over map[string]any, extra string) (configs.Config, error) {
