@@ -29,6 +29,7 @@ type Learner struct {
 	AttainedRanks    bool    `mapstructure:"attained_ranks"`
 	AttainedSteps    int     `mapstructure:"attained_steps"`
 	AttainedRule     string  `mapstructure:"attained_rule"`
+	AttainedDefault  bool    `mapstructure:"attained_default"`
 }
 
 // Validate names the first out-of-range key.

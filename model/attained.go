@@ -242,3 +242,30 @@ func (l *Learner) StepsOf(xs []float64) Entry {
 	e.Rank = e.StepRank[0]
 	return e
 }
+
+// pooledMax is the most samples of the pooled window the default step table is built from
+// (every k-th sample beyond it): it bounds the sort to keep the update fast.
+const pooledMax = 2048
+
+// pooledSteps is the attained step table of the whole window's samples pooled (a function
+// the table does not know is assumed to be drawn from the host's mix), with the default slice.
+func (l *Learner) pooledSteps() Entry {
+	stride := max(1, (len(l.samples)+pooledMax-1)/pooledMax)
+	xs := l.pooled[:0]
+	for i := 0; i < len(l.samples); i += stride {
+		xs = append(xs, l.samples[i])
+	}
+	l.pooled = xs
+	slices.Sort(xs)
+	if cap(l.pooledPS) < len(xs)+1 {
+		l.pooledPS = make([]float64, len(xs)+1)
+	}
+	ps := l.pooledPS[:len(xs)+1]
+	for i, x := range xs {
+		ps[i+1] = ps[i] + x
+	}
+	e := Entry{Slice: l.cfg.Knobs.DefaultSlice}
+	attainedSteps(&e, xs, ps, l.cfg.AttainedSteps, l.cfg.AttainedRule, l.rankOf, l.capRank(), l.cand)
+	e.Rank = e.StepRank[0]
+	return e
+}

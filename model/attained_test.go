@@ -206,6 +206,14 @@ func TestLearnerAttainedRanks(t *testing.T) {
 			}
 			continue
 		}
+		if _, ok := l.Update(recs[len(recs)-1].End()).LookupOrDefault(2); ok {
+			t.Error("an unknown function has an entry without attained_default")
+		}
+		l.cfg.AttainedDefault = true
+		tab := l.Update(recs[len(recs)-1].End())
+		if d, ok := tab.LookupOrDefault(2); !ok || d.NSteps < 2 || d.RankAt(0) != e.RankAt(0) {
+			t.Errorf("attained_default: unknown function's entry %+v (ok %v), want the pooled steps (one function: its own)", d, ok)
+		}
 		mean := uint32(l.rankOf(0.8*20*msec + 0.2*4000*msec))
 		if e.NSteps < 2 || e.Rank != e.StepRank[0] || e.RankAt(0) >= mean || e.RankAt(30*msec) <= mean {
 			t.Errorf("on: steps at %v ranks %v rank %d, want a = 0 below the mean's rank %d and above it past 20 ms",

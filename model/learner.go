@@ -53,6 +53,9 @@ type Config struct {
 	AttainedRanks bool
 	AttainedSteps int
 	AttainedRule  string
+	// AttainedDefault also gives the table a Default step table, from the whole window's
+	// samples pooled, for functions without an entry (with attained ranks on).
+	AttainedDefault bool
 
 	Knobs Knobs
 }
@@ -103,19 +106,21 @@ type Learner struct {
 	version uint64
 
 	// scratch reused across updates
-	recs    []Record
-	class   []int32 // per record: its function's class
-	jobs    []SimJob
-	jobTmp  []SimJob
-	stats   []SegStats
-	classOf map[uint32]int32
-	fns     []fnInfo
-	samples []float64
-	scratch []float64
-	sorted  []float64 // attained ranks: samples sorted per function
-	prefix  []float64 // and their prefix sums
-	cand    []attCand
-	sim     simulator
+	recs     []Record
+	class    []int32 // per record: its function's class
+	jobs     []SimJob
+	jobTmp   []SimJob
+	stats    []SegStats
+	classOf  map[uint32]int32
+	fns      []fnInfo
+	samples  []float64
+	scratch  []float64
+	sorted   []float64 // attained ranks: samples sorted per function
+	prefix   []float64 // and their prefix sums
+	cand     []attCand
+	pooled   []float64 // attained default: the pooled window's samples
+	pooledPS []float64
+	sim      simulator
 }
 
 type fnInfo struct {
@@ -166,6 +171,9 @@ func (l *Learner) Update(now int64) *Table {
 	l.predict()
 	l.simulate()
 	tab.Entries = l.derive()
+	if l.cfg.AttainedRanks && l.cfg.AttainedDefault {
+		tab.Default, tab.HasDefault = l.pooledSteps(), true
+	}
 	return tab
 }
 

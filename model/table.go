@@ -35,6 +35,18 @@ type Table struct {
 	Version uint64 // increases with every update
 	Knobs   Knobs
 	Entries map[uint32]Entry
+	// Default, if HasDefault, is the entry of every function without one (attained steps
+	// from the pooled window, learner.attained_default); else such functions are unranked.
+	Default    Entry
+	HasDefault bool
+}
+
+// LookupOrDefault is Lookup falling back to the table's Default entry.
+func (t *Table) LookupOrDefault(fn uint32) (e Entry, ok bool) {
+	if e, ok = t.Lookup(fn); ok || t == nil || !t.HasDefault {
+		return e, ok
+	}
+	return t.Default, true
 }
 
 // Lookup returns the entry of function fn; ok is false if the function has no entry (the

@@ -80,7 +80,7 @@ func (a *ALPS) Runnable(t TaskID, why Reason) {
 		a.v[t] = a.vnow
 	}
 	a.v[t] = WakeVtime(a.v[t], a.vnow, a.p.WakeLag)
-	e, ranked := a.table.Lookup(a.env.Func(t))
+	e, ranked := a.table.LookupOrDefault(a.env.Func(t))
 	a.q.push(Key(a.v[t], a.vnow, ranked, e.RankAt(a.att[t]), a.p), t)
 }
 
@@ -91,7 +91,7 @@ func (a *ALPS) Pick(core int) (TaskID, int64, bool) {
 	}
 	t := a.q.pop().t
 	a.vnow = AdvanceNow(a.vnow, a.v[t])
-	e, ranked := a.table.Lookup(a.env.Func(t))
+	e, ranked := a.table.LookupOrDefault(a.env.Func(t))
 	return t, Slice(ranked, e.Slice, a.p), true
 }
 

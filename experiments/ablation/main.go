@@ -68,6 +68,7 @@ var variants = []variant{
 	{name: "attained-K1", set: map[string]any{"learner.attained_ranks": true, "learner.attained_steps": 1}},
 	{name: "attained-K2", set: map[string]any{"learner.attained_ranks": true, "learner.attained_steps": 2}},
 	{name: "attained-K8", set: map[string]any{"learner.attained_ranks": true, "learner.attained_steps": 8}},
+	{name: "attained-default", set: map[string]any{"learner.attained_ranks": true, "learner.attained_default": true}},
 	{name: "p50-p75", set: map[string]any{"learner.attained_ranks": true, "learner.attained_rule": "quantile", "learner.attained_steps": 2}},
 	// Clairvoyant diagnostics: the rank of each invocation's true total (remaining) demand.
 	{name: "oracle", policy: "alps-oracle"},
