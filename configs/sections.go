@@ -26,6 +26,10 @@ type Learner struct {
 	RankScale        string  `mapstructure:"rank_scale"`
 	IORule           bool    `mapstructure:"io_rule"`
 	MaxFunctions     int     `mapstructure:"max_functions"`
+	AttainedRanks    bool    `mapstructure:"attained_ranks"`
+	AttainedSteps    int     `mapstructure:"attained_steps"`
+	AttainedRule     string  `mapstructure:"attained_rule"`
+	AttainedDefault  bool    `mapstructure:"attained_default"`
 }
 
 // Validate names the first out-of-range key.
@@ -69,6 +73,14 @@ func (l Learner) Validate() error {
 	case "order", "demand", "log":
 	default:
 		return fmt.Errorf("learner.rank_scale: %q is not one of order, demand, log", l.RankScale)
+	}
+	switch {
+	case l.AttainedSteps < 1 || l.AttainedSteps > 8:
+		return fmt.Errorf("learner.attained_steps: must be in [1, 8], got %d", l.AttainedSteps)
+	case l.AttainedRule != "gittins" && l.AttainedRule != "quantile":
+		return fmt.Errorf("learner.attained_rule: %q is not one of gittins, quantile", l.AttainedRule)
+	case l.AttainedRanks && l.RankScale == "order":
+		return fmt.Errorf("learner.attained_ranks: needs rank_scale log or demand, not order")
 	}
 	return nil
 }

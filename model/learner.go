@@ -46,6 +46,16 @@ type Config struct {
 	// IORule ranks a function by its total CPU demand per invocation; when false it is ranked
 	// by its mean CPU burst between sleeps (ALPS's I/O blind spot).
 	IORule bool
+	// AttainedRanks gives each function a step table of ranks by the attained CPU of the
+	// current invocation (model/attained.go) instead of one rank; AttainedSteps is the most
+	// steps (1..MaxAttainedSteps), AttainedRule how they are derived (gittins or quantile).
+	// Needs the log or demand rank scale.
+	AttainedRanks bool
+	AttainedSteps int
+	AttainedRule  string
+	// AttainedDefault also gives the table a Default step table, from the whole window's
+	// samples pooled, for functions without an entry (with attained ranks on).
+	AttainedDefault bool
 
 	Knobs Knobs
 }
@@ -73,6 +83,16 @@ func (c Config) Validate() error {
 	default:
 		return fmt.Errorf("unknown rank scale %q (valid: order, demand, log)", c.RankScale)
 	}
+	if c.AttainedRanks {
+		switch {
+		case c.RankScale == RankByOrder:
+			return fmt.Errorf("attained ranks need the log or demand rank scale, not %q", c.RankScale)
+		case c.AttainedSteps < 1 || c.AttainedSteps > MaxAttainedSteps:
+			return fmt.Errorf("attained steps must be in [1, %d], got %d", MaxAttainedSteps, c.AttainedSteps)
+		case c.AttainedRule != AttainedGittins && c.AttainedRule != AttainedQuantile:
+			return fmt.Errorf("unknown attained rule %q (valid: gittins, quantile)", c.AttainedRule)
+		}
+	}
 	_, err := NewPredictor(c.Predictor, c.EWMAAlpha, c.Percentile)
 	return err
 }
@@ -86,16 +106,21 @@ type Learner struct {
 	version uint64
 
 	// scratch reused across updates
-	recs    []Record
-	class   []int32 // per record: its function's class
-	jobs    []SimJob
-	jobTmp  []SimJob
-	stats   []SegStats
-	classOf map[uint32]int32
-	fns     []fnInfo
-	samples []float64
-	scratch []float64
-	sim     simulator
+	recs     []Record
+	class    []int32 // per record: its function's class
+	jobs     []SimJob
+	jobTmp   []SimJob
+	stats    []SegStats
+	classOf  map[uint32]int32
+	fns      []fnInfo
+	samples  []float64
+	scratch  []float64
+	sorted   []float64 // attained ranks: samples sorted per function
+	prefix   []float64 // and their prefix sums
+	cand     []attCand
+	pooled   []float64 // attained default: the pooled window's samples
+	pooledPS []float64
+	sim      simulator
 }
 
 type fnInfo struct {
@@ -146,6 +171,9 @@ func (l *Learner) Update(now int64) *Table {
 	l.predict()
 	l.simulate()
 	tab.Entries = l.derive()
+	if l.cfg.AttainedRanks && l.cfg.AttainedDefault {
+		tab.Default, tab.HasDefault = l.pooledSteps(), true
+	}
 	return tab
 }
 
@@ -247,29 +275,25 @@ func (l *Learner) derive() map[uint32]Entry {
 	// Rank.
 	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(l.fns[a].demand, l.fns[b].demand) })
 	ranks := make([]uint32, len(l.fns))
-	top := c.RankLevels - 1
 	for i, fi := range order {
-		var r int
-		d := l.fns[fi].demand
-		switch c.RankScale {
-		case RankByOrder:
+		r := l.rankOf(l.fns[fi].demand)
+		if c.RankScale == RankByOrder {
 			r = i * c.RankLevels / len(order)
-		case RankByDemand:
-			if c.Knobs.RankStep > 0 {
-				r = int(math.Round(d / float64(c.Knobs.RankStep)))
-			}
-		case RankByLog:
-			if c.Knobs.RankStep > 0 && d >= float64(c.Knobs.RankStep) {
-				r = int(math.Log2(d/float64(c.Knobs.RankStep))) + 1
-			}
 		}
-		ranks[fi] = uint32(min(max(r, 0), top))
+		ranks[fi] = uint32(r)
 	}
 	// Slice.
 	factor := 1.0
 	if c.SRPTSlice {
 		if u := l.utilisation(); c.Theta < 100 && u >= c.Theta {
 			factor = c.Beta * (100 + c.Theta - math.Min(u, 100)) / (100 * c.Gamma)
+		}
+	}
+	capRank := l.capRank()
+	if c.AttainedRanks {
+		l.sortedSamples()
+		if cap(l.cand) < attainedCandidates {
+			l.cand = make([]attCand, 0, attainedCandidates)
 		}
 	}
 	out := make(map[uint32]Entry, len(order))
@@ -285,7 +309,43 @@ func (l *Learner) derive() map[uint32]Entry {
 		if slice < 1 {
 			slice = 1
 		}
-		out[f.id] = Entry{Rank: ranks[fi], Slice: slice, Demand: int64(f.demand)}
+		e := Entry{Rank: ranks[fi], Slice: slice, Demand: int64(f.demand)}
+		if c.AttainedRanks {
+			xs := l.sorted[f.off : f.off+f.n]
+			ps := l.prefix[f.off+fi : f.off+fi+f.n+1]
+			attainedSteps(&e, xs, ps, c.AttainedSteps, c.AttainedRule, l.rankOf, capRank, l.cand)
+			if e.NSteps > 0 {
+				e.Rank = e.StepRank[0]
+			}
+		}
+		out[f.id] = e
 	}
 	return out
+}
+
+// capRank is the lowest rank whose offset reaches the penalty bound (higher ranks order the same).
+func (l *Learner) capRank() int {
+	c := l.cfg
+	if c.Knobs.RankStep > 0 {
+		return min(c.RankLevels-1, int((c.Knobs.MaxPenalty+c.Knobs.RankStep-1)/c.Knobs.RankStep))
+	}
+	return c.RankLevels - 1
+}
+
+// rankOf is the rank of a demand (ns) on the log or demand scale, in [0, RankLevels-1]
+// (0 for the order scale, which ranks by position instead).
+func (l *Learner) rankOf(d float64) int {
+	c := l.cfg
+	var r int
+	switch c.RankScale {
+	case RankByDemand:
+		if c.Knobs.RankStep > 0 {
+			r = int(math.Round(d / float64(c.Knobs.RankStep)))
+		}
+	case RankByLog:
+		if c.Knobs.RankStep > 0 && d >= float64(c.Knobs.RankStep) {
+			r = int(math.Log2(d/float64(c.Knobs.RankStep))) + 1
+		}
+	}
+	return min(max(r, 0), c.RankLevels-1)
 }

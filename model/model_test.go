@@ -302,12 +302,18 @@ func benchWindow(cores int) []Record {
 // 10,000-invocation window with 16 cores and reports the 50th and 99th percentiles of the
 // update time (target: p99 <= 5 ms).
 func BenchmarkLearnerUpdate(b *testing.B) {
-	benchLearnerUpdate(b, 16, benchWindow(16))
+	benchLearnerUpdate(b, 16, benchWindow(16), nil)
 }
 
-// benchLearnerUpdate fills a learner of the documented defaults (cores cores, no age limit)
-// with recs, in completion order, and reports the p50 and p99 of its updates.
-func benchLearnerUpdate(b *testing.B, cores int, recs []Record) {
+// BenchmarkLearnerUpdateAttained is BenchmarkLearnerUpdate with attained-service ranks
+// (learner.attained_ranks, 4 gittins steps).
+func BenchmarkLearnerUpdateAttained(b *testing.B) {
+	benchLearnerUpdate(b, 16, benchWindow(16), func(c *Config) { c.AttainedRanks = true })
+}
+
+// benchLearnerUpdate fills a learner of the documented defaults (cores cores, no age limit,
+// then set if not nil) with recs, in completion order, and reports the p50 and p99 of its updates.
+func benchLearnerUpdate(b *testing.B, cores int, recs []Record, set func(*Config)) {
 	ld, err := configs.NewLoader()
 	if err != nil {
 		b.Fatal(err)
@@ -319,6 +325,9 @@ func benchLearnerUpdate(b *testing.B, cores int, recs []Record) {
 	cfg := FromConfig(c) // the documented defaults
 	cfg.Cores = cores
 	cfg.WindowSpan = 0 // keep every record whatever its age
+	if set != nil {
+		set(&cfg)
+	}
 	l, err := NewLearner(cfg)
 	if err != nil {
 		b.Fatal(err)

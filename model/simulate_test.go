@@ -57,5 +57,5 @@ func BenchmarkSimulateSRPT(b *testing.B) {
 // BenchmarkLearnerUpdateSmall is BenchmarkLearnerUpdate on the demo's window: 600
 // invocations on the 2 vCPUs of the VM, the size the daemon learns from in make demo.
 func BenchmarkLearnerUpdateSmall(b *testing.B) {
-	benchLearnerUpdate(b, 2, benchWindow(2)[:600])
+	benchLearnerUpdate(b, 2, benchWindow(2)[:600], nil)
 }

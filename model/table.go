@@ -20,6 +20,13 @@ type Entry struct {
 	Rank   uint32 // 0 runs first
 	Slice  int64  // guaranteed uninterrupted run (ns)
 	Demand int64  // predicted CPU demand per invocation (ns), for inspection
+
+	// Attained-service steps (learner.attained_ranks; NSteps = 0: none, Rank applies):
+	// a task whose current invocation has used at least StepAt[i] ns of CPU (StepAt[0] = 0,
+	// increasing) has rank StepRank[i] for the last such i; Rank = StepRank[0]. See RankAt.
+	NSteps   uint8
+	StepAt   [MaxAttainedSteps]int64
+	StepRank [MaxAttainedSteps]uint32
 }
 
 // Table is a versioned policy table: what the backend needs to order tasks. A Table is
@@ -28,6 +35,18 @@ type Table struct {
 	Version uint64 // increases with every update
 	Knobs   Knobs
 	Entries map[uint32]Entry
+	// Default, if HasDefault, is the entry of every function without one (attained steps
+	// from the pooled window, learner.attained_default); else such functions are unranked.
+	Default    Entry
+	HasDefault bool
+}
+
+// LookupOrDefault is Lookup falling back to the table's Default entry.
+func (t *Table) LookupOrDefault(fn uint32) (e Entry, ok bool) {
+	if e, ok = t.Lookup(fn); ok || t == nil || !t.HasDefault {
+		return e, ok
+	}
+	return t.Default, true
 }
 
 // Lookup returns the entry of function fn; ok is false if the function has no entry (the
@@ -61,7 +80,15 @@ func (t *Table) WriteText(w io.Writer) error {
 	slices.Sort(ids)
 	for _, id := range ids {
 		e := t.Entries[id]
-		if _, err := fmt.Fprintf(w, "%d rank %d slice %dns demand %dns\n", id, e.Rank, e.Slice, e.Demand); err != nil {
+		if _, err := fmt.Fprintf(w, "%d rank %d slice %dns demand %dns", id, e.Rank, e.Slice, e.Demand); err != nil {
+			return err
+		}
+		for i := 1; i < int(e.NSteps); i++ {
+			if _, err := fmt.Fprintf(w, " from %dns rank %d", e.StepAt[i], e.StepRank[i]); err != nil {
+				return err
+			}
+		}
+		if _, err := fmt.Fprintln(w); err != nil {
 			return err
 		}
 	}

@@ -20,6 +20,7 @@ type ALPS struct {
 
 	env  *Env
 	v    []int64 // per task vtime
+	att  []int64 // per task CPU used so far in its invocation (the attained service)
 	vnow int64
 	q    keyHeap
 
@@ -60,6 +61,7 @@ func (a *ALPS) Name() string { return "alps" }
 func (a *ALPS) Start(env *Env) {
 	a.env = env
 	a.v = make([]int64, env.Tasks())
+	a.att = make([]int64, env.Tasks())
 	a.q = keyHeap{}
 	a.table = nil
 	if a.interval > 0 {
@@ -70,14 +72,16 @@ func (a *ALPS) Start(env *Env) {
 // Table is the policy table in use (nil before the first update).
 func (a *ALPS) Table() *model.Table { return a.table }
 
-// Runnable implements Policy: rule steps 1-3 (the lag clamp on every enqueue).
+// Runnable implements Policy: rule steps 1-3 (the lag clamp on every enqueue). With
+// attained-service steps in the table the rank is the step of the CPU the task has used so
+// far in its invocation (what the kernel knows), never its demand.
 func (a *ALPS) Runnable(t TaskID, why Reason) {
 	if why == Arrived {
 		a.v[t] = a.vnow
 	}
 	a.v[t] = WakeVtime(a.v[t], a.vnow, a.p.WakeLag)
-	e, ranked := a.table.Lookup(a.env.Func(t))
-	a.q.push(Key(a.v[t], a.vnow, ranked, e.Rank, a.p), t)
+	e, ranked := a.table.LookupOrDefault(a.env.Func(t))
+	a.q.push(Key(a.v[t], a.vnow, ranked, e.RankAt(a.att[t]), a.p), t)
 }
 
 // Pick implements Policy: the smallest key runs for its function's slice (steps 4, 5).
@@ -87,13 +91,14 @@ func (a *ALPS) Pick(core int) (TaskID, int64, bool) {
 	}
 	t := a.q.pop().t
 	a.vnow = AdvanceNow(a.vnow, a.v[t])
-	e, ranked := a.table.Lookup(a.env.Func(t))
+	e, ranked := a.table.LookupOrDefault(a.env.Func(t))
 	return t, Slice(ranked, e.Slice, a.p), true
 }
 
 // Stopped implements Policy: charge the run (step 6).
 func (a *ALPS) Stopped(t TaskID, core int, ran int64, why StopReason) {
 	a.v[t] = Charge(a.v[t], ran, NiceZeroWeight)
+	a.att[t] += ran
 	a.vnow = AdvanceNow(a.vnow, a.v[t])
 }
 

@@ -149,3 +149,48 @@ func TestALPSStarvationBound(t *testing.T) {
 		t.Errorf("without the bound the long invocation took %d ms, with it %d ms: want the bound to matter", unbounded/ms, bounded/ms)
 	}
 }
+
+// TestALPSAttainedRanks: one bimodal function (90% 2 ms, 10% 200 ms invocations). With one
+// rank per function its invocations are ordered as plain vtime among themselves; with
+// attained-service steps an invocation starts at the rank of the short mode and is demoted
+// once it has used more than it, so the short invocations finish much sooner.
+func TestALPSAttainedRanks(t *testing.T) {
+	tr := twoClassTrace(4000, 2)
+	for i := range tr.Inv {
+		tr.Inv[i].Func = 0
+	}
+	tr.Functions = tr.Functions[:1]
+	shortFCT := func(res *Result) float64 {
+		var s float64
+		var n int
+		for i := range res.Records {
+			if r := &res.Records[i]; r.CPU == 2*ms {
+				s += float64(r.FCT())
+				n++
+			}
+		}
+		return s / float64(n)
+	}
+	var fct [2]float64
+	for i, on := range []bool{false, true} {
+		cfg := alpsTestConfig(1)
+		cfg.AttainedRanks, cfg.AttainedSteps, cfg.AttainedRule = on, 4, model.AttainedGittins
+		a := newTestALPS(t, cfg)
+		res, err := Run(tr, a, Options{Cores: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e, ok := a.Table().Lookup(0)
+		if !ok {
+			t.Fatal("no entry")
+		}
+		if on && (e.NSteps < 2 || e.RankAt(0) != 0 || e.RankAt(10*ms) == 0) {
+			t.Errorf("steps at %v ranks %v: want rank 0 at a = 0 and a demotion by 10 ms", e.StepAt[:e.NSteps], e.StepRank[:e.NSteps])
+		}
+		fct[i] = shortFCT(res)
+	}
+	if fct[1] > 0.5*fct[0] {
+		t.Errorf("short invocations' mean FCT %.2f ms with attained ranks, %.2f ms without: want at most half", fct[1]/1e6, fct[0]/1e6)
+	}
+	t.Logf("short mean FCT: one rank %.2f ms, attained steps %.2f ms", fct[0]/1e6, fct[1]/1e6)
+}

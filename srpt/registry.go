@@ -40,6 +40,11 @@ var registry = map[string]Factory{
 	"sfs":   func(p Params) (Policy, error) { return NewSFS(SFSParamsFrom(p.Config.Sim), p.Cores), nil },
 	"vtime": func(p Params) (Policy, error) { return NewVtime(p.Order()), nil },
 	"alps":  newALPSFromParams,
+	// Diagnostics: alps ranked by each invocation's true (remaining) demand.
+	"alps-oracle":     newALPSOracle(false),
+	"alps-oracle-rem": newALPSOracle(true),
+	// alps with Gittins steps from each function's whole demand distribution (non-clairvoyant).
+	"alps-gittins-dist": newALPSGittinsDist,
 }
 
 // Names lists the registered policies, sorted.

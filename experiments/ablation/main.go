@@ -21,10 +21,12 @@ import (
 	"github.com/alps-sched/alps/srpt/trace"
 )
 
-// variant is one alps configuration of the ablation: config keys over the defaults.
+// variant is one alps configuration of the ablation: config keys over the defaults, run
+// with the alps policy or, if policy is set, that one (a diagnostic of the same rule).
 type variant struct {
-	name string
-	set  map[string]any
+	name   string
+	set    map[string]any
+	policy string
 }
 
 func main() {
@@ -50,18 +52,30 @@ func main() {
 }
 
 var variants = []variant{
-	{"alps", nil},
-	{"pred=mean", map[string]any{"learner.predictor": "mean"}},
-	{"pred=percentile", map[string]any{"learner.predictor": "percentile"}},
-	{"pred=regression", map[string]any{"learner.predictor": "regression"}},
-	{"pred=logmean", map[string]any{"learner.predictor": "logmean"}},
-	{"no-srpt-slice", map[string]any{"learner.srpt_slice": false}},
-	{"no-bound", map[string]any{"policy.max_penalty_ms": 1e9}},
-	{"bound=30ms", map[string]any{"policy.max_penalty_ms": 30}},
-	{"step=2ms", map[string]any{"policy.rank_step_ms": 2}},
-	{"no-io-rule", map[string]any{"learner.io_rule": false}},
-	{"alps-ranks", map[string]any{"learner.rank_scale": "order", "learner.rank_levels": 16, "policy.rank_step_ms": 10}},
-	{"window=60s", map[string]any{"learner.window_span_ms": 60000}},
+	{name: "alps"},
+	{name: "pred=mean", set: map[string]any{"learner.predictor": "mean"}},
+	{name: "pred=percentile", set: map[string]any{"learner.predictor": "percentile"}},
+	{name: "pred=regression", set: map[string]any{"learner.predictor": "regression"}},
+	{name: "pred=logmean", set: map[string]any{"learner.predictor": "logmean"}},
+	{name: "no-srpt-slice", set: map[string]any{"learner.srpt_slice": false}},
+	{name: "no-bound", set: map[string]any{"policy.max_penalty_ms": 1e9}},
+	{name: "bound=30ms", set: map[string]any{"policy.max_penalty_ms": 30}},
+	{name: "step=2ms", set: map[string]any{"policy.rank_step_ms": 2}},
+	{name: "no-io-rule", set: map[string]any{"learner.io_rule": false}},
+	{name: "alps-ranks", set: map[string]any{"learner.rank_scale": "order", "learner.rank_levels": 16, "policy.rank_step_ms": 10}},
+	{name: "window=60s", set: map[string]any{"learner.window_span_ms": 60000}},
+	{name: "attained", set: map[string]any{"learner.attained_ranks": true}},
+	{name: "attained-K1", set: map[string]any{"learner.attained_ranks": true, "learner.attained_steps": 1}},
+	{name: "attained-K2", set: map[string]any{"learner.attained_ranks": true, "learner.attained_steps": 2}},
+	{name: "attained-K8", set: map[string]any{"learner.attained_ranks": true, "learner.attained_steps": 8}},
+	{name: "attained-default", set: map[string]any{"learner.attained_ranks": true, "learner.attained_default": true}},
+	{name: "p50-p75", set: map[string]any{"learner.attained_ranks": true, "learner.attained_rule": "quantile", "learner.attained_steps": 2}},
+	// Clairvoyant diagnostics: the rank of each invocation's true total (remaining) demand.
+	{name: "oracle", policy: "alps-oracle"},
+	{name: "oracle-rem", policy: "alps-oracle-rem"},
+	// Gittins steps from each function's whole demand distribution in the trace (attained CPU only).
+	{name: "gittins-dist", set: map[string]any{"learner.attained_steps": 4}, policy: "alps-gittins-dist"},
+	{name: "gittins-dist-K8", set: map[string]any{"learner.attained_steps": 8}, policy: "alps-gittins-dist"},
 }
 
 func config(over map[string]any, extra string) (configs.Config, error) {
@@ -117,7 +131,11 @@ func run(seeds, first int, gen trace.GenOptions, only, extra string) error {
 				if err != nil {
 					return err
 				}
-				rows = append(rows, &row{name: v.name, policy: "alps", cfg: c})
+				pol := "alps"
+				if v.policy != "" {
+					pol = v.policy
+				}
+				rows = append(rows, &row{name: v.name, policy: pol, cfg: c})
 			}
 		}
 		for _, r := range rows {
