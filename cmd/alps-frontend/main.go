@@ -105,6 +105,11 @@ func newApp(env statusEnv) (*cli.App, error) {
 }
 
 func newLearner(c configs.Config) (frontend.Learner, error) {
+	if c.Learner.AttainedRanks || c.Learner.AttainedDefault {
+		// The backend applies one rank per function: it would see only each table's first
+		// step, which is worse than no steps (experiments/attained.md).
+		return nil, errors.New("learner.attained_ranks and learner.attained_default: simulator only, the backend does not apply attained steps yet")
+	}
 	l, err := model.NewLearner(model.FromConfig(c))
 	if err != nil {
 		return nil, err
