@@ -61,7 +61,7 @@ type forward struct {
 	valid   bool
 	isStale []bool
 	stale   []int
-	// next cores and ends, for the end of the phase
+	// next cores and ends, for the end of the phase (apply swaps them with cores and ends)
 	nextCores []int
 	nextEnds  []int64
 }
@@ -334,8 +334,8 @@ func (s *Vtime) apply(T int64) {
 	}
 	s.q.s = waiting
 	e.resumed(f.order, J, J, busy)
-	copy(f.cores, f.nextCores) // by slice end, as dispatched
-	copy(f.ends, f.nextEnds)
+	// By slice end, as dispatched (the buffers swap).
+	f.cores, f.nextCores, f.ends, f.nextEnds = f.nextCores, f.cores, f.nextEnds, f.ends
 	s.q.seq = seq0 + uint32(J)
 	s.vnow = max(s.vnow, vmax)
 	f.skipped += int64(J)
