@@ -264,8 +264,7 @@ func (s *Vtime) apply(T int64) {
 	N := n + C
 	// J, the dispatches before T: e_i + k*s < T for k < K, or k < K-1 for the last
 	// slots (the ends are sorted).
-	K := T - f.ends[0] + sl - 1
-	K = f.div(K)
+	K := f.div(T - f.ends[0] + sl - 1)
 	J := int(K) * C
 	for i := C - 1; i >= 0 && f.ends[i]+(K-1)*sl >= T; i-- {
 		J--
