@@ -45,7 +45,7 @@ func writeFile(t *testing.T, path, body string) string {
 
 // plan runs "alps-bench plan" with a small trace (60 invocations of at most 8 functions over
 // 6 s) into dir and returns the path of the CSV and the command's stdout.
-func plan(t *testing.T, dir string, extra ...string) (path, stdout string) {
+func plan(t *testing.T, dir string, extra ...string) (path, stdout, stderr string) {
 	t.Helper()
 	out := filepath.Join(dir, planFile)
 	args := append([]string{"plan", "--invocations", "60", "--functions", "8", "--span", "6s", "--out", out}, extra...)
@@ -53,25 +53,35 @@ func plan(t *testing.T, dir string, extra ...string) (path, stdout string) {
 	if code != 0 {
 		t.Fatalf("plan: exit %d: %s", code, errOut)
 	}
-	return out, stdout
+	return out, stdout, errOut
 }
 
 func TestPlan(t *testing.T) {
 	dir := t.TempDir()
 	cal := writeFile(t, filepath.Join(dir, "cal.json"), `{"units_per_ms": 1000, "spawn_ms": 20}`)
+	slow := writeFile(t, filepath.Join(dir, "slow.json"), `{"units_per_ms": 300, "spawn_ms": 100}`)
 	tests := []struct {
 		name      string
 		args      []string
 		minDemand time.Duration
+		span      time.Duration // about
+		note      string        // on stderr
 	}{
-		{"defaults", nil, 5 * time.Millisecond},
+		{"defaults", nil, 5 * time.Millisecond, 6 * time.Second, ""},
 		// Demands stay above 1.5x the payload process cost (20 ms).
-		{"calibrated", []string{"--calibration", cal}, 30 * time.Millisecond},
-		{"narrow demands", []string{"--min-demand", "10ms", "--max-demand", "400ms"}, 10 * time.Millisecond},
+		{"calibrated", []string{"--calibration", cal}, 30 * time.Millisecond, 6 * time.Second, ""},
+		{"narrow demands", []string{"--min-demand", "10ms", "--max-demand", "400ms"}, 10 * time.Millisecond, 6 * time.Second, ""},
+		// A slow guest (100 ms a process): 60 invocations of at least 150 ms would take 5.3 s of
+		// the 2 x 0.85 x 6 s offered; the span stretches to 1.5 x 5.3 s / 1.7 = 8 s instead.
+		{"slow machine", []string{"--calibration", slow}, 150 * time.Millisecond, 8 * time.Second,
+			"plan: the smallest demand is 150ms here (1.5x the payload process cost or --min-demand): the invocations span 8s instead of 6s to offer load 0.85\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			out, stdout := plan(t, t.TempDir(), tt.args...)
+			out, stdout, stderr := plan(t, t.TempDir(), tt.args...)
+			if stderr != tt.note {
+				t.Errorf("stderr %q, want %q", stderr, tt.note)
+			}
 			tr, err := trace.ReadCSVFile(out)
 			if err != nil {
 				t.Fatal(err)
@@ -82,8 +92,8 @@ func TestPlan(t *testing.T) {
 			if u := tr.Utilization(2); math.Abs(u-0.85) > 0.05 {
 				t.Errorf("load on 2 cores %.3f, want 0.85 +- 0.05", u)
 			}
-			if span := time.Duration(tr.Span()); span > 7*time.Second {
-				t.Errorf("span %v, want about 6s", span)
+			if span := time.Duration(tr.Span()); span < tt.span-time.Second || span > tt.span+time.Second {
+				t.Errorf("span %v, want about %v", span, tt.span)
 			}
 			maxDemand := 3 * time.Second
 			if tt.name == "narrow demands" {
@@ -108,7 +118,7 @@ func TestPlan(t *testing.T) {
 
 func TestPlanIsReproducible(t *testing.T) {
 	read := func(seed string) []byte {
-		p, _ := plan(t, t.TempDir(), "--seed", seed)
+		p, _, _ := plan(t, t.TempDir(), "--seed", seed)
 		b, err := os.ReadFile(p)
 		if err != nil {
 			t.Fatal(err)
@@ -151,7 +161,7 @@ func writeRun(t *testing.T, dir, name string, tr *srpt.Trace, factor float64, lo
 func runsDir(t *testing.T, factors map[string]float64) (string, *srpt.Trace) {
 	t.Helper()
 	dir := t.TempDir()
-	p, _ := plan(t, dir)
+	p, _, _ := plan(t, dir)
 	tr, err := trace.ReadCSVFile(p)
 	if err != nil {
 		t.Fatal(err)

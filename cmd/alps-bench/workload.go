@@ -72,9 +72,12 @@ func planCmd(app *cli.App) *cobra.Command {
 			if o.invocations < 2 {
 				return cli.Usagef("--invocations: must be >= 2, got %d", o.invocations)
 			}
-			tr, err := makePlan(o)
+			tr, note, err := makePlan(o)
 			if err != nil {
 				return err
+			}
+			if note != "" {
+				fmt.Fprintln(app.Stderr(), "plan: "+note)
 			}
 			f, err := os.Create(o.out)
 			if err != nil {
@@ -124,23 +127,40 @@ func demandRange(tr *srpt.Trace) (lo, hi float64) {
 	return lo, hi
 }
 
-func makePlan(o planOptions) (*srpt.Trace, error) {
+// minDemandShare is the most of the offered CPU the invocations' smallest demands may take
+// together: past it most demands sit on the floor and the trace loses its heavy tail.
+const minDemandShare = 1 / 1.5
+
+// makePlan generates and shapes the trace. Demands stay above 1.5x the payload process cost,
+// and when the machine is so slow (a loaded host under emulation) that the invocations at
+// that floor would take more than minDemandShare of the offered CPU, the span is stretched
+// (note says so) rather than the trace refused: the load and the invocation count are what
+// the experiment is about.
+func makePlan(o planOptions) (tr *srpt.Trace, note string, err error) {
 	min := o.minDemand
 	if o.calibration != "" {
 		c, err := workload.ReadCalibration(o.calibration)
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		if d := time.Duration(1.5 * c.SpawnMs * float64(time.Millisecond)); d > min {
 			min = d
 		}
 	}
+	span := o.span
+	floor := float64(o.invocations) * float64(min) / (o.load * float64(o.cores))
+	if need := time.Duration(floor / minDemandShare).Round(time.Second); float64(span)*minDemandShare < floor {
+		note = fmt.Sprintf("the smallest demand is %v here (1.5x the payload process cost or --min-demand): the invocations span %v instead of %v to offer load %.2f",
+			min.Round(100*time.Microsecond), need, span, o.load)
+		span = need
+	}
 	raw, err := trace.Generate(trace.GenOptions{Functions: o.functions, Invocations: o.invocations, Cores: o.cores,
 		Load: o.load, IOFraction: o.ioFraction, Seed: o.seed})
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	return loadgen.Shape(raw, o.cores, o.load, int64(o.span), int64(min), int64(o.maxDemand))
+	tr, err = loadgen.Shape(raw, o.cores, o.load, int64(span), int64(min), int64(o.maxDemand))
+	return tr, note, err
 }
 
 func loadgenCmd(app *cli.App) *cobra.Command {
