@@ -56,6 +56,13 @@ type Config struct {
 	// AttainedDefault also gives the table a Default step table, from the whole window's
 	// samples pooled, for functions without an entry (with attained ranks on).
 	AttainedDefault bool
+	// MinSamples is how many completed invocations a function needs in the window before
+	// it gets an entry (fewer: no entry, unranked); 0 or 1 ranks from the first one.
+	MinSamples int
+	// RelativeRanks subtracts the table's smallest rank from every rank (step ranks
+	// included, clamped at 0), so the shortest known functions share offset 0 with the
+	// functions without an entry, which the backend orders at offset 0.
+	RelativeRanks bool
 
 	Knobs Knobs
 }
@@ -75,6 +82,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("rank levels must be >= 1, got %d", c.RankLevels)
 	case c.MaxFunctions <= 0:
 		return fmt.Errorf("max functions must be > 0, got %d", c.MaxFunctions)
+	case c.MinSamples < 0:
+		return fmt.Errorf("min samples must be >= 0, got %d", c.MinSamples)
 	case c.Knobs.DefaultSlice <= 0 || c.Knobs.MaxPenalty <= 0:
 		return fmt.Errorf("default slice and max penalty must be > 0")
 	}
@@ -263,10 +272,12 @@ func (l *Learner) utilisation() float64 {
 
 func (l *Learner) derive() map[uint32]Entry {
 	c := l.cfg
-	// Keep the MaxFunctions most recently seen functions.
-	order := make([]int, len(l.fns))
-	for i := range order {
-		order[i] = i
+	// Keep the MaxFunctions most recently seen functions with at least MinSamples samples.
+	order := make([]int, 0, len(l.fns))
+	for i := range l.fns {
+		if l.fns[i].n >= c.MinSamples {
+			order = append(order, i)
+		}
 	}
 	if len(order) > c.MaxFunctions {
 		slices.SortFunc(order, func(a, b int) int { return cmp.Compare(l.fns[b].lastSeen, l.fns[a].lastSeen) })
@@ -281,6 +292,13 @@ func (l *Learner) derive() map[uint32]Entry {
 			r = i * c.RankLevels / len(order)
 		}
 		ranks[fi] = uint32(r)
+	}
+	var base uint32 // RelativeRanks: the smallest rank, subtracted from every rank
+	if c.RelativeRanks && len(order) > 0 {
+		base = ranks[order[0]]
+		for _, fi := range order {
+			base = min(base, ranks[fi])
+		}
 	}
 	// Slice.
 	factor := 1.0
@@ -309,11 +327,14 @@ func (l *Learner) derive() map[uint32]Entry {
 		if slice < 1 {
 			slice = 1
 		}
-		e := Entry{Rank: ranks[fi], Slice: slice, Demand: int64(f.demand)}
+		e := Entry{Rank: ranks[fi] - base, Slice: slice, Demand: int64(f.demand)}
 		if c.AttainedRanks {
 			xs := l.sorted[f.off : f.off+f.n]
 			ps := l.prefix[f.off+fi : f.off+fi+f.n+1]
 			attainedSteps(&e, xs, ps, c.AttainedSteps, c.AttainedRule, l.rankOf, capRank, l.cand)
+			for i := range int(e.NSteps) {
+				e.StepRank[i] -= min(e.StepRank[i], base)
+			}
 			if e.NSteps > 0 {
 				e.Rank = e.StepRank[0]
 			}
