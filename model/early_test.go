@@ -73,3 +73,36 @@ func TestLearnerMinSamples(t *testing.T) {
 		t.Error("negative min samples accepted")
 	}
 }
+
+// TestLearnerRelativeRanksDefault: the pooled default entry (attained_default) is lowered by the
+// same base as the functions' entries.
+func TestLearnerRelativeRanksDefault(t *testing.T) {
+	var def [2]Entry
+	for i, relative := range []bool{false, true} {
+		cfg := testConfig()
+		cfg.RankScale = RankByLog
+		cfg.RelativeRanks = relative
+		cfg.AttainedRanks, cfg.AttainedSteps, cfg.AttainedRule, cfg.AttainedDefault = true, 2, AttainedGittins, true
+		l, err := NewLearner(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for j, d := range []int64{15, 45, 1000} {
+			l.Observe(Record{Function: uint32(j), Arrival: int64(j) * msec, CPU: d * msec, Wall: d * msec})
+		}
+		tab := l.Update(2000 * msec)
+		if !tab.HasDefault {
+			t.Fatal("no default entry")
+		}
+		def[i] = tab.Default
+	}
+	abs, rel := def[0], def[1]
+	if abs.NSteps != rel.NSteps || abs.Rank-min(abs.Rank, 1) != rel.Rank {
+		t.Fatalf("default absolute %+v relative %+v, want the relative one lowered by 1", abs, rel)
+	}
+	for s := range int(abs.NSteps) {
+		if abs.StepRank[s]-min(abs.StepRank[s], 1) != rel.StepRank[s] {
+			t.Errorf("default step %d: absolute rank %d relative %d, want lowered by 1", s, abs.StepRank[s], rel.StepRank[s])
+		}
+	}
+}

@@ -130,6 +130,7 @@ type Learner struct {
 	pooled   []float64 // attained default: the pooled window's samples
 	pooledPS []float64
 	sim      simulator
+	base     uint32 // RelativeRanks: the rank subtracted in the last derive
 }
 
 type fnInfo struct {
@@ -182,6 +183,7 @@ func (l *Learner) Update(now int64) *Table {
 	tab.Entries = l.derive()
 	if l.cfg.AttainedRanks && l.cfg.AttainedDefault {
 		tab.Default, tab.HasDefault = l.pooledSteps(), true
+		lowerRanks(&tab.Default, l.base)
 	}
 	return tab
 }
@@ -293,11 +295,11 @@ func (l *Learner) derive() map[uint32]Entry {
 		}
 		ranks[fi] = uint32(r)
 	}
-	var base uint32 // RelativeRanks: the smallest rank, subtracted from every rank
+	l.base = 0 // RelativeRanks: the smallest rank, subtracted from every rank
 	if c.RelativeRanks && len(order) > 0 {
-		base = ranks[order[0]]
+		l.base = ranks[order[0]]
 		for _, fi := range order {
-			base = min(base, ranks[fi])
+			l.base = min(l.base, ranks[fi])
 		}
 	}
 	// Slice.
@@ -327,21 +329,27 @@ func (l *Learner) derive() map[uint32]Entry {
 		if slice < 1 {
 			slice = 1
 		}
-		e := Entry{Rank: ranks[fi] - base, Slice: slice, Demand: int64(f.demand)}
+		e := Entry{Rank: ranks[fi], Slice: slice, Demand: int64(f.demand)}
 		if c.AttainedRanks {
 			xs := l.sorted[f.off : f.off+f.n]
 			ps := l.prefix[f.off+fi : f.off+fi+f.n+1]
 			attainedSteps(&e, xs, ps, c.AttainedSteps, c.AttainedRule, l.rankOf, capRank, l.cand)
-			for i := range int(e.NSteps) {
-				e.StepRank[i] -= min(e.StepRank[i], base)
-			}
 			if e.NSteps > 0 {
 				e.Rank = e.StepRank[0]
 			}
 		}
+		lowerRanks(&e, l.base)
 		out[f.id] = e
 	}
 	return out
+}
+
+// lowerRanks subtracts base from e's rank and step ranks, clamped at 0.
+func lowerRanks(e *Entry, base uint32) {
+	e.Rank -= min(e.Rank, base)
+	for i := range int(e.NSteps) {
+		e.StepRank[i] -= min(e.StepRank[i], base)
+	}
 }
 
 // capRank is the lowest rank whose offset reaches the penalty bound (higher ranks order the same).
