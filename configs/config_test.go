@@ -61,6 +61,7 @@ func TestBadInput(t *testing.T) {
 		{"negative window", "learner:\n  window_size: -1\n", "learner.window_size: must be > 0"},
 		{"zero interval", "learner:\n  update_interval_ms: 0\n", "learner.update_interval_ms: must be > 0"},
 		{"negative alpha", "learner:\n  alpha: -0.5\n", "learner.alpha: must be >= 0"},
+		{"zero min samples", "learner:\n  min_samples: 0\n", "learner.min_samples: must be >= 1"},
 		{"unknown predictor", "learner:\n  predictor: oracle\n", `learner.predictor: "oracle" is not one of`},
 		{"text for number", "learner:\n  window_size: lots\n", "learner.window_size"},
 		{"malformed yaml", "learner: [\n", "c.yaml"},

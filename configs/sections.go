@@ -30,6 +30,8 @@ type Learner struct {
 	AttainedSteps    int     `mapstructure:"attained_steps"`
 	AttainedRule     string  `mapstructure:"attained_rule"`
 	AttainedDefault  bool    `mapstructure:"attained_default"`
+	MinSamples       int     `mapstructure:"min_samples"`
+	RelativeRanks    bool    `mapstructure:"relative_ranks"`
 }
 
 // Validate names the first out-of-range key.
@@ -63,6 +65,8 @@ func (l Learner) Validate() error {
 		return fmt.Errorf("learner.rank_levels: must be in [1, 1024], got %d", l.RankLevels)
 	case l.MaxFunctions <= 0:
 		return fmt.Errorf("learner.max_functions: must be > 0, got %d", l.MaxFunctions)
+	case l.MinSamples < 1:
+		return fmt.Errorf("learner.min_samples: must be >= 1, got %d", l.MinSamples)
 	}
 	switch l.Predictor {
 	case "mean", "ewma", "percentile", "regression", "logmean":

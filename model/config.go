@@ -39,6 +39,8 @@ func FromConfig(c configs.Config) Config {
 		AttainedSteps:   l.AttainedSteps,
 		AttainedRule:    l.AttainedRule,
 		AttainedDefault: l.AttainedDefault,
+		MinSamples:      l.MinSamples,
+		RelativeRanks:   l.RelativeRanks,
 		Knobs: Knobs{
 			RankStep:     ms(p.RankStepMs),
 			MaxPenalty:   ms(p.MaxPenaltyMs),

@@ -56,6 +56,13 @@ type Config struct {
 	// AttainedDefault also gives the table a Default step table, from the whole window's
 	// samples pooled, for functions without an entry (with attained ranks on).
 	AttainedDefault bool
+	// MinSamples is how many completed invocations a function needs in the window before
+	// it gets an entry (fewer: no entry, unranked); 0 or 1 ranks from the first one.
+	MinSamples int
+	// RelativeRanks subtracts the table's smallest rank from every rank (step ranks
+	// included, clamped at 0), so the shortest known functions share offset 0 with the
+	// functions without an entry, which the backend orders at offset 0.
+	RelativeRanks bool
 
 	Knobs Knobs
 }
@@ -75,6 +82,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("rank levels must be >= 1, got %d", c.RankLevels)
 	case c.MaxFunctions <= 0:
 		return fmt.Errorf("max functions must be > 0, got %d", c.MaxFunctions)
+	case c.MinSamples < 0:
+		return fmt.Errorf("min samples must be >= 0, got %d", c.MinSamples)
 	case c.Knobs.DefaultSlice <= 0 || c.Knobs.MaxPenalty <= 0:
 		return fmt.Errorf("default slice and max penalty must be > 0")
 	}
@@ -121,6 +130,7 @@ type Learner struct {
 	pooled   []float64 // attained default: the pooled window's samples
 	pooledPS []float64
 	sim      simulator
+	base     uint32 // RelativeRanks: the rank subtracted in the last derive
 }
 
 type fnInfo struct {
@@ -173,6 +183,7 @@ func (l *Learner) Update(now int64) *Table {
 	tab.Entries = l.derive()
 	if l.cfg.AttainedRanks && l.cfg.AttainedDefault {
 		tab.Default, tab.HasDefault = l.pooledSteps(), true
+		lowerRanks(&tab.Default, l.base)
 	}
 	return tab
 }
@@ -263,10 +274,12 @@ func (l *Learner) utilisation() float64 {
 
 func (l *Learner) derive() map[uint32]Entry {
 	c := l.cfg
-	// Keep the MaxFunctions most recently seen functions.
-	order := make([]int, len(l.fns))
-	for i := range order {
-		order[i] = i
+	// Keep the MaxFunctions most recently seen functions with at least MinSamples samples.
+	order := make([]int, 0, len(l.fns))
+	for i := range l.fns {
+		if l.fns[i].n >= c.MinSamples {
+			order = append(order, i)
+		}
 	}
 	if len(order) > c.MaxFunctions {
 		slices.SortFunc(order, func(a, b int) int { return cmp.Compare(l.fns[b].lastSeen, l.fns[a].lastSeen) })
@@ -281,6 +294,13 @@ func (l *Learner) derive() map[uint32]Entry {
 			r = i * c.RankLevels / len(order)
 		}
 		ranks[fi] = uint32(r)
+	}
+	l.base = 0 // RelativeRanks: the smallest rank, subtracted from every rank
+	if c.RelativeRanks && len(order) > 0 {
+		l.base = ranks[order[0]]
+		for _, fi := range order {
+			l.base = min(l.base, ranks[fi])
+		}
 	}
 	// Slice.
 	factor := 1.0
@@ -318,9 +338,18 @@ func (l *Learner) derive() map[uint32]Entry {
 				e.Rank = e.StepRank[0]
 			}
 		}
+		lowerRanks(&e, l.base)
 		out[f.id] = e
 	}
 	return out
+}
+
+// lowerRanks subtracts base from e's rank and step ranks, clamped at 0.
+func lowerRanks(e *Entry, base uint32) {
+	e.Rank -= min(e.Rank, base)
+	for i := range int(e.NSteps) {
+		e.StepRank[i] -= min(e.StepRank[i], base)
+	}
 }
 
 // capRank is the lowest rank whose offset reaches the penalty bound (higher ranks order the same).

@@ -64,6 +64,11 @@ var variants = []variant{
 	{name: "no-io-rule", set: map[string]any{"learner.io_rule": false}},
 	{name: "alps-ranks", set: map[string]any{"learner.rank_scale": "order", "learner.rank_levels": 16, "policy.rank_step_ms": 10}},
 	{name: "window=60s", set: map[string]any{"learner.window_span_ms": 60000}},
+	// Early learning (experiments/early.md): absolute ranks (the default before), a minimum
+	// number of samples before a function is ranked, a higher slice floor.
+	{name: "absolute-ranks", set: map[string]any{"learner.relative_ranks": false}},
+	{name: "min-samples=3", set: map[string]any{"learner.min_samples": 3}},
+	{name: "min-slice=10ms", set: map[string]any{"learner.min_slice_ms": 10}},
 	{name: "attained", set: map[string]any{"learner.attained_ranks": true}},
 	{name: "attained-K1", set: map[string]any{"learner.attained_ranks": true, "learner.attained_steps": 1}},
 	{name: "attained-K2", set: map[string]any{"learner.attained_ranks": true, "learner.attained_steps": 2}},
