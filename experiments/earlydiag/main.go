@@ -2,7 +2,9 @@
 // to vtime (the same ordering rule, every task unranked): per function, per time bin and per
 // invocation class (unranked at arrival, ranked), with the first tables printed.
 //
-//	go run ./experiments/earlydiag -trace /work/notes/short-run/plan.csv [-cores 1] [-tables 6] [-set key=value,...]
+//	go run ./experiments/earlydiag -trace RUNS/plan.csv [-cores 1] [-tables 6] [-set key=value,...]
+//
+// RUNS is an alps-bench run directory (make demo prints it; ALPS_RUNS=DIR keeps it).
 package main
 
 import (
