@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/alps-sched/alps/cmd/internal/cli"
+	"github.com/alps-sched/alps/configs"
 	"github.com/alps-sched/alps/experiments/loadgen"
 	"github.com/alps-sched/alps/srpt"
 	"github.com/alps-sched/alps/srpt/trace"
@@ -441,5 +442,50 @@ func TestShellEnv(t *testing.T) {
 		if _, err := shellEnv([]string{bad}); err == nil || cli.ExitCode(err) != cli.ExitUsage {
 			t.Errorf("shellEnv(%q) = %v, want a usage error", bad, err)
 		}
+	}
+}
+
+// TestGuestConfig: the daemon's configuration in the guest loads, and its learner simulates
+// the CPUs the calibration measured the guest delivers (the prediction's cores).
+func TestGuestConfig(t *testing.T) {
+	tests := []struct {
+		name      string
+		cal       string // calibration JSON; empty: none yet (the first boot)
+		wantCores int
+	}{
+		{"no calibration yet", "", 0},
+		{"single-threaded TCG", `{"units_per_ms": 300, "spawn_ms": 30, "cpus": 2, "effective_cpus": 1.03}`, 1},
+		{"both vCPUs deliver", `{"units_per_ms": 300, "spawn_ms": 30, "cpus": 2, "effective_cpus": 1.8}`, 2},
+		{"parallelism not measured", `{"units_per_ms": 300, "spawn_ms": 30}`, guestCPUs},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			cal := filepath.Join(dir, "cal.json")
+			if tt.cal != "" {
+				writeFile(t, cal, tt.cal)
+			}
+			path := filepath.Join(dir, "frontend.yaml")
+			if err := writeGuestConfig(path, cal); err != nil {
+				t.Fatal(err)
+			}
+			l, err := configs.NewLoader()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := l.ReadFile(path); err != nil {
+				t.Fatal(err)
+			}
+			cfg, err := l.Load()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.Learner.Cores != tt.wantCores {
+				t.Errorf("learner.cores %d, want %d", cfg.Learner.Cores, tt.wantCores)
+			}
+			if len(cfg.Frontend.CgroupPatterns) != 1 || cfg.Frontend.MetricsAddr != "" {
+				t.Errorf("frontend section lost: %+v", cfg.Frontend)
+			}
+		})
 	}
 }

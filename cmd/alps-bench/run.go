@@ -31,6 +31,23 @@ const guestConfig = `frontend:
   heartbeat_interval_ms: 1000
 `
 
+// writeGuestConfig writes guestConfig to path, with learner.cores set to the CPUs the guest
+// delivers at once when the calibration at calPath (written by the first boot) measured them:
+// the daemon's learner then simulates the machine it really schedules, as the prediction does
+// (simulatedCores). Left at 0, it would take the vCPU count, 2, where single-threaded TCG
+// delivers about 1, and its SRPT simulation would see half the load (experiments/early.md).
+func writeGuestConfig(path, calPath string) error {
+	cfg := guestConfig
+	if _, err := os.Stat(calPath); err == nil {
+		n, _, err := simulatedCores(calPath)
+		if err != nil {
+			return err
+		}
+		cfg += fmt.Sprintf("learner:\n  cores: %d\n", n)
+	}
+	return os.WriteFile(path, []byte(cfg), 0o644)
+}
+
 // guestScript runs one scheduler's replay. $1 is the scheduler; /plan.csv and /cal.json exist
 // from the second boot on (the first boot calibrates and plans, so every run replays the same
 // invocations with the same work units).
@@ -102,10 +119,10 @@ func runCmd(app *cli.App) *cobra.Command {
 				return err
 			}
 			cfgPath := filepath.Join(runs, "frontend.yaml")
-			if err := os.WriteFile(cfgPath, []byte(guestConfig), 0o644); err != nil {
-				return err
-			}
 			for _, s := range boot {
+				if err := writeGuestConfig(cfgPath, filepath.Join(runs, "cal.json")); err != nil {
+					return err
+				}
 				files := map[string]string{"/bin/alps-bench": bins["alps-bench"], "/bin/alps-payload": bins["alps-payload"],
 					"/bin/alps-frontend": bins["alps-frontend"], "/frontend.yaml": cfgPath}
 				// The first boot calibrates and plans; every later one (and a rerun into the
