@@ -153,6 +153,10 @@ func runCmd(app *cli.App) *cobra.Command {
 						return err
 					}
 				}
+				// The guest's console (the daemon's log, the plan's notes) stays beside the run.
+				if err := os.WriteFile(filepath.Join(dir, "console.txt"), []byte(res.Serial), 0o644); err != nil {
+					return err
+				}
 				fmt.Fprintf(app.Stderr(), "run %s: %.0fs in the VM\n", s, time.Since(t0).Seconds())
 			}
 			fmt.Fprintf(app.Stderr(), "runs in %s\n", runs)
