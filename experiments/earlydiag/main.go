@@ -202,27 +202,23 @@ func run(path string, cores, nTables int, set string, worst int) error {
 	})
 
 	slices.SortFunc(invs, func(a, b inv) int { return cmp.Compare(b.da-b.dv, a.da-a.dv) })
-	fmt.Printf("\n## Largest FCT increases (alps - vtime)\n\n| arrival s | function | CPU ms | I/O | at arrival | vtime FCT | alps FCT | delta |\n|---|---|---|---|---|---|---|---|\n")
-	for _, v := range invs[:min(worst, len(invs))] {
-		in := tr.Inv[v.i]
-		st := "unranked"
-		if v.ranked {
-			st = fmt.Sprintf("rank %d slice %.1f", v.rank, float64(v.slice)/ms)
+	table := func(title string, rows []inv) {
+		fmt.Printf("\n## %s\n\n| arrival s | function | CPU ms | I/O | at arrival | vtime FCT | alps FCT | delta |\n|---|---|---|---|---|---|---|---|\n", title)
+		for _, v := range rows {
+			in := tr.Inv[v.i]
+			st := "unranked"
+			if v.ranked {
+				st = fmt.Sprintf("rank %d slice %.1f", v.rank, float64(v.slice)/ms)
+			}
+			fmt.Printf("| %.2f | %s | %.0f | %d | %s | %.0f | %.0f | %+.0f |\n", float64(in.Arrival)/1e9, tr.Functions[in.Func],
+				float64(in.CPU)/ms, in.Waits, st, v.dv, v.da, v.da-v.dv)
 		}
-		fmt.Printf("| %.2f | %s | %.0f | %d | %s | %.0f | %.0f | %+.0f |\n", float64(in.Arrival)/1e9, tr.Functions[in.Func],
-			float64(in.CPU)/ms, in.Waits, st, v.dv, v.da, v.da-v.dv)
 	}
-	fmt.Printf("\n## Largest FCT decreases\n\n| arrival s | function | CPU ms | I/O | at arrival | vtime FCT | alps FCT | delta |\n|---|---|---|---|---|---|---|---|\n")
-	for i := len(invs) - 1; i >= max(0, len(invs)-worst); i-- {
-		v := invs[i]
-		in := tr.Inv[v.i]
-		st := "unranked"
-		if v.ranked {
-			st = fmt.Sprintf("rank %d slice %.1f", v.rank, float64(v.slice)/ms)
-		}
-		fmt.Printf("| %.2f | %s | %.0f | %d | %s | %.0f | %.0f | %+.0f |\n", float64(in.Arrival)/1e9, tr.Functions[in.Func],
-			float64(in.CPU)/ms, in.Waits, st, v.dv, v.da, v.da-v.dv)
-	}
+	n := min(worst, len(invs))
+	table("Largest FCT increases (alps - vtime)", invs[:n])
+	decreases := slices.Clone(invs[len(invs)-n:])
+	slices.Reverse(decreases)
+	table("Largest FCT decreases", decreases)
 	return nil
 }
 
