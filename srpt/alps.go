@@ -76,12 +76,18 @@ func (a *ALPS) Table() *model.Table { return a.table }
 // attained-service steps in the table the rank is the step of the CPU the task has used so
 // far in its invocation (what the kernel knows), never its demand.
 func (a *ALPS) Runnable(t TaskID, why Reason) {
+	e, ranked := a.table.LookupOrDefault(a.env.Func(t))
+	a.enqueue(t, why, ranked, e.RankAt(a.att[t]))
+}
+
+// enqueue applies rule steps 1-3 to task t made runnable for why, with the given rank: an
+// arrival starts at the global vtime, the lag is clamped, and the key is queued.
+func (a *ALPS) enqueue(t TaskID, why Reason, ranked bool, rank uint32) {
 	if why == Arrived {
 		a.v[t] = a.vnow
 	}
 	a.v[t] = WakeVtime(a.v[t], a.vnow, a.p.WakeLag)
-	e, ranked := a.table.LookupOrDefault(a.env.Func(t))
-	a.q.push(Key(a.v[t], a.vnow, ranked, e.RankAt(a.att[t]), a.p), t)
+	a.q.push(Key(a.v[t], a.vnow, ranked, rank, a.p), t)
 }
 
 // Pick implements Policy: the smallest key runs for its function's slice (steps 4, 5).

@@ -27,15 +27,11 @@ func (a *ALPSOracle) UseOracle(o Oracle) { a.o = o }
 
 // Runnable implements Policy: rule steps 1-3 with the clairvoyant rank (every task ranked).
 func (a *ALPSOracle) Runnable(t TaskID, why Reason) {
-	if why == Arrived {
-		a.v[t] = a.vnow
-	}
-	a.v[t] = WakeVtime(a.v[t], a.vnow, a.p.WakeLag)
 	d := a.o.Remaining(t)
 	if !a.Remaining {
 		d += a.att[t]
 	}
-	a.q.push(Key(a.v[t], a.vnow, true, a.learner.RankOf(float64(d)), a.p), t)
+	a.enqueue(t, why, true, a.learner.RankOf(float64(d)))
 }
 
 func newALPSOracle(remaining bool) Factory {
@@ -82,12 +78,8 @@ func (a *ALPSGittinsDist) Start(env *Env) {
 // Runnable implements Policy: rule steps 1-3 with the function's step for the task's
 // attained CPU (every task ranked).
 func (a *ALPSGittinsDist) Runnable(t TaskID, why Reason) {
-	if why == Arrived {
-		a.v[t] = a.vnow
-	}
-	a.v[t] = WakeVtime(a.v[t], a.vnow, a.p.WakeLag)
 	e := a.steps[a.env.Func(t)]
-	a.q.push(Key(a.v[t], a.vnow, true, e.RankAt(a.att[t]), a.p), t)
+	a.enqueue(t, why, true, e.RankAt(a.att[t]))
 }
 
 func newALPSGittinsDist(p Params) (Policy, error) {
