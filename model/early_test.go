@@ -22,14 +22,7 @@ func TestLearnerRelativeRanks(t *testing.T) {
 		cfg.RankScale = RankByLog
 		cfg.RelativeRanks = tc.relative
 		cfg.AttainedRanks, cfg.AttainedSteps, cfg.AttainedRule = tc.attained, 2, AttainedGittins
-		l, err := NewLearner(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for i, d := range []int64{15, 45, 1000} {
-			l.Observe(Record{Function: uint32(i), Arrival: int64(i) * msec, CPU: d * msec, Wall: d * msec})
-		}
-		tab := l.Update(2000 * msec)
+		tab := tableOf(t, cfg, 15, 45, 1000)
 		var got []uint32
 		for i := range 3 {
 			e, _ := tab.Lookup(uint32(i))
@@ -83,14 +76,7 @@ func TestLearnerRelativeRanksDefault(t *testing.T) {
 		cfg.RankScale = RankByLog
 		cfg.RelativeRanks = relative
 		cfg.AttainedRanks, cfg.AttainedSteps, cfg.AttainedRule, cfg.AttainedDefault = true, 2, AttainedGittins, true
-		l, err := NewLearner(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for j, d := range []int64{15, 45, 1000} {
-			l.Observe(Record{Function: uint32(j), Arrival: int64(j) * msec, CPU: d * msec, Wall: d * msec})
-		}
-		tab := l.Update(2000 * msec)
+		tab := tableOf(t, cfg, 15, 45, 1000)
 		if !tab.HasDefault {
 			t.Fatal("no default entry")
 		}

@@ -142,6 +142,20 @@ func TestSimulateSRPTAgainstTicks(t *testing.T) {
 	}
 }
 
+// tableOf is the table of one update of a learner of cfg, at 2 s, over one invocation of
+// function i per demand (ms) demandsMs[i], the i-th arriving at i ms.
+func tableOf(t *testing.T, cfg Config, demandsMs ...int64) *Table {
+	t.Helper()
+	l, err := NewLearner(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, d := range demandsMs {
+		l.Observe(Record{Function: uint32(i), Arrival: int64(i) * msec, CPU: d * msec, Wall: d * msec})
+	}
+	return l.Update(2000 * msec)
+}
+
 func testConfig() Config {
 	return Config{
 		WindowSize: 10000, WindowSpan: 60_000 * msec, UpdateInterval: 1000 * msec, Cores: 2,
@@ -218,11 +232,7 @@ func TestLearnerRankScalesAndCap(t *testing.T) {
 	} {
 		cfg := testConfig()
 		cfg.RankScale = tc.scale
-		l, _ := NewLearner(cfg)
-		for i, d := range []int64{1, 15, 45, 1000} {
-			l.Observe(Record{Function: uint32(i), Arrival: int64(i) * msec, CPU: d * msec, Wall: d * msec})
-		}
-		tab := l.Update(2000 * msec)
+		tab := tableOf(t, cfg, 1, 15, 45, 1000)
 		var got []uint32
 		for i := range 4 {
 			e, _ := tab.Lookup(uint32(i))
