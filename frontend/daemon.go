@@ -373,10 +373,7 @@ func (d *Daemon) applyReload(cfg configs.Config) error {
 			l.Observe(r)
 		}
 	}
-	wasLearning := d.cfg.Frontend.Learning
-	if ls, ok := d.kernel.(RecordLatencySetter); ok && cfg.Learner.UpdateIntervalMs != d.cfg.Learner.UpdateIntervalMs {
-		ls.SetRecordLatency(time.Duration(cfg.Learner.UpdateIntervalMs) * time.Millisecond)
-	}
+	wasLearning, interval := d.cfg.Frontend.Learning, d.interval()
 	d.learner = l
 	d.seen = -1 // new parameters: the next update runs whatever the window
 	// Classification rules and the record buffer need a restart; learner, policy and the
@@ -385,6 +382,9 @@ func (d *Daemon) applyReload(cfg configs.Config) error {
 	d.cfg = cfg
 	d.cfg.Frontend.CgroupPatterns, d.cfg.Frontend.ProcessNames, d.cfg.Frontend.CgroupRoot = keep.CgroupPatterns, keep.ProcessNames, keep.CgroupRoot
 	d.cfg.Frontend.RecordBuffer, d.cfg.Frontend.MetricsAddr, d.cfg.Frontend.PinPath = keep.RecordBuffer, keep.MetricsAddr, keep.PinPath
+	if ls, ok := d.kernel.(RecordLatencySetter); ok && d.interval() != interval {
+		ls.SetRecordLatency(d.interval())
+	}
 	if wasLearning && !cfg.Frontend.Learning {
 		if err := d.kernel.SetPolicy(nil); err != nil {
 			return fmt.Errorf("clear policy: %w", err)

@@ -54,7 +54,7 @@ func analyzeCmd(app *cli.App) *cobra.Command {
 	f := cmd.Flags()
 	f.StringVar(&dir, "dir", "", "runs directory (see alps-bench run)")
 	f.StringVar(&out, "out", "experiments/results", "where latest.json, prediction.json and the figures go")
-	f.BoolVar(&short, "short", false, "the short run: gate only on 0 lost and 0 ejections (its ratios are reported, too noisy to gate)")
+	f.BoolVar(&short, "short", false, "the short run: gate only on 0 lost, 0 ejections and the loop closing (its ratios are reported, too noisy to gate)")
 	return cmd
 }
 

@@ -129,15 +129,15 @@ type Targets struct {
 // FullTargets are the targets of the full experiment.
 var FullTargets = Targets{MeanFCTRatio: 0.6, ShortMeanFCTRatio: 0.5, LongSlowdownRatio: 1.5, FrontendCPU: 2, UpdateP99Ms: 10}
 
-// BasicTargets are what gates the full run (make demo, which CI runs): nothing lost, nothing
-// ejected, alps faster than default (mean FCT at least 1% lower: a tie is not faster).
+// BasicTargets are what gates the full run (make demo): nothing lost, nothing ejected, the
+// loop closed, alps faster than default (mean FCT at least 1% lower: a tie is not faster).
 var BasicTargets = Targets{MeanFCTRatio: 0.99}
 
 // SmokeTargets gate the short run (make demo-short, which CI runs): nothing lost, nothing
 // ejected, the loop closed (every Check asks that). Its 25 s
-// are too short for the learner to pay off (the simulator predicts alps/default about 1.0 on
-// it), so whether alps beats the default there is measurement noise and is reported, not
-// gated.
+// are too short for the learner to pay off reliably (the simulator predicts alps/default
+// 0.86-1.05 on it, with the plan shaped by each calibration), so whether alps beats the
+// default there is measurement noise and is reported, not gated.
 var SmokeTargets = Targets{}
 
 // Check returns one line per missed target (none: all met).
