@@ -173,7 +173,7 @@ func runCmd(app *cli.App) *cobra.Command {
 	f.StringVar(&out, "out", "experiments/results", "where latest.json and the figures go")
 	f.StringVar(&runs, "runs", "", "keep the runs here (default: a temporary directory)")
 	f.StringVar(&kernel, "kernel", "", "sched_ext kernel to boot (default: .cache/kernel/vmlinuz)")
-	f.BoolVar(&short, "short", false, "a short smoke run (200 invocations, 25 s): gates only on nothing lost or ejected")
+	f.BoolVar(&short, "short", false, "a short smoke run (200 invocations, 25 s): gates only on nothing lost or ejected and the loop closing")
 	f.StringSliceVar(&only, "schedulers", schedulers, "boot only these runs (default, vtime, alps); with --runs, a later call adds the others and analyses once all are there")
 	f.StringSliceVar(&feEnv, "frontend-env", nil, "KEY=VALUE environment of alps-frontend in the guest (diagnostics, e.g. GODEBUG=gctrace=1)")
 	return cmd
