@@ -25,7 +25,7 @@ vm-test: deps build
 
 ## bench: the speed and memory benchmarks whose figures the README quotes
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./srpt/ ./model/
+	$(GO) test -run '^$$' -bench . -benchmem ./sim/ ./model/
 
 ## demo: the end-to-end experiment (default vs vtime vs alps) in the VM
 demo: deps build

@@ -12,7 +12,7 @@ import (
 
 // TestOrderingHeaderVectors compiles bpf/ordering.h into a small host program with cc and
 // checks it against every row of testdata/ordering_vectors.csv, the vectors the Go rule
-// (srpt/ordering.go) is tested against too.
+// (sim/ordering.go) is tested against too.
 func TestOrderingHeaderVectors(t *testing.T) {
 	cc, err := exec.LookPath("cc")
 	if err != nil {

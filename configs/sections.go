@@ -148,7 +148,7 @@ func (f Frontend) Validate() error {
 	return nil
 }
 
-// Sim holds the parameters of the simulator's baseline policies (srpt/).
+// Sim holds the parameters of the simulator's baseline policies (sim/).
 type Sim struct {
 	CFSLatencyMs             float64 `mapstructure:"cfs_latency_ms"`
 	CFSMinGranularityMs      float64 `mapstructure:"cfs_min_granularity_ms"`

@@ -18,7 +18,7 @@ import (
 	"github.com/alps-sched/alps/experiments/loadgen"
 	"github.com/alps-sched/alps/experiments/workload"
 	"github.com/alps-sched/alps/frontend"
-	"github.com/alps-sched/alps/srpt/trace"
+	"github.com/alps-sched/alps/sim/trace"
 )
 
 // schedulers are the experiment's runs, in table order.

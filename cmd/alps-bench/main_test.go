@@ -14,8 +14,8 @@ import (
 	"github.com/alps-sched/alps/cmd/internal/cli"
 	"github.com/alps-sched/alps/configs"
 	"github.com/alps-sched/alps/experiments/loadgen"
-	"github.com/alps-sched/alps/srpt"
-	"github.com/alps-sched/alps/srpt/trace"
+	"github.com/alps-sched/alps/sim"
+	"github.com/alps-sched/alps/sim/trace"
 )
 
 // runBench runs alps-bench with args (the commands main installs) and returns the exit code,
@@ -137,7 +137,7 @@ func TestPlanIsReproducible(t *testing.T) {
 
 // writeRun writes the results of a run that completes every invocation of tr with an FCT of
 // factor x its demand (CPU + I/O), lost invocations lost.
-func writeRun(t *testing.T, dir, name string, tr *srpt.Trace, factor float64, lost int, ejections string) {
+func writeRun(t *testing.T, dir, name string, tr *sim.Trace, factor float64, lost int, ejections string) {
 	t.Helper()
 	rs := make([]loadgen.Result, len(tr.Inv))
 	for i, in := range tr.Inv {
@@ -159,7 +159,7 @@ func writeRun(t *testing.T, dir, name string, tr *srpt.Trace, factor float64, lo
 }
 
 // runsDir lays out a runs directory: a small plan and the three runs at the given FCT factors.
-func runsDir(t *testing.T, factors map[string]float64) (string, *srpt.Trace) {
+func runsDir(t *testing.T, factors map[string]float64) (string, *sim.Trace) {
 	t.Helper()
 	dir := t.TempDir()
 	p, _, _ := plan(t, dir)

@@ -12,8 +12,8 @@ import (
 	"github.com/alps-sched/alps/cmd/internal/cli"
 	"github.com/alps-sched/alps/experiments/loadgen"
 	"github.com/alps-sched/alps/experiments/workload"
-	"github.com/alps-sched/alps/srpt"
-	"github.com/alps-sched/alps/srpt/trace"
+	"github.com/alps-sched/alps/sim"
+	"github.com/alps-sched/alps/sim/trace"
 )
 
 func calibrateCmd(app *cli.App) *cobra.Command {
@@ -110,7 +110,7 @@ func planCmd(app *cli.App) *cobra.Command {
 
 // invokedFunctions counts the functions of tr that have at least one invocation (the CSV
 // names only those).
-func invokedFunctions(tr *srpt.Trace) int {
+func invokedFunctions(tr *sim.Trace) int {
 	seen := map[uint32]bool{}
 	for _, in := range tr.Inv {
 		seen[in.Func] = true
@@ -119,7 +119,7 @@ func invokedFunctions(tr *srpt.Trace) int {
 }
 
 // demandRange returns the smallest and largest CPU demand of tr in ms.
-func demandRange(tr *srpt.Trace) (lo, hi float64) {
+func demandRange(tr *sim.Trace) (lo, hi float64) {
 	lo = math.Inf(1)
 	for _, in := range tr.Inv {
 		lo, hi = math.Min(lo, float64(in.CPU)/1e6), math.Max(hi, float64(in.CPU)/1e6)
@@ -136,7 +136,7 @@ const minDemandShare = 1 / 1.5
 // that floor would take more than minDemandShare of the offered CPU, the span is stretched
 // (note says so) rather than the trace refused: the load and the invocation count are what
 // the experiment is about.
-func makePlan(o planOptions) (tr *srpt.Trace, note string, err error) {
+func makePlan(o planOptions) (tr *sim.Trace, note string, err error) {
 	min := o.minDemand
 	if o.calibration != "" {
 		c, err := workload.ReadCalibration(o.calibration)

@@ -8,7 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/alps-sched/alps/cmd/internal/cli"
-	"github.com/alps-sched/alps/srpt/trace"
+	"github.com/alps-sched/alps/sim/trace"
 )
 
 func newGenCmd(app *cli.App) (*cobra.Command, error) {

@@ -1,6 +1,6 @@
 // Command alps-sim is alps's offline scheduling simulator: it runs traces (alps CSV, the
 // Azure Functions 2019 trace, or synthetic ones it generates) through the policies of
-// package srpt and reports completion-time figures.
+// package sim and reports completion-time figures.
 //
 //	alps-sim run --trace FILE --cores 16 --policies srpt,fifo,cfs,sfs,vtime [--json] [--out DIR]
 //	alps-sim run --azure DIR --day 1 --minutes 1-60 --downscale 10 --seed 1 --cores 16

@@ -14,11 +14,11 @@ import (
 	"gonum.org/v1/plot/plotutil"
 	"gonum.org/v1/plot/vg"
 
-	"github.com/alps-sched/alps/srpt"
+	"github.com/alps-sched/alps/sim"
 )
 
 // writeRecords writes one CSV row per invocation of a simulation (times in ms).
-func writeRecords(path string, tr *srpt.Trace, res *srpt.Result) error {
+func writeRecords(path string, tr *sim.Trace, res *sim.Result) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return fmt.Errorf("--out: %w", err)
@@ -56,7 +56,7 @@ func writeRecords(path string, tr *srpt.Trace, res *srpt.Result) error {
 }
 
 // writeFigures draws the FCT CDF per policy and the mean slowdown per demand bucket.
-func writeFigures(dir string, tr *srpt.Trace, results []*srpt.Result) error {
+func writeFigures(dir string, tr *sim.Trace, results []*sim.Result) error {
 	if err := fctCDF(filepath.Join(dir, "fct_cdf.png"), results); err != nil {
 		return fmt.Errorf("--out: fct_cdf.png: %w", err)
 	}
@@ -79,7 +79,7 @@ func cdfPoints(v []float64) plotter.XYs {
 	return pts
 }
 
-func fctCDF(path string, results []*srpt.Result) error {
+func fctCDF(path string, results []*sim.Result) error {
 	p := plot.New()
 	p.Title.Text = "Completion time (FCT) CDF"
 	p.X.Label.Text = "FCT (ms, log10 scale)"
@@ -122,7 +122,7 @@ func (log10Ticks) Ticks(min, max float64) []plot.Tick {
 
 // slowdownByDemand draws, per policy, the mean slowdown of the invocations in each demand
 // decile of the trace.
-func slowdownByDemand(path string, tr *srpt.Trace, results []*srpt.Result) error {
+func slowdownByDemand(path string, tr *sim.Trace, results []*sim.Result) error {
 	const buckets = 10
 	d := make([]float64, len(tr.Inv))
 	for i := range tr.Inv {

@@ -15,9 +15,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/alps-sched/alps/cmd/internal/cli"
-	"github.com/alps-sched/alps/srpt"
-	"github.com/alps-sched/alps/srpt/metrics"
-	"github.com/alps-sched/alps/srpt/trace"
+	"github.com/alps-sched/alps/sim"
+	"github.com/alps-sched/alps/sim/metrics"
+	"github.com/alps-sched/alps/sim/trace"
 )
 
 type runFlags struct {
@@ -53,7 +53,7 @@ func newRunCmd(app *cli.App) (*cobra.Command, error) {
 		Use:   "run (--trace FILE | --azure DIR ...) --cores N --policies LIST",
 		Short: "Simulate a trace under scheduling policies and report completion times",
 		Long: `Simulate a trace under each policy and print one row of figures per policy (or one JSON
-object with --json). Policies: ` + strings.Join(srpt.Names(), ", ") + `.
+object with --json). Policies: ` + strings.Join(sim.Names(), ", ") + `.
 With --out DIR, also write DIR/<policy>.csv (one row per invocation) and PNG figures
 (fct_cdf.png, slowdown_by_demand.png).`,
 		Args: cobra.NoArgs,
@@ -73,7 +73,7 @@ With --out DIR, also write DIR/<policy>.csv (one row per invocation) and PNG fig
 	return cmd, nil
 }
 
-func loadTrace(fl *runFlags) (*srpt.Trace, error) {
+func loadTrace(fl *runFlags) (*sim.Trace, error) {
 	switch {
 	case fl.tracePath != "" && fl.azureDir != "":
 		return nil, cli.Usagef("--trace and --azure: give one, not both")
@@ -100,13 +100,13 @@ func parsePolicies(s string) ([]string, error) {
 		if n == "" {
 			continue
 		}
-		if _, err := srpt.New(n, srpt.Params{Cores: 1}); errors.Is(err, srpt.ErrUnknownPolicy) {
+		if _, err := sim.New(n, sim.Params{Cores: 1}); errors.Is(err, sim.ErrUnknownPolicy) {
 			return nil, cli.Usagef("--policies: %v", err)
 		}
 		names = append(names, n)
 	}
 	if len(names) == 0 {
-		return nil, cli.Usagef("--policies: empty list (valid: %s)", strings.Join(srpt.Names(), ", "))
+		return nil, cli.Usagef("--policies: empty list (valid: %s)", strings.Join(sim.Names(), ", "))
 	}
 	return names, nil
 }
@@ -136,19 +136,19 @@ func runRun(cmd *cobra.Command, app *cli.App, fl *runFlags) error {
 		Cores:   fl.cores,
 		Results: make([]metrics.Summary, 0, len(names)),
 	}
-	var results []*srpt.Result
-	params := srpt.Params{Cores: fl.cores, Config: app.Config()}
+	var results []*sim.Result
+	params := sim.Params{Cores: fl.cores, Config: app.Config()}
 	for _, name := range names {
 		if err := cmd.Context().Err(); err != nil {
 			return fmt.Errorf("interrupted before %s: %w", name, err)
 		}
-		p, err := srpt.New(name, params)
+		p, err := sim.New(name, params)
 		if err != nil {
 			return err
 		}
 		start := time.Now()
 		prog := newProgress(app.Stderr(), name, len(tr.Inv))
-		res, err := srpt.Run(tr, p, srpt.Options{Cores: fl.cores, Progress: prog.update, ProgressEvery: 4096, Context: cmd.Context()})
+		res, err := sim.Run(tr, p, sim.Options{Cores: fl.cores, Progress: prog.update, ProgressEvery: 4096, Context: cmd.Context()})
 		prog.finish()
 		if err != nil {
 			return fmt.Errorf("policy %s: %w", name, err)

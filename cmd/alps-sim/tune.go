@@ -23,8 +23,8 @@ import (
 
 	"github.com/alps-sched/alps/cmd/internal/cli"
 	"github.com/alps-sched/alps/configs"
-	"github.com/alps-sched/alps/srpt"
-	"github.com/alps-sched/alps/srpt/metrics"
+	"github.com/alps-sched/alps/sim"
+	"github.com/alps-sched/alps/sim/metrics"
 )
 
 type tuneFlags struct {
@@ -223,12 +223,12 @@ func succeeded(results []trial) []trial {
 	return ok
 }
 
-func simulate(tr *srpt.Trace, name string, cfg configs.Config, cores int) (metrics.Summary, error) {
-	p, err := srpt.New(name, srpt.Params{Cores: cores, Config: cfg})
+func simulate(tr *sim.Trace, name string, cfg configs.Config, cores int) (metrics.Summary, error) {
+	p, err := sim.New(name, sim.Params{Cores: cores, Config: cfg})
 	if err != nil {
 		return metrics.Summary{}, err
 	}
-	res, err := srpt.Run(tr, p, srpt.Options{Cores: cores})
+	res, err := sim.Run(tr, p, sim.Options{Cores: cores})
 	if err != nil {
 		return metrics.Summary{}, fmt.Errorf("%s: %w", name, err)
 	}
@@ -237,7 +237,7 @@ func simulate(tr *srpt.Trace, name string, cfg configs.Config, cores int) (metri
 
 // tuner runs trials.
 type tuner struct {
-	tr        *srpt.Trace
+	tr        *sim.Trace
 	cores     int
 	base      string
 	space     space

@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/alps-sched/alps/configs"
-	"github.com/alps-sched/alps/srpt/trace"
+	"github.com/alps-sched/alps/sim/trace"
 )
 
 const goodSpace = `learner.predictor: [mean, ewma]

@@ -16,9 +16,9 @@ import (
 	"sync"
 
 	"github.com/alps-sched/alps/configs"
-	"github.com/alps-sched/alps/srpt"
-	"github.com/alps-sched/alps/srpt/metrics"
-	"github.com/alps-sched/alps/srpt/trace"
+	"github.com/alps-sched/alps/sim"
+	"github.com/alps-sched/alps/sim/metrics"
+	"github.com/alps-sched/alps/sim/trace"
 )
 
 // variant is one alps configuration of the ablation: config keys over the defaults, run
@@ -169,10 +169,10 @@ func run(seeds, first int, gen trace.GenOptions, only, extra string) error {
 					defer wg.Done()
 					sem <- struct{}{}
 					defer func() { <-sem }()
-					p, err := srpt.New(r.policy, srpt.Params{Cores: cores, Config: r.cfg})
+					p, err := sim.New(r.policy, sim.Params{Cores: cores, Config: r.cfg})
 					if err == nil {
-						var res *srpt.Result
-						res, err = srpt.Run(tr, p, srpt.Options{Cores: cores})
+						var res *sim.Result
+						res, err = sim.Run(tr, p, sim.Options{Cores: cores})
 						if err == nil {
 							sm := metrics.FromResult(res)
 							sm.Policy = r.name
@@ -213,7 +213,7 @@ var workloads = []struct {
 // chatty splits every I/O-bound invocation's CPU into k times more bursts (same total CPU and
 // I/O time): an RPC-heavy function that blocks often with short bursts, the case where ranking
 // by burst length (ALPS's blind spot) makes it look short.
-func chatty(tr *srpt.Trace, k uint32) {
+func chatty(tr *sim.Trace, k uint32) {
 	for i := range tr.Inv {
 		if in := &tr.Inv[i]; in.Waits > 0 {
 			in.Waits *= k
@@ -223,8 +223,8 @@ func chatty(tr *srpt.Trace, k uint32) {
 
 // ioSplit stores the CPU-bound invocations' mean FCT in MeanWait and the I/O-bound ones' p99
 // FCT in Makespan (fields reused for printing only).
-func ioSplit(res *srpt.Result, sm metrics.Summary) metrics.Summary {
-	var cpu, io []srpt.Record
+func ioSplit(res *sim.Result, sm metrics.Summary) metrics.Summary {
+	var cpu, io []sim.Record
 	for _, r := range res.Records {
 		if r.Blocked > 0 {
 			io = append(io, r)

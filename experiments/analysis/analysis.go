@@ -10,8 +10,8 @@ import (
 	"os"
 
 	"github.com/alps-sched/alps/experiments/loadgen"
-	"github.com/alps-sched/alps/srpt"
-	"github.com/alps-sched/alps/srpt/metrics"
+	"github.com/alps-sched/alps/sim"
+	"github.com/alps-sched/alps/sim/metrics"
 )
 
 // Scheduler is one scheduler's row of the summary. The JSON names are an interface.
@@ -78,7 +78,7 @@ func FromResults(rs []loadgen.Result) []Outcome {
 }
 
 // FromSimulation converts the simulator's records of trace tr.
-func FromSimulation(tr *srpt.Trace, recs []srpt.Record) []Outcome {
+func FromSimulation(tr *sim.Trace, recs []sim.Record) []Outcome {
 	out := make([]Outcome, len(recs))
 	for i := range recs {
 		r := &recs[i]
@@ -89,14 +89,14 @@ func FromSimulation(tr *srpt.Trace, recs []srpt.Record) []Outcome {
 }
 
 // Summarize computes a scheduler's row with the simulator's metric definitions
-// (srpt/metrics): the figures are over the completed invocations, the demand of an invocation
+// (sim/metrics): the figures are over the completed invocations, the demand of an invocation
 // is the CPU it asked for (not what it used, so every scheduler is judged on the same
 // classes), its slowdown FCT / (CPU + I/O asked for).
 func Summarize(name string, os []Outcome, ejections int) Scheduler {
-	recs := make([]srpt.Record, len(os))
+	recs := make([]sim.Record, len(os))
 	lost := 0
 	for i, o := range os {
-		recs[i] = srpt.Record{Arrival: o.Arrival, End: o.Arrival + o.FCT, CPU: o.CPU, Blocked: o.IO}
+		recs[i] = sim.Record{Arrival: o.Arrival, End: o.Arrival + o.FCT, CPU: o.CPU, Blocked: o.IO}
 		if o.Lost {
 			recs[i].End = -1
 			lost++

@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/alps-sched/alps/configs"
-	"github.com/alps-sched/alps/srpt"
+	"github.com/alps-sched/alps/sim"
 )
 
 func outcomes(demandFCT ...int64) []Outcome {
@@ -89,10 +89,10 @@ func TestSummaryJSONKeys(t *testing.T) {
 	}
 }
 
-func testTrace() *srpt.Trace {
-	tr := &srpt.Trace{Functions: []string{"short", "long"}}
+func testTrace() *sim.Trace {
+	tr := &sim.Trace{Functions: []string{"short", "long"}}
 	for i := 0; i < 200; i++ {
-		in := srpt.Invocation{Arrival: int64(i) * 10e6, CPU: 4e6, Func: 0}
+		in := sim.Invocation{Arrival: int64(i) * 10e6, CPU: 4e6, Func: 0}
 		if i%5 == 0 {
 			in.CPU, in.Func = 60e6, 1
 		}

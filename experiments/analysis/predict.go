@@ -4,7 +4,7 @@ import (
 	"fmt"
 
 	"github.com/alps-sched/alps/configs"
-	"github.com/alps-sched/alps/srpt"
+	"github.com/alps-sched/alps/sim"
 )
 
 // simPolicies maps the experiment's schedulers to the simulator's policies: the kernel's
@@ -13,15 +13,15 @@ var simPolicies = []struct{ name, policy string }{{"default", "cfs"}, {"vtime", 
 
 // Predict runs the simulator on tr with the given cores for each scheduler of the experiment
 // and returns the rows and the outcomes (for the figures), in the order default, vtime, alps.
-func Predict(tr *srpt.Trace, cores int, cfg configs.Config) ([]Scheduler, map[string][]Outcome, error) {
+func Predict(tr *sim.Trace, cores int, cfg configs.Config) ([]Scheduler, map[string][]Outcome, error) {
 	rows := make([]Scheduler, 0, len(simPolicies))
 	outs := map[string][]Outcome{}
 	for _, sp := range simPolicies {
-		p, err := srpt.New(sp.policy, srpt.Params{Cores: cores, Config: cfg})
+		p, err := sim.New(sp.policy, sim.Params{Cores: cores, Config: cfg})
 		if err != nil {
 			return nil, nil, fmt.Errorf("predict %s: %w", sp.name, err)
 		}
-		res, err := srpt.Run(tr, p, srpt.Options{Cores: cores})
+		res, err := sim.Run(tr, p, sim.Options{Cores: cores})
 		if err != nil {
 			return nil, nil, fmt.Errorf("predict %s: %w", sp.name, err)
 		}

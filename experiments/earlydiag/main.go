@@ -17,14 +17,14 @@ import (
 
 	"github.com/alps-sched/alps/configs"
 	"github.com/alps-sched/alps/model"
-	"github.com/alps-sched/alps/srpt"
-	"github.com/alps-sched/alps/srpt/metrics"
-	"github.com/alps-sched/alps/srpt/trace"
+	"github.com/alps-sched/alps/sim"
+	"github.com/alps-sched/alps/sim/metrics"
+	"github.com/alps-sched/alps/sim/trace"
 )
 
 // logged wraps the alps policy and keeps every table it installs, with the time.
 type logged struct {
-	*srpt.ALPS
+	*sim.ALPS
 	at     []int64
 	tables []*model.Table
 }
@@ -81,16 +81,16 @@ func run(path string, cores, nTables int, set string, worst int) error {
 	if err != nil {
 		return err
 	}
-	params := srpt.Params{Cores: cores, Config: cfg}
-	runPol := func(name string) (*srpt.Result, srpt.Policy, error) {
-		p, err := srpt.New(name, params)
+	params := sim.Params{Cores: cores, Config: cfg}
+	runPol := func(name string) (*sim.Result, sim.Policy, error) {
+		p, err := sim.New(name, params)
 		if err != nil {
 			return nil, nil, err
 		}
-		if a, ok := p.(*srpt.ALPS); ok {
+		if a, ok := p.(*sim.ALPS); ok {
 			p = &logged{ALPS: a}
 		}
-		res, err := srpt.Run(tr, p, srpt.Options{Cores: cores})
+		res, err := sim.Run(tr, p, sim.Options{Cores: cores})
 		return res, p, err
 	}
 	vt, _, err := runPol("vtime")
@@ -109,7 +109,7 @@ func run(path string, cores, nTables int, set string, worst int) error {
 	fmt.Printf("# %s: %d invocations, %d cores, %d tables\n\n", path, len(tr.Inv), cores, len(lg.tables))
 	fmt.Println("| policy | mean FCT ms | short mean FCT ms | long p99 slowdown |")
 	fmt.Println("|---|---|---|---|")
-	for _, r := range []*srpt.Result{cf, vt, al} {
+	for _, r := range []*sim.Result{cf, vt, al} {
 		s := metrics.FromResult(r)
 		fmt.Printf("| %s | %.1f | %.1f | %.2f |\n", r.Policy, s.MeanFCT, s.ShortMeanFCT, s.LongP99Slowdown)
 	}
@@ -224,7 +224,7 @@ func run(path string, cores, nTables int, set string, worst int) error {
 
 // samples counts, per function, the invocations of the alps run completed by time t (what the
 // learner's window held at the update of time t).
-func samples(res *srpt.Result, t int64) map[uint32]int {
+func samples(res *sim.Result, t int64) map[uint32]int {
 	n := map[uint32]int{}
 	for _, r := range res.Records {
 		if r.End <= t {

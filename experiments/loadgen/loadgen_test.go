@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/alps-sched/alps/experiments/workload"
-	"github.com/alps-sched/alps/srpt"
+	"github.com/alps-sched/alps/sim"
 )
 
 func TestPlanValidate(t *testing.T) {
@@ -197,13 +197,13 @@ func TestRunInCgroup(t *testing.T) {
 }
 
 func TestShape(t *testing.T) {
-	tr := &srpt.Trace{Functions: []string{"a", "b"}}
+	tr := &sim.Trace{Functions: []string{"a", "b"}}
 	for i := 0; i < 100; i++ {
 		d := int64(1e5) // 0.1 ms
 		if i%10 == 0 {
 			d = int64(100e9) // 100 s
 		}
-		in := srpt.Invocation{Arrival: int64(i) * 1e9, CPU: d, Func: uint32(i % 2)}
+		in := sim.Invocation{Arrival: int64(i) * 1e9, CPU: d, Func: uint32(i % 2)}
 		if i == 5 {
 			in.Waits, in.IO = 2, 2*d
 		}

@@ -5,7 +5,7 @@ import (
 	"math"
 	"time"
 
-	"github.com/alps-sched/alps/srpt"
+	"github.com/alps-sched/alps/sim"
 )
 
 // Shape fits an Azure-like trace to a machine whose invocations cannot be shorter than what a
@@ -18,7 +18,7 @@ import (
 //
 // The order of arrivals, the functions and the relative order of demands are kept; the tail is
 // compressed only where the clamps bind.
-func Shape(tr *srpt.Trace, cores int, load float64, span, minDemand, maxDemand int64) (*srpt.Trace, error) {
+func Shape(tr *sim.Trace, cores int, load float64, span, minDemand, maxDemand int64) (*sim.Trace, error) {
 	switch {
 	case len(tr.Inv) < 2:
 		return nil, fmt.Errorf("shape: need at least 2 invocations")
@@ -53,12 +53,12 @@ func Shape(tr *srpt.Trace, cores int, load float64, span, minDemand, maxDemand i
 		}
 	}
 	s := math.Sqrt(lo * hi)
-	out := &srpt.Trace{Functions: append([]string(nil), tr.Functions...), Inv: make([]srpt.Invocation, len(tr.Inv))}
+	out := &sim.Trace{Functions: append([]string(nil), tr.Functions...), Inv: make([]sim.Invocation, len(tr.Inv))}
 	first, last := tr.Inv[0].Arrival, tr.Inv[len(tr.Inv)-1].Arrival
 	stretch := float64(span) / float64(max(last-first, 1))
 	for i, in := range tr.Inv {
 		d := clamp(s, in.CPU)
-		o := srpt.Invocation{Arrival: int64(float64(in.Arrival-first) * stretch), CPU: d, Func: in.Func, Waits: in.Waits}
+		o := sim.Invocation{Arrival: int64(float64(in.Arrival-first) * stretch), CPU: d, Func: in.Func, Waits: in.Waits}
 		if in.Waits > 0 {
 			o.IO = int64(float64(in.IO) * float64(d) / float64(in.CPU))
 		}

@@ -3,12 +3,12 @@ package loadgen
 import (
 	"fmt"
 
-	"github.com/alps-sched/alps/srpt"
+	"github.com/alps-sched/alps/sim"
 )
 
 // FromTrace turns a simulator trace into a replay plan: same functions, arrivals and demands;
 // an invocation's I/O time is split evenly over its waits.
-func FromTrace(tr *srpt.Trace) (Plan, error) {
+func FromTrace(tr *sim.Trace) (Plan, error) {
 	if err := tr.Validate(); err != nil {
 		return Plan{}, fmt.Errorf("trace: %w", err)
 	}

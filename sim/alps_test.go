@@ -1,0 +1,196 @@
+package sim
+
+import (
+	"math/rand/v2"
+	"testing"
+
+	"github.com/alps-sched/alps/model"
+)
+
+const ms = int64(1_000_000)
+
+func alpsTestConfig(cores int) model.Config {
+	return model.Config{
+		WindowSize: 10000, WindowSpan: 60_000 * ms, UpdateInterval: 100 * ms, Cores: cores,
+		Predictor: "mean", EWMAAlpha: 0.2, Percentile: 0.9,
+		Alpha: 1, Beta: 0, Gamma: 1, Theta: 100, SliceCap: 200 * ms, MinSlice: ms, SRPTSlice: true,
+		RankLevels: 16, RankScale: model.RankByDemand, MaxFunctions: 100, IORule: true,
+		Knobs: model.Knobs{RankStep: 10 * ms, MaxPenalty: 500 * ms, WakeLag: 20 * ms, DefaultSlice: 20 * ms},
+	}
+}
+
+func newTestALPS(t *testing.T, cfg model.Config) *ALPS {
+	t.Helper()
+	l, err := model.NewLearner(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return NewALPS(l)
+}
+
+// twoClassTrace mixes a short function (0: 2 ms) and a long one (1: 200 ms) on one core at
+// about 80% load, arrivals Poisson.
+func twoClassTrace(n int, seed uint64) *Trace {
+	rng := rand.New(rand.NewPCG(seed, 1))
+	tr := &Trace{Functions: []string{"short", "long"}}
+	var at float64
+	for range n {
+		at += rng.ExpFloat64() * 27 * float64(ms) // mean demand 0.9*2+0.1*200 = 21.8 ms
+		in := Invocation{Arrival: int64(at), CPU: 2 * ms}
+		if rng.Float64() < 0.1 {
+			in = Invocation{Arrival: int64(at), CPU: 200 * ms, Func: 1}
+		}
+		tr.Inv = append(tr.Inv, in)
+	}
+	return tr
+}
+
+func meanFCT(res *Result, fn int) float64 {
+	var s float64
+	var n int
+	for i := range res.Records {
+		r := &res.Records[i]
+		if fn < 0 || int(r.Func) == fn {
+			s += float64(r.FCT())
+			n++
+		}
+	}
+	return s / float64(n)
+}
+
+// TestALPSLearnsShortFirst: once the learner has seen both functions, the short one runs
+// ahead of the long one and its mean FCT is far below what the unlearned rule (the same
+// policy with learning off, i.e. plain vtime) gives it.
+func TestALPSLearnsShortFirst(t *testing.T) {
+	tr := twoClassTrace(4000, 1)
+	a := newTestALPS(t, alpsTestConfig(1))
+	res, err := Run(tr, a, Options{Cores: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	off := alpsTestConfig(1)
+	off.UpdateInterval = 0
+	plain, err := Run(tr, newTestALPS(t, off), Options{Cores: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Tables == 0 || a.Table().Len() != 2 {
+		t.Fatalf("%d tables installed, last has %d functions; want several and 2", a.Tables, a.Table().Len())
+	}
+	s, _ := a.Table().Lookup(0)
+	l, _ := a.Table().Lookup(1)
+	if s.Rank >= l.Rank {
+		t.Errorf("short rank %d, long rank %d: want short first", s.Rank, l.Rank)
+	}
+	learned, unlearned := meanFCT(res, 0), meanFCT(plain, 0)
+	if learned > 0.5*unlearned {
+		t.Errorf("short mean FCT %.1f ms learned vs %.1f ms plain vtime: want at least halved", learned/1e6, unlearned/1e6)
+	}
+	for i := range res.Records {
+		r := &res.Records[i]
+		if r.End < r.Arrival+r.CPU {
+			t.Fatalf("invocation %d finished before its demand", i)
+		}
+	}
+}
+
+// TestALPSStarvationBound: the penalty bound keeps a long function within reach of its fair
+// share under a flood of short work: with it, a long invocation finishes within twice its
+// plain fair-vtime FCT; without it, it waits for gaps in the flood. (P is vtime: the global
+// vtime advances by one short task's run per drain of the queue of tasks joined at the same
+// vtime, so under a deep backlog P of vtime is many times P of wall-clock time.)
+func TestALPSStarvationBound(t *testing.T) {
+	cfg := alpsTestConfig(1)
+	cfg.RankScale = model.RankByOrder
+	cfg.SRPTSlice = false
+	cfg.Knobs.DefaultSlice = 10 * ms
+	cfg.Knobs.RankStep = 1000 * ms
+	cfg.Knobs.MaxPenalty = 2 * ms
+	rng := rand.New(rand.NewPCG(5, 5))
+	tr := &Trace{Functions: []string{"short", "long"}}
+	// Teach the learner: a few of each, spread out.
+	for i := range 10 {
+		tr.Inv = append(tr.Inv, Invocation{Arrival: int64(i) * 300 * ms, CPU: 1 * ms})
+		tr.Inv = append(tr.Inv, Invocation{Arrival: int64(i)*300*ms + 10*ms, CPU: 100 * ms, Func: 1})
+	}
+	// Then one long invocation arriving into 3 s of short ones at 97% load.
+	base := 4000 * ms
+	at := float64(base)
+	for at < float64(base+3000*ms) {
+		at += rng.ExpFloat64() * float64(ms) / 0.97
+		tr.Inv = append(tr.Inv, Invocation{Arrival: int64(at), CPU: ms})
+	}
+	tr.Inv = append(tr.Inv, Invocation{Arrival: base + 10*ms, CPU: 100 * ms, Func: 1})
+	tr.Sort()
+	longFCT := func(cfg model.Config) int64 {
+		res, err := Run(tr, newTestALPS(t, cfg), Options{Cores: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range res.Records {
+			if r := &res.Records[i]; r.Func == 1 && r.Arrival == base+10*ms {
+				return r.FCT()
+			}
+		}
+		t.Fatal("long invocation not found")
+		return 0
+	}
+	bounded := longFCT(cfg)
+	plain := cfg
+	plain.UpdateInterval = 0 // never learns: plain fair vtime
+	fair := longFCT(plain)
+	cfg.Knobs.MaxPenalty = 100_000 * ms
+	unbounded := longFCT(cfg)
+	t.Logf("long invocation FCT: %d ms bounded, %d ms fair vtime, %d ms unbounded", bounded/ms, fair/ms, unbounded/ms)
+	if bounded > 2*fair {
+		t.Errorf("with a 2 ms bound the long invocation took %d ms, fair vtime %d ms", bounded/ms, fair/ms)
+	}
+	if bounded > unbounded*9/10 {
+		t.Errorf("without the bound the long invocation took %d ms, with it %d ms: want the bound to matter", unbounded/ms, bounded/ms)
+	}
+}
+
+// TestALPSAttainedRanks: one bimodal function (90% 2 ms, 10% 200 ms invocations). With one
+// rank per function its invocations are ordered as plain vtime among themselves; with
+// attained-service steps an invocation starts at the rank of the short mode and is demoted
+// once it has used more than it, so the short invocations finish much sooner.
+func TestALPSAttainedRanks(t *testing.T) {
+	tr := twoClassTrace(4000, 2)
+	for i := range tr.Inv {
+		tr.Inv[i].Func = 0
+	}
+	tr.Functions = tr.Functions[:1]
+	shortFCT := func(res *Result) float64 {
+		var s float64
+		var n int
+		for i := range res.Records {
+			if r := &res.Records[i]; r.CPU == 2*ms {
+				s += float64(r.FCT())
+				n++
+			}
+		}
+		return s / float64(n)
+	}
+	var fct [2]float64
+	for i, on := range []bool{false, true} {
+		cfg := alpsTestConfig(1)
+		cfg.AttainedRanks, cfg.AttainedSteps, cfg.AttainedRule = on, 4, model.AttainedGittins
+		a := newTestALPS(t, cfg)
+		res, err := Run(tr, a, Options{Cores: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e, ok := a.Table().Lookup(0)
+		if !ok {
+			t.Fatal("no entry")
+		}
+		if on && (e.NSteps < 2 || e.RankAt(0) != 0 || e.RankAt(10*ms) == 0) {
+			t.Errorf("steps at %v ranks %v: want rank 0 at a = 0 and a demotion by 10 ms", e.StepAt[:e.NSteps], e.StepRank[:e.NSteps])
+		}
+		fct[i] = shortFCT(res)
+	}
+	if fct[1] > 0.5*fct[0] {
+		t.Errorf("short invocations' mean FCT %.2f ms with attained ranks, %.2f ms without: want at most half", fct[1]/1e6, fct[0]/1e6)
+	}
+	t.Logf("short mean FCT: one rank %.2f ms, attained steps %.2f ms", fct[0]/1e6, fct[1]/1e6)
+}
