@@ -36,7 +36,7 @@ fi
 
 # Tests 0 (ordering.h in the kernel), 1-6 and perf in the VM; the guest console goes to vm-test.log, its verdicts here.
 set +e
-"$bin/vmrun" -file /bin/alps-vmtest="$bin/alps-vmtest" -file /ordering_vectors.csv=backend/testdata/ordering_vectors.csv -out "$bin/out" -timeout 15m \
+"$bin/vmrun" -file /bin/alps-vmtest="$bin/alps-vmtest" -out "$bin/out" -timeout 15m \
 	-cmd 'alps-vmtest suite; rc=$?; send /tmp/vmtest.json; exit $rc' >"$bin/vm-test.log" 2>&1
 rc=$?
 set -e

@@ -80,7 +80,7 @@ func spin(d time.Duration) {
 // load loads and attaches alps and waits for a signal or the scheduler's end. Errors
 // are one line on stderr.
 func load() int {
-	s, err := backend.Load(backend.Options{})
+	s, err := backend.Load(backend.Options{Knobs: defaultKnobs})
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "alps: %v\n", err)
 		return 1

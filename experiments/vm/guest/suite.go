@@ -20,6 +20,7 @@ import (
 	"github.com/alps-sched/alps/backend"
 	"github.com/alps-sched/alps/backend/orderingcheck"
 	"github.com/alps-sched/alps/backend/tracer"
+	"github.com/alps-sched/alps/policy"
 )
 
 // result is one test's outcome; Figures are the measured numbers.
@@ -40,7 +41,6 @@ func suite(args []string) int {
 	fs := flag.NewFlagSet("suite", flag.ContinueOnError)
 	only := fs.String("only", "", "comma-separated test ids to run (default all)")
 	out := fs.String("out", "/tmp/vmtest.json", "where to write the results as JSON")
-	fs.StringVar(&vectorsPath, "vectors", "/ordering_vectors.csv", "backend/testdata/ordering_vectors.csv in the guest")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -180,7 +180,7 @@ func waitState(want string, within time.Duration) (string, bool) {
 func waitDisabled(within time.Duration) { waitState("disabled", within) }
 
 // start loads and attaches alps with knobs, classifies comm names and installs table.
-func start(r *result, opts backend.Options, comms map[string]uint32, table map[uint32]backend.Entry) (*backend.Scheduler, error) {
+func start(r *result, opts backend.Options, comms map[string]uint32, table map[uint32]policy.Entry) (*backend.Scheduler, error) {
 	s, err := backend.Load(opts)
 	if err != nil {
 		return nil, err
@@ -191,7 +191,7 @@ func start(r *result, opts backend.Options, comms map[string]uint32, table map[u
 			return nil, err
 		}
 	}
-	if err := s.SetPolicy(table, opts.Knobs); err != nil {
+	if err := s.SetPolicy(&policy.Table{Knobs: opts.Knobs, Entries: table}); err != nil {
 		s.Close()
 		return nil, err
 	}
@@ -205,12 +205,10 @@ func start(r *result, opts backend.Options, comms map[string]uint32, table map[u
 	return s, nil
 }
 
-var vectorsPath string
-
 // Test 0: the ordering rule compiled for BPF gives, in the kernel, the outputs of every
 // vector of ordering_vectors.csv (the Go rule and the host-side C harness use them too).
 func testOrdering(r *result) error {
-	cases, err := orderingcheck.ReadCases(vectorsPath)
+	cases, err := policy.Vectors()
 	if err != nil {
 		return err
 	}
@@ -220,12 +218,12 @@ func testOrdering(r *result) error {
 	}
 	defer c.Close()
 	for _, tc := range cases {
-		got, err := c.Run(tc.In)
+		g, err := c.Run(tc)
 		if err != nil {
 			return err
 		}
-		if g := [4]uint64{got.VEnq, got.Key, got.VDone, got.VnowDone}; g != tc.Want {
-			return fmt.Errorf("vector %s: got v_enq, key, v_done, vnow_done = %v, want %v", tc.Name, g, tc.Want)
+		if want := [4]int64{tc.WantVEnq, tc.WantKey, tc.WantVDone, tc.WantVnowDone}; g != want {
+			return fmt.Errorf("vector %s: got v_enq, key, v_done, vnow_done = %v, want %v", tc.Name, g, want)
 		}
 	}
 	r.Figures["vectors"] = float64(len(cases))
@@ -237,7 +235,7 @@ func ms(d time.Duration) float64 { return math.Round(float64(d)/1e4) / 100 }
 
 // Test 1: attaching enables sched_ext with our ops; detaching disables it.
 func testLoadAttach(r *result) error {
-	s, err := backend.Load(backend.Options{PinPath: "/sys/fs/bpf/alps"})
+	s, err := backend.Load(backend.Options{Knobs: defaultKnobs, PinPath: "/sys/fs/bpf/alps"})
 	if err != nil {
 		return err
 	}
@@ -322,16 +320,23 @@ func hogShare(nA, nB int, d time.Duration) (a, b time.Duration, err error) {
 // groups of CPU hogs that join together: the one ranked 2 levels behind (offset 1.5 s)
 // waits until the other has run 1.5 s ahead in vtime, so over 2 s on 2 CPUs with 2 hogs
 // each the ranked-ahead group gets (2 + 1.5) / (2 - 1.5) = 7x in theory (>= 2.5x asked).
-func policyKnobs() backend.Knobs {
-	return backend.Knobs{RankStep: 750 * time.Millisecond, MaxPenalty: 1500 * time.Millisecond,
-		WakeLag: 20 * time.Millisecond, DefaultSlice: 20 * time.Millisecond}
+func policyKnobs() policy.Knobs {
+	return policy.Knobs{RankStep: int64(750 * time.Millisecond), MaxPenalty: int64(1500 * time.Millisecond),
+		WakeLag: int64(20 * time.Millisecond), DefaultSlice: int64(20 * time.Millisecond)}
 }
+
+// defaultKnobs are the ordering knobs of the tests that do not depend on them.
+var defaultKnobs = policy.Knobs{RankStep: int64(10 * time.Millisecond), MaxPenalty: int64(500 * time.Millisecond),
+	WakeLag: int64(20 * time.Millisecond), DefaultSlice: int64(20 * time.Millisecond)}
+
+// heartbeatStale is the tests' heartbeat bound, as the daemon's.
+const heartbeatStale = 3 * time.Second
 
 // Test 2: ranking group A ahead gives it >= 2.5x the CPU of B; equal ranks give ~1x.
 func testPolicyEffect(r *result) error {
 	ratio := func(rankB uint32) (float64, error) {
 		s, err := start(r, backend.Options{Knobs: policyKnobs()}, map[string]uint32{"hogA": 0, "hogB": 1},
-			map[uint32]backend.Entry{0: {Rank: 0, Slice: 20 * time.Millisecond}, 1: {Rank: rankB, Slice: 20 * time.Millisecond}})
+			map[uint32]policy.Entry{0: {Rank: 0, Slice: int64(20 * time.Millisecond)}, 1: {Rank: rankB, Slice: int64(20 * time.Millisecond)}})
 		if err != nil {
 			return 0, err
 		}
@@ -372,8 +377,8 @@ func testPolicyEffect(r *result) error {
 func testRecords(r *result) error {
 	// Records held back for a minute (a daemon's update interval) reach Records within
 	// checkRecords' 10 s only because SetRecordLatency (a reload) ends the reader's sleep.
-	s, err := start(r, backend.Options{Knobs: backend.DefaultKnobs(), RecordLatency: time.Minute}, nil,
-		map[uint32]backend.Entry{3: {Rank: 0, Slice: 10 * time.Millisecond}, 9: {Rank: 1}})
+	s, err := start(r, backend.Options{Knobs: defaultKnobs, HeartbeatStale: heartbeatStale, RecordLatency: time.Minute}, nil,
+		map[uint32]policy.Entry{3: {Rank: 0, Slice: int64(10 * time.Millisecond)}, 9: {Rank: 1}})
 	if err != nil {
 		return err
 	}
@@ -387,7 +392,7 @@ func testRecords(r *result) error {
 type recordSource interface {
 	SetCommFunction(comm string, fn uint32) error
 	SetCgroupFunction(cgroupID uint64, fn uint32) error
-	Records() <-chan backend.Record
+	Records() <-chan policy.Record
 }
 
 // checkRecords classifies shortfn (function 3) by name and the cgroup fn9 (function 9),
@@ -432,7 +437,7 @@ func checkRecords(r *result, s recordSource) error {
 		want[cmd.Process.Pid] = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 		wantFn[cmd.Process.Pid] = fn
 	}
-	got := map[int]backend.Record{}
+	got := map[int]policy.Record{}
 	timeout := time.After(10 * time.Second)
 	for len(got) < n {
 		select {
@@ -467,7 +472,7 @@ func checkRecords(r *result, s recordSource) error {
 
 // Test 4: the injected fault ejects the scheduler and its reason reaches Go intact.
 func testExitInfo(r *result) error {
-	s, err := start(r, backend.Options{Knobs: backend.DefaultKnobs()}, nil, nil)
+	s, err := start(r, backend.Options{Knobs: defaultKnobs, HeartbeatStale: heartbeatStale}, nil, nil)
 	if err != nil {
 		return err
 	}
@@ -513,11 +518,11 @@ func testExitInfo(r *result) error {
 // asks for a third of it and reports the share and vnow's advance.
 func testStarvation(r *result) error {
 	const dur = 20 * time.Second
-	knobs := backend.Knobs{RankStep: 10 * time.Millisecond, MaxPenalty: 100 * time.Millisecond,
-		WakeLag: 20 * time.Millisecond, DefaultSlice: 20 * time.Millisecond}
+	knobs := policy.Knobs{RankStep: int64(10 * time.Millisecond), MaxPenalty: int64(100 * time.Millisecond),
+		WakeLag: int64(20 * time.Millisecond), DefaultSlice: int64(20 * time.Millisecond)}
 	slice := 20 * time.Millisecond
 	s, err := start(r, backend.Options{Knobs: knobs}, map[string]uint32{"longhog": 1, "flood": 0},
-		map[uint32]backend.Entry{0: {Rank: 0, Slice: 5 * time.Millisecond}, 1: {Rank: 15, Slice: slice}})
+		map[uint32]policy.Entry{0: {Rank: 0, Slice: int64(5 * time.Millisecond)}, 1: {Rank: 15, Slice: int64(slice)}})
 	if err != nil {
 		return err
 	}
@@ -563,7 +568,7 @@ func testStarvation(r *result) error {
 	default:
 	}
 	advance := time.Duration(vnow1 - vnow0)
-	nominal := float64(slice) / float64(slice+knobs.MaxPenalty+knobs.WakeLag)
+	nominal := float64(slice) / float64(int64(slice)+knobs.MaxPenalty+knobs.WakeLag)
 	share := float64(got) / float64(dur)
 	r.Figures["hog_cpu_s"] = got.Seconds()
 	r.Figures["hog_share"] = share
@@ -626,10 +631,8 @@ func testFailSafe(r *result) error {
 	bys = nil
 
 	// Stale heartbeat: the policy of test 2, but no heartbeat within 200 ms.
-	knobs := policyKnobs()
-	knobs.HeartbeatStale = 200 * time.Millisecond
-	s, err := start(r, backend.Options{Knobs: knobs}, map[string]uint32{"hogA": 0, "hogB": 1},
-		map[uint32]backend.Entry{0: {Rank: 0}, 1: {Rank: 2}})
+	s, err := start(r, backend.Options{Knobs: policyKnobs(), HeartbeatStale: 200 * time.Millisecond},
+		map[string]uint32{"hogA": 0, "hogB": 1}, map[uint32]policy.Entry{0: {Rank: 0}, 1: {Rank: 2}})
 	if err != nil {
 		return err
 	}
@@ -704,7 +707,7 @@ func testPerf(r *result) error {
 			return err
 		}
 		def = append(def, d.Seconds())
-		s, err := start(r, backend.Options{Knobs: backend.DefaultKnobs()}, nil, nil)
+		s, err := start(r, backend.Options{Knobs: defaultKnobs, HeartbeatStale: heartbeatStale}, nil, nil)
 		if err != nil {
 			return err
 		}
@@ -742,9 +745,10 @@ func median(x []float64) float64 {
 // Close nothing is pinned any more.
 func testPinnedStatus(r *result) error {
 	const pins = "/sys/fs/bpf/alps"
-	knobs := backend.DefaultKnobs()
-	first := map[uint32]backend.Entry{0: {Rank: 1, Slice: 7 * time.Millisecond}, 5: {Rank: 0, Slice: 3 * time.Millisecond}}
-	s, err := start(r, backend.Options{Knobs: knobs, PinPath: pins}, map[string]uint32{"hogA": 0}, first)
+	knobs := defaultKnobs
+	first := map[uint32]policy.Entry{0: {Rank: 1, Slice: int64(7 * time.Millisecond)}, 5: {Rank: 0, Slice: int64(3 * time.Millisecond)},
+		6: {Rank: 2, NSteps: 2, StepAt: [policy.MaxSteps]int64{0, int64(30 * time.Millisecond)}, StepRank: [policy.MaxSteps]uint32{2, 5}}}
+	s, err := start(r, backend.Options{Knobs: knobs, HeartbeatStale: heartbeatStale, PinPath: pins}, map[string]uint32{"hogA": 0}, first)
 	if err != nil {
 		return err
 	}
@@ -760,7 +764,7 @@ func testPinnedStatus(r *result) error {
 			return err
 		}
 	}
-	read := func(want map[uint32]backend.Entry) (backend.Snapshot, error) {
+	read := func(want map[uint32]policy.Entry) (backend.Snapshot, error) {
 		start := time.Now()
 		p, err := backend.OpenPinned(pins)
 		if err != nil {
@@ -799,8 +803,8 @@ func testPinnedStatus(r *result) error {
 		return fmt.Errorf("pinned counters %+v: want classifications and enqueues", snap.Counters)
 	}
 	before := snap.Counters.Enqueues + snap.Counters.Direct
-	second := map[uint32]backend.Entry{0: {Rank: 2}}
-	if err := s.SetPolicy(second, knobs); err != nil {
+	second := map[uint32]policy.Entry{0: {Rank: 2}}
+	if err := s.SetPolicy(&policy.Table{Knobs: knobs, Entries: second}); err != nil {
 		return err
 	}
 	time.Sleep(200 * time.Millisecond)
