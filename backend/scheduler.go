@@ -23,9 +23,6 @@ import (
 
 //go:generate bash bpf/generate.sh
 
-// fnNone marks a task without a function in the BPF maps.
-const fnNone = 0xffffffff
-
 // objects are the generated objects plus the .data and .rodata section maps, which Load
 // pins (the state alps-frontend status reads).
 type objects struct {

@@ -70,9 +70,7 @@ func BenchmarkDaemonStep(b *testing.B) {
 			for i := 0; i < b.N; i++ {
 				if bc.fresh > 0 {
 					d.mu.Lock()
-					for _, r := range recs[600 : 600+bc.fresh] {
-						d.pending = append(d.pending, r)
-					}
+					d.pending = append(d.pending, recs[600:600+bc.fresh]...)
 					d.mu.Unlock()
 				}
 				d.step()
