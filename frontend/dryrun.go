@@ -3,14 +3,12 @@ package frontend
 import (
 	"fmt"
 	"io"
-	"os"
 	"sort"
 	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
 
-	"github.com/alps-sched/alps/experiments/loadgen"
 	"github.com/alps-sched/alps/model"
 )
 
@@ -81,14 +79,24 @@ type ReplayResult struct {
 	Names   func(uint32) string
 }
 
+// Invocation is one recorded invocation a dry run replays (cmd/alps-frontend reads them from
+// a load generator's results file). Times are nanoseconds.
+type Invocation struct {
+	Function string
+	Start    int64
+	End      int64
+	CPU      int64
+	Lost     bool // never completed: not learned from
+}
+
 // Replay is the dry run over recorded invocations: it feeds them to l in completion order and
 // runs an update every interval of recorded time, logging each decision. Function names become
 // ids through reg.
-func Replay(recs []loadgen.Result, l Learner, reg *Registry, interval time.Duration, log zerolog.Logger) (ReplayResult, error) {
+func Replay(recs []Invocation, l Learner, reg *Registry, interval time.Duration, log zerolog.Logger) (ReplayResult, error) {
 	if interval <= 0 {
 		return ReplayResult{}, fmt.Errorf("replay: update interval must be > 0")
 	}
-	done := make([]loadgen.Result, 0, len(recs))
+	done := make([]Invocation, 0, len(recs))
 	for _, r := range recs {
 		if !r.Lost && r.End >= r.Start {
 			done = append(done, r)
@@ -117,16 +125,6 @@ func Replay(recs []loadgen.Result, l Learner, reg *Registry, interval time.Durat
 	}
 	update(next)
 	return res, nil
-}
-
-// ReadRecordsFile reads recorded invocations (a load generator results CSV).
-func ReadRecordsFile(path string) ([]loadgen.Result, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("records: %w", err)
-	}
-	defer f.Close()
-	return loadgen.ReadResults(f, path)
 }
 
 // WriteTable prints a policy table, first-ranked first, at most n rows (n <= 0: all).

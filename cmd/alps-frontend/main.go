@@ -35,6 +35,7 @@ import (
 
 	"github.com/alps-sched/alps/cmd/internal/cli"
 	"github.com/alps-sched/alps/configs"
+	"github.com/alps-sched/alps/experiments/loadgen"
 	"github.com/alps-sched/alps/frontend"
 	"github.com/alps-sched/alps/model"
 )
@@ -120,7 +121,7 @@ func newLearner(c configs.Config) (frontend.Learner, error) {
 // replay is the dry run over a records file.
 func replay(app *cli.App, f flags) error {
 	cfg := app.Config()
-	recs, err := frontend.ReadRecordsFile(f.records)
+	recs, err := readRecords(f.records)
 	if err != nil {
 		return err
 	}
@@ -137,6 +138,25 @@ func replay(app *cli.App, f flags) error {
 		len(recs), res.Updates, res.Table.Version)
 	frontend.WriteTable(app.Stdout(), res.Table, reg.Name, 0)
 	return nil
+}
+
+// readRecords reads recorded invocations: a results file of the load generator
+// (alps-bench loadgen), whose format experiments/loadgen owns.
+func readRecords(path string) ([]frontend.Invocation, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("records: %w", err)
+	}
+	defer f.Close()
+	rs, err := loadgen.ReadResults(f, path)
+	if err != nil {
+		return nil, err
+	}
+	recs := make([]frontend.Invocation, len(rs))
+	for i, r := range rs {
+		recs[i] = frontend.Invocation{Function: r.Function, Start: r.Start, End: r.End, CPU: r.CPU, Lost: r.Lost}
+	}
+	return recs, nil
 }
 
 // serve runs the daemon until a signal or an ejection. When the scheduler exits asking to be
