@@ -2,7 +2,6 @@ package trace
 
 import (
 	"encoding/csv"
-	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -12,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/alps-sched/alps/internal/csvin"
 	"github.com/alps-sched/alps/sim"
 )
 
@@ -90,7 +90,7 @@ func ReadAzure(dir string, o AzureOptions) (*sim.Trace, error) {
 	}
 	defer f.Close()
 	r := rand.New(rand.NewPCG(o.Seed, 0x617a757265))
-	cr := csv.NewReader(newLineLimiter(f))
+	cr := csv.NewReader(csvin.Limit(f, MaxLineBytes))
 	cr.ReuseRecord = true
 	head, err := cr.Read()
 	if err != nil {
@@ -123,7 +123,7 @@ func ReadAzure(dir string, o AzureOptions) (*sim.Trace, error) {
 		used := false
 		for m := o.From; m <= o.To; m++ {
 			col := 3 + m
-			c, problem := parseNumber(row[col])
+			c, problem := csvin.Number(row[col])
 			if problem != "" || c < 0 || c != math.Trunc(c) {
 				return nil, fmt.Errorf("%s:%d:%d: minute %d: %q is not a count", invPath, line, col+1, m, row[col])
 			}
@@ -177,7 +177,7 @@ func readDurations(path string) (map[string][7]float64, error) {
 		return nil, fmt.Errorf("azure %s: %w", path, err)
 	}
 	defer f.Close()
-	cr := csv.NewReader(newLineLimiter(f))
+	cr := csv.NewReader(csvin.Limit(f, MaxLineBytes))
 	head, err := cr.Read()
 	if err != nil {
 		return nil, azureError(path, err, "empty file")
@@ -211,7 +211,7 @@ func readDurations(path string) (map[string][7]float64, error) {
 		line, _ := cr.FieldPos(0)
 		var p [7]float64
 		for k, i := range idx {
-			v, problem := parseNumber(row[i])
+			v, problem := csvin.Number(row[i])
 			if problem != "" || v < 0 || v > MaxDemandMs {
 				return nil, fmt.Errorf("%s:%d:%d: %s: %q is not a duration in ms", path, line, i+1, names[k], row[i])
 			}
@@ -229,13 +229,5 @@ func azureError(path string, err error, eofMsg string) error {
 	if err == io.EOF {
 		return fmt.Errorf("%s:1:1: %s", path, eofMsg)
 	}
-	var tl errLineTooLong
-	if errors.As(err, &tl) {
-		return fmt.Errorf("%s:%d:1: %v", path, tl.line, tl)
-	}
-	var pe *csv.ParseError
-	if errors.As(err, &pe) {
-		return fmt.Errorf("%s:%d:%d: %v", path, pe.Line, pe.Column, pe.Err)
-	}
-	return fmt.Errorf("%s: %w", path, err)
+	return csvin.Error(path, err)
 }

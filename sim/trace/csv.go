@@ -18,6 +18,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/alps-sched/alps/internal/csvin"
 	"github.com/alps-sched/alps/sim"
 )
 
@@ -56,8 +57,7 @@ func ReadCSV(r io.Reader, name string) (*sim.Trace, error) { return readCSV(r, n
 
 // readCSV is ReadCSV with the expected number of rows (0: unknown).
 func readCSV(r io.Reader, name string, rows int) (*sim.Trace, error) {
-	lim := newLineLimiter(r)
-	br := bufio.NewReaderSize(lim, 1<<16)
+	br := bufio.NewReaderSize(csvin.Limit(r, MaxLineBytes), 1<<16)
 	if head, _ := br.Peek(512); isBinary(head) {
 		return nil, fmt.Errorf("%s:1:1: binary data, not a CSV trace with header %s", name, header)
 	}
@@ -96,7 +96,7 @@ func readCSV(r io.Reader, name string, rows int) (*sim.Trace, error) {
 		var in sim.Invocation
 		num := func(col int, what string, limit float64, positive bool) (float64, error) {
 			s := strings.TrimSpace(row[col])
-			v, problem := parseNumber(s)
+			v, problem := csvin.Number(s)
 			switch {
 			case problem != "" && problem != "is not a finite number":
 				return 0, fmt.Errorf("%s:%d:%d: %s: %q %s", name, line, col+1, what, row[col], problem)
@@ -198,17 +198,7 @@ func parseHeader(row []string) ([5]int, error) {
 	return idx, nil
 }
 
-func csvError(name string, err error) error {
-	var tl errLineTooLong
-	if errors.As(err, &tl) {
-		return fmt.Errorf("%s:%d:1: %v", name, tl.line, tl)
-	}
-	var pe *csv.ParseError
-	if errors.As(err, &pe) {
-		return fmt.Errorf("%s:%d:%d: %v", name, pe.Line, pe.Column, pe.Err)
-	}
-	return fmt.Errorf("%s: %w", name, err)
-}
+func csvError(name string, err error) error { return csvin.Error(name, err) }
 
 // isBinary reports whether the start of a file looks like binary data.
 func isBinary(b []byte) bool {
