@@ -25,6 +25,9 @@ type kernel struct {
 
 // openBackend loads and attaches the sched_ext backend.
 func openBackend(cfg configs.Config, log zerolog.Logger) (frontend.Kernel, error) {
+	if err := checkPinDir(cfg.Frontend.PinPath); err != nil {
+		return nil, err
+	}
 	// Records are only used at the next update: read them in one burst per update interval
 	// rather than wake up for each (under TCG each wake-up costs the daemon ~1 ms of CPU).
 	s, err := backend.Load(backend.Options{Knobs: model.FromConfig(cfg).Knobs, HeartbeatStale: heartbeatStale,
