@@ -73,10 +73,17 @@ type Result struct {
 // SerialTail returns the last n lines of the console output.
 func (r *Result) SerialTail(n int) string { return tail(r.Serial, n) }
 
-// DefaultKernel returns $ALPS_KERNEL, or .cache/kernel/vmlinuz of the repository that
-// contains the working directory (where experiments/vm/deps.sh caches it).
+// DefaultKernel returns $ALPS_KERNEL, or kernel/vmlinuz of the cache experiments/vm/deps.sh
+// fills: $ALPS_CACHE, else .cache of the repository that contains the working directory.
 func DefaultKernel() (string, error) {
 	if k := os.Getenv("ALPS_KERNEL"); k != "" {
+		return k, nil
+	}
+	if c := os.Getenv("ALPS_CACHE"); c != "" {
+		k := filepath.Join(c, "kernel", "vmlinuz")
+		if _, err := os.Stat(k); err != nil {
+			return "", fmt.Errorf("no cached kernel %s: run experiments/vm/deps.sh", k)
+		}
 		return k, nil
 	}
 	dir, err := os.Getwd()
