@@ -44,7 +44,7 @@ var (
 type Spec struct {
 	// Kernel is the bzImage to boot; "" means DefaultKernel().
 	Kernel string
-	// Files maps guest paths (e.g. "/bin/alps-vmtest") to host files copied into the
+	// Files maps guest paths (e.g. "/bin/alps-payload") to host files copied into the
 	// initramfs with their mode. Binaries must be static (CGO_ENABLED=0).
 	Files map[string]string
 	// Script is run by busybox sh as the guest's job, after /proc, /sys, /dev, /tmp,
@@ -301,9 +301,7 @@ func writeInitramfs(path string, spec Spec) error {
 	cw.data("job.sh", []byte(spec.Script), 0o755)
 	for guest, host := range spec.Files {
 		guest = strings.TrimPrefix(guest, "/")
-		for d := filepath.Dir(guest); d != "."; d = filepath.Dir(d) {
-			cw.dir(d)
-		}
+		cw.dirAll(filepath.Dir(guest))
 		st, err := os.Stat(host)
 		if err != nil {
 			return err
@@ -356,6 +354,16 @@ func (c *cpio) dir(name string) {
 	}
 	c.dirs[name] = true
 	c.entry(name, 0o040755, nil)
+}
+
+// dirAll writes name and its missing parents, parents first: the kernel's unpacker does not
+// create the parents of an entry.
+func (c *cpio) dirAll(name string) {
+	if name == "." || name == "/" || c.dirs[name] {
+		return
+	}
+	c.dirAll(filepath.Dir(name))
+	c.dir(name)
 }
 
 func (c *cpio) data(name string, body []byte, perm os.FileMode) {
