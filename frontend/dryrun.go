@@ -1,6 +1,7 @@
 package frontend
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"sort"
@@ -89,6 +90,9 @@ type Invocation struct {
 	Lost     bool // never completed: not learned from
 }
 
+// ErrNoCompleted is returned by Replay when no recorded invocation completed.
+var ErrNoCompleted = errors.New("replay: no completed invocations")
+
 // Replay is the dry run over recorded invocations: it feeds them to l in completion order and
 // runs an update every interval of recorded time, logging each decision. Function names become
 // ids through reg.
@@ -105,7 +109,7 @@ func Replay(recs []Invocation, l Learner, reg *Registry, interval time.Duration,
 	sort.SliceStable(done, func(i, j int) bool { return done[i].End < done[j].End })
 	res := ReplayResult{Names: reg.Name}
 	if len(done) == 0 {
-		return res, fmt.Errorf("replay: no completed invocations")
+		return res, ErrNoCompleted
 	}
 	next := done[0].End + int64(interval)
 	update := func(now int64) {
@@ -115,11 +119,22 @@ func Replay(recs []Invocation, l Learner, reg *Registry, interval time.Duration,
 			Str("top", TopEntries(res.Table, reg.Name, 5)).Msg("dry run: policy")
 	}
 	for _, r := range done {
-		for r.End >= next {
+		if r.End >= next {
 			update(next)
 			next += int64(interval)
 		}
-		id, _ := reg.ID(r.Function)
+		if r.End >= next {
+			// No record arrived for a while: the updates in between differ only by the
+			// records that expire. Run the last one before r.End, not every one (a gap of
+			// days at a 1 ms interval would be billions of updates).
+			next += (r.End - next) / int64(interval) * int64(interval)
+			update(next)
+			next += int64(interval)
+		}
+		id, evicted := reg.ID(r.Function)
+		if f, ok := l.(Forgetter); ok && evicted != "" {
+			f.Forget(id)
+		}
 		rec := Record{Function: id, Start: r.Start, End: r.End, CPU: r.CPU}
 		l.Observe(rec.ModelRecord())
 	}

@@ -34,6 +34,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/alps-sched/alps/cmd/internal/cli"
+	"github.com/alps-sched/alps/cmd/internal/outfile"
 	"github.com/alps-sched/alps/configs"
 	"github.com/alps-sched/alps/experiments/loadgen"
 	"github.com/alps-sched/alps/frontend"
@@ -131,8 +132,11 @@ func replay(app *cli.App, f flags) error {
 	}
 	reg := frontend.NewRegistry(cfg.Learner.MaxFunctions)
 	res, err := frontend.Replay(recs, l, reg, time.Duration(cfg.Learner.UpdateIntervalMs)*time.Millisecond, *app.Log())
-	if err != nil {
+	if errors.Is(err, frontend.ErrNoCompleted) {
 		return fmt.Errorf("%s: %w", f.records, err)
+	}
+	if err != nil {
+		return err
 	}
 	fmt.Fprintf(app.Stdout(), "dry run over %d recorded invocations, %d updates; final policy (version %d):\n",
 		len(recs), res.Updates, res.Table.Version)
@@ -223,7 +227,10 @@ func writeStats(path string, s frontend.Stats) error {
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(path, append(data, '\n'), 0o644)
+	if err := outfile.WriteBytes(path, 0o644, append(data, '\n')); err != nil {
+		return fmt.Errorf("--stats-file %s: %w", path, err)
+	}
+	return nil
 }
 
 // watchReload reloads the configuration on SIGHUP and when the config file changes.

@@ -269,7 +269,7 @@ func TestBadInput(t *testing.T) {
 		{"records with a foreign header", "", []string{"--dry-run", "--records", badHeader},
 			cli.ExitFailure, []string{badHeader}},
 		{"records with a bad number", "", []string{"--dry-run", "--records", badNumber},
-			cli.ExitFailure, []string{badNumber + ":3: end_ms: \"ten\" is not a number"}},
+			cli.ExitFailure, []string{badNumber + ":3:5: end_ms: \"ten\" is not a number"}},
 		{"records with nothing completed", "", []string{"--dry-run", "--records", allLost},
 			cli.ExitFailure, []string{allLost, "no completed invocations"}},
 		{"unknown flag", "", []string{"--dryrun"}, cli.ExitUsage, []string{"unknown flag: --dryrun"}},
