@@ -4,7 +4,7 @@ GO    ?= go
 BIN   := bin
 export CGO_ENABLED ?= 0
 
-.PHONY: all build test unit-test vm-test bench demo demo-short generate deps clean
+.PHONY: all build test unit-test lint vm-test bench demo demo-short generate check-generated deps clean
 
 all: build
 
@@ -19,8 +19,12 @@ unit-test:
 	$(GO) vet ./...
 	CGO_ENABLED=1 $(GO) test -count=1 ./...
 
-## vm-test: the backend's VM suite alone (qemu, TCG, Debian sched_ext kernel)
-vm-test: deps build
+## lint: gofmt, go vet, staticcheck, and no product package importing experiments/ (.ci/lint)
+lint:
+	bash .ci/lint
+
+## vm-test: the kernel tests (TestKernel*) as go test binaries in the VM (qemu, TCG, Debian sched_ext kernel)
+vm-test: deps
 	bash experiments/vm/vm-test.sh
 
 ## bench: the speed and memory benchmarks whose figures the README quotes
@@ -38,6 +42,10 @@ demo-short: deps build
 ## generate: rebuild the BPF objects with clang-19 (only needed after editing backend/bpf)
 generate:
 	bash backend/bpf/generate.sh
+
+## check-generated: regenerate the BPF objects (clang-19) and fail if they differ from the committed ones
+check-generated:
+	bash .ci/generated
 
 ## deps: system packages and the sched_ext kernel (idempotent)
 deps:

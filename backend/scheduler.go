@@ -23,9 +23,6 @@ import (
 
 //go:generate bash bpf/generate.sh
 
-// fnNone marks a task without a function in the BPF maps.
-const fnNone = 0xffffffff
-
 // The C structs of bpf/alps.bpf.c, field for field (struct record of bpf/classify.h is
 // classify.Record).
 type (

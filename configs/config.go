@@ -8,6 +8,7 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"sort"
 	"strings"
@@ -21,8 +22,14 @@ import (
 //go:embed alps.yaml
 var defaultYAML []byte
 
+//go:embed tune.yaml
+var tuneYAML []byte
+
 // DefaultYAML returns the documented default configuration file.
 func DefaultYAML() []byte { return bytes.Clone(defaultYAML) }
+
+// DefaultTuneSpace returns the documented search space of alps-sim tune (tune.yaml).
+func DefaultTuneSpace() []byte { return bytes.Clone(tuneYAML) }
 
 // Config is the whole alps configuration.
 type Config struct {
@@ -62,24 +69,67 @@ func NewLoader() (*Loader, error) {
 	return &Loader{v: v, known: known}, nil
 }
 
+// MaxFileBytes is the largest config or tune space file read.
+const MaxFileBytes = 1 << 20
+
+// ReadFile returns the contents of a config or space file of at most MaxFileBytes; the error
+// names neither the file nor its kind (the caller does).
+func ReadFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, unwrapPathError(err)
+	}
+	defer f.Close()
+	if st, err := f.Stat(); err == nil && st.IsDir() {
+		return nil, errors.New("is a directory")
+	}
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileBytes+1))
+	switch {
+	case err != nil:
+		return nil, unwrapPathError(err)
+	case len(data) > MaxFileBytes:
+		return nil, fmt.Errorf("larger than %d bytes (the limit)", MaxFileBytes)
+	}
+	return data, nil
+}
+
 // ReadFile merges the YAML file at path over the defaults. A key the defaults do not have is
 // an error naming the file, the line and the key.
 func (l *Loader) ReadFile(path string) error {
-	data, err := os.ReadFile(path)
+	data, err := ReadFile(path)
 	if err != nil {
-		return fmt.Errorf("config %s: %w", path, unwrapPathError(err))
+		return fmt.Errorf("config %s: %w", path, err)
 	}
+	return l.ReadYAML(path, data)
+}
+
+// ReadYAML merges a config file's contents over the defaults; name is the file's name in
+// errors. The file must hold one YAML document with at least one section: an empty file,
+// or one of comments only, is an error (a truncated write is not a valid configuration).
+func (l *Loader) ReadYAML(name string, data []byte) error {
 	var root yaml.Node
-	if err := yaml.Unmarshal(data, &root); err != nil {
-		return fmt.Errorf("config %s: %s", path, strings.TrimPrefix(err.Error(), "yaml: "))
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&root); err != nil {
+		if err == io.EOF {
+			return fmt.Errorf("config %s: empty file: want a mapping of sections (see configs/alps.yaml)", name)
+		}
+		return fmt.Errorf("config %s: %s", name, strings.TrimPrefix(err.Error(), "yaml: "))
 	}
-	if err := l.checkKeys(path, &root); err != nil {
+	var extra yaml.Node
+	if err := dec.Decode(&extra); err != io.EOF {
+		line := 0
+		if err == nil {
+			line = extra.Line
+		}
+		return fmt.Errorf("config %s:%d: a second YAML document: a config file holds one", name, line)
+	}
+	if err := l.checkKeys(name, &root); err != nil {
 		return err
 	}
 	if err := l.v.MergeConfig(bytes.NewReader(data)); err != nil {
-		return fmt.Errorf("config %s: %w", path, err)
+		return fmt.Errorf("config %s: %w", name, err)
 	}
-	l.file = path
+	l.file = name
 	return nil
 }
 
@@ -144,8 +194,8 @@ func (l *Loader) wrap(err error) error {
 
 // checkKeys walks the YAML mapping and rejects keys the defaults do not define.
 func (l *Loader) checkKeys(path string, root *yaml.Node) error {
-	if len(root.Content) == 0 {
-		return nil // empty file: all defaults
+	if len(root.Content) == 0 || root.Content[0].Tag == "!!null" {
+		return fmt.Errorf("config %s: empty file: want a mapping of sections (see configs/alps.yaml)", path)
 	}
 	doc := root.Content[0]
 	if doc.Kind != yaml.MappingNode {

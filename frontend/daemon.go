@@ -43,10 +43,11 @@ type Daemon struct {
 	now     func() int64
 	reload  chan configs.Config
 
-	mu       sync.Mutex
-	pending  []model.Record
-	dropped  uint64 // records dropped by the frontend
-	received uint64
+	mu        sync.Mutex
+	pending   []model.Record
+	evictions []eviction // ids reused since the last update
+	dropped   uint64     // records dropped by the frontend
+	received  uint64
 
 	// owned by the loop
 	cfg      configs.Config
@@ -62,6 +63,19 @@ type Daemon struct {
 	updates  uint64
 	skipped  uint64        // updates skipped because the window had not changed
 	first    time.Duration // the first update's latency (also in lat)
+}
+
+// eviction is an id the registry gave to another function after the first at records of
+// pending: those were the old function's, the later ones the new one's.
+type eviction struct {
+	id uint32
+	at int
+}
+
+// Forgetter is implemented by learners that can drop what they learned of a function
+// (model.Learner): the daemon calls it when the function's id is reused.
+type Forgetter interface {
+	Forget(fn uint32)
 }
 
 // New checks the options and builds a daemon; it does not touch the kernel yet.
@@ -95,10 +109,18 @@ func New(opts Options) (*Daemon, error) {
 	d := &Daemon{
 		opts: opts, log: opts.Log, kernel: opts.Kernel, metrics: m, reg: reg, now: now,
 		reload: make(chan configs.Config, 1), cfg: opts.Config, learner: l,
-		class: NewClassifier(opts.Kernel, reg, opts.Config.Frontend.CgroupRoot, rules, opts.Log),
-		lat:   newLatencies(4096), latCPU: newLatencies(4096), seen: -1,
+		lat: newLatencies(4096), latCPU: newLatencies(4096), seen: -1,
 	}
+	d.class = NewClassifier(opts.Kernel, reg, opts.Config.Frontend.CgroupRoot, rules, opts.Log, d.evicted)
 	return d, nil
+}
+
+// evicted notes that id now names another function: at the next update the learner forgets
+// the old function's records, those pending included.
+func (d *Daemon) evicted(id uint32) {
+	d.mu.Lock()
+	d.evictions = append(d.evictions, eviction{id: id, at: len(d.pending)})
+	d.mu.Unlock()
 }
 
 // Monotonic returns CLOCK_MONOTONIC in nanoseconds, the clock of bpf_ktime_get_ns.
@@ -245,11 +267,20 @@ func (d *Daemon) step() (beat bool) {
 	d.mu.Lock()
 	batch := d.pending
 	d.pending = d.spare[:0]
+	evictions := d.evictions
+	d.evictions = nil
 	dropped := d.dropped
 	d.dropped = 0
 	d.mu.Unlock()
-	for _, r := range batch {
+	for i, r := range batch {
+		for len(evictions) > 0 && evictions[0].at <= i {
+			d.forget(evictions[0].id)
+			evictions = evictions[1:]
+		}
 		d.learner.Observe(r)
+	}
+	for _, e := range evictions {
+		d.forget(e.id)
 	}
 	d.spare = batch[:0]
 	d.metrics.Records.Add(float64(len(batch)))
@@ -305,6 +336,14 @@ func (d *Daemon) step() (beat bool) {
 	return err == nil
 }
 
+// forget makes the learner drop function id's records (its id was reused).
+func (d *Daemon) forget(id uint32) {
+	if f, ok := d.learner.(Forgetter); ok {
+		f.Forget(id)
+	}
+	d.seen = -1 // the window's contents changed
+}
+
 // Top describes the n first-ranked functions of t as "name:rank/slice".
 func (d *Daemon) Top(t *model.Table, n int) string {
 	return TopEntries(t, d.reg.Name, n)
@@ -357,10 +396,16 @@ func Rank(t *model.Table, name func(uint32) string) []Row {
 	return rows
 }
 
-// windowed is implemented by learners that expose their window (model.Learner), so a reload
-// keeps what was learned.
+// windowed is implemented by learners that expose their window (model.Learner), so that an
+// update is skipped when it has not changed.
 type windowed interface {
 	Window() *model.Window
+}
+
+// liveRecords is implemented by learners that can list the records that count
+// (model.Learner), so a reload keeps what was learned.
+type liveRecords interface {
+	Live(dst []model.Record) []model.Record
 }
 
 func (d *Daemon) applyReload(cfg configs.Config) error {
@@ -368,8 +413,8 @@ func (d *Daemon) applyReload(cfg configs.Config) error {
 	if err != nil {
 		return err
 	}
-	if old, ok := d.learner.(windowed); ok {
-		for _, r := range old.Window().Records(nil) {
+	if old, ok := d.learner.(liveRecords); ok {
+		for _, r := range old.Live(nil) {
 			l.Observe(r)
 		}
 	}

@@ -1,16 +1,15 @@
 package frontend
 
 import (
+	"errors"
 	"fmt"
 	"io"
-	"os"
 	"sort"
 	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
 
-	"github.com/alps-sched/alps/experiments/loadgen"
 	"github.com/alps-sched/alps/model"
 )
 
@@ -81,14 +80,27 @@ type ReplayResult struct {
 	Names   func(uint32) string
 }
 
+// Invocation is one recorded invocation a dry run replays (cmd/alps-frontend reads them from
+// a load generator's results file). Times are nanoseconds.
+type Invocation struct {
+	Function string
+	Start    int64
+	End      int64
+	CPU      int64
+	Lost     bool // never completed: not learned from
+}
+
+// ErrNoCompleted is returned by Replay when no recorded invocation completed.
+var ErrNoCompleted = errors.New("replay: no completed invocations")
+
 // Replay is the dry run over recorded invocations: it feeds them to l in completion order and
 // runs an update every interval of recorded time, logging each decision. Function names become
 // ids through reg.
-func Replay(recs []loadgen.Result, l Learner, reg *Registry, interval time.Duration, log zerolog.Logger) (ReplayResult, error) {
+func Replay(recs []Invocation, l Learner, reg *Registry, interval time.Duration, log zerolog.Logger) (ReplayResult, error) {
 	if interval <= 0 {
 		return ReplayResult{}, fmt.Errorf("replay: update interval must be > 0")
 	}
-	done := make([]loadgen.Result, 0, len(recs))
+	done := make([]Invocation, 0, len(recs))
 	for _, r := range recs {
 		if !r.Lost && r.End >= r.Start {
 			done = append(done, r)
@@ -97,7 +109,7 @@ func Replay(recs []loadgen.Result, l Learner, reg *Registry, interval time.Durat
 	sort.SliceStable(done, func(i, j int) bool { return done[i].End < done[j].End })
 	res := ReplayResult{Names: reg.Name}
 	if len(done) == 0 {
-		return res, fmt.Errorf("replay: no completed invocations")
+		return res, ErrNoCompleted
 	}
 	next := done[0].End + int64(interval)
 	update := func(now int64) {
@@ -107,26 +119,27 @@ func Replay(recs []loadgen.Result, l Learner, reg *Registry, interval time.Durat
 			Str("top", TopEntries(res.Table, reg.Name, 5)).Msg("dry run: policy")
 	}
 	for _, r := range done {
-		for r.End >= next {
+		if r.End >= next {
 			update(next)
 			next += int64(interval)
 		}
-		id, _ := reg.ID(r.Function)
+		if r.End >= next {
+			// No record arrived for a while: the updates in between differ only by the
+			// records that expire. Run the last one before r.End, not every one (a gap of
+			// days at a 1 ms interval would be billions of updates).
+			next += (r.End - next) / int64(interval) * int64(interval)
+			update(next)
+			next += int64(interval)
+		}
+		id, evicted := reg.ID(r.Function)
+		if f, ok := l.(Forgetter); ok && evicted != "" {
+			f.Forget(id)
+		}
 		rec := Record{Function: id, Start: r.Start, End: r.End, CPU: r.CPU}
 		l.Observe(rec.ModelRecord())
 	}
 	update(next)
 	return res, nil
-}
-
-// ReadRecordsFile reads recorded invocations (a load generator results CSV).
-func ReadRecordsFile(path string) ([]loadgen.Result, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("records: %w", err)
-	}
-	defer f.Close()
-	return loadgen.ReadResults(f, path)
 }
 
 // WriteTable prints a policy table, first-ranked first, at most n rows (n <= 0: all).

@@ -131,6 +131,9 @@ type Learner struct {
 	pooledPS []float64
 	sim      simulator
 	base     uint32 // RelativeRanks: the rank subtracted in the last derive
+	// forgot maps a forgotten function to the window's Total when it was forgotten: its
+	// records added before that are skipped.
+	forgot map[uint32]int64
 }
 
 type fnInfo struct {
@@ -165,18 +168,54 @@ func (l *Learner) Window() *Window { return l.win }
 // Observe adds a completed invocation to the window. Call it in completion order.
 func (l *Learner) Observe(r Record) { l.win.Add(r) }
 
+// Forget makes the records of function fn observed so far count no more (its id now names
+// another function), in O(1): they are skipped until they leave the window.
+func (l *Learner) Forget(fn uint32) {
+	if l.forgot == nil {
+		l.forgot = make(map[uint32]int64)
+	}
+	l.forgot[fn] = l.win.Total()
+}
+
+// Live appends the window's records that count (those not forgotten), oldest first, to dst.
+func (l *Learner) Live(dst []Record) []Record {
+	n := len(dst)
+	dst = l.win.Records(dst)
+	return append(dst[:n], l.live(dst[n:])...)
+}
+
+// live drops the forgotten records from recs, the whole window.
+func (l *Learner) live(recs []Record) []Record {
+	if len(l.forgot) == 0 {
+		return recs
+	}
+	first := l.win.Total() - int64(len(recs)) // the sequence number of recs[0]
+	for fn, upTo := range l.forgot {
+		if first >= upTo {
+			delete(l.forgot, fn) // its forgotten records have left the window
+		}
+	}
+	out := recs[:0]
+	for i, r := range recs {
+		if upTo, ok := l.forgot[r.Function]; ok && first+int64(i) < upTo {
+			continue
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
 // Update expires old records, learns from the window as of time now and returns a new table.
 // An empty window gives an empty table (every function then runs with the default slice).
 func (l *Learner) Update(now int64) *Table {
 	l.win.Expire(now)
 	l.version++
 	tab := &Table{Version: l.version, Knobs: l.cfg.Knobs}
-	n := l.win.Len()
-	if n == 0 {
+	l.recs = l.live(l.win.Records(l.recs[:0]))
+	if len(l.recs) == 0 {
 		tab.Entries = map[uint32]Entry{}
 		return tab
 	}
-	l.recs = l.win.Records(l.recs[:0])
 	l.group()
 	l.predict()
 	l.simulate()

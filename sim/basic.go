@@ -50,8 +50,6 @@ func (h *keyHeap) push(key int64, t TaskID) {
 	h.s.push(keyed{key: key, seq: h.seq, t: t})
 }
 
-func (h *keyHeap) min() keyed { return h.s[0] }
-
 func (h *keyHeap) pop() keyed { return h.s.pop() }
 
 // FIFO runs tasks to completion in the order they become runnable (first come, first

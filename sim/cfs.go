@@ -181,6 +181,9 @@ func (c *CoreCFS) simulate(tr *Trace, o Options) (*Result, error) {
 		if t == never {
 			return nil, fmt.Errorf("policy %s: %d invocations unfinished", c.Name(), n-completed)
 		}
+		if err := o.poll(); err != nil {
+			return nil, err
+		}
 		if s.nOver > 0 {
 			s.stats.idleOver += (t - s.now) * int64(s.nIdle)
 		}

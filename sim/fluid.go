@@ -93,6 +93,9 @@ func (c *PS) simulate(tr *Trace, o Options) (*Result, error) {
 		if tNext == math.MaxInt64 {
 			return nil, fmt.Errorf("policy %s: %d invocations unfinished", c.Name(), n-completed)
 		}
+		if err := o.poll(); err != nil {
+			return nil, err
+		}
 		if dt := float64(tNext - now); dt > 0 && len(run) > 0 {
 			S += r * dt
 			if g > 0 {

@@ -36,9 +36,31 @@ type Options struct {
 	// ProgressEvery completions (default 65536) and at the end.
 	Progress      func(completed int)
 	ProgressEvery int
-	// Context, if not nil, is checked as often as Progress would be called: once it is
-	// done, Run returns its error.
+	// Context, if not nil, is checked as often as Progress would be called and every
+	// pollEvery events: once it is done, Run returns its error.
 	Context context.Context
+
+	events int // events handled since the last poll
+}
+
+// MaxCores is the most cores a simulation may have.
+const MaxCores = 8192
+
+// pollEvery is how many event-loop iterations pass between two checks of the context: a
+// trace whose events are mostly not completions (timers, I/O wake-ups) is still stopped
+// promptly.
+const pollEvery = 1 << 12
+
+// poll checks the context every pollEvery calls; event loops call it once per iteration.
+func (o *Options) poll() error {
+	if o.events++; o.events < pollEvery || o.Context == nil {
+		return nil
+	}
+	o.events = 0
+	if err := o.Context.Err(); err != nil {
+		return fmt.Errorf("simulation stopped: %w", err)
+	}
+	return nil
 }
 
 // tick reports progress and checks for cancellation every o.ProgressEvery completions.
@@ -207,8 +229,9 @@ func (o oracle) Remaining(t TaskID) int64 {
 		r -= e.now - e.runStart[c]
 	}
 	in := &e.inv[t]
-	for k := e.rec[t].Wakeups + 1; k <= in.Waits; k++ {
-		r += burst(in, k)
+	if k := e.rec[t].Wakeups + 1; k <= in.Waits {
+		// Bursts k..Waits: the last takes the remainder, the others are equal (burst).
+		r += int64(in.Waits-k)*burst(in, k) + burst(in, in.Waits)
 	}
 	return r
 }
@@ -227,8 +250,8 @@ type eventHeap = minHeap[event]
 // Run simulates trace tr under policy p. The trace must be sorted and valid
 // (Trace.Validate); the policy must be fresh (policies keep per-run state).
 func Run(tr *Trace, p Policy, o Options) (*Result, error) {
-	if o.Cores <= 0 {
-		return nil, fmt.Errorf("cores must be > 0, got %d", o.Cores)
+	if o.Cores <= 0 || o.Cores > MaxCores {
+		return nil, fmt.Errorf("cores must be in [1, %d], got %d", MaxCores, o.Cores)
 	}
 	if err := tr.Validate(); err != nil {
 		return nil, fmt.Errorf("trace: %w", err)
@@ -292,6 +315,9 @@ func Run(tr *Trace, p Policy, o Options) (*Result, error) {
 		}
 		if t == never {
 			return nil, fmt.Errorf("policy %s: %d invocations runnable but no core runs them", p.Name(), n-completed)
+		}
+		if err := o.poll(); err != nil {
+			return nil, err
 		}
 		e.now = t
 		for c, at := e.cq.top(); at == t; c, at = e.cq.top() {

@@ -235,8 +235,8 @@ type SFS struct {
 	onFIFO []bool  // core runs a FIFO-class task
 	slice  int64
 	// slice statistics
-	n          int
-	first, cur int64
+	n     int
+	first int64
 }
 
 // NewSFS returns an sfs policy for the given core count.

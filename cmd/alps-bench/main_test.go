@@ -354,7 +354,7 @@ func TestBadInput(t *testing.T) {
 			lines[3] = strings.Join(f, ",")
 			writeFile(t, p, strings.Join(lines, "\n"))
 			return []string{"analyze", "--dir", d, "--out", t.TempDir()}
-		}, cli.ExitFailure, []string{filepath.Join("default", resultsFile) + ":4: end_ms: \"soon\" is not a number"}},
+		}, cli.ExitFailure, []string{filepath.Join("default", resultsFile) + ":4:5: end_ms: \"soon\" is not a number"}},
 		{"plan with a missing calibration", func(t *testing.T) []string {
 			return []string{"plan", "--calibration", filepath.Join(t.TempDir(), "cal.json"), "--out", filepath.Join(t.TempDir(), "p.csv")}
 		}, cli.ExitFailure, []string{"cal.json"}},

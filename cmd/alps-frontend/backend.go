@@ -33,6 +33,9 @@ func withKnobs(k backend.Knobs, m model.Knobs) backend.Knobs {
 
 // openBackend loads and attaches the sched_ext backend.
 func openBackend(cfg configs.Config, log zerolog.Logger) (frontend.Kernel, error) {
+	if err := checkPinDir(cfg.Frontend.PinPath); err != nil {
+		return nil, err
+	}
 	k := knobsOf(cfg)
 	// Records are only used at the next update: read them in one burst per update interval
 	// rather than wake up for each (under TCG each wake-up costs the daemon ~1 ms of CPU).

@@ -7,9 +7,12 @@ import (
 	"io/fs"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/alps-sched/alps/backend"
 	"github.com/alps-sched/alps/configs"
@@ -34,7 +37,12 @@ type statusEnv struct {
 // kernelStatus reads the real pins and sched_ext state.
 func kernelStatus() statusEnv {
 	return statusEnv{
-		open:     func(dir string) (statusSource, error) { return backend.OpenPinned(dir) },
+		open: func(dir string) (statusSource, error) {
+			if err := onBPFFS(dir); err != nil {
+				return nil, err
+			}
+			return backend.OpenPinned(dir)
+		},
 		schedExt: backend.State,
 	}
 }
@@ -160,7 +168,7 @@ func writeStatus(w io.Writer, r statusReport, asJSON bool) error {
 	}
 	c := r.Counters
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "pinned maps:\t%s\n", r.PinPath)
+	fmt.Fprintf(tw, "pinned maps:\t%s\n", printable(r.PinPath))
 	if !strings.HasPrefix(r.Ops, "alps") {
 		schedExt += ": alps is not attached; these pins were left by a daemon that did not stop cleanly"
 	}
@@ -181,7 +189,11 @@ func writeStatus(w io.Writer, r statusReport, asJSON bool) error {
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "RANK\tID\tFUNCTION\tSLICE_MS\tCLASSIFIED BY\n")
 	for _, row := range r.Top {
-		fmt.Fprintf(tw, "%d\t%d\t%s\t%.2f\t%s\n", row.Rank, row.ID, row.Name, row.SliceMs, strings.Join(row.ClassifiedBy, ", "))
+		by := make([]string, len(row.ClassifiedBy))
+		for i, b := range row.ClassifiedBy {
+			by[i] = printable(b)
+		}
+		fmt.Fprintf(tw, "%d\t%d\t%s\t%.2f\t%s\n", row.Rank, row.ID, printable(row.Name), row.SliceMs, strings.Join(by, ", "))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -191,6 +203,18 @@ func writeStatus(w io.Writer, r statusReport, asJSON bool) error {
 		return err
 	}
 	return nil
+}
+
+// printable returns s as it is when every rune is a printable character other than a tab, and
+// Go-quoted otherwise: process and cgroup names come from other users, and a terminal would
+// act on their control bytes.
+func printable(s string) string {
+	for _, r := range s {
+		if r == '\t' || r == utf8.RuneError || !unicode.IsPrint(r) {
+			return strconv.Quote(s)
+		}
+	}
+	return s
 }
 
 func roundAge(msf float64) string {

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"os"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -27,9 +26,13 @@ type space []param
 // tunableSections are the sections whose keys a space may name.
 var tunableSections = []string{"learner.", "policy."}
 
-// loadSpace reads and checks a space file. Every error names the file, the line and the key.
+// loadSpace reads and checks a space file ("" for the built-in one). Every error names the
+// file, the line and the key.
 func loadSpace(path string) (space, error) {
-	data, err := os.ReadFile(path)
+	if path == "" {
+		return parseSpace("configs/tune.yaml (built in)", configs.DefaultTuneSpace())
+	}
+	data, err := configs.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("space %s: %w", path, err)
 	}
@@ -148,19 +151,25 @@ func (p param) sample(r *rand.Rand) any {
 // checkValue loads the defaults with key set to val and returns the validation error, if
 // any. An unknown key is reported as such.
 func checkValue(key string, val any) error {
-	_, err := configWith("", map[string]any{key: val})
+	_, err := configWith(configFile{}, map[string]any{key: val})
 	return err
 }
 
-// configWith returns the configuration: defaults, then the file base (if not ""), then the
+// configFile is a config file's name and contents (the zero value: no file).
+type configFile struct {
+	name string
+	data []byte
+}
+
+// configWith returns the configuration: defaults, then the file base (if any), then the
 // overrides. An unknown key is an error naming it.
-func configWith(base string, over map[string]any) (configs.Config, error) {
+func configWith(base configFile, over map[string]any) (configs.Config, error) {
 	l, err := configs.NewLoader()
 	if err != nil {
 		return configs.Config{}, err
 	}
-	if base != "" {
-		if err := l.ReadFile(base); err != nil {
+	if base.name != "" {
+		if err := l.ReadYAML(base.name, base.data); err != nil {
 			return configs.Config{}, err
 		}
 	}

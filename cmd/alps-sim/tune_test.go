@@ -115,7 +115,7 @@ func TestTuneWritesLoadableBest(t *testing.T) {
 		t.Errorf("written config %+v does not hold the best trial's params %v", c.Learner, b)
 	}
 	// The file reproduces the best trial's objective.
-	s, err := simulate(tr, "alps", c, 2)
+	s, err := simulate(context.Background(), tr, "alps", c, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,7 +142,7 @@ func TestTuneInterruptKeepsResults(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	tn := &tuner{tr: tr, cores: 2, space: sp, objective: "mean_fct"}
-	first := tn.run(0, map[string]any{"learner.predictor": "mean"})
+	first := tn.run(context.Background(), 0, map[string]any{"learner.predictor": "mean"})
 	if first.Err != "" {
 		t.Fatal(first.Err)
 	}

@@ -134,12 +134,11 @@ func run(path string, cores, nTables int, set string, worst int) error {
 
 	// Per invocation: ranked at arrival?
 	type inv struct {
-		i        int
-		ranked   bool
-		rank     uint32
-		slice    int64
-		dv, da   float64 // FCT ms
-		tableIdx int
+		i      int
+		ranked bool
+		rank   uint32
+		slice  int64
+		dv, da float64 // FCT ms
 	}
 	invs := make([]inv, len(tr.Inv))
 	for i, in := range tr.Inv {
