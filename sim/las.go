@@ -120,6 +120,9 @@ func (l *LAS) simulate(tr *Trace, o Options) (*Result, error) {
 		if tNext == never {
 			return nil, fmt.Errorf("policy %s: %d invocations unfinished", l.Name(), n-completed)
 		}
+		if err := o.poll(); err != nil {
+			return nil, err
+		}
 		s.advance(float64(tNext-now), r)
 		now = tNext
 		if err := s.burstsEnd(now, &completed, o); err != nil {
