@@ -37,7 +37,9 @@ var registry = map[string]Factory{
 	"fifo": func(Params) (Policy, error) { return NewFIFO(), nil },
 	"cfs":  func(p Params) (Policy, error) { return NewCoreCFS(CFSParamsFrom(p.Config.Sim)), nil },
 	"ps":   func(p Params) (Policy, error) { return NewPS(CFSParamsFrom(p.Config.Sim)), nil },
-	"las":  func(Params) (Policy, error) { return NewLAS(), nil },
+	// The slice-level model of one global queue (sfs's second class).
+	"cfs-global": func(p Params) (Policy, error) { return NewGlobalCFS(CFSParamsFrom(p.Config.Sim)), nil },
+	"las":        func(Params) (Policy, error) { return NewLAS(), nil },
 	// The Gittins index of each function's demand distribution in the trace (read at the start).
 	"gittins": func(Params) (Policy, error) { return NewGittins(), nil },
 	"sfs":     func(p Params) (Policy, error) { return NewSFS(SFSParamsFrom(p.Config.Sim), p.Cores), nil },

@@ -72,7 +72,7 @@ func erlangC(c int, a float64) float64 {
 // psPolicy is cfs with every knob set so that it time-slices at granularity g and costs
 // nothing to switch: round robin with a small quantum, i.e. processor sharing.
 func psPolicy(g int64) Policy {
-	return NewCFS(CFSParams{Latency: g, MinGranularity: g})
+	return NewGlobalCFS(CFSParams{Latency: g, MinGranularity: g})
 }
 
 // TestQueueingTheory compares mean response times with closed forms. Each case uses
@@ -240,7 +240,7 @@ func TestPSAgainstSlices(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		sl, err := Run(tr, NewCFS(p), Options{Cores: cores})
+		sl, err := Run(tr, NewGlobalCFS(p), Options{Cores: cores})
 		if err != nil {
 			t.Fatal(err)
 		}
