@@ -83,10 +83,9 @@ func lasReference(tr *Trace, cores int) ([]float64, []uint32) {
 	pre := make([]uint32, n)
 	served := make([]bool, n)
 	type wake struct {
-		at   float64
-		t    int
-		att  float64
-		last bool
+		at  float64
+		t   int
+		att float64
 	}
 	var run []task
 	var wakes []wake
