@@ -40,8 +40,8 @@ fuzz-short:
 lint:
 	bash .ci/lint
 
-## vm-test: the backend's VM suite alone (qemu, TCG, Debian sched_ext kernel)
-vm-test: deps build
+## vm-test: the kernel tests (TestKernel*) as go test binaries in the VM (qemu, TCG, Debian sched_ext kernel)
+vm-test: deps
 	bash experiments/vm/vm-test.sh
 
 ## bench: the speed and memory benchmarks whose figures the README quotes

@@ -303,7 +303,7 @@ func TestBadInput(t *testing.T) {
 }
 
 // TestNoSchedExt runs the daemon for real on a host without sched_ext: one line naming what is
-// missing, exit 1.
+// missing, exit 1. make vm-test runs it on the host (the tests named TestNoSchedExt*).
 func TestNoSchedExt(t *testing.T) {
 	if _, err := os.Stat("/sys/kernel/sched_ext"); err == nil {
 		t.Skip("this host has sched_ext: the daemon would attach")
@@ -315,4 +315,5 @@ func TestNoSchedExt(t *testing.T) {
 	if !strings.Contains(errOut, "sched_ext") && !strings.Contains(errOut, "BTF") && !strings.Contains(errOut, "root") {
 		t.Errorf("stderr %q does not say what is missing (sched_ext, BTF or root)", errOut)
 	}
+	t.Logf("alps-frontend: exit %d, one line: %s", code, strings.TrimSpace(errOut))
 }
