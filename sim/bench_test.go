@@ -30,7 +30,7 @@ func BenchmarkPolicies(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	for _, name := range []string{"srpt", "fifo", "cfs", "vtime", "sfs"} {
+	for _, name := range []string{"srpt", "fifo", "cfs", "vtime", "sfs", "las", "gittins"} {
 		b.Run(name, func(b *testing.B) {
 			b.ReportAllocs()
 			var before, after runtime.MemStats

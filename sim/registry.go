@@ -34,13 +34,18 @@ type Factory func(Params) (Policy, error)
 
 // registry maps a policy name to its constructor. Adding a policy is one line here.
 var registry = map[string]Factory{
-	"srpt":  func(Params) (Policy, error) { return NewSRPT(), nil },
-	"fifo":  func(Params) (Policy, error) { return NewFIFO(), nil },
-	"cfs":   func(p Params) (Policy, error) { return NewCoreCFS(CFSParamsFrom(p.Config.Sim)), nil },
-	"ps":    func(p Params) (Policy, error) { return NewPS(CFSParamsFrom(p.Config.Sim)), nil },
-	"sfs":   func(p Params) (Policy, error) { return NewSFS(SFSParamsFrom(p.Config.Sim), p.Cores), nil },
-	"vtime": func(p Params) (Policy, error) { return NewVtime(p.Order()), nil },
-	"alps":  newALPSFromParams,
+	"srpt": func(Params) (Policy, error) { return NewSRPT(), nil },
+	"fifo": func(Params) (Policy, error) { return NewFIFO(), nil },
+	"cfs":  func(p Params) (Policy, error) { return NewCoreCFS(CFSParamsFrom(p.Config.Sim)), nil },
+	"ps":   func(p Params) (Policy, error) { return NewPS(CFSParamsFrom(p.Config.Sim)), nil },
+	// The slice-level model of one global queue (sfs's second class).
+	"cfs-global": func(p Params) (Policy, error) { return NewGlobalCFS(CFSParamsFrom(p.Config.Sim)), nil },
+	"las":        func(Params) (Policy, error) { return NewLAS(), nil },
+	// The Gittins index of each function's demand distribution in the trace (read at the start).
+	"gittins": func(Params) (Policy, error) { return NewGittins(), nil },
+	"sfs":     func(p Params) (Policy, error) { return NewSFS(SFSParamsFrom(p.Config.Sim), p.Cores), nil },
+	"vtime":   func(p Params) (Policy, error) { return NewVtime(p.Order()), nil },
+	"alps":    newALPSFromParams,
 	// Diagnostics: alps ranked by each invocation's true (remaining) demand.
 	"alps-oracle":     newALPSOracle(false),
 	"alps-oracle-rem": newALPSOracle(true),

@@ -76,7 +76,7 @@ func TestInvariants(t *testing.T) {
 		for _, name := range Names() {
 			seg := &segmentCheck{t: t, coreEnd: make([]int64, cores), cpu: make([]int64, len(tr.Inv))}
 			var obs Observer = seg
-			if name == "cfs" || name == "ps" { // processor sharing: no segments
+			if p, _ := New(name, testParams(t, cores)); isFluid(p) { // fluid models: no segments
 				obs = nil
 				for i := range tr.Inv {
 					seg.cpu[i] = tr.Inv[i].CPU
@@ -123,4 +123,10 @@ func joinNames() string {
 		s += n
 	}
 	return s
+}
+
+// isFluid reports whether p is simulated by its own fluid event loop (no run segments).
+func isFluid(p Policy) bool {
+	_, ok := p.(simulator)
+	return ok
 }

@@ -20,7 +20,8 @@ import (
 // The kernel test's workload is this test binary under a process name the scheduler classifies.
 func TestMain(m *testing.M) { kerneltest.Main(m, nil) }
 
-// TestKernelStatus: while alps runs a classified hog with a policy table and heartbeats,
+// TestKernelStatus: while alps runs a classified hog with a policy table and heartbeats every
+// 100 ms, as the daemon does,
 // "alps-frontend status" and backend.OpenPinned show the live table, knobs, classifier, a
 // fresh heartbeat and counters that move; after a table switch the new table; after Close,
 // status fails with one line.
@@ -54,12 +55,23 @@ func TestKernelStatus(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for range 5 {
-		time.Sleep(100 * time.Millisecond)
-		if err := s.Heartbeat(); err != nil {
-			t.Fatal(err)
-		}
+	if err := s.Heartbeat(); err != nil {
+		t.Fatal(err)
 	}
+	stopBeat, beating := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(beating)
+		for {
+			select {
+			case <-stopBeat:
+				return
+			case <-time.After(100 * time.Millisecond):
+				s.Heartbeat() // fails once s is closed, harmlessly
+			}
+		}
+	}()
+	defer func() { close(stopBeat); <-beating }()
+	time.Sleep(500 * time.Millisecond)
 	cfg := writeConfig(t, fmt.Sprintf("frontend:\n  pin_path: %s\n", pins))
 	var snapMs float64
 	// read checks what OpenPinned and the status command show against the table want.
@@ -134,9 +146,6 @@ func TestKernelStatus(t *testing.T) {
 		t.Fatal(err)
 	}
 	time.Sleep(200 * time.Millisecond)
-	if err := s.Heartbeat(); err != nil {
-		t.Fatal(err)
-	}
 	snap2, r2 := read(second)
 	if snap2.Generation == snap.Generation || r2.Generation != snap2.Generation {
 		t.Fatalf("generation %d after a table switch (status %d), want it flipped from %d", snap2.Generation, r2.Generation, snap.Generation)

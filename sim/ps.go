@@ -22,7 +22,7 @@ import (
 // which is what wake-up preemption and sleeper credit approximate at time scales above
 // the granularity); preemptions are counted as the slices a task received while sharing
 // (floor of its shared service / g); context switches as the slices the cores ran.
-// PS has no run segments: an Observer is an error. The slice-level CFS type (used as
+// PS has no run segments: an Observer is an error. The slice-level cfs-global (GlobalCFS,
 // sfs's second class) is the reference it is tested against.
 type PS struct {
 	p CFSParams
@@ -39,19 +39,6 @@ func (*PS) Start(*Env)                             {}
 func (*PS) Runnable(TaskID, Reason)                {}
 func (*PS) Pick(int) (TaskID, int64, bool)         { return NoTask, 0, false }
 func (*PS) Stopped(TaskID, int, int64, StopReason) {}
-
-// simulator is implemented by policies that bring their own event loop.
-type simulator interface {
-	simulate(tr *Trace, o Options) (*Result, error)
-}
-
-type tagged struct {
-	f float64
-	t TaskID
-}
-
-// less orders by finish tag, then task.
-func (a tagged) less(b tagged) bool { return a.f < b.f || (a.f == b.f && a.t < b.t) }
 
 func (c *PS) simulate(tr *Trace, o Options) (*Result, error) {
 	if o.Observer != nil {
@@ -147,12 +134,4 @@ func (c *PS) simulate(tr *Trace, o Options) (*Result, error) {
 		ContextSwitches: int64(switches) + int64(n) + int64(tr.totalWaits()),
 		Preemptions:     pre,
 	}, nil
-}
-
-func (tr *Trace) totalWaits() int64 {
-	var s int64
-	for i := range tr.Inv {
-		s += int64(tr.Inv[i].Waits)
-	}
-	return s
 }
