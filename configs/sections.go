@@ -10,30 +10,32 @@ import (
 
 // Learner configures the frontend's learning loop (model/). Durations are milliseconds.
 type Learner struct {
-	WindowSize       int     `mapstructure:"window_size"`
-	WindowSpanMs     int64   `mapstructure:"window_span_ms"`
-	UpdateIntervalMs int64   `mapstructure:"update_interval_ms"`
-	Cores            int     `mapstructure:"cores"`
-	Predictor        string  `mapstructure:"predictor"`
-	EWMAAlpha        float64 `mapstructure:"ewma_alpha"`
-	Percentile       float64 `mapstructure:"percentile"`
-	Alpha            float64 `mapstructure:"alpha"`
-	Beta             float64 `mapstructure:"beta"`
-	Gamma            float64 `mapstructure:"gamma"`
-	Theta            float64 `mapstructure:"theta"`
-	SliceCapMs       float64 `mapstructure:"slice_cap_ms"`
-	MinSliceMs       float64 `mapstructure:"min_slice_ms"`
-	SRPTSlice        bool    `mapstructure:"srpt_slice"`
-	RankLevels       int     `mapstructure:"rank_levels"`
-	RankScale        string  `mapstructure:"rank_scale"`
-	IORule           bool    `mapstructure:"io_rule"`
-	MaxFunctions     int     `mapstructure:"max_functions"`
-	AttainedRanks    bool    `mapstructure:"attained_ranks"`
-	AttainedSteps    int     `mapstructure:"attained_steps"`
-	AttainedRule     string  `mapstructure:"attained_rule"`
-	AttainedDefault  bool    `mapstructure:"attained_default"`
-	MinSamples       int     `mapstructure:"min_samples"`
-	RelativeRanks    bool    `mapstructure:"relative_ranks"`
+	WindowSize        int     `mapstructure:"window_size"`
+	WindowSpanMs      int64   `mapstructure:"window_span_ms"`
+	UpdateIntervalMs  int64   `mapstructure:"update_interval_ms"`
+	Cores             int     `mapstructure:"cores"`
+	Predictor         string  `mapstructure:"predictor"`
+	EWMAAlpha         float64 `mapstructure:"ewma_alpha"`
+	Percentile        float64 `mapstructure:"percentile"`
+	Alpha             float64 `mapstructure:"alpha"`
+	Beta              float64 `mapstructure:"beta"`
+	Gamma             float64 `mapstructure:"gamma"`
+	Theta             float64 `mapstructure:"theta"`
+	SliceCapMs        float64 `mapstructure:"slice_cap_ms"`
+	MinSliceMs        float64 `mapstructure:"min_slice_ms"`
+	SRPTSlice         bool    `mapstructure:"srpt_slice"`
+	RankLevels        int     `mapstructure:"rank_levels"`
+	RankScale         string  `mapstructure:"rank_scale"`
+	LevelsPerDoubling float64 `mapstructure:"levels_per_doubling"`
+	IORule            bool    `mapstructure:"io_rule"`
+	MaxFunctions      int     `mapstructure:"max_functions"`
+	AttainedRanks     bool    `mapstructure:"attained_ranks"`
+	AttainedSteps     int     `mapstructure:"attained_steps"`
+	AttainedRule      string  `mapstructure:"attained_rule"`
+	AttainedDefault   bool    `mapstructure:"attained_default"`
+	MinSamples        int     `mapstructure:"min_samples"`
+	PriorWeight       float64 `mapstructure:"prior_weight"`
+	RelativeRanks     bool    `mapstructure:"relative_ranks"`
 }
 
 // Validate names the first out-of-range key.
@@ -97,6 +99,8 @@ type Policy struct {
 	MaxPenaltyMs   float64 `mapstructure:"max_penalty_ms"`
 	WakeLagMs      float64 `mapstructure:"wake_lag_ms"`
 	DefaultSliceMs float64 `mapstructure:"default_slice_ms"`
+	MaxWaitMs      float64 `mapstructure:"max_wait_ms"`
+	Preempt        bool    `mapstructure:"preempt"`
 }
 
 // Validate names the first out-of-range key.
@@ -110,6 +114,8 @@ func (p Policy) Validate() error {
 		return fmt.Errorf("policy.wake_lag_ms: must be >= 0, got %g", p.WakeLagMs)
 	case p.DefaultSliceMs <= 0:
 		return fmt.Errorf("policy.default_slice_ms: must be > 0, got %g", p.DefaultSliceMs)
+	case p.MaxWaitMs < 0:
+		return fmt.Errorf("policy.max_wait_ms: must be >= 0, got %g", p.MaxWaitMs)
 	}
 	return nil
 }

@@ -42,9 +42,12 @@ type Config struct {
 	// false every ranked function gets policy.Knobs.DefaultSlice.
 	SRPTSlice bool
 
-	RankLevels   int
-	RankScale    string // order, demand or log
-	MaxFunctions int
+	RankLevels int
+	RankScale  string // order, demand or log
+	// LevelsPerDoubling is how many ranks the log scale puts in each doubling of demand
+	// (at least 1).
+	LevelsPerDoubling float64
+	MaxFunctions      int
 	// IORule ranks a function by its total CPU demand per invocation; when false it is ranked
 	// by its mean CPU burst between sleeps (ALPS's I/O blind spot).
 	IORule bool
@@ -58,6 +61,10 @@ type Config struct {
 	// AttainedDefault also gives the table a Default step table, from the whole window's
 	// samples pooled, for functions without an entry (with attained ranks on).
 	AttainedDefault bool
+	// PriorWeight is the mass, in samples, of the pooled window's distribution mixed into each
+	// function's own samples for its attained steps: a function seen a few times is assumed
+	// to be partly like the host's mix, one seen often is its own.
+	PriorWeight float64
 	// MinSamples is how many completed invocations a function needs in the window before
 	// it gets an entry (fewer: no entry, unranked); 0 or 1 ranks from the first one.
 	MinSamples int
@@ -117,22 +124,21 @@ type Learner struct {
 	version uint64
 
 	// scratch reused across updates
-	recs     []policy.Record
-	class    []int32 // per record: its function's class
-	jobs     []SimJob
-	jobTmp   []SimJob
-	stats    []SegStats
-	classOf  map[uint32]int32
-	fns      []fnInfo
-	samples  []float64
-	scratch  []float64
-	sorted   []float64 // attained ranks: samples sorted per function
-	prefix   []float64 // and their prefix sums
-	cand     []attCand
-	pooled   []float64 // attained default: the pooled window's samples
-	pooledPS []float64
-	sim      simulator
-	base     uint32 // RelativeRanks: the rank subtracted in the last derive
+	recs    []policy.Record
+	class   []int32 // per record: its function's class
+	jobs    []SimJob
+	jobTmp  []SimJob
+	stats   []SegStats
+	classOf map[uint32]int32
+	fns     []fnInfo
+	samples []float64
+	scratch []float64
+	cand    []attCand
+	pooled  []float64 // attained ranks: the pooled window's samples
+	prior   empirical // and their distribution
+	dist    empirical // a function's distribution (its samples and the prior)
+	sim     simulator
+	base    uint32 // RelativeRanks: the rank subtracted in the last derive
 	// forgot maps a forgotten function to the window's Total when it was forgotten: its
 	// records added before that are skipped.
 	forgot map[uint32]int64
@@ -353,9 +359,7 @@ func (l *Learner) derive() map[uint32]policy.Entry {
 	capRank := l.capRank()
 	if c.AttainedRanks {
 		l.sortedSamples()
-		if cap(l.cand) < attainedCandidates {
-			l.cand = make([]attCand, 0, attainedCandidates)
-		}
+		l.pool()
 	}
 	out := make(map[uint32]policy.Entry, len(order))
 	for _, fi := range order {
@@ -372,9 +376,8 @@ func (l *Learner) derive() map[uint32]policy.Entry {
 		}
 		e := policy.Entry{Rank: ranks[fi], Slice: slice, Demand: int64(f.demand)}
 		if c.AttainedRanks {
-			xs := l.sorted[f.off : f.off+f.n]
-			ps := l.prefix[f.off+fi : f.off+fi+f.n+1]
-			attainedSteps(&e, xs, ps, c.AttainedSteps, c.AttainedRule, l.rankOf, capRank, l.cand)
+			l.dist.reset(l.samples[f.off:f.off+f.n], &l.prior, c.PriorWeight)
+			l.cand = attainedSteps(&e, &l.dist, c.AttainedSteps, c.AttainedRule, l.rankOf, capRank, l.cand)
 			if e.NSteps > 0 {
 				e.Rank = e.StepRank[0]
 			}
@@ -393,14 +396,8 @@ func lowerRanks(e *policy.Entry, base uint32) {
 	}
 }
 
-// capRank is the lowest rank whose offset reaches the penalty bound (higher ranks order the same).
-func (l *Learner) capRank() int {
-	c := l.cfg
-	if c.Knobs.RankStep > 0 {
-		return min(c.RankLevels-1, int((c.Knobs.MaxPenalty+c.Knobs.RankStep-1)/c.Knobs.RankStep))
-	}
-	return c.RankLevels - 1
-}
+// capRank is the last rank that orders differently from the ones above it: the last level.
+func (l *Learner) capRank() int { return min(l.cfg.RankLevels, policy.MaxLevels) - 1 }
 
 // rankOf is the rank of a demand (ns) on the log or demand scale, in [0, RankLevels-1]
 // (0 for the order scale, which ranks by position instead).
@@ -414,7 +411,7 @@ func (l *Learner) rankOf(d float64) int {
 		}
 	case RankByLog:
 		if c.Knobs.RankStep > 0 && d >= float64(c.Knobs.RankStep) {
-			r = int(math.Log2(d/float64(c.Knobs.RankStep))) + 1
+			r = int(max(c.LevelsPerDoubling, 1)*math.Log2(d/float64(c.Knobs.RankStep))) + 1
 		}
 	}
 	return min(max(r, 0), c.RankLevels-1)

@@ -9,6 +9,12 @@ type Knobs struct {
 	MaxPenalty   int64 // starvation bound: no key sits more than this ahead of the global vtime, > 0
 	WakeLag      int64 // the most vtime credit a task keeps at an enqueue, >= 0
 	DefaultSlice int64 // slice of a task whose function has no entry, > 0
+	// MaxWait is the starvation guard: a task queued this long (ns of wall-clock time) runs
+	// before any level. 0 disables it.
+	MaxWait int64
+	// Preempt: a task queued at a level above a running task's, with no idle CPU, preempts
+	// the running task of the lowest level.
+	Preempt bool
 	// HeartbeatStale: when the frontend's last heartbeat is older than this, the scheduler
 	// ignores the table and orders every task as plain fair vtime. 0 disables the check.
 	HeartbeatStale int64

@@ -1,5 +1,7 @@
 package policy
 
+import "math/bits"
+
 // This file is the Go implementation of the alps ordering rule, ORDERING.md. The BPF
 // scheduler implements the same rule in ordering.h; both are tested against the vectors of
 // testdata/ordering_vectors.csv.
@@ -60,3 +62,48 @@ func AdvanceNow(vnow, v int64) int64 {
 	}
 	return vnow
 }
+
+// MaxLevels is the number of priority levels: a rank is a level, 0 runs first, and ranks
+// beyond the last level share it.
+const MaxLevels = 32
+
+// MinQuantum is the shortest quantum a task is given to reach its next step.
+const MinQuantum = 1_000_000
+
+// Level returns the priority level of a task whose function has entry e (ranked false: no
+// entry, level 0) and whose current invocation has used attained ns of CPU.
+func Level(e *Entry, ranked bool, attained int64) uint32 {
+	if !ranked {
+		return 0
+	}
+	r := e.RankAt(attained)
+	if n := int(e.NSteps); n > 0 && e.StepAt[n-1] > 0 && attained >= 2*e.StepAt[n-1] {
+		// Past its last step a task drops one level per doubling of its CPU: the tail the
+		// samples do not show is taken as heavy (its expected remainder grows with it).
+		r += uint32(bits.Len64(uint64(attained/e.StepAt[n-1]))) - 1
+	}
+	return min(r, MaxLevels-1)
+}
+
+// Quantum returns how long a task may run once picked: its function's slice (the default
+// slice without an entry or a slice), cut at its next step so that it is queued again at its
+// new level, but never below MinQuantum.
+func Quantum(e *Entry, ranked bool, attained int64, k Knobs) int64 {
+	q := k.DefaultSlice
+	if !ranked {
+		return q
+	}
+	if e.Slice > 0 {
+		q = e.Slice
+	}
+	for i := 1; i < int(e.NSteps); i++ {
+		if attained < e.StepAt[i] {
+			return min(q, max(e.StepAt[i]-attained, MinQuantum))
+		}
+	}
+	return q
+}
+
+// Aged reports whether a task queued at enq has waited long enough (MaxWait) at now to run
+// before every level: the starvation guard.
+func Aged(enq, now int64, k Knobs) bool { return k.MaxWait > 0 && now-enq >= k.MaxWait }

@@ -46,6 +46,14 @@ var registry = map[string]Factory{
 	"sfs":     func(p Params) (Policy, error) { return NewSFS(SFSParamsFrom(p.Config.Sim), p.Cores), nil },
 	"vtime":   func(p Params) (Policy, error) { return NewVtime(p.Order()), nil },
 	"alps":    newALPSFromParams,
+	// alps under the first ordering rule (one capped vtime offset per function), for the ablation.
+	"alps-v1": func(p Params) (Policy, error) {
+		l, err := newLearner(p)
+		if err != nil {
+			return nil, err
+		}
+		return newALPSv1(l), nil
+	},
 	// Diagnostics: alps ranked by each invocation's true (remaining) demand.
 	"alps-oracle":     newALPSOracle(false),
 	"alps-oracle-rem": newALPSOracle(true),
