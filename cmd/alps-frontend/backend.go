@@ -21,7 +21,7 @@ type kernel struct {
 
 // knobsOf is the backend's default knobs with the policy section's ordering knobs.
 func knobsOf(cfg configs.Config) backend.Knobs {
-	return withKnobs(backend.DefaultKnobs(), model.FromConfig(cfg).Knobs)
+	return withKnobs(backend.DefaultKnobs(), configs.LearnerConfig(cfg).Knobs)
 }
 
 // withKnobs is k with the ordering knobs of m.

@@ -112,7 +112,7 @@ func newLearner(c configs.Config) (frontend.Learner, error) {
 		// step, which is worse than no steps (experiments/attained.md).
 		return nil, errors.New("learner.attained_ranks and learner.attained_default: simulator only, the backend does not apply attained steps yet")
 	}
-	l, err := model.NewLearner(model.FromConfig(c))
+	l, err := model.NewLearner(configs.LearnerConfig(c))
 	if err != nil {
 		return nil, err
 	}
