@@ -4,7 +4,7 @@ GO    ?= go
 BIN   := bin
 export CGO_ENABLED ?= 0
 
-.PHONY: all build test unit-test lint vm-test bench demo demo-short generate check-generated deps clean
+.PHONY: all build test unit-test fuzz fuzz-short lint vm-test bench demo demo-short generate check-generated deps clean
 
 all: build
 
@@ -18,6 +18,23 @@ test: unit-test vm-test
 unit-test:
 	$(GO) vet ./...
 	CGO_ENABLED=1 $(GO) test -count=1 ./...
+	$(MAKE) fuzz-short
+
+## fuzz: every fuzz target (untrusted inputs: traces, Azure files, records, configs, tune
+## spaces) for FUZZTIME each; new failing inputs land in the package's testdata/fuzz
+FUZZ_TARGETS := ./sim/trace:FuzzReadCSV ./sim/trace:FuzzReadAzure ./experiments/loadgen:FuzzReadResults \
+	./configs:FuzzReadYAML ./cmd/alps-sim:FuzzParseSpace
+FUZZTIME ?= 5m
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		echo "fuzz: $${t##*:} ($${t%%:*}) for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$${t##*:}\$$" -fuzztime $(FUZZTIME) "$${t%%:*}"; \
+	done
+
+## fuzz-short: the fuzz targets for 10 s each (unit-test runs it; their seed corpora also run
+## as plain tests in go test)
+fuzz-short:
+	$(MAKE) fuzz FUZZTIME=10s
 
 ## lint: gofmt, go vet, staticcheck, and no product package importing experiments/ (.ci/lint)
 lint:

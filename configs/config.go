@@ -113,7 +113,7 @@ func (l *Loader) ReadYAML(name string, data []byte) error {
 		if err == io.EOF {
 			return fmt.Errorf("config %s: empty file: want a mapping of sections (see configs/alps.yaml)", name)
 		}
-		return fmt.Errorf("config %s: %s", name, strings.TrimPrefix(err.Error(), "yaml: "))
+		return fmt.Errorf("config %s: %s", name, YAMLError(err))
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); err != io.EOF {
@@ -280,6 +280,16 @@ func decodeError(err error) error {
 	msg := strings.ReplaceAll(err.Error(), "\n", "; ")
 	msg = strings.ReplaceAll(msg, "* ", "")
 	return errors.New(msg)
+}
+
+// YAMLError is a YAML parser's error as one line: without the "yaml: " prefix, and the
+// unmarshal errors of a yaml.TypeError (one per line) joined.
+func YAMLError(err error) string {
+	var te *yaml.TypeError
+	if errors.As(err, &te) {
+		return strings.Join(te.Errors, "; ")
+	}
+	return strings.Join(strings.Fields(strings.TrimPrefix(err.Error(), "yaml: ")), " ")
 }
 
 func unwrapPathError(err error) error {

@@ -93,3 +93,40 @@ func TestMissingFile(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+// TestMetricsAddr (issue 11, defect 12): an address that answers beyond the host is refused
+// unless frontend.metrics_allow_remote says so; the error is one line naming the key.
+func TestMetricsAddr(t *testing.T) {
+	tests := []struct {
+		addr   string
+		remote bool
+		want   string // "" when valid
+	}{
+		{"", false, ""},
+		{"127.0.0.1:9464", false, ""},
+		{"[::1]:9464", false, ""},
+		{"localhost:9464", false, ""},
+		{"127.0.0.2:http", false, ""},
+		{"0.0.0.0:9464", false, "listens on every address of the host"},
+		{":9464", false, "listens on every address of the host"},
+		{"[::]:9464", false, "listens on every address of the host"},
+		{"10.1.2.3:9464", false, "is not a loopback address"},
+		{"node.example:9464", false, "is not a loopback address"},
+		{"0.0.0.0:9464", true, ""},
+		{"127.0.0.1", false, "is not host:port"},
+		{"127.0.0.1:99999", false, "is not a port number"},
+		{"127.0.0.1:", false, "is not a port number"},
+	}
+	for _, tt := range tests {
+		l, _ := NewLoader()
+		l.Set("frontend.metrics_addr", tt.addr)
+		l.Set("frontend.metrics_allow_remote", tt.remote)
+		_, err := l.Load()
+		switch {
+		case tt.want == "" && err != nil:
+			t.Errorf("%q (remote %v): %v", tt.addr, tt.remote, err)
+		case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), "frontend.metrics_addr")):
+			t.Errorf("%q (remote %v): error %v, want one naming frontend.metrics_addr containing %q", tt.addr, tt.remote, err, tt.want)
+		}
+	}
+}

@@ -2,7 +2,9 @@ package configs
 
 import (
 	"fmt"
+	"net"
 	"regexp"
+	"strconv"
 	"strings"
 )
 
@@ -115,6 +117,7 @@ func (p Policy) Validate() error {
 // Frontend configures the alps-frontend daemon.
 type Frontend struct {
 	MetricsAddr         string   `mapstructure:"metrics_addr"`
+	MetricsAllowRemote  bool     `mapstructure:"metrics_allow_remote"`
 	CgroupRoot          string   `mapstructure:"cgroup_root"`
 	CgroupPatterns      []string `mapstructure:"cgroup_patterns"`
 	ProcessNames        []string `mapstructure:"process_names"`
@@ -126,6 +129,9 @@ type Frontend struct {
 
 // Validate names the first bad key.
 func (f Frontend) Validate() error {
+	if err := checkMetricsAddr(f.MetricsAddr, f.MetricsAllowRemote); err != nil {
+		return err
+	}
 	for i, p := range f.CgroupPatterns {
 		if _, err := regexp.Compile(p); err != nil {
 			return fmt.Errorf("frontend.cgroup_patterns[%d]: %q: %v", i, p, err)
@@ -144,6 +150,33 @@ func (f Frontend) Validate() error {
 		return fmt.Errorf("frontend.record_buffer: must be > 0, got %d", f.RecordBuffer)
 	case f.CgroupRoot == "":
 		return fmt.Errorf("frontend.cgroup_root: must not be empty")
+	}
+	return nil
+}
+
+// checkMetricsAddr accepts an empty address (no endpoint) and a loopback host:port; any other
+// address answers beyond this host and needs allowRemote.
+func checkMetricsAddr(addr string, allowRemote bool) error {
+	if addr == "" {
+		return nil
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("frontend.metrics_addr: %q is not host:port: %v", addr, strings.TrimPrefix(err.Error(), "address "+addr+": "))
+	}
+	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+		if _, err := net.LookupPort("tcp", port); err != nil || port == "" {
+			return fmt.Errorf("frontend.metrics_addr: %q: port %q is not a port number", addr, port)
+		}
+	}
+	ip := net.ParseIP(host)
+	loopback := host == "localhost" || ip != nil && ip.IsLoopback()
+	if !loopback && !allowRemote {
+		what := "listens on every address of the host"
+		if host != "" && (ip == nil || !ip.IsUnspecified()) {
+			what = "is not a loopback address"
+		}
+		return fmt.Errorf("frontend.metrics_addr: %q %s, so the metrics would answer beyond this host: use 127.0.0.1:PORT, or set frontend.metrics_allow_remote: true", addr, what)
 	}
 	return nil
 }

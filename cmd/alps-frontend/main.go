@@ -178,6 +178,9 @@ func serve(ctx context.Context, app *cli.App, cmd *cobra.Command, f flags) error
 		go srv.Serve(ln)
 		defer srv.Close()
 		log.Info().Str("addr", ln.Addr().String()).Msg("metrics")
+		if cfg.Frontend.MetricsAllowRemote {
+			log.Warn().Str("addr", ln.Addr().String()).Msg("metrics served beyond this host (frontend.metrics_allow_remote), without authentication")
+		}
 	}
 	var current atomic.Pointer[frontend.Daemon]
 	configFile, _ := cmd.Flags().GetString("config")

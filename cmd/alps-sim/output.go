@@ -15,6 +15,7 @@ import (
 
 	"github.com/alps-sched/alps/cmd/internal/outfile"
 	"github.com/alps-sched/alps/sim"
+	"github.com/alps-sched/alps/sim/trace"
 )
 
 // writeRecords writes one CSV row per invocation of a simulation (times in ms).
@@ -27,7 +28,7 @@ func writeRecords(path string, tr *sim.Trace, res *sim.Result) error {
 			r := &res.Records[i]
 			b = ms(b[:0], r.Arrival)
 			b = append(b, ',')
-			b = append(b, tr.Functions[r.Func]...)
+			b = trace.AppendField(b, tr.Functions[r.Func])
 			for _, v := range []int64{r.CPU, r.Blocked, r.Start, r.End, r.FCT(), r.Wait()} {
 				b = append(b, ',')
 				b = ms(b, v)

@@ -42,7 +42,7 @@ func loadSpace(path string) (space, error) {
 func parseSpace(path string, data []byte) (space, error) {
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
-		return nil, fmt.Errorf("space %s: %s", path, strings.TrimPrefix(err.Error(), "yaml: "))
+		return nil, fmt.Errorf("space %s: %s", path, configs.YAMLError(err))
 	}
 	if len(root.Content) == 0 || root.Content[0].Kind != yaml.MappingNode || len(root.Content[0].Content) == 0 {
 		return nil, fmt.Errorf("space %s: empty: want a mapping of config keys to ranges", path)
@@ -102,7 +102,7 @@ func parseParam(key string, v *yaml.Node) (param, error) {
 			Int bool     `yaml:"int"`
 		}
 		if err := v.Decode(&r); err != nil {
-			return p, fmt.Errorf("want {min, max[, log][, int]}: %s", strings.TrimPrefix(err.Error(), "yaml: "))
+			return p, fmt.Errorf("want {min, max[, log][, int]}: %s", configs.YAMLError(err))
 		}
 		for i := 0; i+1 < len(v.Content); i += 2 {
 			switch v.Content[i].Value {

@@ -16,6 +16,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/alps-sched/alps/internal/csvin"
@@ -147,6 +148,8 @@ func readCSV(r io.Reader, name string, rows int) (*sim.Trace, error) {
 			return nil, fmt.Errorf("%s:%d:%d: %s: empty function name", name, line, idx[1]+1, ColFunc)
 		case len(fn) > MaxNameBytes:
 			return nil, fmt.Errorf("%s:%d:%d: %s: name of %d bytes, longer than the limit %d", name, line, idx[1]+1, ColFunc, len(fn), MaxNameBytes)
+		case !utf8.ValidString(fn) || strings.IndexFunc(fn, unicode.IsControl) >= 0:
+			return nil, fmt.Errorf("%s:%d:%d: %s: name %q has a control character or is not UTF-8", name, line, idx[1]+1, ColFunc, fn)
 		}
 		id, ok := funcs[fn]
 		if !ok {
@@ -237,7 +240,7 @@ func WriteCSV(w io.Writer, tr *sim.Trace) error {
 		in := &tr.Inv[i]
 		buf = appendMs(buf[:0], in.Arrival)
 		buf = append(buf, ',')
-		buf = append(buf, tr.Functions[in.Func]...)
+		buf = AppendField(buf, tr.Functions[in.Func])
 		buf = append(buf, ',')
 		buf = appendMs(buf, in.CPU)
 		if io {
@@ -250,6 +253,14 @@ func WriteCSV(w io.Writer, tr *sim.Trace) error {
 		bw.Write(buf)
 	}
 	return bw.Flush()
+}
+
+// AppendField appends a CSV field to b, quoted when it holds a comma or a double quote.
+func AppendField(b []byte, s string) []byte {
+	if !strings.ContainsAny(s, ",\"") {
+		return append(b, s...)
+	}
+	return append(append(append(b, '"'), strings.ReplaceAll(s, `"`, `""`)...), '"')
 }
 
 // appendMs formats ns as decimal ms, exactly (up to 6 decimals).
