@@ -4,6 +4,7 @@ import (
 	"runtime"
 
 	"github.com/alps-sched/alps/model"
+	"github.com/alps-sched/alps/policy"
 	"github.com/alps-sched/alps/sim"
 )
 
@@ -52,13 +53,13 @@ func learnerConfig(c Config) model.Config {
 		AttainedDefault: l.AttainedDefault,
 		MinSamples:      l.MinSamples,
 		RelativeRanks:   l.RelativeRanks,
-		Knobs:           model.Knobs(OrderKnobs(c.Policy)),
+		Knobs:           OrderKnobs(c.Policy),
 	}
 }
 
 // OrderKnobs converts the policy section: the ordering rule's knobs.
-func OrderKnobs(p Policy) sim.OrderParams {
-	return sim.OrderParams{
+func OrderKnobs(p Policy) policy.Knobs {
+	return policy.Knobs{
 		RankStep:     ns(p.RankStepMs),
 		MaxPenalty:   ns(p.MaxPenaltyMs),
 		WakeLag:      ns(p.WakeLagMs),

@@ -8,8 +8,7 @@ import (
 	"runtime"
 	"testing"
 
-	"github.com/alps-sched/alps/model"
-	"github.com/alps-sched/alps/sim"
+	"github.com/alps-sched/alps/policy"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files of the defaults (TestDefaultsGolden)")
@@ -35,7 +34,7 @@ func TestConvert(t *testing.T) {
 	c.Sim.SFSInitialSliceMs, c.Sim.SFSUpdateEvery = 6, 100
 	c.Learner.SliceCapMs, c.Learner.WindowSpanMs, c.Learner.Cores = 1.5, 60_000, 0
 
-	knobs := sim.OrderParams{RankStep: 500_000, MaxPenalty: 250_000_000, WakeLag: 3_000_000, DefaultSlice: 20_000_000}
+	knobs := policy.Knobs{RankStep: 500_000, MaxPenalty: 250_000_000, WakeLag: 3_000_000, DefaultSlice: 20_000_000}
 	if got := OrderKnobs(c.Policy); got != knobs {
 		t.Errorf("OrderKnobs: %+v, want %+v", got, knobs)
 	}
@@ -49,7 +48,7 @@ func TestConvert(t *testing.T) {
 		t.Errorf("SFS params %+v", p.SFS)
 	case p.Learner.Cores != 0:
 		t.Errorf("SimParams: learner cores %d, want 0 (the simulated cores)", p.Learner.Cores)
-	case p.Learner.SliceCap != 1_500_000 || p.Learner.WindowSpan != 60_000_000_000 || p.Learner.Knobs != model.Knobs(knobs):
+	case p.Learner.SliceCap != 1_500_000 || p.Learner.WindowSpan != 60_000_000_000 || p.Learner.Knobs != knobs:
 		t.Errorf("learner config %+v", p.Learner)
 	}
 	if lc := LearnerConfig(c); lc.Cores != runtime.NumCPU() {

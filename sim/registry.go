@@ -6,15 +6,16 @@ import (
 	"strings"
 
 	"github.com/alps-sched/alps/model"
+	"github.com/alps-sched/alps/policy"
 )
 
 // Params are what policy constructors may use; configs.SimParams builds them from the
 // configuration. A policy reads only its own fields.
 type Params struct {
-	Cores int         // simulated cores
-	Knobs OrderParams // the ordering rule's knobs: vtime, alps (and its diagnostics)
-	CFS   CFSParams   // cfs, ps, cfs-global
-	SFS   SFSParams   // sfs
+	Cores int          // simulated cores
+	Knobs policy.Knobs // the ordering rule's knobs: vtime, alps (and its diagnostics)
+	CFS   CFSParams    // cfs, ps, cfs-global
+	SFS   SFSParams    // sfs
 	// Learner configures alps's learner; its Knobs are replaced by Knobs, and Cores 0 means
 	// the simulated cores.
 	Learner model.Config
