@@ -17,6 +17,7 @@ import (
 
 	"github.com/alps-sched/alps/backend"
 	"github.com/alps-sched/alps/internal/kerneltest"
+	"github.com/alps-sched/alps/policy"
 )
 
 // The kernel tests attach alps to the running kernel (kerneltest.Attach: make vm-test runs them
@@ -28,7 +29,7 @@ func TestMain(m *testing.M) {
 
 // loadAndWait loads and attaches alps and waits for a signal or the scheduler's end.
 func loadAndWait([]string) int {
-	s, err := backend.Load(backend.Options{})
+	s, err := backend.Load(backend.Options{Knobs: defaultKnobs})
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "alps: %v\n", err)
 		return 1
@@ -52,7 +53,7 @@ func loadAndWait([]string) int {
 
 // start loads alps with opts, classifies comm names, installs table and attaches. The
 // scheduler is closed, and sched_ext seen disabled again, when t ends.
-func start(t *testing.T, opts backend.Options, comms map[string]uint32, table map[uint32]backend.Entry) *backend.Scheduler {
+func start(t *testing.T, opts backend.Options, comms map[string]uint32, table map[uint32]policy.Entry) *backend.Scheduler {
 	t.Helper()
 	s, err := backend.Load(opts)
 	if err != nil {
@@ -64,7 +65,7 @@ func start(t *testing.T, opts backend.Options, comms map[string]uint32, table ma
 			t.Fatal(err)
 		}
 	}
-	if err := s.SetPolicy(table, opts.Knobs); err != nil {
+	if err := s.SetPolicy(&policy.Table{Knobs: opts.Knobs, Entries: table}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Attach(); err != nil {
@@ -94,7 +95,7 @@ func pinDir(t *testing.T) string {
 func TestKernelLoadAttach(t *testing.T) {
 	kerneltest.Attach(t)
 	pins := pinDir(t)
-	s := start(t, backend.Options{Knobs: backend.DefaultKnobs(), PinPath: pins}, nil, nil)
+	s := start(t, backend.Options{Knobs: defaultKnobs, HeartbeatStale: heartbeatStale, PinPath: pins}, nil, nil)
 	tm := s.Timings()
 	files, _ := filepath.Glob(pins + "/*")
 	if len(files) == 0 {
@@ -166,10 +167,17 @@ func hogShare(t *testing.T, nA, nB int, d time.Duration) (a, b time.Duration) {
 // of CPU hogs that join together: the one ranked 2 levels behind (offset 1.5 s) waits until
 // the other has run 1.5 s ahead in vtime, so over 2 s on 2 CPUs with 2 hogs each the
 // ranked-ahead group gets (2 + 1.5) / (2 - 1.5) = 7x in theory (>= 2.5x asked).
-func policyKnobs() backend.Knobs {
-	return backend.Knobs{RankStep: 750 * time.Millisecond, MaxPenalty: 1500 * time.Millisecond,
-		WakeLag: 20 * time.Millisecond, DefaultSlice: 20 * time.Millisecond}
+func policyKnobs() policy.Knobs {
+	return policy.Knobs{RankStep: int64(750 * time.Millisecond), MaxPenalty: int64(1500 * time.Millisecond),
+		WakeLag: int64(20 * time.Millisecond), DefaultSlice: int64(20 * time.Millisecond)}
 }
+
+// defaultKnobs are the ordering knobs of the tests that do not depend on them.
+var defaultKnobs = policy.Knobs{RankStep: int64(10 * time.Millisecond), MaxPenalty: int64(500 * time.Millisecond),
+	WakeLag: int64(20 * time.Millisecond), DefaultSlice: int64(20 * time.Millisecond)}
+
+// heartbeatStale is the tests' heartbeat bound, as the daemon's.
+const heartbeatStale = 3 * time.Second
 
 // TestKernelPolicyEffect: ranking group A ahead gives it >= 2.5x the CPU of B; equal ranks
 // give about 1x.
@@ -177,7 +185,7 @@ func TestKernelPolicyEffect(t *testing.T) {
 	kerneltest.Attach(t)
 	ratio := func(rankB uint32) float64 {
 		s := start(t, backend.Options{Knobs: policyKnobs()}, map[string]uint32{"hogA": 0, "hogB": 1},
-			map[uint32]backend.Entry{0: {Rank: 0, Slice: 20 * time.Millisecond}, 1: {Rank: rankB, Slice: 20 * time.Millisecond}})
+			map[uint32]policy.Entry{0: {Rank: 0, Slice: int64(20 * time.Millisecond)}, 1: {Rank: rankB, Slice: int64(20 * time.Millisecond)}})
 		defer stop(t, s)
 		a, b := hogShare(t, 2, 2, 2*time.Second)
 		if c, _ := s.Counters(); c.Ranked == 0 {
@@ -197,7 +205,7 @@ func TestKernelPolicyEffect(t *testing.T) {
 }
 
 // records converts the scheduler's records for kerneltest.CheckRecords.
-func records(r backend.Record) kerneltest.Record {
+func records(r policy.Record) kerneltest.Record {
 	return kerneltest.Record{PID: int(r.PID), Function: r.Function, Start: r.Start, End: r.End, CPU: time.Duration(r.CPU)}
 }
 
@@ -207,8 +215,8 @@ func TestKernelRecords(t *testing.T) {
 	kerneltest.Attach(t)
 	// Records held back for a minute (a daemon's update interval) arrive within
 	// CheckRecords' 10 s only because SetRecordLatency (a reload) ends the reader's sleep.
-	s := start(t, backend.Options{Knobs: backend.DefaultKnobs(), RecordLatency: time.Minute}, nil,
-		map[uint32]backend.Entry{3: {Rank: 0, Slice: 10 * time.Millisecond}, 9: {Rank: 1}})
+	s := start(t, backend.Options{Knobs: defaultKnobs, HeartbeatStale: heartbeatStale, RecordLatency: time.Minute}, nil,
+		map[uint32]policy.Entry{3: {Rank: 0, Slice: int64(10 * time.Millisecond)}, 9: {Rank: 1}})
 	relax := time.AfterFunc(time.Second, func() { s.SetRecordLatency(0) })
 	defer relax.Stop()
 	t.Log(kerneltest.CheckRecords(t, s, backend.CgroupID, s.Records(), records))
@@ -217,7 +225,7 @@ func TestKernelRecords(t *testing.T) {
 // TestKernelExitInfo: the injected fault ejects the scheduler and its reason reaches Go intact.
 func TestKernelExitInfo(t *testing.T) {
 	kerneltest.Attach(t)
-	s := start(t, backend.Options{Knobs: backend.DefaultKnobs()}, nil, nil)
+	s := start(t, backend.Options{Knobs: defaultKnobs, HeartbeatStale: heartbeatStale}, nil, nil)
 	c, err := s.Counters()
 	if err != nil {
 		t.Fatal(err)
@@ -256,11 +264,11 @@ func TestKernelExitInfo(t *testing.T) {
 func TestKernelStarvation(t *testing.T) {
 	kerneltest.Attach(t)
 	const dur = 20 * time.Second
-	knobs := backend.Knobs{RankStep: 10 * time.Millisecond, MaxPenalty: 100 * time.Millisecond,
-		WakeLag: 20 * time.Millisecond, DefaultSlice: 20 * time.Millisecond}
+	knobs := policy.Knobs{RankStep: int64(10 * time.Millisecond), MaxPenalty: int64(100 * time.Millisecond),
+		WakeLag: int64(20 * time.Millisecond), DefaultSlice: int64(20 * time.Millisecond)}
 	slice := 20 * time.Millisecond
 	s := start(t, backend.Options{Knobs: knobs}, map[string]uint32{"longhog": 1, "flood": 0},
-		map[uint32]backend.Entry{0: {Rank: 0, Slice: 5 * time.Millisecond}, 1: {Rank: 15, Slice: slice}})
+		map[uint32]policy.Entry{0: {Rank: 0, Slice: int64(5 * time.Millisecond)}, 1: {Rank: 15, Slice: int64(slice)}})
 	w := kerneltest.NewWorkloads(t)
 	hog, err := w.Start("longhog", "hog")
 	if err != nil {
@@ -300,7 +308,7 @@ func TestKernelStarvation(t *testing.T) {
 		t.Fatalf("scheduler stopped during the flood: %v", info)
 	default:
 	}
-	nominal := float64(slice) / float64(slice+knobs.MaxPenalty+knobs.WakeLag)
+	nominal := float64(slice) / float64(int64(slice)+knobs.MaxPenalty+knobs.WakeLag)
 	share := float64(got) / float64(dur)
 	st, ops := kerneltest.State()
 	line := fmt.Sprintf("hog got %.2f s of CPU, %.1f%% of a CPU over %v (nominal bound %.1f%%, want >= a third of it) beside %d flood processes (%d failed); vnow advanced %.2f s; still %s/%s",
@@ -357,9 +365,8 @@ func TestKernelFailSafe(t *testing.T) {
 
 	// Stale heartbeat: the policy of TestKernelPolicyEffect, but no heartbeat within 200 ms.
 	knobs := policyKnobs()
-	knobs.HeartbeatStale = 200 * time.Millisecond
-	s := start(t, backend.Options{Knobs: knobs}, map[string]uint32{"hogA": 0, "hogB": 1},
-		map[uint32]backend.Entry{0: {Rank: 0}, 1: {Rank: 2}})
+	s := start(t, backend.Options{Knobs: knobs, HeartbeatStale: 200 * time.Millisecond}, map[string]uint32{"hogA": 0, "hogB": 1},
+		map[uint32]policy.Entry{0: {Rank: 0}, 1: {Rank: 2}})
 	time.Sleep(400 * time.Millisecond)
 	a, b := hogShare(t, 2, 2, 2*time.Second)
 	c, _ := s.Counters()
@@ -419,7 +426,7 @@ func TestKernelMakespan(t *testing.T) {
 	var load, attach time.Duration
 	for range rounds {
 		def = append(def, makespan(t, w, n, work).Seconds())
-		s := start(t, backend.Options{Knobs: backend.DefaultKnobs()}, nil, nil)
+		s := start(t, backend.Options{Knobs: defaultKnobs, HeartbeatStale: heartbeatStale}, nil, nil)
 		alps = append(alps, makespan(t, w, n, work).Seconds())
 		load, attach = s.Timings().Load, s.Timings().Attach
 		stop(t, s)

@@ -104,7 +104,7 @@ func (l Learner) Validate() error {
 	return nil
 }
 
-// Policy holds the knobs of the ordering rule (backend/ORDERING.md), in milliseconds.
+// Policy holds the knobs of the ordering rule (policy/ORDERING.md), in milliseconds.
 type Policy struct {
 	RankStepMs     float64 `mapstructure:"rank_step_ms"`
 	MaxPenaltyMs   float64 `mapstructure:"max_penalty_ms"`

@@ -15,6 +15,7 @@ import (
 
 	"github.com/alps-sched/alps/configs"
 	"github.com/alps-sched/alps/model"
+	"github.com/alps-sched/alps/policy"
 )
 
 // Options configure a Daemon.
@@ -44,7 +45,7 @@ type Daemon struct {
 	reload  chan configs.Config
 
 	mu        sync.Mutex
-	pending   []model.Record
+	pending   []policy.Record
 	evictions []eviction // ids reused since the last update
 	dropped   uint64     // records dropped by the frontend
 	received  uint64
@@ -52,9 +53,9 @@ type Daemon struct {
 	// owned by the loop
 	cfg      configs.Config
 	learner  Learner
-	table    *model.Table
-	spare    []model.Record // the other half of pending, swapped in at every update
-	seen     int64          // records the learner's window had taken at the last update; -1 forces one
+	table    *policy.Table
+	spare    []policy.Record // the other half of pending, swapped in at every update
+	seen     int64           // records the learner's window had taken at the last update; -1 forces one
 	lastBeat time.Time
 	lat      latencies
 	latCPU   latencies // the process's CPU time during each update (the rest of lat is waiting)
@@ -236,11 +237,10 @@ func (d *Daemon) intake(done chan<- struct{}) {
 	defer close(done)
 	for r := range d.kernel.Records() {
 		d.reg.Touch(r.Function)
-		mr := r.ModelRecord()
 		d.mu.Lock()
 		d.received++
 		if len(d.pending) < d.cfg.Frontend.RecordBuffer {
-			d.pending = append(d.pending, mr)
+			d.pending = append(d.pending, r)
 		} else {
 			d.dropped++
 		}
@@ -345,12 +345,12 @@ func (d *Daemon) forget(id uint32) {
 }
 
 // Top describes the n first-ranked functions of t as "name:rank/slice".
-func (d *Daemon) Top(t *model.Table, n int) string {
+func (d *Daemon) Top(t *policy.Table, n int) string {
 	return TopEntries(t, d.reg.Name, n)
 }
 
 // TopEntries describes the n first-ranked functions of t, named by name.
-func TopEntries(t *model.Table, name func(uint32) string, n int) string {
+func TopEntries(t *policy.Table, name func(uint32) string, n int) string {
 	rows := Rank(t, name)
 	if len(rows) > n {
 		rows = rows[:n]
@@ -375,7 +375,7 @@ type Row struct {
 }
 
 // Rank returns the entries of t, first-ranked first (ties by id).
-func Rank(t *model.Table, name func(uint32) string) []Row {
+func Rank(t *policy.Table, name func(uint32) string) []Row {
 	if t == nil {
 		return nil
 	}
@@ -405,7 +405,7 @@ type windowed interface {
 // liveRecords is implemented by learners that can list the records that count
 // (model.Learner), so a reload keeps what was learned.
 type liveRecords interface {
-	Live(dst []model.Record) []model.Record
+	Live(dst []policy.Record) []policy.Record
 }
 
 func (d *Daemon) applyReload(cfg configs.Config) error {
@@ -501,8 +501,9 @@ func (d *Daemon) warmUp() {
 	ms := int64(time.Millisecond)
 	for i := range n {
 		cpu := int64(1+i%fns) * ms
-		l.Observe(model.Record{Function: uint32(i % fns), Arrival: now - int64(n-i)*10*ms, CPU: cpu,
-			Wall: 2 * cpu, Blocked: cpu / 2, Wakeups: uint32(i % 3)})
+		start := now - int64(n-i)*10*ms
+		l.Observe(policy.Record{Function: uint32(i % fns), Start: start, End: start + 2*cpu, CPU: cpu,
+			RunDelay: cpu / 2, Nvcsw: uint64(i % 3)})
 	}
 	l.Update(now)
 }

@@ -10,25 +10,25 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/alps-sched/alps/model"
+	"github.com/alps-sched/alps/policy"
 )
 
 // LogKernel is the kernel side of a dry run: nothing is attached; classifications and policy
 // pushes are logged, and records come from Feed (or nowhere).
 type LogKernel struct {
 	log     zerolog.Logger
-	records chan Record
-	exited  chan ExitInfo
+	records chan policy.Record
+	exited  chan policy.ExitInfo
 	once    sync.Once
 }
 
 // NewLogKernel returns a dry-run kernel logging to log.
 func NewLogKernel(log zerolog.Logger) *LogKernel {
-	return &LogKernel{log: log, records: make(chan Record, 1024), exited: make(chan ExitInfo)}
+	return &LogKernel{log: log, records: make(chan policy.Record, 1024), exited: make(chan policy.ExitInfo)}
 }
 
 // SetPolicy logs the table's size (the daemon logs its top entries).
-func (k *LogKernel) SetPolicy(t *model.Table) error {
+func (k *LogKernel) SetPolicy(t *policy.Table) error {
 	if t == nil {
 		k.log.Info().Msg("dry run: would clear the policy table")
 		return nil
@@ -59,24 +59,24 @@ func (k *LogKernel) SetCommFunction(comm string, fn uint32) error {
 }
 
 // Records returns the channel Feed writes to.
-func (k *LogKernel) Records() <-chan Record { return k.records }
+func (k *LogKernel) Records() <-chan policy.Record { return k.records }
 
 // Dropped is 0: a dry run drops nothing on the kernel side.
 func (k *LogKernel) Dropped() uint64 { return 0 }
 
 // Exited never fires.
-func (k *LogKernel) Exited() <-chan ExitInfo { return k.exited }
+func (k *LogKernel) Exited() <-chan policy.ExitInfo { return k.exited }
 
 // Close ends the records.
-func (k *LogKernel) Close() (ExitInfo, error) {
+func (k *LogKernel) Close() (policy.ExitInfo, error) {
 	k.once.Do(func() { close(k.records) })
-	return ExitInfo{}, nil
+	return policy.ExitInfo{}, nil
 }
 
 // ReplayResult is the outcome of a dry run over recorded invocations.
 type ReplayResult struct {
 	Updates int
-	Table   *model.Table
+	Table   *policy.Table
 	Names   func(uint32) string
 }
 
@@ -135,15 +135,14 @@ func Replay(recs []Invocation, l Learner, reg *Registry, interval time.Duration,
 		if f, ok := l.(Forgetter); ok && evicted != "" {
 			f.Forget(id)
 		}
-		rec := Record{Function: id, Start: r.Start, End: r.End, CPU: r.CPU}
-		l.Observe(rec.ModelRecord())
+		l.Observe(policy.Record{Function: id, Start: r.Start, End: r.End, CPU: r.CPU})
 	}
 	update(next)
 	return res, nil
 }
 
 // WriteTable prints a policy table, first-ranked first, at most n rows (n <= 0: all).
-func WriteTable(w io.Writer, t *model.Table, name func(uint32) string, n int) {
+func WriteTable(w io.Writer, t *policy.Table, name func(uint32) string, n int) {
 	rows := Rank(t, name)
 	if n > 0 && len(rows) > n {
 		rows = rows[:n]

@@ -13,6 +13,7 @@ import (
 
 	"github.com/alps-sched/alps/configs"
 	"github.com/alps-sched/alps/model"
+	"github.com/alps-sched/alps/policy"
 )
 
 // TestRegistryLRU (issue 11, defect 11): the registry evicts exactly the least recently used
@@ -172,7 +173,7 @@ func TestEvictionForgetsCgroups(t *testing.T) {
 	d.class.classify(filepath.Join(root, "fn-a"))
 	d.class.classify(filepath.Join(root, "fn-b"))
 	a, _ := d.reg.ID("a")
-	d.pending = append(d.pending, model.Record{Function: a, CPU: 980e6}) // a's, before the reuse
+	d.pending = append(d.pending, policy.Record{Function: a, CPU: 980e6}) // a's, before the reuse
 	d.reg.Touch(mustID(d.reg, "b"))
 	d.class.classify(filepath.Join(root, "fn-c")) // evicts a
 	c, _ := d.reg.ID("c")

@@ -7,6 +7,7 @@ import (
 
 	"github.com/alps-sched/alps/configs"
 	"github.com/alps-sched/alps/model"
+	"github.com/alps-sched/alps/policy"
 )
 
 // TestStepSkipsUnchangedWindow: an update runs and pushes when records came or one expired,
@@ -23,7 +24,7 @@ func TestStepSkipsUnchangedWindow(t *testing.T) {
 	}
 	add := func(fn uint32, end int64) {
 		d.mu.Lock()
-		d.pending = append(d.pending, Record{Function: fn, Start: end - 5e6, End: end, CPU: 5e6}.ModelRecord())
+		d.pending = append(d.pending, policy.Record{Function: fn, Start: end - 5e6, End: end, CPU: 5e6})
 		d.mu.Unlock()
 	}
 	pushes := func() int { p, _, _, _ := k.snapshot(); return len(p) }

@@ -4,6 +4,7 @@ import (
 	"runtime"
 
 	"github.com/alps-sched/alps/configs"
+	"github.com/alps-sched/alps/policy"
 )
 
 const msec = 1_000_000 // ns per ms
@@ -41,7 +42,7 @@ func FromConfig(c configs.Config) Config {
 		AttainedDefault: l.AttainedDefault,
 		MinSamples:      l.MinSamples,
 		RelativeRanks:   l.RelativeRanks,
-		Knobs: Knobs{
+		Knobs: policy.Knobs{
 			RankStep:     ms(p.RankStepMs),
 			MaxPenalty:   ms(p.MaxPenaltyMs),
 			WakeLag:      ms(p.WakeLagMs),

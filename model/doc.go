@@ -1,7 +1,7 @@
 // Package model is the learning half of alps: it keeps a window of recently completed
 // function invocations, predicts each function's demand, simulates SRPT over the window and
 // derives a policy table (function -> rank and slice, plus the global knobs of the ordering
-// rule in backend/ORDERING.md).
+// rule in policy/ORDERING.md).
 //
 // The same code runs in the frontend daemon and in the simulator's alps policy:
 //

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math"
 	"slices"
+
+	"github.com/alps-sched/alps/policy"
 )
 
 // Rank scales: how a predicted demand becomes a rank level.
@@ -37,7 +39,7 @@ type Config struct {
 	Alpha, Beta, Gamma, Theta float64
 	SliceCap, MinSlice        int64
 	// SRPTSlice derives the slice from the SRPT simulation's segments (the rule above); when
-	// false every ranked function gets Knobs.DefaultSlice.
+	// false every ranked function gets policy.Knobs.DefaultSlice.
 	SRPTSlice bool
 
 	RankLevels   int
@@ -64,7 +66,7 @@ type Config struct {
 	// functions without an entry, which the backend orders at offset 0.
 	RelativeRanks bool
 
-	Knobs Knobs
+	Knobs policy.Knobs
 }
 
 // Validate names the first bad field.
@@ -96,8 +98,8 @@ func (c Config) Validate() error {
 		switch {
 		case c.RankScale == RankByOrder:
 			return fmt.Errorf("attained ranks need the log or demand rank scale, not %q", c.RankScale)
-		case c.AttainedSteps < 1 || c.AttainedSteps > MaxAttainedSteps:
-			return fmt.Errorf("attained steps must be in [1, %d], got %d", MaxAttainedSteps, c.AttainedSteps)
+		case c.AttainedSteps < 1 || c.AttainedSteps > policy.MaxSteps:
+			return fmt.Errorf("attained steps must be in [1, %d], got %d", policy.MaxSteps, c.AttainedSteps)
 		case c.AttainedRule != AttainedGittins && c.AttainedRule != AttainedQuantile:
 			return fmt.Errorf("unknown attained rule %q (valid: gittins, quantile)", c.AttainedRule)
 		}
@@ -115,7 +117,7 @@ type Learner struct {
 	version uint64
 
 	// scratch reused across updates
-	recs     []Record
+	recs     []policy.Record
 	class    []int32 // per record: its function's class
 	jobs     []SimJob
 	jobTmp   []SimJob
@@ -166,7 +168,7 @@ func (l *Learner) Config() Config { return l.cfg }
 func (l *Learner) Window() *Window { return l.win }
 
 // Observe adds a completed invocation to the window. Call it in completion order.
-func (l *Learner) Observe(r Record) { l.win.Add(r) }
+func (l *Learner) Observe(r policy.Record) { l.win.Add(r) }
 
 // Forget makes the records of function fn observed so far count no more (its id now names
 // another function), in O(1): they are skipped until they leave the window.
@@ -178,14 +180,14 @@ func (l *Learner) Forget(fn uint32) {
 }
 
 // Live appends the window's records that count (those not forgotten), oldest first, to dst.
-func (l *Learner) Live(dst []Record) []Record {
+func (l *Learner) Live(dst []policy.Record) []policy.Record {
 	n := len(dst)
 	dst = l.win.Records(dst)
 	return append(dst[:n], l.live(dst[n:])...)
 }
 
 // live drops the forgotten records from recs, the whole window.
-func (l *Learner) live(recs []Record) []Record {
+func (l *Learner) live(recs []policy.Record) []policy.Record {
 	if len(l.forgot) == 0 {
 		return recs
 	}
@@ -207,13 +209,13 @@ func (l *Learner) live(recs []Record) []Record {
 
 // Update expires old records, learns from the window as of time now and returns a new table.
 // An empty window gives an empty table (every function then runs with the default slice).
-func (l *Learner) Update(now int64) *Table {
+func (l *Learner) Update(now int64) *policy.Table {
 	l.win.Expire(now)
 	l.version++
-	tab := &Table{Version: l.version, Knobs: l.cfg.Knobs}
+	tab := &policy.Table{Version: l.version, Knobs: l.cfg.Knobs}
 	l.recs = l.live(l.win.Records(l.recs[:0]))
 	if len(l.recs) == 0 {
-		tab.Entries = map[uint32]Entry{}
+		tab.Entries = map[uint32]policy.Entry{}
 		return tab
 	}
 	l.group()
@@ -284,7 +286,7 @@ func (l *Learner) predict() {
 func (l *Learner) simulate() {
 	l.jobs = l.jobs[:0]
 	for i, r := range l.recs {
-		l.jobs = append(l.jobs, SimJob{Arrival: r.Arrival, Demand: r.CPU, Class: l.class[i]})
+		l.jobs = append(l.jobs, SimJob{Arrival: r.Start, Demand: r.CPU, Class: l.class[i]})
 	}
 	l.jobs, l.jobTmp = sortByArrival(l.jobs, l.jobTmp)
 	if cap(l.stats) < len(l.fns) {
@@ -297,11 +299,11 @@ func (l *Learner) simulate() {
 
 // utilisation is the window's CPU demand over the capacity of its time span, in percent.
 func (l *Learner) utilisation() float64 {
-	first, last := l.recs[0].Arrival, l.recs[0].End()
+	first, last := l.recs[0].Start, l.recs[0].End
 	var cpu float64
 	for _, r := range l.recs {
-		first = min(first, r.Arrival)
-		last = max(last, r.End())
+		first = min(first, r.Start)
+		last = max(last, r.End)
 		cpu += float64(r.CPU)
 	}
 	span := float64(last - first)
@@ -311,7 +313,7 @@ func (l *Learner) utilisation() float64 {
 	return 100 * cpu / (span * float64(l.cfg.Cores))
 }
 
-func (l *Learner) derive() map[uint32]Entry {
+func (l *Learner) derive() map[uint32]policy.Entry {
 	c := l.cfg
 	// Keep the MaxFunctions most recently seen functions with at least MinSamples samples.
 	order := make([]int, 0, len(l.fns))
@@ -355,7 +357,7 @@ func (l *Learner) derive() map[uint32]Entry {
 			l.cand = make([]attCand, 0, attainedCandidates)
 		}
 	}
-	out := make(map[uint32]Entry, len(order))
+	out := make(map[uint32]policy.Entry, len(order))
 	for _, fi := range order {
 		f := l.fns[fi]
 		slice := c.Knobs.DefaultSlice
@@ -368,7 +370,7 @@ func (l *Learner) derive() map[uint32]Entry {
 		if slice < 1 {
 			slice = 1
 		}
-		e := Entry{Rank: ranks[fi], Slice: slice, Demand: int64(f.demand)}
+		e := policy.Entry{Rank: ranks[fi], Slice: slice, Demand: int64(f.demand)}
 		if c.AttainedRanks {
 			xs := l.sorted[f.off : f.off+f.n]
 			ps := l.prefix[f.off+fi : f.off+fi+f.n+1]
@@ -384,7 +386,7 @@ func (l *Learner) derive() map[uint32]Entry {
 }
 
 // lowerRanks subtracts base from e's rank and step ranks, clamped at 0.
-func lowerRanks(e *Entry, base uint32) {
+func lowerRanks(e *policy.Entry, base uint32) {
 	e.Rank -= min(e.Rank, base)
 	for i := range int(e.NSteps) {
 		e.StepRank[i] -= min(e.StepRank[i], base)

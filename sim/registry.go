@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/alps-sched/alps/configs"
+	"github.com/alps-sched/alps/policy"
 )
 
 // Params are what policy constructors may use: the core count and the configuration
@@ -16,9 +17,9 @@ type Params struct {
 }
 
 // Order returns the ordering-rule knobs of the configuration in nanoseconds.
-func (p Params) Order() OrderParams {
+func (p Params) Order() policy.Knobs {
 	c := p.Config.Policy
-	return OrderParams{
+	return policy.Knobs{
 		RankStep:     msToNs(c.RankStepMs),
 		MaxPenalty:   msToNs(c.MaxPenaltyMs),
 		WakeLag:      msToNs(c.WakeLagMs),

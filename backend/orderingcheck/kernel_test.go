@@ -4,14 +4,15 @@ import (
 	"testing"
 
 	"github.com/alps-sched/alps/internal/kerneltest"
+	"github.com/alps-sched/alps/policy"
 )
 
 // TestKernelVectors: the ordering rule compiled for BPF gives, in the running kernel, the
-// outputs of every vector of ordering_vectors.csv (the Go rule and the C harness on the host
+// outputs of every vector of policy.Vectors (the Go rule and the C harness on the host
 // are checked against the same file).
 func TestKernelVectors(t *testing.T) {
 	kerneltest.Root(t)
-	cases, err := ReadCases("../testdata/ordering_vectors.csv")
+	cases, err := policy.Vectors()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -21,12 +22,12 @@ func TestKernelVectors(t *testing.T) {
 	}
 	defer c.Close()
 	for _, tc := range cases {
-		got, err := c.Run(tc.In)
+		g, err := c.Run(tc)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if g := [4]uint64{got.VEnq, got.Key, got.VDone, got.VnowDone}; g != tc.Want {
-			t.Errorf("vector %s: got v_enq, key, v_done, vnow_done = %v, want %v", tc.Name, g, tc.Want)
+		if want := [4]int64{tc.WantVEnq, tc.WantKey, tc.WantVDone, tc.WantVnowDone}; g != want {
+			t.Errorf("vector %s: got v_enq, key, v_done, vnow_done = %v, want %v", tc.Name, g, want)
 		}
 	}
 	if !t.Failed() {

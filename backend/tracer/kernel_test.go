@@ -6,6 +6,7 @@ import (
 
 	"github.com/alps-sched/alps/backend"
 	"github.com/alps-sched/alps/internal/kerneltest"
+	"github.com/alps-sched/alps/policy"
 )
 
 // The kernel test's workloads are this test binary under the process names it classifies.
@@ -24,7 +25,7 @@ func TestKernelTracerRecords(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer tr.Close()
-	line := kerneltest.CheckRecords(t, tr, backend.CgroupID, tr.Records(), func(r backend.Record) kerneltest.Record {
+	line := kerneltest.CheckRecords(t, tr, backend.CgroupID, tr.Records(), func(r policy.Record) kerneltest.Record {
 		return kerneltest.Record{PID: int(r.PID), Function: r.Function, Start: r.Start, End: r.End, CPU: time.Duration(r.CPU)}
 	})
 	if st, _ := kerneltest.State(); st != "disabled" {

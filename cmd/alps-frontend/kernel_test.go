@@ -14,6 +14,7 @@ import (
 	"github.com/alps-sched/alps/backend"
 	"github.com/alps-sched/alps/cmd/internal/cli"
 	"github.com/alps-sched/alps/internal/kerneltest"
+	"github.com/alps-sched/alps/policy"
 )
 
 // The kernel test's workload is this test binary under a process name the scheduler classifies.
@@ -28,9 +29,11 @@ func TestKernelStatus(t *testing.T) {
 	kerneltest.Attach(t)
 	pins := fmt.Sprintf("/sys/fs/bpf/alps-kerneltest-%d", os.Getpid())
 	t.Cleanup(func() { os.Remove(pins) })
-	knobs := backend.DefaultKnobs()
-	first := map[uint32]backend.Entry{0: {Rank: 1, Slice: 7 * time.Millisecond}, 5: {Rank: 0, Slice: 3 * time.Millisecond}}
-	s, err := backend.Load(backend.Options{Knobs: knobs, PinPath: pins})
+	knobs := policy.Knobs{RankStep: int64(10 * time.Millisecond), MaxPenalty: int64(500 * time.Millisecond),
+		WakeLag: int64(20 * time.Millisecond), DefaultSlice: int64(20 * time.Millisecond)}
+	first := map[uint32]policy.Entry{0: {Rank: 1, Slice: int64(7 * time.Millisecond)}, 5: {Rank: 0, Slice: int64(3 * time.Millisecond)},
+		6: {Rank: 2, NSteps: 2, StepAt: [policy.MaxSteps]int64{0, int64(30 * time.Millisecond)}, StepRank: [policy.MaxSteps]uint32{2, 5}}}
+	s, err := backend.Load(backend.Options{Knobs: knobs, HeartbeatStale: heartbeatStale, PinPath: pins})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,7 +44,7 @@ func TestKernelStatus(t *testing.T) {
 	if err := s.SetCommFunction("hogA", 0); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.SetPolicy(first, knobs); err != nil {
+	if err := s.SetPolicy(&policy.Table{Knobs: knobs, Entries: first}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Attach(); err != nil {
@@ -72,7 +75,7 @@ func TestKernelStatus(t *testing.T) {
 	cfg := writeConfig(t, fmt.Sprintf("frontend:\n  pin_path: %s\n", pins))
 	var snapMs float64
 	// read checks what OpenPinned and the status command show against the table want.
-	read := func(want map[uint32]backend.Entry) (backend.Snapshot, statusReport) {
+	read := func(want map[uint32]policy.Entry) (backend.Snapshot, statusReport) {
 		t.Helper()
 		begin := time.Now()
 		p, err := backend.OpenPinned(pins)
@@ -108,13 +111,21 @@ func TestKernelStatus(t *testing.T) {
 			t.Fatalf("status --json: %v:\n%s", err, out)
 		}
 		if r.PinPath != pins || r.SchedExt != "enabled" || !strings.HasPrefix(r.Ops, "alps") || r.HeartbeatStale ||
-			r.Functions != len(want) || len(r.Top) != len(want) || r.Knobs.RankStepMs != ms(knobs.RankStep) {
+			r.Functions != len(want) || len(r.Top) != len(want) || r.Knobs.RankStepMs != nsMs(knobs.RankStep) {
 			t.Fatalf("status --json shows %s", out)
 		}
 		for i, row := range r.Top {
 			e := want[row.ID]
-			if row.Rank != e.Rank || row.SliceMs != ms(cmp.Or(e.Slice, knobs.DefaultSlice)) || (i > 0 && r.Top[i-1].Rank > row.Rank) {
+			if row.Rank != e.Rank || row.SliceMs != nsMs(cmp.Or(e.Slice, knobs.DefaultSlice)) || (i > 0 && r.Top[i-1].Rank > row.Rank) {
 				t.Fatalf("status row %d %+v: want %+v, first-ranked first", i, row, e)
+			}
+			if len(row.Steps) != int(e.NSteps) {
+				t.Fatalf("status row %+v: want the %d steps of %+v", row, e.NSteps, e)
+			}
+			for j, st := range row.Steps {
+				if st.Rank != e.StepRank[j] || st.FromMs != nsMs(e.StepAt[j]) {
+					t.Fatalf("status row %+v: step %d is not %d ms -> rank %d", row, j, e.StepAt[j]/1e6, e.StepRank[j])
+				}
 			}
 			if row.ID == 0 && !slices.Contains(row.ClassifiedBy, "comm hogA") {
 				t.Fatalf("status row %+v: want it classified by comm hogA", row)
@@ -130,8 +141,8 @@ func TestKernelStatus(t *testing.T) {
 		t.Fatalf("pinned counters %+v: want classifications and enqueues", snap.Counters)
 	}
 	before := snap.Counters.Enqueues + snap.Counters.Direct
-	second := map[uint32]backend.Entry{0: {Rank: 2}}
-	if err := s.SetPolicy(second, knobs); err != nil {
+	second := map[uint32]policy.Entry{0: {Rank: 2}}
+	if err := s.SetPolicy(&policy.Table{Knobs: knobs, Entries: second}); err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(200 * time.Millisecond)

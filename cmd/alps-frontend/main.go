@@ -107,10 +107,9 @@ func newApp(env statusEnv) (*cli.App, error) {
 }
 
 func newLearner(c configs.Config) (frontend.Learner, error) {
-	if c.Learner.AttainedRanks || c.Learner.AttainedDefault {
-		// The backend applies one rank per function: it would see only each table's first
-		// step, which is worse than no steps (experiments/attained.md).
-		return nil, errors.New("learner.attained_ranks and learner.attained_default: simulator only, the backend does not apply attained steps yet")
+	if c.Learner.AttainedDefault {
+		// The backend has no default entry: functions without one run unranked.
+		return nil, errors.New("learner.attained_default: simulator only, the backend does not apply a default entry yet")
 	}
 	l, err := model.NewLearner(model.FromConfig(c))
 	if err != nil {

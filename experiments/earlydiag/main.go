@@ -16,7 +16,7 @@ import (
 	"strings"
 
 	"github.com/alps-sched/alps/configs"
-	"github.com/alps-sched/alps/model"
+	"github.com/alps-sched/alps/policy"
 	"github.com/alps-sched/alps/sim"
 	"github.com/alps-sched/alps/sim/metrics"
 	"github.com/alps-sched/alps/sim/trace"
@@ -26,7 +26,7 @@ import (
 type logged struct {
 	*sim.ALPS
 	at     []int64
-	tables []*model.Table
+	tables []*policy.Table
 }
 
 func (l *logged) Timer(now int64) {
@@ -36,7 +36,7 @@ func (l *logged) Timer(now int64) {
 }
 
 // tableAt is the table in force at time t (nil before the first).
-func (l *logged) tableAt(t int64) *model.Table {
+func (l *logged) tableAt(t int64) *policy.Table {
 	i, _ := slices.BinarySearch(l.at, t+1)
 	if i == 0 {
 		return nil

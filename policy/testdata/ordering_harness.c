@@ -1,10 +1,10 @@
 /*
- * Host-side harness for bpf/ordering.h: reads the rows of ordering_vectors.csv
+ * Host-side harness for ordering.h: reads the rows of ordering_vectors.csv
  * (without the name column) on stdin, applies the rule as the scheduler does for one
  * enqueue-run cycle, and prints "v_enq key v_done vnow_done" per row.
  */
 #include <stdio.h>
-#include "../bpf/ordering.h"
+#include "ordering.h"
 
 int main(void)
 {

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * The alps ordering rule (backend/ORDERING.md), step for step the same as
- * srpt/ordering.go. Plain C with no kernel headers, so a host-side harness can
- * include it too (backend/ordering_test.go runs backend/testdata/ordering_vectors.csv
- * through it).
+ * The alps ordering rule (ORDERING.md beside this file), step for step the same
+ * as ordering.go. Plain C with no kernel headers, so the host-side harness
+ * (testdata/ordering_harness.c, run by ordering_c_test.go over ordering_vectors.csv)
+ * includes it too.
  *
  * vtimes are unsigned 64-bit and compared through signed differences, so they may
  * wrap around like the kernel's.
