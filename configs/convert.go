@@ -62,8 +62,6 @@ func learnerConfig(c Config) model.Config {
 // OrderKnobs converts the policy section: the ordering rule's knobs.
 func OrderKnobs(p Policy) policy.Knobs {
 	return policy.Knobs{
-		RankStep:     ns(p.RankStepMs),
-		MaxPenalty:   ns(p.MaxPenaltyMs),
 		WakeLag:      ns(p.WakeLagMs),
 		DefaultSlice: ns(p.DefaultSliceMs),
 		MaxWait:      ns(p.MaxWaitMs),
@@ -104,5 +102,7 @@ func SimParams(c Config, cores int) sim.Params {
 		CFS:     CFSParams(c.Sim),
 		SFS:     SFSParams(c.Sim),
 		Learner: learnerConfig(c),
+		V1: sim.V1Knobs{RankStep: ns(c.Policy.RankStepMs), MaxPenalty: ns(c.Policy.MaxPenaltyMs),
+			WakeLag: ns(c.Policy.WakeLagMs), DefaultSlice: ns(c.Policy.DefaultSliceMs)},
 	}
 }

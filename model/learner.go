@@ -44,6 +44,10 @@ type Config struct {
 
 	RankLevels int
 	RankScale  string // order, demand or log
+	// RankStep is the demand of the first rank step: on the log scale rank r >= 1 holds
+	// demands from RankStep * 2^((r-1)/LevelsPerDoubling) on; on the demand scale a rank is
+	// RankStep of demand.
+	RankStep int64
 	// LevelsPerDoubling is how many ranks the log scale puts in each doubling of demand
 	// (at least 1).
 	LevelsPerDoubling float64
@@ -93,8 +97,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("max functions must be > 0, got %d", c.MaxFunctions)
 	case c.MinSamples < 0:
 		return fmt.Errorf("min samples must be >= 0, got %d", c.MinSamples)
-	case c.Knobs.DefaultSlice <= 0 || c.Knobs.MaxPenalty <= 0:
-		return fmt.Errorf("default slice and max penalty must be > 0")
+	case c.RankStep < 0:
+		return fmt.Errorf("rank step must be >= 0, got %d", c.RankStep)
 	}
 	switch c.RankScale {
 	case RankByOrder, RankByDemand, RankByLog:
@@ -406,12 +410,12 @@ func (l *Learner) rankOf(d float64) int {
 	var r int
 	switch c.RankScale {
 	case RankByDemand:
-		if c.Knobs.RankStep > 0 {
-			r = int(math.Round(d / float64(c.Knobs.RankStep)))
+		if c.RankStep > 0 {
+			r = int(math.Round(d / float64(c.RankStep)))
 		}
 	case RankByLog:
-		if c.Knobs.RankStep > 0 && d >= float64(c.Knobs.RankStep) {
-			r = int(max(c.LevelsPerDoubling, 1)*math.Log2(d/float64(c.Knobs.RankStep))) + 1
+		if c.RankStep > 0 && d >= float64(c.RankStep) {
+			r = int(max(c.LevelsPerDoubling, 1)*math.Log2(d/float64(c.RankStep))) + 1
 		}
 	}
 	return min(max(r, 0), c.RankLevels-1)

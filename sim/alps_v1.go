@@ -16,7 +16,7 @@ type ALPSv1 struct {
 	learner  *model.Learner
 	interval int64
 	table    *policy.Table
-	p        policy.Knobs
+	p        V1Knobs
 
 	env  *Env
 	v    []int64 // per task vtime
@@ -28,14 +28,17 @@ type ALPSv1 struct {
 	Tables int
 }
 
+// V1Knobs are the knobs of the first ordering rule, in ns.
+type V1Knobs struct {
+	RankStep     int64 // vtime offset per rank
+	MaxPenalty   int64 // the most offset, and the most a key sits ahead of vnow
+	WakeLag      int64
+	DefaultSlice int64
+}
+
 // newALPSv1 returns the rule-v1 alps policy learning with l.
-func newALPSv1(l *model.Learner) *ALPSv1 {
-	k := l.Config().Knobs
-	return &ALPSv1{
-		learner:  l,
-		interval: l.Config().UpdateInterval,
-		p:        policy.Knobs{RankStep: k.RankStep, MaxPenalty: k.MaxPenalty, WakeLag: k.WakeLag, DefaultSlice: k.DefaultSlice},
-	}
+func newALPSv1(l *model.Learner, k V1Knobs) *ALPSv1 {
+	return &ALPSv1{learner: l, interval: l.Config().UpdateInterval, p: k}
 }
 
 // Name implements Policy.
@@ -113,7 +116,7 @@ func (a *ALPSv1) Timer(now int64) {
 
 // keyV1 is step 3 of rule v1: the key of a task with vtime v is v pushed back by its rank's
 // offset, at most MaxPenalty, and never more than MaxPenalty ahead of vnow.
-func keyV1(v, vnow int64, ranked bool, rank uint32, k policy.Knobs) int64 {
+func keyV1(v, vnow int64, ranked bool, rank uint32, k V1Knobs) int64 {
 	var off int64
 	if ranked {
 		off = min(int64(rank)*k.RankStep, k.MaxPenalty)
@@ -122,7 +125,7 @@ func keyV1(v, vnow int64, ranked bool, rank uint32, k policy.Knobs) int64 {
 }
 
 // sliceV1 is step 4 of rule v1: the function's slice when ranked and set, else the default.
-func sliceV1(ranked bool, slice int64, k policy.Knobs) int64 {
+func sliceV1(ranked bool, slice int64, k V1Knobs) int64 {
 	if ranked && slice > 0 {
 		return slice
 	}

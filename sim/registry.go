@@ -19,6 +19,8 @@ type Params struct {
 	// Learner configures alps's learner; its Knobs are replaced by Knobs, and Cores 0 means
 	// the simulated cores.
 	Learner model.Config
+	// V1 are the knobs of the first ordering rule (alps-v1, for the ablation).
+	V1 V1Knobs
 }
 
 // Factory makes a fresh policy for one simulation.
@@ -44,7 +46,7 @@ var registry = map[string]Factory{
 		if err != nil {
 			return nil, err
 		}
-		return newALPSv1(l), nil
+		return newALPSv1(l, p.V1), nil
 	},
 	// Diagnostics: alps ranked by each invocation's true (remaining) demand.
 	"alps-oracle":     newALPSOracle(false),
