@@ -33,11 +33,12 @@ const (
 	alpsCounterCNT_STALE       alpsCounter = 4
 	alpsCounterCNT_AGED        alpsCounter = 5
 	alpsCounterCNT_PREEMPT     alpsCounter = 6
-	alpsCounterCNT_DISPATCH    alpsCounter = 7
-	alpsCounterCNT_RECORD      alpsCounter = 8
-	alpsCounterCNT_RECORD_LOST alpsCounter = 9
-	alpsCounterCNT_CLASSIFY    alpsCounter = 10
-	alpsCounterNR_COUNTERS     alpsCounter = 11
+	alpsCounterCNT_KEPT        alpsCounter = 7
+	alpsCounterCNT_DISPATCH    alpsCounter = 8
+	alpsCounterCNT_RECORD      alpsCounter = 9
+	alpsCounterCNT_RECORD_LOST alpsCounter = 10
+	alpsCounterCNT_CLASSIFY    alpsCounter = 11
+	alpsCounterNR_COUNTERS     alpsCounter = 12
 )
 
 type alpsDump struct {

@@ -50,7 +50,7 @@ var (
 // first one the kernel lacks (ErrOldSchedExt).
 var requiredKfuncs = []string{"scx_bpf_dsq_insert___v2", "scx_bpf_dsq_move_to_local___v2",
 	"scx_bpf_dsq_insert_vtime", "scx_bpf_create_dsq", "scx_bpf_select_cpu_dfl", "scx_bpf_error_bstr",
-	"scx_bpf_dsq_move", "scx_bpf_kick_cpu", "scx_bpf_nr_cpu_ids", "bpf_iter_scx_dsq_new", "bpf_iter_scx_dsq_next",
+	"scx_bpf_dsq_move", "scx_bpf_dsq_nr_queued", "scx_bpf_kick_cpu", "scx_bpf_nr_cpu_ids", "bpf_iter_scx_dsq_new", "bpf_iter_scx_dsq_next",
 	"bpf_iter_scx_dsq_destroy", "bpf_iter_num_new", "bpf_iter_num_next", "bpf_iter_num_destroy"}
 
 // watchdogTimeout is the scheduler's ops.timeout_ms: the kernel ejects it when a runnable
@@ -94,6 +94,7 @@ type Counters struct {
 	Stale          uint64 // insertions of a classified task while the heartbeat was stale
 	Aged           uint64 // tasks the starvation guard moved ahead of every level
 	Preempted      uint64 // CPUs kicked to preempt a task of a higher level
+	Kept           uint64 // slice ends where the running task kept its CPU (no smaller key queued)
 	Dispatches     uint64 // tasks moved from the queues to a CPU
 	Records        uint64 // invocation records sent
 	RecordsLost    uint64 // records lost in the kernel: ring buffer full
@@ -106,7 +107,7 @@ func counterFields(c *Counters) map[alpsCounter]*uint64 {
 	return map[alpsCounter]*uint64{
 		alpsCounterCNT_ENQUEUE: &c.Enqueues, alpsCounterCNT_DIRECT: &c.Direct, alpsCounterCNT_RANKED: &c.Ranked,
 		alpsCounterCNT_DEFAULT: &c.Default, alpsCounterCNT_STALE: &c.Stale, alpsCounterCNT_AGED: &c.Aged,
-		alpsCounterCNT_PREEMPT: &c.Preempted, alpsCounterCNT_DISPATCH: &c.Dispatches,
+		alpsCounterCNT_PREEMPT: &c.Preempted, alpsCounterCNT_KEPT: &c.Kept, alpsCounterCNT_DISPATCH: &c.Dispatches,
 		alpsCounterCNT_RECORD: &c.Records, alpsCounterCNT_RECORD_LOST: &c.RecordsLost, alpsCounterCNT_CLASSIFY: &c.Classified,
 	}
 }

@@ -204,8 +204,8 @@ func TestKernelPolicyEffect(t *testing.T) {
 	}
 	ranked, c := ratio(2)
 	equal, _ := ratio(0)
-	line := fmt.Sprintf("A a level below B: A/B CPU = %.2fx (want >= 5; %d aged, %d preemptions); equal levels: %.2fx (want 0.67..1.5)",
-		ranked, c.Aged, c.Preempted, equal)
+	line := fmt.Sprintf("A a level below B: A/B CPU = %.2fx (want >= 5; %d aged, %d preemptions, %d slices renewed); equal levels: %.2fx (want 0.67..1.5)",
+		ranked, c.Aged, c.Preempted, c.Kept, equal)
 	if ranked < 5 || equal < 0.67 || equal > 1.5 {
 		t.Fatal(line)
 	}

@@ -41,6 +41,7 @@ bool scx_bpf_dsq_insert___v2(struct task_struct *p, u64 dsq_id, u64 slice, u64 e
 void scx_bpf_dsq_insert_vtime(struct task_struct *p, u64 dsq_id, u64 slice, u64 vtime, u64 enq_flags) __ksym;
 bool scx_bpf_dsq_move_to_local___v2(u64 dsq_id, u64 enq_flags) __ksym;
 bool scx_bpf_dsq_move(struct bpf_iter_scx_dsq *it__iter, struct task_struct *p, u64 dsq_id, u64 enq_flags) __ksym;
+s32 scx_bpf_dsq_nr_queued(u64 dsq_id) __ksym;
 void scx_bpf_kick_cpu(s32 cpu, u64 flags) __ksym;
 u32 scx_bpf_nr_cpu_ids(void) __ksym;
 void scx_bpf_error_bstr(char *fmt, unsigned long long *data, u32 data__sz) __ksym;
@@ -146,6 +147,7 @@ enum counter {
 	CNT_STALE,	 /* insertions of a classified task while the heartbeat was stale */
 	CNT_AGED,	 /* tasks the guard moved ahead of every level */
 	CNT_PREEMPT,	 /* CPUs kicked to preempt a task of a higher level */
+	CNT_KEPT,	 /* slice ends where the task kept its CPU: no queued key below its own */
 	CNT_DISPATCH,	 /* tasks moved from the DSQs to a CPU */
 	CNT_RECORD,	 /* invocation records sent */
 	CNT_RECORD_LOST, /* records lost: ring buffer full */
@@ -268,7 +270,7 @@ static __always_inline void classify(struct task_ctx *t, struct task_struct *p, 
  * default entry; NULL when t is not ranked (no function, no row and no default, or a
  * stale heartbeat).
  */
-static __always_inline const struct alps_steps *ranked(struct task_ctx *t, struct table *tb)
+static __always_inline const struct alps_steps *ranked(struct task_ctx *t, struct table *tb, bool counted)
 {
 	struct entry *row;
 	u32 idx;
@@ -276,17 +278,20 @@ static __always_inline const struct alps_steps *ranked(struct task_ctx *t, struc
 	if (t->fn == FN_NONE || t->fn >= MAX_FUNCTIONS)
 		return NULL;
 	if (heartbeat_stale && bpf_ktime_get_ns() - heartbeat > heartbeat_stale) {
-		count(CNT_STALE);
+		if (counted)
+			count(CNT_STALE);
 		return NULL;
 	}
 	idx = (gen & 1) * MAX_FUNCTIONS + t->fn;
 	row = bpf_map_lookup_elem(&policy, &idx);
 	if (row && row->valid) {
-		count(CNT_RANKED);
+		if (counted)
+			count(CNT_RANKED);
 		return &row->steps;
 	}
 	if (tb->dflt.valid) {
-		count(CNT_DEFAULT);
+		if (counted)
+			count(CNT_DEFAULT);
 		return &tb->dflt.steps;
 	}
 	return NULL;
@@ -298,7 +303,7 @@ static __always_inline const struct alps_steps *ranked(struct task_ctx *t, struc
  */
 static __always_inline u64 place(struct task_ctx *t, struct table *tb)
 {
-	const struct alps_steps *e = ranked(t, tb);
+	const struct alps_steps *e = ranked(t, tb, true);
 
 	if (!e) {
 		t->level = 0;
@@ -408,9 +413,53 @@ void BPF_STRUCT_OPS(alps_enqueue, struct task_struct *p, u64 enq_flags)
 		preempt_above(t->level);
 }
 
-/* The guard's tasks first, then the lowest key. */
+/*
+ * Whether prev, whose slice ended while it is still runnable, keeps its CPU: when the key
+ * it would be queued at now is below every queued key (the smallest key runs) and the
+ * guard has no task waiting. The kernel calls ops.dispatch before it queues prev again,
+ * so without this any queued task, of any level, would take the CPU from it. A task that
+ * keeps its CPU gets the quantum and level an enqueue would give it.
+ */
+static __always_inline bool keep_prev(struct task_struct *prev)
+{
+	const struct alps_steps *e;
+	struct task_struct *p;
+	struct task_ctx *t;
+	struct table *tb;
+	u64 used, attained, v, head = 0;
+	bool queued = false;
+	u32 level;
+
+	if (!(prev->scx.flags & SCX_TASK_QUEUED) || scx_bpf_dsq_nr_queued(AGED_DSQ) > 0)
+		return false;
+	tb = live_table();
+	t = get_ctx(prev);
+	if (!tb || !t)
+		return false;
+	alps_for_each(scx_dsq, p, SHARED_DSQ, 0) {
+		head = p->scx.dsq_vtime;
+		queued = true;
+		break;
+	}
+	used = now() - t->started;
+	attained = t->attained + used;
+	e = ranked(t, tb, false);
+	level = e ? alps_level(e, 1, attained) : 0;
+	v = alps_clamp_lag(alps_charge(t->v, used, prev->scx.weight), vtime_now, tb->knobs.wake_lag);
+	if (queued && alps_key(level, v) >= head)
+		return false;
+	prev->scx.slice = e ? alps_quantum(e, 1, attained, tb->knobs.default_slice) : tb->knobs.default_slice;
+	t->level = level;
+	set_cpu_level(level);
+	count(CNT_KEPT);
+	return true;
+}
+
+/* The guard's tasks first, then the lowest key, unless prev still has the lowest key. */
 void BPF_STRUCT_OPS(alps_dispatch, s32 cpu, struct task_struct *prev)
 {
+	if (prev && keep_prev(prev))
+		return;
 	if (scx_bpf_dsq_move_to_local___v2(AGED_DSQ, 0) || scx_bpf_dsq_move_to_local___v2(SHARED_DSQ, 0))
 		count(CNT_DISPATCH);
 }

@@ -111,6 +111,7 @@ type statusCounters struct {
 	Stale       uint64 `json:"stale"`
 	Aged        uint64 `json:"aged"`
 	Preempted   uint64 `json:"preempted"`
+	Kept        uint64 `json:"kept"`
 	Dispatches  uint64 `json:"dispatches"`
 	Records     uint64 `json:"records"`
 	RecordsLost uint64 `json:"records_lost"`
@@ -149,7 +150,7 @@ func buildStatus(snap backend.Snapshot, names map[uint32]functionName, pin strin
 			Preempt: k.Preempt},
 		Functions: len(snap.Policy),
 		Counters: statusCounters{Enqueues: c.Enqueues, Direct: c.Direct, Ranked: c.Ranked, Default: c.Default, Stale: c.Stale,
-			Aged: c.Aged, Preempted: c.Preempted, Dispatches: c.Dispatches, Records: c.Records, RecordsLost: c.RecordsLost,
+			Aged: c.Aged, Preempted: c.Preempted, Kept: c.Kept, Dispatches: c.Dispatches, Records: c.Records, RecordsLost: c.RecordsLost,
 			Classified: c.Classified},
 		Top: []statusRow{},
 	}
@@ -235,8 +236,8 @@ func writeStatus(w io.Writer, r statusReport, asJSON bool) error {
 	} else {
 		fmt.Fprintf(tw, "default entry:\tnone (functions without an entry are unranked)\n")
 	}
-	fmt.Fprintf(tw, "counters:\tenqueues %d, direct %d, ranked %d, default %d, stale %d, aged %d, preempted %d, dispatches %d, records %d, records lost %d, classified %d\n",
-		c.Enqueues, c.Direct, c.Ranked, c.Default, c.Stale, c.Aged, c.Preempted, c.Dispatches, c.Records, c.RecordsLost, c.Classified)
+	fmt.Fprintf(tw, "counters:\tenqueues %d, direct %d, ranked %d, default %d, stale %d, aged %d, preempted %d, kept %d, dispatches %d, records %d, records lost %d, classified %d\n",
+		c.Enqueues, c.Direct, c.Ranked, c.Default, c.Stale, c.Aged, c.Preempted, c.Kept, c.Dispatches, c.Records, c.RecordsLost, c.Classified)
 	if err := tw.Flush(); err != nil {
 		return err
 	}

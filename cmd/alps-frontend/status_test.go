@@ -66,7 +66,7 @@ func testSnapshot() backend.Snapshot {
 				StepRank: [policy.MaxSteps]uint32{1, 6}},
 			7: {Rank: 1, Slice: int64(3 * ms)}, // ties with 2: by id
 		},
-		Counters: backend.Counters{Enqueues: 1000, Ranked: 900, Default: 50, Aged: 3, Preempted: 7, Records: 42},
+		Counters: backend.Counters{Enqueues: 1000, Ranked: 900, Default: 50, Aged: 3, Preempted: 7, Kept: 11, Records: 42},
 		Comms:    map[string]uint32{"resize": 0, "thumbnail-gen": 1},
 	}
 }
@@ -205,7 +205,7 @@ func TestStatusText(t *testing.T) {
 		"heartbeat:      250ms ago (ranks apply; stale after 3s)",
 		"policy:         4 functions ranked (table 1); wake lag 20 ms, default slice 20 ms, max wait 2000 ms, preempt true\n",
 		"default entry:  rank 3, slice 20.00 ms, steps 0ms:3 80ms:9 (functions without an entry)\n",
-		"enqueues 1000,", "ranked 900,", "default 50,", "aged 3,", "preempted 7,", "records 42,",
+		"enqueues 1000,", "ranked 900,", "default 50,", "aged 3,", "preempted 7,", "kept 11,", "records 42,",
 		"(top 3 of 4; --top 0 shows all)",
 	} {
 		if !strings.Contains(out, want) {
