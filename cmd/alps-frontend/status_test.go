@@ -53,7 +53,7 @@ func testSnapshot() backend.Snapshot {
 			Preempt: true},
 		Default: policy.Entry{Rank: 3, NSteps: 2, StepAt: [policy.MaxSteps]int64{0, int64(80 * ms)},
 			StepRank: [policy.MaxSteps]uint32{3, 9}},
-		HasDefault: true,
+		HasDefault:     true,
 		HeartbeatStale: 3 * time.Second,
 		Layout:         backend.LayoutVersion,
 		Generation:     1,
