@@ -538,6 +538,16 @@ void BPF_STRUCT_OPS(alps_cgroup_move, struct task_struct *p, struct cgroup *from
 		classify(t, p, BPF_CORE_READ(to, kn, id));
 }
 
+/* Wake the idle CPUs, if any, so that they dispatch. */
+static __always_inline void kick_idle(void)
+{
+	u32 nr = scx_bpf_nr_cpu_ids();
+	int *cpu;
+
+	alps_for_each(num, cpu, 0, nr)
+		scx_bpf_kick_cpu(*cpu, SCX_KICK_IDLE);
+}
+
 /* How long the guard's timer sleeps: a quarter of max_wait, at least AGING_MIN_PERIOD. */
 static __always_inline u64 aging_period(u64 max_wait)
 {
@@ -559,6 +569,7 @@ static int age(void *map, int *key, struct aging_timer *a)
 	u64 max_wait = tb ? tb->knobs.max_wait : 0, at = bpf_ktime_get_ns();
 	struct task_struct *p;
 	struct task_ctx *t;
+	bool moved = false;
 
 	if (exiting)
 		return 0;
@@ -569,10 +580,15 @@ static int age(void *map, int *key, struct aging_timer *a)
 			if (!t || alps_before(at, t->enq) || !alps_aged(t->enq, at, max_wait))
 				continue;
 			t->level = 0;
-			if (scx_bpf_dsq_move(ALPS_ITER, p, AGED_DSQ, 0))
+			if (scx_bpf_dsq_move(ALPS_ITER, p, AGED_DSQ, 0)) {
 				count(CNT_AGED);
+				moved = true;
+			}
 		}
 	}
+	/* No CPU dispatched since: an idle one would not notice the aged tasks. */
+	if (moved)
+		kick_idle();
 	bpf_timer_start(&a->timer, aging_period(max_wait), 0);
 	return 0;
 }
