@@ -280,8 +280,7 @@ func (m *pinnedMaps) readTables() ([2]policy.Knobs, error) {
 		if err := m.tables.Lookup(uint32(i), &k); err != nil {
 			return out, fmt.Errorf("reading the pinned policy knobs: %w", err)
 		}
-		out[i] = policy.Knobs{RankStep: int64(k.RankStep), MaxPenalty: int64(k.MaxPenalty), WakeLag: int64(k.WakeLag),
-			DefaultSlice: int64(k.DefaultSlice)}
+		out[i] = policy.Knobs{WakeLag: int64(k.WakeLag), DefaultSlice: int64(k.DefaultSlice)}
 	}
 	return out, nil
 }

@@ -289,8 +289,7 @@ func (s *Scheduler) install(t *policy.Table) error {
 	}
 	next := (gen + 1) & 1
 	k := t.Knobs
-	raw := alpsKnobs{RankStep: uint64(k.RankStep), MaxPenalty: uint64(k.MaxPenalty), WakeLag: uint64(k.WakeLag),
-		DefaultSlice: uint64(k.DefaultSlice)}
+	raw := alpsKnobs{WakeLag: uint64(k.WakeLag), DefaultSlice: uint64(k.DefaultSlice)}
 	if err := s.objs.Tables.Update(next, &raw, ebpf.UpdateAny); err != nil {
 		return fmt.Errorf("writing the policy knobs: %w", err)
 	}

@@ -9,15 +9,13 @@ import (
 	"github.com/alps-sched/alps/policy"
 )
 
-// prefixOf returns xs sorted and its prefix sums.
-func prefixOf(xs []float64) ([]float64, []float64) {
+// distOf returns the empirical distribution of xs (mass 1 each).
+func distOf(xs []float64) *empirical {
 	xs = slices.Clone(xs)
 	slices.Sort(xs)
-	ps := make([]float64, len(xs)+1)
-	for i, x := range xs {
-		ps[i+1] = ps[i] + x
-	}
-	return xs, ps
+	var d empirical
+	d.reset(xs, nil, 0)
+	return &d
 }
 
 func repeat(x float64, n int) []float64 {
@@ -56,26 +54,22 @@ func TestGittinsR(t *testing.T) {
 		{"ties", []float64{1, 1, 1, 9}, 0, 4.0 / 3},
 	}
 	for _, tc := range tests {
-		xs, ps := prefixOf(tc.xs)
-		s := 0
-		for s < len(xs) && xs[s] <= tc.a {
-			s++
-		}
-		if got := gittinsR(xs, ps, s, tc.a); math.Abs(got-tc.want) > 1e-9 {
+		d := distOf(tc.xs)
+		if got := d.gittinsR(d.above(tc.a), tc.a); math.Abs(got-tc.want) > 1e-9 {
 			t.Errorf("%s: R(%g) = %g, want %g", tc.name, tc.a, got, tc.want)
 		}
 	}
 }
 
 func TestServedIn(t *testing.T) {
-	xs, ps := prefixOf([]float64{1, 4, 10})
+	d := distOf([]float64{1, 4, 10})
 	for _, tc := range []struct{ lo, hi, want float64 }{
 		{0, 2, 1 + 2 + 2},
 		{2, 5, 0 + 2 + 3},
 		{4, math.Inf(1), 6},
 		{0, math.Inf(1), 15},
 	} {
-		if got := servedIn(xs, ps, tc.lo, tc.hi); math.Abs(got-tc.want) > 1e-9 {
+		if got := d.servedIn(tc.lo, tc.hi); math.Abs(got-tc.want) > 1e-9 {
 			t.Errorf("servedIn(%g, %g) = %g, want %g", tc.lo, tc.hi, got, tc.want)
 		}
 	}
@@ -123,9 +117,8 @@ func TestAttainedSteps(t *testing.T) {
 		{"quantile bimodal", bimodal, 2, AttainedQuantile, [2]int{0, 0}, [2]int{6, 7}, 7, 30},
 	}
 	for _, tc := range tests {
-		xs, ps := prefixOf(tc.xs)
 		var e policy.Entry
-		attainedSteps(&e, xs, ps, tc.k, tc.rule, func(d float64) int { return logRank(d) }, 10, nil)
+		attainedSteps(&e, distOf(tc.xs), tc.k, tc.rule, func(d float64) int { return logRank(d) }, 10, nil)
 		if e.NSteps < 1 || int(e.NSteps) > tc.k || e.StepAt[0] != 0 {
 			t.Fatalf("%s: %d steps from %d, want 1..%d from 0", tc.name, e.NSteps, e.StepAt[0], tc.k)
 		}
@@ -175,7 +168,7 @@ func TestEntryRankAt(t *testing.T) {
 // the rank of its mean, and it is demoted after its short mode; off, entries carry no steps.
 func TestLearnerAttainedRanks(t *testing.T) {
 	cfg := testConfig()
-	cfg.RankScale, cfg.RankLevels, cfg.Knobs.RankStep = RankByLog, 32, 50*msec
+	cfg.RankScale, cfg.RankLevels, cfg.RankStep = RankByLog, 32, 50*msec
 	rng := rand.New(rand.NewPCG(5, 6))
 	var recs []policy.Record
 	at := int64(0)

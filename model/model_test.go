@@ -165,8 +165,8 @@ func testConfig() Config {
 		WindowSize: 10000, WindowSpan: 60_000 * msec, UpdateInterval: 1000 * msec, Cores: 2,
 		Predictor: "mean", EWMAAlpha: 0.2, Percentile: 0.9,
 		Alpha: 1, Beta: 0, Gamma: 1, Theta: 100, SliceCap: 200 * msec, MinSlice: msec, SRPTSlice: true,
-		RankLevels: 8, RankScale: RankByOrder, MaxFunctions: 100, IORule: true,
-		Knobs: policy.Knobs{RankStep: 10 * msec, MaxPenalty: 500 * msec, WakeLag: 20 * msec, DefaultSlice: 20 * msec},
+		RankLevels: 8, RankScale: RankByOrder, RankStep: 10 * msec, MaxFunctions: 100, IORule: true,
+		Knobs: policy.Knobs{WakeLag: 20 * msec, DefaultSlice: 20 * msec, MaxWait: 2000 * msec, Preempt: true},
 	}
 }
 
@@ -201,7 +201,7 @@ func TestLearnerRanksShortFirst(t *testing.T) {
 	if _, ok := tab.Lookup(99); ok {
 		t.Error("unseen function has an entry")
 	}
-	if tab.Version != 1 || tab.Knobs.MaxPenalty != 500*msec {
+	if tab.Version != 1 || tab.Knobs.MaxWait != 2000*msec {
 		t.Errorf("version %d knobs %+v", tab.Version, tab.Knobs)
 	}
 
@@ -273,7 +273,7 @@ func TestConfigValidate(t *testing.T) {
 		{"alpha", func(c *Config) { c.Alpha = -1 }},
 		{"predictor", func(c *Config) { c.Predictor = "forest" }},
 		{"scale", func(c *Config) { c.RankScale = "random" }},
-		{"penalty", func(c *Config) { c.Knobs.MaxPenalty = 0 }},
+		{"default slice", func(c *Config) { c.Knobs.DefaultSlice = 0 }},
 	}
 	for _, tc := range tests {
 		c := testConfig()

@@ -34,8 +34,8 @@ func (c *Checker) Close() error { return c.objs.Close() }
 // Run runs the cycle of v in the kernel and returns its outputs: v after the clamp, the
 // key, and v and vnow after the run (the order of policy.Vector's Want fields).
 func (c *Checker) Run(v policy.Vector) ([4]int64, error) {
-	in := checkVector{V: uint64(v.V), Vnow: uint64(v.Vnow), Used: uint64(v.Used), RankStep: uint64(v.Knobs.RankStep),
-		MaxPenalty: uint64(v.Knobs.MaxPenalty), WakeLag: uint64(v.Knobs.WakeLag), Weight: v.Weight, Rank: v.Rank}
+	in := checkVector{V: uint64(v.V), Vnow: uint64(v.Vnow), Used: uint64(v.Used), WakeLag: uint64(v.Knobs.WakeLag),
+		Weight: v.Weight, Rank: v.Entry.Rank}
 	if v.Ranked {
 		in.Ranked = 1
 	}

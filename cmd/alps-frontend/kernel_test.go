@@ -29,7 +29,7 @@ func TestKernelStatus(t *testing.T) {
 	kerneltest.Attach(t)
 	pins := fmt.Sprintf("/sys/fs/bpf/alps-kerneltest-%d", os.Getpid())
 	t.Cleanup(func() { os.Remove(pins) })
-	knobs := policy.Knobs{RankStep: int64(10 * time.Millisecond), MaxPenalty: int64(500 * time.Millisecond),
+	knobs := policy.Knobs{MaxWait: int64(2 * time.Second), Preempt: true,
 		WakeLag: int64(20 * time.Millisecond), DefaultSlice: int64(20 * time.Millisecond)}
 	first := map[uint32]policy.Entry{0: {Rank: 1, Slice: int64(7 * time.Millisecond)}, 5: {Rank: 0, Slice: int64(3 * time.Millisecond)},
 		6: {Rank: 2, NSteps: 2, StepAt: [policy.MaxSteps]int64{0, int64(30 * time.Millisecond)}, StepRank: [policy.MaxSteps]uint32{2, 5}}}
@@ -111,7 +111,7 @@ func TestKernelStatus(t *testing.T) {
 			t.Fatalf("status --json: %v:\n%s", err, out)
 		}
 		if r.PinPath != pins || r.SchedExt != "enabled" || !strings.HasPrefix(r.Ops, "alps") || r.HeartbeatStale ||
-			r.Functions != len(want) || len(r.Top) != len(want) || r.Knobs.RankStepMs != nsMs(knobs.RankStep) {
+			r.Functions != len(want) || len(r.Top) != len(want) || r.Knobs.MaxWaitMs != nsMs(knobs.MaxWait) {
 			t.Fatalf("status --json shows %s", out)
 		}
 		for i, row := range r.Top {

@@ -69,10 +69,10 @@ type statusReport struct {
 }
 
 type statusKnobs struct {
-	RankStepMs     float64 `json:"rank_step_ms"`
-	MaxPenaltyMs   float64 `json:"max_penalty_ms"`
 	WakeLagMs      float64 `json:"wake_lag_ms"`
 	DefaultSliceMs float64 `json:"default_slice_ms"`
+	MaxWaitMs      float64 `json:"max_wait_ms"`
+	Preempt        bool    `json:"preempt"`
 }
 
 type statusRow struct {
@@ -120,8 +120,8 @@ func buildStatus(snap backend.Snapshot, names map[uint32]functionName, pin strin
 		HeartbeatStale: snap.Stale(),
 		StaleAfterMs:   ms(snap.HeartbeatStale),
 		Generation:     snap.Generation,
-		Knobs: statusKnobs{RankStepMs: nsMs(snap.Knobs.RankStep), MaxPenaltyMs: nsMs(snap.Knobs.MaxPenalty),
-			WakeLagMs: nsMs(snap.Knobs.WakeLag), DefaultSliceMs: nsMs(snap.Knobs.DefaultSlice)},
+		Knobs: statusKnobs{WakeLagMs: nsMs(snap.Knobs.WakeLag), DefaultSliceMs: nsMs(snap.Knobs.DefaultSlice),
+			MaxWaitMs: nsMs(snap.Knobs.MaxWait), Preempt: snap.Knobs.Preempt},
 		Functions: len(snap.Policy),
 		Counters: statusCounters{Enqueues: c.Enqueues, Direct: c.Direct, Ranked: c.Ranked, Stale: c.Stale,
 			Capped: c.Capped, Dispatches: c.Dispatches, Records: c.Records, RecordsLost: c.RecordsLost,
@@ -188,8 +188,8 @@ func writeStatus(w io.Writer, r statusReport, asJSON bool) error {
 	}
 	fmt.Fprintf(tw, "sched_ext:\t%s\n", schedExt)
 	fmt.Fprintf(tw, "heartbeat:\t%s\n", hb)
-	fmt.Fprintf(tw, "policy:\t%d functions ranked (table %d); rank step %g ms, max penalty %g ms, wake lag %g ms, default slice %g ms\n",
-		r.Functions, r.Generation, r.Knobs.RankStepMs, r.Knobs.MaxPenaltyMs, r.Knobs.WakeLagMs, r.Knobs.DefaultSliceMs)
+	fmt.Fprintf(tw, "policy:\t%d functions ranked (table %d); wake lag %g ms, default slice %g ms, max wait %g ms, preempt %v\n",
+		r.Functions, r.Generation, r.Knobs.WakeLagMs, r.Knobs.DefaultSliceMs, r.Knobs.MaxWaitMs, r.Knobs.Preempt)
 	fmt.Fprintf(tw, "counters:\tenqueues %d, direct %d, ranked %d, stale %d, capped %d, dispatches %d, records %d, records lost %d, classified %d\n",
 		c.Enqueues, c.Direct, c.Ranked, c.Stale, c.Capped, c.Dispatches, c.Records, c.RecordsLost, c.Classified)
 	if err := tw.Flush(); err != nil {

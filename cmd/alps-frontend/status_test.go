@@ -49,8 +49,8 @@ func fakeEnv(want string, src *fakePins) (statusEnv, *string) {
 func testSnapshot() backend.Snapshot {
 	ms := time.Millisecond
 	return backend.Snapshot{
-		Knobs: policy.Knobs{RankStep: int64(10 * ms), MaxPenalty: int64(500 * ms), WakeLag: int64(20 * ms),
-			DefaultSlice: int64(20 * ms)},
+		Knobs: policy.Knobs{WakeLag: int64(20 * ms), DefaultSlice: int64(20 * ms), MaxWait: int64(2 * time.Second),
+			Preempt: true},
 		HeartbeatStale: 3 * time.Second,
 		Layout:         backend.LayoutVersion,
 		Generation:     1,
