@@ -54,10 +54,47 @@ func TestGittinsR(t *testing.T) {
 		{"ties", []float64{1, 1, 1, 9}, 0, 4.0 / 3},
 	}
 	for _, tc := range tests {
-		d := distOf(tc.xs)
-		if got := d.gittinsR(d.above(tc.a), tc.a); math.Abs(got-tc.want) > 1e-9 {
+		if got := fullGridR(distOf(tc.xs), tc.a); math.Abs(got-tc.want) > 1e-9 {
 			t.Errorf("%s: R(%g) = %g, want %g", tc.name, tc.a, got, tc.want)
 		}
+	}
+}
+
+// fullGridR is R(a) with a cutoff at every support point above a (the empirical Gittins
+// index, unrestricted): gridR on the grid of a and every support point above it.
+func fullGridR(d *empirical, a float64) float64 {
+	grid := []gridPoint{{a: a}}
+	for _, x := range d.xs {
+		if x > a {
+			grid = append(grid, gridPoint{a: x})
+		}
+	}
+	for i := range grid {
+		s := d.above(grid[i].a)
+		grid[i].pw, grid[i].pwx = d.pw[s], d.pwx[s]
+	}
+	return gridR(grid, 0, d.pw[len(d.xs)])
+}
+
+// TestGridRWeighted: with masses, R is the mass-weighted form: a sample of mass 2 counts as
+// two samples of mass 1, and a prior mixed in at weight w moves R between the two.
+func TestGridRWeighted(t *testing.T) {
+	var twice, doubled empirical
+	twice.reset([]float64{10, 10, 50, 50, 50, 2000}, nil, 0)
+	doubled.xs, doubled.ws = []float64{10, 50, 2000}, []float64{2, 3, 1}
+	doubled.sums()
+	for _, a := range []float64{0, 10, 49} {
+		if x, y := fullGridR(&twice, a), fullGridR(&doubled, a); math.Abs(x-y) > 1e-9 {
+			t.Errorf("R(%g): %g with repeated samples, %g with masses", a, x, y)
+		}
+	}
+	short := distOf(repeat(10, 20))
+	long := distOf(repeat(1000, 20))
+	var mixed empirical
+	mixed.reset(repeat(10, 20), long, 20) // as much prior as own mass
+	r0, r1, rm := fullGridR(short, 0), fullGridR(long, 0), fullGridR(&mixed, 0)
+	if !(r0 < rm && rm < r1) {
+		t.Errorf("R(0): own %g, prior %g, mixed %g: want the mix in between", r0, r1, rm)
 	}
 }
 

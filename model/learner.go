@@ -101,6 +101,7 @@ type Learner struct {
 	cand    []attCand
 	pooled  []float64 // attained ranks: the pooled window's samples
 	prior   empirical // and their distribution
+	priorQ  empirical // its quantiles: the prior mixed into each function
 	dist    empirical // a function's distribution (its samples and the prior)
 	sim     simulator
 	base    uint32 // RelativeRanks: the rank subtracted in the last derive
@@ -191,7 +192,9 @@ func (l *Learner) Update(now int64) *policy.Table {
 	}
 	l.group()
 	l.predict()
-	l.simulate()
+	if l.cfg.SRPTSlice {
+		l.simulate() // its segments are only used by the slice rule
+	}
 	tab.Entries = l.derive()
 	if l.cfg.AttainedRanks && l.cfg.AttainedDefault {
 		tab.Default, tab.HasDefault = l.pooledSteps(), true
@@ -341,7 +344,7 @@ func (l *Learner) derive() map[uint32]policy.Entry {
 		}
 		e := policy.Entry{Rank: ranks[fi], Slice: slice, Demand: int64(f.demand)}
 		if c.AttainedRanks {
-			l.dist.reset(l.samples[f.off:f.off+f.n], &l.prior, c.PriorWeight)
+			l.dist.reset(l.samples[f.off:f.off+f.n], &l.priorQ, c.PriorWeight)
 			l.cand = attainedSteps(&e, &l.dist, c.AttainedSteps, c.AttainedRule, l.rankOf, capRank, l.cand)
 			if e.NSteps > 0 {
 				e.Rank = e.StepRank[0]
@@ -376,7 +379,12 @@ func (l *Learner) rankOf(d float64) int {
 		}
 	case RankByLog:
 		if c.RankStep > 0 && d >= float64(c.RankStep) {
-			r = int(max(c.LevelsPerDoubling, 1)*math.Log2(d/float64(c.RankStep))) + 1
+			if lpd := c.LevelsPerDoubling; lpd <= 1 {
+				_, e := math.Frexp(d / float64(c.RankStep)) // floor(log2 x) = e - 1, exactly
+				r = e
+			} else {
+				r = int(lpd*math.Log2(d/float64(c.RankStep))) + 1
+			}
 		}
 	}
 	return min(max(r, 0), c.RankLevels-1)
