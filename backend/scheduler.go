@@ -330,8 +330,8 @@ func (s *Scheduler) install(t *policy.Table) error {
 // watchdog.
 func checkKnobs(k policy.Knobs) error {
 	if k.MaxWait > int64(MaxWaitLimit) {
-		return fmt.Errorf("max_wait: at most %v (the kernel ejects a scheduler that leaves a task waiting %v), got %v",
-			MaxWaitLimit, watchdogTimeout, time.Duration(k.MaxWait))
+		return fmt.Errorf("policy.max_wait_ms: at most %d in the kernel (its watchdog ejects a scheduler that leaves a task waiting %v), got %g",
+			MaxWaitLimit.Milliseconds(), watchdogTimeout, float64(k.MaxWait)/1e6)
 	}
 	return nil
 }

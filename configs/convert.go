@@ -46,6 +46,7 @@ func learnerConfig(c Config) model.Config {
 		RankLevels:        l.RankLevels,
 		RankScale:         l.RankScale,
 		LevelsPerDoubling: l.LevelsPerDoubling,
+		RankStep:          ns(c.Policy.RankStepMs),
 		MaxFunctions:      l.MaxFunctions,
 		IORule:            l.IORule,
 		AttainedRanks:     l.AttainedRanks,

@@ -54,7 +54,12 @@ const (
 // mass of the prior weight.
 type empirical struct {
 	xs, ws, pw, pwx []float64
+	grid            []gridPoint // attainedSteps's scratch
 }
+
+// gridPoint is a candidate attained service a with the mass and mass-weighted sum of the
+// support points at or below it.
+type gridPoint struct{ a, pw, pwx float64 }
 
 // reset makes d the distribution of the sorted samples xs (mass 1 each) mixed with prior (nil:
 // none) scaled to a total mass of priorMass.
@@ -110,20 +115,22 @@ func (d *empirical) quantile(q float64) float64 {
 	return d.xs[min(k, n-1)]
 }
 
-// gittinsR returns R(a) for the support points from index s on (the first above a, s < len):
-// the least, over cutoffs b at support points, of E[min(D-a, b-a) | D > a] / P(D <= b | D > a).
-func (d *empirical) gittinsR(s int, a float64) float64 {
-	n := len(d.xs)
-	m := d.pw[n] - d.pw[s] // mass above a
+// gridR returns R at grid[i].a for a job re-ranked only at the grid's points (the last point
+// is the largest demand; total is the whole mass): the least, over the later points b, of
+// E[min(D-a, b-a) | D > a] / P(D <= b | D > a), skipping cutoffs that complete less than
+// max(minCutoffFrac of the mass above a, minCutoffCount samples).
+func gridR(grid []gridPoint, i int, total float64) float64 {
+	g := grid[i]
+	m := total - g.pw // mass above a
 	need := min(m, max(minCutoffFrac*m, minCutoffCount))
 	best := math.Inf(1)
-	for j := s; j < n; j++ {
-		done := d.pw[j+1] - d.pw[s]
+	for _, b := range grid[i+1:] {
+		done := b.pw - g.pw
 		if done < need*(1-1e-12) {
 			continue
 		}
-		// E[min(D-a, xs[j]-a) | D > a] * m, and the mass in (a, xs[j]].
-		num := d.pwx[j+1] - d.pwx[s] + (d.pw[n]-d.pw[j+1])*d.xs[j] - m*a
+		// E[min(D-a, b-a) | D > a] * m, and the mass in (a, b].
+		num := b.pwx - g.pwx - done*g.a + (total-b.pw)*(b.a-g.a)
 		if num < best*done {
 			best = num / done
 		}
@@ -166,25 +173,31 @@ func attainedSteps(e *policy.Entry, d *empirical, k int, rule string, rankOf fun
 		return cand
 	}
 	// Candidates: a = 0 and the distinct quantiles j/M of the distribution that some mass
-	// exceeds.
-	cand = append(cand[:0], attCand{a: 0, rank: min(rankOf(d.gittinsR(0, 0)), capRank)})
-	lastA := 0.0
+	// exceeds. A task is re-ranked only where a step starts, so R at a candidate takes its
+	// cutoffs at the later candidates and the largest demand (the Gittins index of a job
+	// re-ranked on the grid): O(M^2) per function instead of O(M * support).
+	grid := d.grid[:0]
+	grid = append(grid, gridPoint{a: 0})
 	nc := min(attainedCandidates, n)
 	for j := 1; j < nc; j++ {
 		a := d.quantile(float64(j) / float64(nc))
-		if a <= lastA {
-			continue
+		if a > grid[len(grid)-1].a && d.above(a) < n {
+			grid = append(grid, gridPoint{a: a})
 		}
-		lastA = a
-		s := d.above(a)
-		if s >= n {
-			break
-		}
-		r := min(rankOf(d.gittinsR(s, a)), capRank)
-		if r == cand[len(cand)-1].rank {
+	}
+	grid = append(grid, gridPoint{a: d.xs[n-1]}) // every demand is done here
+	for i := range grid {
+		s := d.above(grid[i].a)
+		grid[i].pw, grid[i].pwx = d.pw[s], d.pwx[s]
+	}
+	d.grid = grid
+	cand = cand[:0]
+	for i := 0; i+1 < len(grid); i++ {
+		r := min(rankOf(gridR(grid, i, d.pw[n])), capRank)
+		if len(cand) > 0 && r == cand[len(cand)-1].rank {
 			continue // a step never needs to start inside a run of equal ranks
 		}
-		cand = append(cand, attCand{a: a, rank: r})
+		cand = append(cand, attCand{a: grid[i].a, rank: r})
 	}
 	c := len(cand)
 	if c <= k {
@@ -288,7 +301,28 @@ func (l *Learner) pool() {
 	l.pooled = xs
 	slices.Sort(xs)
 	l.prior.reset(xs, nil, 0)
+	// The prior mixed into every function: priorPoints quantiles of equal mass (the mixing
+	// costs each function priorPoints support points, not the pooled window's).
+	l.priorQ.xs, l.priorQ.ws = l.priorQ.xs[:0], l.priorQ.ws[:0]
+	if len(xs) == 0 {
+		l.priorQ.sums()
+		return
+	}
+	for k := range priorPoints {
+		x := xs[min(len(xs)-1, (2*k+1)*len(xs)/(2*priorPoints))]
+		if n := len(l.priorQ.xs); n > 0 && l.priorQ.xs[n-1] == x {
+			l.priorQ.ws[n-1]++
+			continue
+		}
+		l.priorQ.xs = append(l.priorQ.xs, x)
+		l.priorQ.ws = append(l.priorQ.ws, 1)
+	}
+	l.priorQ.sums()
 }
+
+// priorPoints is the number of quantiles of the pooled window mixed into each function's
+// distribution.
+const priorPoints = 64
 
 // pooledSteps is the attained step table of the pooled window (l.prior, built by pool), with
 // the default slice.

@@ -80,45 +80,6 @@ type Config struct {
 	Knobs policy.Knobs
 }
 
-// Validate names the first bad field.
-func (c Config) Validate() error {
-	switch {
-	case c.WindowSize <= 0:
-		return fmt.Errorf("window size must be > 0, got %d", c.WindowSize)
-	case c.Cores <= 0:
-		return fmt.Errorf("cores must be > 0, got %d", c.Cores)
-	case c.Alpha < 0 || c.Beta < 0 || c.Gamma <= 0 || c.Theta < 0 || c.Theta > 100:
-		return fmt.Errorf("alpha, beta >= 0, gamma > 0, theta in [0, 100] required, got %g %g %g %g", c.Alpha, c.Beta, c.Gamma, c.Theta)
-	case c.SliceCap <= 0 || c.MinSlice < 0:
-		return fmt.Errorf("slice cap must be > 0 and min slice >= 0")
-	case c.RankLevels < 1:
-		return fmt.Errorf("rank levels must be >= 1, got %d", c.RankLevels)
-	case c.MaxFunctions <= 0:
-		return fmt.Errorf("max functions must be > 0, got %d", c.MaxFunctions)
-	case c.MinSamples < 0:
-		return fmt.Errorf("min samples must be >= 0, got %d", c.MinSamples)
-	case c.RankStep < 0:
-		return fmt.Errorf("rank step must be >= 0, got %d", c.RankStep)
-	}
-	switch c.RankScale {
-	case RankByOrder, RankByDemand, RankByLog:
-	default:
-		return fmt.Errorf("unknown rank scale %q (valid: order, demand, log)", c.RankScale)
-	}
-	if c.AttainedRanks {
-		switch {
-		case c.RankScale == RankByOrder:
-			return fmt.Errorf("attained ranks need the log or demand rank scale, not %q", c.RankScale)
-		case c.AttainedSteps < 1 || c.AttainedSteps > policy.MaxSteps:
-			return fmt.Errorf("attained steps must be in [1, %d], got %d", policy.MaxSteps, c.AttainedSteps)
-		case c.AttainedRule != AttainedGittins && c.AttainedRule != AttainedQuantile:
-			return fmt.Errorf("unknown attained rule %q (valid: gittins, quantile)", c.AttainedRule)
-		}
-	}
-	_, err := NewPredictor(c.Predictor, c.EWMAAlpha, c.Percentile)
-	return err
-}
-
 // Learner turns the window of completed invocations into policy tables. It is not safe for
 // concurrent use; the frontend calls Observe and Update from one goroutine.
 type Learner struct {
@@ -140,6 +101,7 @@ type Learner struct {
 	cand    []attCand
 	pooled  []float64 // attained ranks: the pooled window's samples
 	prior   empirical // and their distribution
+	priorQ  empirical // its quantiles: the prior mixed into each function
 	dist    empirical // a function's distribution (its samples and the prior)
 	sim     simulator
 	base    uint32 // RelativeRanks: the rank subtracted in the last derive
@@ -230,7 +192,9 @@ func (l *Learner) Update(now int64) *policy.Table {
 	}
 	l.group()
 	l.predict()
-	l.simulate()
+	if l.cfg.SRPTSlice {
+		l.simulate() // its segments are only used by the slice rule
+	}
 	tab.Entries = l.derive()
 	if l.cfg.AttainedRanks && l.cfg.AttainedDefault {
 		tab.Default, tab.HasDefault = l.pooledSteps(), true
@@ -380,7 +344,7 @@ func (l *Learner) derive() map[uint32]policy.Entry {
 		}
 		e := policy.Entry{Rank: ranks[fi], Slice: slice, Demand: int64(f.demand)}
 		if c.AttainedRanks {
-			l.dist.reset(l.samples[f.off:f.off+f.n], &l.prior, c.PriorWeight)
+			l.dist.reset(l.samples[f.off:f.off+f.n], &l.priorQ, c.PriorWeight)
 			l.cand = attainedSteps(&e, &l.dist, c.AttainedSteps, c.AttainedRule, l.rankOf, capRank, l.cand)
 			if e.NSteps > 0 {
 				e.Rank = e.StepRank[0]
@@ -415,7 +379,12 @@ func (l *Learner) rankOf(d float64) int {
 		}
 	case RankByLog:
 		if c.RankStep > 0 && d >= float64(c.RankStep) {
-			r = int(max(c.LevelsPerDoubling, 1)*math.Log2(d/float64(c.RankStep))) + 1
+			if lpd := c.LevelsPerDoubling; lpd <= 1 {
+				_, e := math.Frexp(d / float64(c.RankStep)) // floor(log2 x) = e - 1, exactly
+				r = e
+			} else {
+				r = int(lpd*math.Log2(d/float64(c.RankStep))) + 1
+			}
 		}
 	}
 	return min(max(r, 0), c.RankLevels-1)

@@ -1,6 +1,10 @@
 package policy
 
-import "fmt"
+import (
+	"fmt"
+	"strconv"
+	"time"
+)
 
 // Knobs are the global parameters of the ordering rule (ORDERING.md) that travel with every
 // policy table, in nanoseconds.
@@ -15,16 +19,26 @@ type Knobs struct {
 	Preempt bool
 }
 
-// Validate reports the first knob out of range, naming it as the policy section of the
-// configuration does.
+// Ranges of the knobs. They are the single definition of the ranges of the configuration's
+// policy.* keys (configs converts the keys and calls Validate), so errors name those keys.
+const (
+	MaxWakeLag      = 60 * time.Second
+	MaxDefaultSlice = 10 * time.Second
+	MaxMaxWait      = time.Hour
+)
+
+// Validate reports the first knob out of range, named by its configuration key.
 func (k Knobs) Validate() error {
 	switch {
-	case k.WakeLag < 0:
-		return fmt.Errorf("wake_lag: must be >= 0, got %d ns", k.WakeLag)
-	case k.DefaultSlice <= 0:
-		return fmt.Errorf("default_slice: must be > 0, got %d ns", k.DefaultSlice)
-	case k.MaxWait < 0:
-		return fmt.Errorf("max_wait: must be >= 0, got %d ns", k.MaxWait)
+	case k.WakeLag < 0 || k.WakeLag > int64(MaxWakeLag):
+		return fmt.Errorf("policy.wake_lag_ms: must be in [0, %s], got %s", ms(int64(MaxWakeLag)), ms(k.WakeLag))
+	case k.DefaultSlice <= 0 || k.DefaultSlice > int64(MaxDefaultSlice):
+		return fmt.Errorf("policy.default_slice_ms: must be in (0, %s], got %s", ms(int64(MaxDefaultSlice)), ms(k.DefaultSlice))
+	case k.MaxWait < 0 || k.MaxWait > int64(MaxMaxWait):
+		return fmt.Errorf("policy.max_wait_ms: must be in [0, %s], got %s", ms(int64(MaxMaxWait)), ms(k.MaxWait))
 	}
 	return nil
 }
+
+// ms formats ns in milliseconds, in plain decimals, for messages.
+func ms(ns int64) string { return strconv.FormatFloat(float64(ns)/1e6, 'f', -1, 64) }

@@ -1,5 +1,7 @@
 package policy
 
+import "math/bits"
+
 // This file is the Go implementation of the alps ordering rule, ORDERING.md. The BPF
 // scheduler implements the same rule in ordering.h; both are tested against the vectors of
 // ordering_vectors.csv.
@@ -29,12 +31,19 @@ func ClampLag(v, vnow, lag int64) int64 {
 
 // Level returns the priority level of a task (rule step 3): the step of its function's entry
 // e at the CPU attained its current invocation has used, 0 when it is not ranked (no entry,
-// or a stale heartbeat).
+// or a stale heartbeat). Past its last step (at a > 0) a task drops one level per doubling
+// of its CPU beyond it: the table says nothing about demands the samples did not show, and
+// an invocation that outlives them is taken to be in a heavy tail, where the expected
+// remainder grows with what was used (as least-attained-service assumes).
 func Level(e *Entry, ranked bool, attained int64) uint32 {
 	if !ranked {
 		return 0
 	}
-	return min(e.RankAt(attained), MaxLevels-1)
+	r := e.RankAt(attained)
+	if n := int(e.NSteps); n > 0 && e.StepAt[n-1] > 0 && attained >= 2*e.StepAt[n-1] {
+		r += uint32(bits.Len64(uint64(attained/e.StepAt[n-1]))) - 1
+	}
+	return min(r, MaxLevels-1)
 }
 
 // Key returns the queue key of a task at level with vtime v (rule step 4): levels in strict

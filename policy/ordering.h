@@ -44,10 +44,12 @@ static inline unsigned long long alps_clamp_lag(unsigned long long v, unsigned l
 
 /*
  * Step 3: the level of a task that has used attained ns in its invocation: the last step
- * it reached (the rank without steps), 0 when unranked; at most the last level.
+ * it reached (the rank without steps), 0 when unranked; past the last step (at > 0) one
+ * level lower per doubling of attained beyond it; at most the last level.
  */
 static inline unsigned int alps_level(const struct alps_steps *e, int ranked, unsigned long long attained)
 {
+	unsigned long long last = 0, x;
 	unsigned int r;
 	int i;
 
@@ -57,9 +59,19 @@ static inline unsigned int alps_level(const struct alps_steps *e, int ranked, un
 	if (e->nsteps) {
 		r = e->step_rank[0];
 		for (i = 1; i < ALPS_MAX_STEPS; i++) {
-			if (i >= e->nsteps || attained < e->step_at[i])
+			if (i >= e->nsteps)
+				break;
+			last = e->step_at[i];
+			if (attained < last)
 				break;
 			r = e->step_rank[i];
+		}
+		if (e->nsteps > 1 && i >= e->nsteps && last && attained >= 2 * last) {
+			x = attained / last;
+			for (i = 0; i < 64 && x >= 2; i++) {
+				x >>= 1;
+				r++;
+			}
 		}
 	}
 	return r < ALPS_MAX_LEVELS ? r : ALPS_MAX_LEVELS - 1;

@@ -31,9 +31,9 @@ type Vector struct {
 	// Outputs: v after the clamp (step 2), the level (3), the key (4), the quantum (5), v and
 	// vnow after the run (6, 7) and the attained CPU after it.
 	WantVEnq, WantVDone, WantVnowDone, WantAttainedDone int64
-	WantLevel                                          uint32
-	WantKey                                            uint64
-	WantQuantum                                        int64
+	WantLevel                                           uint32
+	WantKey                                             uint64
+	WantQuantum                                         int64
 }
 
 // vectorColumns are the columns of ordering_vectors.csv, in order.

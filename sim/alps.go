@@ -11,23 +11,23 @@ import (
 // tables of a model.Learner that is fed every completed invocation and relearns every update
 // interval of simulated time. A task's level is its function's step at the CPU it has used
 // in its current invocation (what the kernel knows); levels are strict priorities (0 first),
-// vtime orders a level, a task that has waited MaxWait runs before any level, and a task
-// runs to its next step (then it is queued again at its new level). It never reads an
-// invocation's demand before the invocation completes.
+// vtime orders a level, a task that has waited MaxWait runs before every level, a task runs
+// until its next step (then it is queued again at its new level), and a task queued above a
+// running one preempts it. It never reads an invocation's demand before the invocation
+// completes.
 type ALPS struct {
 	learner  *model.Learner
 	interval int64
 	table    *policy.Table
 	k        policy.Knobs
 
-	env   *Env
-	v     []int64 // per task vtime
-	att   []int64 // per task CPU used so far in its invocation (the attained service)
-	enq   []int64 // when it was last queued
-	level []uint8 // its level while queued or running
-	vnow  int64
-	q     [policy.MaxLevels]keyHeap
-	runL  []int // per core: the level of its task, -1 when idle
+	env  *Env
+	v    []int64 // per task vtime
+	att  []int64 // per task CPU used so far in its invocation (the attained service)
+	enq  []int64 // when it was last queued
+	vnow int64
+	q    alpsQueue
+	runL []int // per core: the level of its task, -1 when idle
 	// entry is the policy entry of task t's function (diagnostics replace the table's).
 	entry func(t TaskID) (policy.Entry, bool)
 
@@ -77,13 +77,10 @@ func (a *ALPS) Start(env *Env) {
 	a.v = make([]int64, n)
 	a.att = make([]int64, n)
 	a.enq = make([]int64, n)
-	a.level = make([]uint8, n)
+	a.q = alpsQueue{tok: make([]uint64, n)}
 	a.runL = make([]int, env.Cores())
 	for c := range a.runL {
 		a.runL[c] = -1
-	}
-	for i := range a.q {
-		a.q[i] = keyHeap{}
 	}
 	a.table = nil
 	if a.interval > 0 {
@@ -100,25 +97,24 @@ func (a *ALPS) Runnable(t TaskID, why Reason) {
 	a.enqueue(t, why, policy.Level(&e, ranked, a.att[t]))
 }
 
-// enqueue applies rule steps 1-3 to task t made runnable for why at the given level: an
-// arrival starts at the global vtime, the lag is clamped, the task joins its level's queue
-// and, with no idle core, preempts the lowest-priority running task of a lower level.
+// enqueue applies rule steps 1-4 and 9 to task t made runnable for why at the given level:
+// an arrival starts at the global vtime, the lag is clamped, the task is queued by its key
+// and, with no idle core, preempts the running task of the lowest level below its own.
 func (a *ALPS) enqueue(t TaskID, why Reason, level uint32) {
 	if why == Arrived {
 		a.v[t] = a.vnow
 	}
 	a.v[t] = policy.ClampLag(a.v[t], a.vnow, a.k.WakeLag)
-	l := min(level, policy.MaxLevels-1)
-	a.level[t] = uint8(l)
 	a.enq[t] = a.env.Now()
-	a.q[l].push(a.v[t], t)
-	if !a.k.Preempt || a.env.Idle() > 0 {
+	a.q.push(policy.Key(level, a.v[t]), t)
+	if a.env.Idle() > 0 {
 		return
 	}
-	victim, worst := -1, int(l)
+	l := min(level, policy.MaxLevels-1)
+	victim, worst := -1, l
 	for c, rl := range a.runL {
-		if rl > worst && !a.env.StopsNow(c) {
-			victim, worst = c, rl
+		if rl >= 0 && policy.Preempts(worst, uint32(rl), a.k) && !a.env.StopsNow(c) {
+			victim, worst = c, uint32(rl)
 		}
 	}
 	if victim >= 0 {
@@ -127,37 +123,74 @@ func (a *ALPS) enqueue(t TaskID, why Reason, level uint32) {
 	}
 }
 
-// Pick implements Policy: a task that has waited MaxWait runs first (the oldest such head),
-// else the head of the first non-empty level, until its next step (steps 4, 5).
+// Pick implements Policy: the task queued longest runs if it has waited MaxWait (step 8),
+// else the smallest key; it runs until its next step (steps 5, 6).
 func (a *ALPS) Pick(core int) (TaskID, int64, bool) {
-	now := a.env.Now()
-	best := -1
-	for l := range a.q {
-		if a.q[l].len() == 0 {
-			continue
-		}
-		h := a.q[l].peek().t
-		if policy.Aged(a.enq[h], now, a.k) && (best < 0 || a.enq[h] < a.enq[a.q[best].peek().t]) {
-			best = l
-		}
-	}
-	if best < 0 {
-		for l := range a.q {
-			if a.q[l].len() > 0 {
-				best = l
-				break
-			}
-		}
-	}
-	if best < 0 {
+	t, ok := a.q.oldest()
+	if !ok {
 		return NoTask, 0, false
 	}
-	t := a.q[best].pop().t
+	if !policy.Aged(a.enq[t], a.env.Now(), a.k) {
+		t = a.q.first()
+	}
+	a.q.take(t)
 	a.vnow = policy.AdvanceNow(a.vnow, a.v[t])
-	a.runL[core] = best
 	e, ranked := a.entry(t)
+	a.runL[core] = int(policy.Level(&e, ranked, a.att[t]))
 	return t, policy.Quantum(&e, ranked, a.att[t], a.k), true
 }
+
+// alpsQueue holds the queued tasks both by key and in queueing order; an entry whose token
+// is not its task's current one is stale (the task was taken through the other order).
+type alpsQueue struct {
+	h    minHeap[alpsItem]
+	fifo []alpsItem
+	head int
+	tok  []uint64 // per task: the token of its entry, 0 when not queued
+	next uint64
+}
+
+type alpsItem struct {
+	key uint64
+	tok uint64 // increasing: the queueing order, and the tie-break of equal keys
+	t   TaskID
+}
+
+func (a alpsItem) less(b alpsItem) bool { return a.key < b.key || (a.key == b.key && a.tok < b.tok) }
+
+func (q *alpsQueue) push(key uint64, t TaskID) {
+	q.next++
+	q.tok[t] = q.next
+	it := alpsItem{key: key, tok: q.next, t: t}
+	q.h.push(it)
+	q.fifo = append(q.fifo, it)
+}
+
+// first is the queued task of the smallest key; the queue must not be empty.
+func (q *alpsQueue) first() TaskID {
+	for q.h[0].tok != q.tok[q.h[0].t] {
+		q.h.pop()
+	}
+	return q.h[0].t
+}
+
+// oldest is the task queued longest.
+func (q *alpsQueue) oldest() (TaskID, bool) {
+	for q.head < len(q.fifo) && q.fifo[q.head].tok != q.tok[q.fifo[q.head].t] {
+		q.head++
+	}
+	if q.head == len(q.fifo) {
+		q.fifo, q.head = q.fifo[:0], 0
+		return NoTask, false
+	}
+	if q.head > 4096 && 2*q.head > len(q.fifo) {
+		q.fifo, q.head = append(q.fifo[:0], q.fifo[q.head:]...), 0
+	}
+	return q.fifo[q.head].t, true
+}
+
+// take removes t from the queue (its entries become stale).
+func (q *alpsQueue) take(t TaskID) { q.tok[t] = 0 }
 
 // Stopped implements Policy: charge the run (step 6).
 func (a *ALPS) Stopped(t TaskID, core int, ran int64, why StopReason) {

@@ -1,8 +1,10 @@
 package sim
 
 import (
+	"fmt"
 	"github.com/alps-sched/alps/model"
 	"github.com/alps-sched/alps/policy"
+	"time"
 )
 
 // ALPSv1 is the learned alps policy under the first ordering rule, kept for the ablation
@@ -34,6 +36,17 @@ type V1Knobs struct {
 	MaxPenalty   int64 // the most offset, and the most a key sits ahead of vnow
 	WakeLag      int64
 	DefaultSlice int64
+}
+
+// MaxV1Penalty bounds policy.max_penalty_ms.
+const MaxV1Penalty = int64(time.Hour)
+
+// Validate reports the first rule-v1 knob out of range, named by its configuration key.
+func (k V1Knobs) Validate() error {
+	if k.MaxPenalty <= 0 || k.MaxPenalty > MaxV1Penalty {
+		return fmt.Errorf("policy.max_penalty_ms: must be in (0, %d], got %g", MaxV1Penalty/1e6, float64(k.MaxPenalty)/1e6)
+	}
+	return nil
 }
 
 // newALPSv1 returns the rule-v1 alps policy learning with l.

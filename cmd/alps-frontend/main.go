@@ -107,10 +107,6 @@ func newApp(env statusEnv) (*cli.App, error) {
 }
 
 func newLearner(c configs.Config) (frontend.Learner, error) {
-	if c.Learner.AttainedDefault {
-		// The backend has no default entry: functions without one run unranked.
-		return nil, errors.New("learner.attained_default: simulator only, the backend does not apply a default entry yet")
-	}
 	l, err := model.NewLearner(configs.LearnerConfig(c))
 	if err != nil {
 		return nil, err
