@@ -50,6 +50,10 @@ type Loader struct {
 	v     *viper.Viper
 	file  string
 	known map[string]bool
+	// Where the file, the flags and Set give keys: an error names the source of the value.
+	lines map[string]int // key -> line in the file
+	flags map[string]*pflag.Flag
+	set   map[string]bool
 }
 
 // NewLoader returns a Loader holding the embedded defaults.
@@ -66,7 +70,7 @@ func NewLoader() (*Loader, error) {
 	for _, k := range v.AllKeys() {
 		known[k] = true
 	}
-	return &Loader{v: v, known: known}, nil
+	return &Loader{v: v, known: known, lines: map[string]int{}, flags: map[string]*pflag.Flag{}, set: map[string]bool{}}, nil
 }
 
 // MaxFileBytes is the largest config or tune space file read.
@@ -138,17 +142,22 @@ func (l *Loader) BindFlag(key string, f *pflag.Flag) error {
 	if !l.known[key] {
 		return fmt.Errorf("flag --%s: unknown config key %q", f.Name, key)
 	}
+	l.flags[key] = f
 	return l.v.BindPFlag(key, f)
 }
 
 // Set overrides a key (used for values computed by a command, never from user input).
-func (l *Loader) Set(key string, value any) { l.v.Set(key, value) }
+func (l *Loader) Set(key string, value any) {
+	l.set[key] = true
+	l.v.Set(key, value)
+}
 
 // Load decodes and validates the configuration.
 func (l *Loader) Load() (Config, error) {
 	var c Config
 	dc := &mapstructure.DecoderConfig{
 		Result:           &c,
+		DecodeHook:       strictHook,
 		WeaklyTypedInput: true,
 		ErrorUnused:      true,
 		TagName:          "mapstructure",
@@ -166,8 +175,17 @@ func (l *Loader) Load() (Config, error) {
 	return c, nil
 }
 
+// EnvVar is the environment variable that sets key ("learner.window_size":
+// ALPS_LEARNER_WINDOW_SIZE).
+func EnvVar(key string) string {
+	return "ALPS_" + strings.ToUpper(strings.ReplaceAll(key, ".", "_"))
+}
+
 // Validate checks every section; the error names the first bad key.
 func (c Config) Validate() error {
+	if err := checkNumbers(c); err != nil {
+		return err
+	}
 	switch c.Log.Level {
 	case "trace", "debug", "info", "warn", "error":
 	default:
@@ -185,8 +203,23 @@ func (c Config) Validate() error {
 	return c.Frontend.Validate()
 }
 
+// wrap names where the bad value of an error "key: message" came from, by precedence: a
+// flag given on the command line, the environment, the file (with its line), Set.
 func (l *Loader) wrap(err error) error {
-	if l.file != "" {
+	key, _, _ := strings.Cut(err.Error(), ": ")
+	if i := strings.IndexByte(key, '['); i >= 0 {
+		key = key[:i] // frontend.cgroup_patterns[2]
+	}
+	if f := l.flags[key]; f != nil && f.Changed {
+		return fmt.Errorf("--%s: %w", f.Name, err)
+	}
+	if _, ok := os.LookupEnv(EnvVar(key)); ok && l.known[key] {
+		return fmt.Errorf("environment %s: %w", EnvVar(key), err)
+	}
+	if line, ok := l.lines[key]; ok && !l.set[key] {
+		return fmt.Errorf("config %s:%d: %w", l.file, line, err)
+	}
+	if l.file != "" && !l.set[key] {
 		return fmt.Errorf("config %s: %w", l.file, err)
 	}
 	return fmt.Errorf("config: %w", err)
@@ -215,6 +248,7 @@ func (l *Loader) walk(path, prefix string, n *yaml.Node) error {
 			if val.Kind == yaml.MappingNode {
 				return fmt.Errorf("config %s:%d: %s takes a value, not a mapping", path, val.Line, key)
 			}
+			l.lines[key] = val.Line
 			continue
 		}
 		if l.isSection(key) {

@@ -58,10 +58,10 @@ func TestBadInput(t *testing.T) {
 	}{
 		{"unknown key", "learner:\n  window_sise: 5\n", `c.yaml:2: unknown key "learner.window_sise"`},
 		{"unknown section", "lerner:\n  window_size: 5\n", `c.yaml:1: unknown key "lerner"`},
-		{"negative window", "learner:\n  window_size: -1\n", "learner.window_size: must be > 0"},
-		{"zero interval", "learner:\n  update_interval_ms: 0\n", "learner.update_interval_ms: must be > 0"},
+		{"negative window", "learner:\n  window_size: -1\n", "learner.window_size: must be in [1, 1000000], got -1"},
+		{"zero interval", "learner:\n  update_interval_ms: 0\n", "learner.update_interval_ms: must be in [1, 3600000]"},
 		{"negative alpha", "learner:\n  alpha: -0.5\n", "learner.alpha: must be >= 0"},
-		{"zero min samples", "learner:\n  min_samples: 0\n", "learner.min_samples: must be >= 1"},
+		{"zero min samples", "learner:\n  min_samples: 0\n", "learner.min_samples: must be in [1, window_size], got 0"},
 		{"unknown predictor", "learner:\n  predictor: oracle\n", `learner.predictor: "oracle" is not one of`},
 		{"text for number", "learner:\n  window_size: lots\n", "learner.window_size"},
 		{"malformed yaml", "learner: [\n", "c.yaml"},

@@ -36,17 +36,30 @@ type Learner struct {
 	RelativeRanks    bool    `mapstructure:"relative_ranks"`
 }
 
+// Sane ranges of the sizes and intervals (alps.yaml documents them).
+const (
+	maxWindowSize         = 1_000_000
+	maxWindowSpanMs       = 7 * 24 * 3600 * 1000
+	maxUpdateIntervalMs   = 3600 * 1000
+	maxCores              = 8192 // as sim.MaxCores
+	maxFunctions          = 16384
+	maxHeartbeatMs        = 60 * 1000
+	maxRecordBuffer       = 1 << 22
+	maxCgroupPatterns     = 256
+	maxCgroupPatternBytes = 1024
+)
+
 // Validate names the first out-of-range key.
 func (l Learner) Validate() error {
 	switch {
-	case l.WindowSize <= 0:
-		return fmt.Errorf("learner.window_size: must be > 0, got %d", l.WindowSize)
-	case l.WindowSpanMs <= 0:
-		return fmt.Errorf("learner.window_span_ms: must be > 0, got %d", l.WindowSpanMs)
-	case l.UpdateIntervalMs <= 0:
-		return fmt.Errorf("learner.update_interval_ms: must be > 0, got %d", l.UpdateIntervalMs)
-	case l.Cores < 0:
-		return fmt.Errorf("learner.cores: must be >= 0, got %d", l.Cores)
+	case l.WindowSize < 1 || l.WindowSize > maxWindowSize:
+		return fmt.Errorf("learner.window_size: must be in [1, %d], got %d", maxWindowSize, l.WindowSize)
+	case l.WindowSpanMs < 1 || l.WindowSpanMs > maxWindowSpanMs:
+		return fmt.Errorf("learner.window_span_ms: must be in [1, %d] (7 days), got %d", maxWindowSpanMs, l.WindowSpanMs)
+	case l.UpdateIntervalMs < 1 || l.UpdateIntervalMs > maxUpdateIntervalMs:
+		return fmt.Errorf("learner.update_interval_ms: must be in [1, %d] (1 hour), got %d", maxUpdateIntervalMs, l.UpdateIntervalMs)
+	case l.Cores < 0 || l.Cores > maxCores:
+		return fmt.Errorf("learner.cores: must be in [0, %d], got %d", maxCores, l.Cores)
 	case l.EWMAAlpha <= 0 || l.EWMAAlpha > 1:
 		return fmt.Errorf("learner.ewma_alpha: must be in (0, 1], got %g", l.EWMAAlpha)
 	case l.Percentile <= 0 || l.Percentile > 1:
@@ -65,10 +78,10 @@ func (l Learner) Validate() error {
 		return fmt.Errorf("learner.min_slice_ms: must be in [0, slice_cap_ms], got %g", l.MinSliceMs)
 	case l.RankLevels < 1 || l.RankLevels > 1024:
 		return fmt.Errorf("learner.rank_levels: must be in [1, 1024], got %d", l.RankLevels)
-	case l.MaxFunctions <= 0:
-		return fmt.Errorf("learner.max_functions: must be > 0, got %d", l.MaxFunctions)
-	case l.MinSamples < 1:
-		return fmt.Errorf("learner.min_samples: must be >= 1, got %d", l.MinSamples)
+	case l.MaxFunctions < 1 || l.MaxFunctions > maxFunctions:
+		return fmt.Errorf("learner.max_functions: must be in [1, %d], got %d", maxFunctions, l.MaxFunctions)
+	case l.MinSamples < 1 || l.MinSamples > l.WindowSize:
+		return fmt.Errorf("learner.min_samples: must be in [1, window_size], got %d", l.MinSamples)
 	}
 	switch l.Predictor {
 	case "mean", "ewma", "percentile", "regression", "logmean":
@@ -132,7 +145,16 @@ func (f Frontend) Validate() error {
 	if err := checkMetricsAddr(f.MetricsAddr, f.MetricsAllowRemote); err != nil {
 		return err
 	}
+	if len(f.CgroupPatterns) > maxCgroupPatterns {
+		return fmt.Errorf("frontend.cgroup_patterns: %d patterns, more than %d", len(f.CgroupPatterns), maxCgroupPatterns)
+	}
+	if len(f.ProcessNames) >= maxFunctions {
+		return fmt.Errorf("frontend.process_names: %d rules, more than %d", len(f.ProcessNames), maxFunctions-1)
+	}
 	for i, p := range f.CgroupPatterns {
+		if len(p) > maxCgroupPatternBytes {
+			return fmt.Errorf("frontend.cgroup_patterns[%d]: %d bytes, more than %d", i, len(p), maxCgroupPatternBytes)
+		}
 		if _, err := regexp.Compile(p); err != nil {
 			return fmt.Errorf("frontend.cgroup_patterns[%d]: %q: %v", i, p, err)
 		}
@@ -144,10 +166,10 @@ func (f Frontend) Validate() error {
 		}
 	}
 	switch {
-	case f.HeartbeatIntervalMs <= 0:
-		return fmt.Errorf("frontend.heartbeat_interval_ms: must be > 0, got %d", f.HeartbeatIntervalMs)
-	case f.RecordBuffer <= 0:
-		return fmt.Errorf("frontend.record_buffer: must be > 0, got %d", f.RecordBuffer)
+	case f.HeartbeatIntervalMs < 1 || f.HeartbeatIntervalMs > maxHeartbeatMs:
+		return fmt.Errorf("frontend.heartbeat_interval_ms: must be in [1, %d] (1 minute), got %d", maxHeartbeatMs, f.HeartbeatIntervalMs)
+	case f.RecordBuffer < 1 || f.RecordBuffer > maxRecordBuffer:
+		return fmt.Errorf("frontend.record_buffer: must be in [1, %d], got %d", maxRecordBuffer, f.RecordBuffer)
 	case f.CgroupRoot == "":
 		return fmt.Errorf("frontend.cgroup_root: must not be empty")
 	}

@@ -42,7 +42,7 @@ func benchDaemon(b *testing.B, warm []policy.Record, now int64) *Daemon {
 	cfg.Learner.Cores = 2
 	cfg.Learner.WindowSize = 600 // the demo's window: every invocation of the run
 	d, err := New(Options{Config: cfg, Kernel: newFakeKernel(16), Log: zerolog.Nop(), Now: func() int64 { return now },
-		NewLearner: func(c configs.Config) (Learner, error) { return model.NewLearner(model.FromConfig(c)) }})
+		NewLearner: func(c configs.Config) (Learner, error) { return model.NewLearner(configs.LearnerConfig(c)) }})
 	if err != nil {
 		b.Fatal(err)
 	}

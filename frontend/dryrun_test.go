@@ -7,6 +7,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/alps-sched/alps/configs"
 	"github.com/alps-sched/alps/model"
 )
 
@@ -49,7 +50,7 @@ func mustID(r *Registry, name string) uint32 { id, _ := r.ID(name); return id }
 // rank ahead of the long one.
 func TestReplayWithModelLearner(t *testing.T) {
 	cfg := testConfig(t)
-	l, err := model.NewLearner(model.FromConfig(cfg))
+	l, err := model.NewLearner(configs.LearnerConfig(cfg))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -121,7 +121,7 @@ func BenchmarkRegistryEvict(b *testing.B) {
 func TestReusedIDForgets(t *testing.T) {
 	cfg := testConfig(t)
 	cfg.Learner.MaxFunctions = 2
-	l, err := model.NewLearner(model.FromConfig(cfg))
+	l, err := model.NewLearner(configs.LearnerConfig(cfg))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,7 +18,7 @@ func TestStepSkipsUnchangedWindow(t *testing.T) {
 	now := int64(0)
 	k := newFakeKernel(1)
 	d, err := New(Options{Config: cfg, Kernel: k, Log: zerolog.Nop(), Now: func() int64 { return now },
-		NewLearner: func(c configs.Config) (Learner, error) { return model.NewLearner(model.FromConfig(c)) }})
+		NewLearner: func(c configs.Config) (Learner, error) { return model.NewLearner(configs.LearnerConfig(c)) }})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,7 +5,7 @@
 //
 // The same code runs in the frontend daemon and in the simulator's alps policy:
 //
-//	l, err := model.NewLearner(cfg)       // cfg from model.FromConfig(configs.Config)
+//	l, err := model.NewLearner(cfg)       // cfg from configs.LearnerConfig(configs.Config)
 //	l.Observe(rec)                        // once per completed invocation
 //	tab := l.Update(now)                  // every cfg.UpdateInterval ns
 //	e, ok := tab.Lookup(fn)               // rank and slice of function fn

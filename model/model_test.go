@@ -1,15 +1,17 @@
 package model
 
 import (
+	"encoding/json"
 	"math"
-
 	"math/rand/v2"
+	"os"
 	"slices"
 	"testing"
 
-	"github.com/alps-sched/alps/configs"
 	"github.com/alps-sched/alps/policy"
 )
+
+const msec = 1_000_000 // ns per ms
 
 func TestWindowBounds(t *testing.T) {
 	w := NewWindow(3, 100)
@@ -326,15 +328,7 @@ func BenchmarkLearnerUpdateAttained(b *testing.B) {
 // benchLearnerUpdate fills a learner of the documented defaults (cores cores, no age limit,
 // then set if not nil) with recs, in completion order, and reports the p50 and p99 of its updates.
 func benchLearnerUpdate(b *testing.B, cores int, recs []policy.Record, set func(*Config)) {
-	ld, err := configs.NewLoader()
-	if err != nil {
-		b.Fatal(err)
-	}
-	c, err := ld.Load()
-	if err != nil {
-		b.Fatal(err)
-	}
-	cfg := FromConfig(c) // the documented defaults
+	cfg := defaultConfig(b)
 	cfg.Cores = cores
 	cfg.WindowSpan = 0 // keep every record whatever its age
 	if set != nil {
@@ -364,6 +358,22 @@ func benchLearnerUpdate(b *testing.B, cores int, recs []policy.Record, set func(
 	slices.Sort(times)
 	b.ReportMetric(times[(len(times)*99)/100]/1e6, "p99-ms/update")
 	b.ReportMetric(times[len(times)/2]/1e6, "p50-ms/update")
+}
+
+// defaultConfig is the learner configuration of the documented defaults (configs/alps.yaml,
+// learner.cores 0), as configs' TestDefaultsGolden keeps it in testdata (model cannot import
+// configs, which imports model).
+func defaultConfig(tb testing.TB) Config {
+	tb.Helper()
+	b, err := os.ReadFile("testdata/default_config.json")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var c Config
+	if err := json.Unmarshal(b, &c); err != nil {
+		tb.Fatalf("testdata/default_config.json: %v", err)
+	}
+	return c
 }
 
 func TestSortByArrival(t *testing.T) {

@@ -41,11 +41,12 @@ func NewALPS(l *model.Learner) *ALPS {
 	}
 }
 
-// newALPSFromParams builds the alps policy from the learner and policy sections of the
-// configuration; learner.cores = 0 means the simulation's core count.
+// newALPSFromParams builds the alps policy from p's learner configuration and ordering
+// knobs; a learner Cores of 0 means the simulated cores.
 func newALPSFromParams(p Params) (Policy, error) {
-	cfg := model.FromConfig(p.Config)
-	if p.Config.Learner.Cores == 0 {
+	cfg := p.Learner
+	cfg.Knobs = p.Knobs
+	if cfg.Cores == 0 {
 		cfg.Cores = p.Cores
 	}
 	l, err := model.NewLearner(cfg)

@@ -37,7 +37,7 @@ func BenchmarkPolicies(b *testing.B) {
 			runtime.ReadMemStats(&before)
 			var events int64
 			for b.Loop() {
-				p, err := sim.New(name, sim.Params{Cores: benchCores, Config: cfg})
+				p, err := sim.New(name, configs.SimParams(cfg, benchCores))
 				if err != nil {
 					b.Fatal(err)
 				}

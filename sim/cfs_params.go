@@ -1,7 +1,5 @@
 package sim
 
-import "github.com/alps-sched/alps/configs"
-
 // CFSParams are the knobs of the cfs models, in ns. cfs-global (GlobalCFS) and ps use the
 // first four; the per-core cfs (CoreCFS) also the load-balancing ones.
 type CFSParams struct {
@@ -22,17 +20,4 @@ func (p *CFSParams) share(n, cores int) (r, g float64) {
 	c := float64(cores)
 	g = max(float64(p.Latency)*c/float64(n), float64(p.MinGranularity))
 	return c / float64(n) * g / (g + float64(p.ContextSwitch)), g
-}
-
-// CFSParamsFrom converts the sim.cfs_* configuration keys.
-func CFSParamsFrom(c configs.Sim) CFSParams {
-	return CFSParams{
-		Latency:             msToNs(c.CFSLatencyMs),
-		MinGranularity:      msToNs(c.CFSMinGranularityMs),
-		WakeupGranularity:   msToNs(c.CFSWakeupGranularityMs),
-		ContextSwitch:       int64(c.CFSContextSwitchUs * 1e3),
-		BalanceInterval:     msToNs(c.CFSBalanceIntervalMs),
-		BusyBalanceInterval: msToNs(c.CFSBusyBalanceIntervalMs),
-		MigrationCost:       int64(c.CFSMigrationCostUs * 1e3),
-	}
 }

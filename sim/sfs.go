@@ -1,24 +1,11 @@
 package sim
 
-import "github.com/alps-sched/alps/configs"
-
 // SFSParams are the knobs of SFS's FILTER policy.
 type SFSParams struct {
 	InitialSlice, MinSlice int64 // ns
 	UpdateEvery            int
 	StarvationSlices       float64
 	CFS                    CFSParams
-}
-
-// SFSParamsFrom converts the sim.sfs_* and sim.cfs_* configuration keys.
-func SFSParamsFrom(c configs.Sim) SFSParams {
-	return SFSParams{
-		InitialSlice:     msToNs(c.SFSInitialSliceMs),
-		MinSlice:         msToNs(c.SFSMinSliceMs),
-		UpdateEvery:      c.SFSUpdateEvery,
-		StarvationSlices: c.SFSStarvationSlices,
-		CFS:              CFSParamsFrom(c),
-	}
 }
 
 // SFS is SFS's FILTER policy (SC'22) as published: a new invocation joins a FIFO queue and

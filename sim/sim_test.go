@@ -1,23 +1,27 @@
 package sim
 
 import (
+	"encoding/json"
 	"math/rand/v2"
+	"os"
 	"testing"
-
-	"github.com/alps-sched/alps/configs"
 )
 
+// testParams are the parameters of the documented defaults (configs/alps.yaml) for cores
+// cores, as configs' TestDefaultsGolden keeps them in testdata (sim cannot import configs,
+// which imports sim).
 func testParams(t testing.TB, cores int) Params {
 	t.Helper()
-	l, err := configs.NewLoader()
+	b, err := os.ReadFile("testdata/default_params.json")
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := l.Load()
-	if err != nil {
-		t.Fatal(err)
+	var p Params
+	if err := json.Unmarshal(b, &p); err != nil {
+		t.Fatalf("testdata/default_params.json: %v", err)
 	}
-	return Params{Cores: cores, Config: cfg}
+	p.Cores = cores
+	return p
 }
 
 // randomTrace returns n invocations with exponential inter-arrivals (mean ia ns) and

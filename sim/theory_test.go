@@ -233,7 +233,7 @@ func TestSRPTOptimalTiny(t *testing.T) {
 // within 5% (they agree within about 1% on these traces), over demands (mean 50 ms) well
 // above the 3 ms granularity.
 func TestPSAgainstSlices(t *testing.T) {
-	p := CFSParamsFrom(testParams(t, 1).Config.Sim)
+	p := testParams(t, 1).CFS
 	for _, cores := range []int{1, 4, 16} {
 		tr := randomTrace(uint64(cores)+100, 20_000, 50e6/(0.8*float64(cores)), 50e6, 0.2)
 		fl, err := Run(tr, NewPS(p), Options{Cores: cores})

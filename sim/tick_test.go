@@ -188,7 +188,7 @@ func msTrace(seed uint64, n, cores int, rho float64) *Trace {
 // may order ties differently: its mean FCT must then be within 0.1% (TestVtimeOpenRuns
 // shows the schedules are identical once instants do not coincide).
 func TestTickOracle(t *testing.T) {
-	p := testParams(t, 1).Order()
+	p := testParams(t, 1).Knobs
 	for _, cores := range []int{1, 4, 16} {
 		cpuOnly, withIO := msTrace(uint64(cores), 3000, cores, 0.9), ioTrace(uint64(cores), 3000, cores, 0.9)
 		cases := []struct {
@@ -233,7 +233,7 @@ func TestTickOracle(t *testing.T) {
 // TestVtimeOpenRuns: with instants that do not coincide to the nanosecond, vtime's open
 // runs give exactly the slice-by-slice schedule, I/O waits included.
 func TestVtimeOpenRuns(t *testing.T) {
-	p := testParams(t, 1).Order()
+	p := testParams(t, 1).Knobs
 	for _, cores := range []int{1, 4, 16} {
 		tr := ioTrace(uint64(cores)+20, 3000, cores, 0.9)
 		for i := range tr.Inv {
@@ -291,7 +291,7 @@ var benchTraces = []struct {
 // oracle and the event-driven simulator; the ratio of their ns/op is the event-driven
 // speed-up.
 func BenchmarkTickOracle(b *testing.B) {
-	p := testParams(b, 16).Order()
+	p := testParams(b, 16).Knobs
 	for _, bt := range benchTraces {
 		tr := bt.tr()
 		for _, name := range []string{"fifo", "srpt", "vtime"} {

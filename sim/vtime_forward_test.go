@@ -28,7 +28,7 @@ func jitter(tr *Trace, seed uint64) *Trace {
 // with I/O waits, under- and overloaded, with short and Azure-like heavy-tailed demands; and
 // every task's final vtime and the final global vtime.
 func TestVtimeForward(t *testing.T) {
-	base := testParams(t, 1).Order()
+	base := testParams(t, 1).Knobs
 	type gen func(seed uint64, cores int, rho float64) *Trace
 	gens := []struct {
 		name string

@@ -38,7 +38,7 @@ func (m *maxVChecker) Pick(core int) (TaskID, int64, bool) {
 // agrees with the vtimes of the running tasks at every pick, with the fast-forwards (round
 // robin phases and closed runs while nothing waits) and open runs, with and without I/O.
 func TestVtimeMaxV(t *testing.T) {
-	base := testParams(t, 1).Order()
+	base := testParams(t, 1).Knobs
 	params := []policy.Knobs{base, {MaxPenalty: base.MaxPenalty, WakeLag: 3e6, DefaultSlice: 7_300_001}}
 	traces := []struct {
 		name string

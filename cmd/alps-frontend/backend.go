@@ -8,7 +8,6 @@ import (
 	"github.com/alps-sched/alps/backend"
 	"github.com/alps-sched/alps/configs"
 	"github.com/alps-sched/alps/frontend"
-	"github.com/alps-sched/alps/model"
 	"github.com/alps-sched/alps/policy"
 )
 
@@ -30,7 +29,7 @@ func openBackend(cfg configs.Config, log zerolog.Logger) (frontend.Kernel, error
 	}
 	// Records are only used at the next update: read them in one burst per update interval
 	// rather than wake up for each (under TCG each wake-up costs the daemon ~1 ms of CPU).
-	s, err := backend.Load(backend.Options{Knobs: model.FromConfig(cfg).Knobs, HeartbeatStale: heartbeatStale,
+	s, err := backend.Load(backend.Options{Knobs: configs.LearnerConfig(cfg).Knobs, HeartbeatStale: heartbeatStale,
 		PinPath: cfg.Frontend.PinPath, RecordBuffer: cfg.Frontend.RecordBuffer,
 		RecordLatency: time.Duration(cfg.Learner.UpdateIntervalMs) * time.Millisecond})
 	if err != nil {

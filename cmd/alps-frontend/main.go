@@ -111,7 +111,7 @@ func newLearner(c configs.Config) (frontend.Learner, error) {
 		// The backend has no default entry: functions without one run unranked.
 		return nil, errors.New("learner.attained_default: simulator only, the backend does not apply a default entry yet")
 	}
-	l, err := model.NewLearner(model.FromConfig(c))
+	l, err := model.NewLearner(configs.LearnerConfig(c))
 	if err != nil {
 		return nil, err
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/alps-sched/alps/cmd/internal/cli"
 	"github.com/alps-sched/alps/cmd/internal/outfile"
+	"github.com/alps-sched/alps/configs"
 	"github.com/alps-sched/alps/sim"
 	"github.com/alps-sched/alps/sim/metrics"
 	"github.com/alps-sched/alps/sim/trace"
@@ -164,7 +165,7 @@ func runRun(cmd *cobra.Command, app *cli.App, fl *runFlags) error {
 	}
 	var sum metrics.Summarizer
 	var stopErr, fileErr error // why the loop stopped early; the first file that failed
-	params := sim.Params{Cores: fl.cores, Config: app.Config()}
+	params := configs.SimParams(app.Config(), fl.cores)
 	for _, name := range names {
 		if ctx.Err() != nil {
 			stopErr = ctx.Err()

@@ -243,7 +243,7 @@ func succeeded(results []trial) []trial {
 }
 
 func simulate(ctx context.Context, tr *sim.Trace, name string, cfg configs.Config, cores int) (metrics.Summary, error) {
-	p, err := sim.New(name, sim.Params{Cores: cores, Config: cfg})
+	p, err := sim.New(name, configs.SimParams(cfg, cores))
 	if err != nil {
 		return metrics.Summary{}, err
 	}

@@ -17,7 +17,7 @@ func Predict(tr *sim.Trace, cores int, cfg configs.Config) ([]Scheduler, map[str
 	rows := make([]Scheduler, 0, len(simPolicies))
 	outs := map[string][]Outcome{}
 	for _, sp := range simPolicies {
-		p, err := sim.New(sp.policy, sim.Params{Cores: cores, Config: cfg})
+		p, err := sim.New(sp.policy, configs.SimParams(cfg, cores))
 		if err != nil {
 			return nil, nil, fmt.Errorf("predict %s: %w", sp.name, err)
 		}

@@ -81,7 +81,7 @@ func run(path string, cores, nTables int, set string, worst int) error {
 	if err != nil {
 		return err
 	}
-	params := sim.Params{Cores: cores, Config: cfg}
+	params := configs.SimParams(cfg, cores)
 	runPol := func(name string) (*sim.Result, sim.Policy, error) {
 		p, err := sim.New(name, params)
 		if err != nil {
