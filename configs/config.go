@@ -191,13 +191,19 @@ func (c Config) Validate() error {
 	default:
 		return fmt.Errorf("log.level: %q is not one of trace, debug, info, warn, error", c.Log.Level)
 	}
-	if err := c.Learner.Validate(); err != nil {
+	// The learner's and the ordering rule's ranges are model.Config's and policy.Knobs's
+	// (learner.cores 0 means a CPU count decided later: any count validates the same).
+	lc := learnerConfig(c)
+	if lc.Cores == 0 {
+		lc.Cores = 1
+	}
+	if err := lc.Validate(); err != nil {
 		return err
 	}
-	if err := c.Policy.Validate(); err != nil {
-		return err
+	if c.Learner.UpdateIntervalMs < 1 { // a period here (model.Config also takes 0: never)
+		return fmt.Errorf("learner.update_interval_ms: must be at least 1, got %d", c.Learner.UpdateIntervalMs)
 	}
-	if err := c.Sim.Validate(); err != nil {
+	if err := SFSParams(c.Sim).Validate(); err != nil { // and the cfs knobs
 		return err
 	}
 	return c.Frontend.Validate()

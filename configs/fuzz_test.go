@@ -3,6 +3,8 @@ package configs
 import (
 	"strings"
 	"testing"
+
+	"github.com/alps-sched/alps/model"
 )
 
 // FuzzReadYAML: any config file is a valid configuration or one error line naming the file;
@@ -27,6 +29,13 @@ func FuzzReadYAML(f *testing.F) {
 			if err == nil {
 				if verr := c.Validate(); verr != nil {
 					t.Fatalf("Load accepted what Validate rejects: %v", verr)
+				}
+				// What loads converts into parameters their packages accept.
+				if _, lerr := model.NewLearner(LearnerConfig(c)); lerr != nil {
+					t.Fatalf("a loaded configuration makes no learner: %v", lerr)
+				}
+				if serr := SFSParams(c.Sim).Validate(); serr != nil {
+					t.Fatalf("a loaded configuration makes invalid sim parameters: %v", serr)
 				}
 				return
 			}

@@ -69,45 +69,6 @@ type Config struct {
 	Knobs policy.Knobs
 }
 
-// Validate names the first bad field.
-func (c Config) Validate() error {
-	switch {
-	case c.WindowSize <= 0:
-		return fmt.Errorf("window size must be > 0, got %d", c.WindowSize)
-	case c.Cores <= 0:
-		return fmt.Errorf("cores must be > 0, got %d", c.Cores)
-	case c.Alpha < 0 || c.Beta < 0 || c.Gamma <= 0 || c.Theta < 0 || c.Theta > 100:
-		return fmt.Errorf("alpha, beta >= 0, gamma > 0, theta in [0, 100] required, got %g %g %g %g", c.Alpha, c.Beta, c.Gamma, c.Theta)
-	case c.SliceCap <= 0 || c.MinSlice < 0:
-		return fmt.Errorf("slice cap must be > 0 and min slice >= 0")
-	case c.RankLevels < 1:
-		return fmt.Errorf("rank levels must be >= 1, got %d", c.RankLevels)
-	case c.MaxFunctions <= 0:
-		return fmt.Errorf("max functions must be > 0, got %d", c.MaxFunctions)
-	case c.MinSamples < 0:
-		return fmt.Errorf("min samples must be >= 0, got %d", c.MinSamples)
-	case c.Knobs.DefaultSlice <= 0 || c.Knobs.MaxPenalty <= 0:
-		return fmt.Errorf("default slice and max penalty must be > 0")
-	}
-	switch c.RankScale {
-	case RankByOrder, RankByDemand, RankByLog:
-	default:
-		return fmt.Errorf("unknown rank scale %q (valid: order, demand, log)", c.RankScale)
-	}
-	if c.AttainedRanks {
-		switch {
-		case c.RankScale == RankByOrder:
-			return fmt.Errorf("attained ranks need the log or demand rank scale, not %q", c.RankScale)
-		case c.AttainedSteps < 1 || c.AttainedSteps > policy.MaxSteps:
-			return fmt.Errorf("attained steps must be in [1, %d], got %d", policy.MaxSteps, c.AttainedSteps)
-		case c.AttainedRule != AttainedGittins && c.AttainedRule != AttainedQuantile:
-			return fmt.Errorf("unknown attained rule %q (valid: gittins, quantile)", c.AttainedRule)
-		}
-	}
-	_, err := NewPredictor(c.Predictor, c.EWMAAlpha, c.Percentile)
-	return err
-}
-
 // Learner turns the window of completed invocations into policy tables. It is not safe for
 // concurrent use; the frontend calls Observe and Update from one goroutine.
 type Learner struct {

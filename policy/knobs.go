@@ -1,6 +1,10 @@
 package policy
 
-import "fmt"
+import (
+	"fmt"
+	"strconv"
+	"time"
+)
 
 // Knobs are the global parameters of the ordering rule (ORDERING.md) and of its fail-safe,
 // in nanoseconds. They travel with every policy table.
@@ -14,20 +18,32 @@ type Knobs struct {
 	HeartbeatStale int64
 }
 
-// Validate reports the first knob out of range, naming it as the policy section of the
-// configuration does.
+// Ranges of the knobs. They are the single definition of the ranges of the configuration's
+// policy.* keys (configs converts the keys and calls Validate), so errors name those keys.
+const (
+	MaxRankStep       = 60 * time.Second
+	MaxMaxPenalty     = time.Hour
+	MaxWakeLag        = 60 * time.Second
+	MaxDefaultSlice   = 10 * time.Second
+	MaxHeartbeatStale = time.Hour
+)
+
+// Validate reports the first knob out of range, named by its configuration key.
 func (k Knobs) Validate() error {
 	switch {
-	case k.RankStep < 0:
-		return fmt.Errorf("rank_step: must be >= 0, got %d ns", k.RankStep)
-	case k.MaxPenalty <= 0:
-		return fmt.Errorf("max_penalty: must be > 0, got %d ns", k.MaxPenalty)
-	case k.WakeLag < 0:
-		return fmt.Errorf("wake_lag: must be >= 0, got %d ns", k.WakeLag)
-	case k.DefaultSlice <= 0:
-		return fmt.Errorf("default_slice: must be > 0, got %d ns", k.DefaultSlice)
-	case k.HeartbeatStale < 0:
-		return fmt.Errorf("heartbeat_stale: must be >= 0, got %d ns", k.HeartbeatStale)
+	case k.RankStep < 0 || k.RankStep > int64(MaxRankStep):
+		return fmt.Errorf("policy.rank_step_ms: must be in [0, %s], got %s", ms(int64(MaxRankStep)), ms(k.RankStep))
+	case k.MaxPenalty <= 0 || k.MaxPenalty > int64(MaxMaxPenalty):
+		return fmt.Errorf("policy.max_penalty_ms: must be in (0, %s], got %s", ms(int64(MaxMaxPenalty)), ms(k.MaxPenalty))
+	case k.WakeLag < 0 || k.WakeLag > int64(MaxWakeLag):
+		return fmt.Errorf("policy.wake_lag_ms: must be in [0, %s], got %s", ms(int64(MaxWakeLag)), ms(k.WakeLag))
+	case k.DefaultSlice <= 0 || k.DefaultSlice > int64(MaxDefaultSlice):
+		return fmt.Errorf("policy.default_slice_ms: must be in (0, %s], got %s", ms(int64(MaxDefaultSlice)), ms(k.DefaultSlice))
+	case k.HeartbeatStale < 0 || k.HeartbeatStale > int64(MaxHeartbeatStale):
+		return fmt.Errorf("heartbeat_stale: must be in [0, %v], got %d ns", MaxHeartbeatStale, k.HeartbeatStale)
 	}
 	return nil
 }
+
+// ms formats ns in milliseconds, in plain decimals, for messages.
+func ms(ns int64) string { return strconv.FormatFloat(float64(ns)/1e6, 'f', -1, 64) }

@@ -3,7 +3,6 @@ package sim
 import (
 	"fmt"
 	"math"
-	"slices"
 )
 
 // LAS is the las policy of alps-sim: least attained service first (foreground-background,
@@ -136,11 +135,20 @@ func (l *LAS) simulate(tr *Trace, o Options) (*Result, error) {
 			s.end[t] = lv + float64(burst(&s.inv[t], rc.Wakeups))
 			s.act = append(s.act, s.newCluster(t, lv))
 		}
+		arrived := int32(-1) // the cluster of this instant's arrivals
 		for ; next < n && tr.Inv[next].Arrival == now; next++ {
 			t := TaskID(next)
 			s.rec[t].Start = now
 			s.end[t] = float64(burst(&s.inv[t], 0))
-			s.act = append(s.act, s.newCluster(t, 0))
+			if arrived < 0 {
+				arrived = s.newCluster(t, 0)
+				s.act = append(s.act, arrived)
+				continue
+			}
+			s.child[t], s.sib[t], s.pre[t] = NoTask, NoTask, 0
+			k := &s.cl[arrived]
+			k.root = s.meld(k.root, t)
+			k.n++
 		}
 		s.normalise()
 	}
@@ -267,24 +275,30 @@ func (s *lasSim) newCluster(t TaskID, level float64) int32 {
 	return c
 }
 
-// sortAct sorts the served clusters by level and makes levels within lasSameLevel of the
-// one before equal to it.
+// sortAct sorts the served clusters by level (an insertion sort: they are sorted but for
+// the few added at this instant) and makes levels within lasSameLevel of the one before equal
+// to it.
 func (s *lasSim) sortAct() {
-	slices.SortFunc(s.act, func(a, b int32) int {
-		la, lb := s.cl[a].level, s.cl[b].level
-		switch {
-		case la < lb:
-			return -1
-		case la > lb:
-			return 1
+	a := s.act
+	for i := 1; i < len(a); i++ {
+		c := a[i]
+		j := i
+		for ; j > 0 && s.below(c, a[j-1]); j-- {
+			a[j] = a[j-1]
 		}
-		return int(a - b)
-	})
-	for i := 1; i < len(s.act); i++ {
-		if p, k := &s.cl[s.act[i-1]], &s.cl[s.act[i]]; k.level-p.level <= lasSameLevel {
+		a[j] = c
+	}
+	for i := 1; i < len(a); i++ {
+		if p, k := &s.cl[a[i-1]], &s.cl[a[i]]; k.level-p.level <= lasSameLevel {
 			k.level = p.level
 		}
 	}
+}
+
+// below orders clusters by level, then id.
+func (s *lasSim) below(a, b int32) bool {
+	la, lb := s.cl[a].level, s.cl[b].level
+	return la < lb || (la == lb && a < b)
 }
 
 // normalise restores the served set after the events of an instant: the clusters are
