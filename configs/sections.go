@@ -45,6 +45,7 @@ const (
 	maxRecordBuffer       = 1 << 22
 	maxCgroupPatterns     = 256
 	maxCgroupPatternBytes = 1024
+	maxFunctionName       = 256 // the FUNCTION of a process-name rule, as trace names
 )
 
 // Policy holds the knobs of the ordering rule (policy/ORDERING.md), in milliseconds.
@@ -89,8 +90,8 @@ func (f Frontend) Validate() error {
 	}
 	for i, r := range f.ProcessNames {
 		name, fn, _ := strings.Cut(r, "=")
-		if name == "" || len(name) > 15 || strings.ContainsAny(name, "/ ") || strings.ContainsAny(fn, "/ ") {
-			return fmt.Errorf("frontend.process_names[%d]: %q is not NAME or NAME=FUNCTION with a 1-15 character NAME", i, r)
+		if name == "" || len(name) > 15 || len(fn) > maxFunctionName || strings.ContainsAny(name, "/ ") || strings.ContainsAny(fn, "/ ") {
+			return fmt.Errorf("frontend.process_names[%d]: %q is not NAME or NAME=FUNCTION with a 1-15 character NAME and a FUNCTION of at most 256 bytes", i, r)
 		}
 	}
 	switch {

@@ -4,6 +4,8 @@ import (
 	"math"
 	"strings"
 	"testing"
+
+	"github.com/alps-sched/alps/policy"
 )
 
 // TestValidateNamesKeys (issue 11, defects 2, 5 and 13): every field out of range, NaN
@@ -54,5 +56,31 @@ func TestValidateNamesKeys(t *testing.T) {
 	c.UpdateInterval = 0 // no periodic update: valid for the learner itself
 	if err := c.Validate(); err != nil {
 		t.Errorf("update interval 0: %v", err)
+	}
+}
+
+// TestForget (issue 11, defect 11): after Forget, the function's earlier records count no
+// more (in updates and in Live) while its later ones do.
+func TestForget(t *testing.T) {
+	l, err := NewLearner(testConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 10 {
+		at := int64(i) * 1000 * msec
+		l.Observe(policy.Record{Function: 7, CPU: 980 * msec, Start: at, End: at + 980*msec})
+	}
+	l.Forget(7)
+	if n := len(l.Live(nil)); n != 0 {
+		t.Fatalf("Live after Forget: %d records, want 0", n)
+	}
+	at := int64(10_000) * msec
+	l.Observe(policy.Record{Function: 7, CPU: msec, Start: at, End: at + msec})
+	e, ok := l.Update(at + 2*msec).Lookup(7)
+	if !ok || e.Demand != msec {
+		t.Errorf("entry after Forget %+v (%v): want the 1 ms record's demand only", e, ok)
+	}
+	if n := len(l.Live(nil)); n != 1 {
+		t.Errorf("Live: %d records, want the one observed after Forget", n)
 	}
 }

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/alps-sched/alps/cmd/internal/cli"
 	"github.com/alps-sched/alps/configs"
 )
@@ -163,5 +165,24 @@ func TestTuneHostile(t *testing.T) {
 	cfg, err := configWith(configFile{name: base, data: data}, map[string]any{"learner.alpha": 2.0})
 	if err != nil || cfg.Learner.Predictor != "mean" || cfg.Learner.Alpha != 2 {
 		t.Errorf("config from the base read once: %+v %v", cfg.Learner, err)
+	}
+}
+
+// TestTuneFileErrorKeepsTable (issue 11, defect 9): when --out cannot be written at the end
+// (here a copy of /dev/full: a full disk), the table of the best trials is still printed and
+// the error is one line.
+func TestTuneFileErrorKeepsTable(t *testing.T) {
+	dir := t.TempDir()
+	trace := writeFile(t, dir, "t.csv", goodTrace)
+	dev := filepath.Join(dir, "full")
+	if err := unix.Mknod(dev, unix.S_IFCHR|0o666, int(unix.Mkdev(1, 7))); err != nil { // /dev/full
+		t.Skipf("mknod (needs root): %v", err)
+	}
+	code, stdout, stderr := execute(t, "tune", "--trace", trace, "--cores", "1", "--trials", "2", "--objective", "mean_fct", "--out", dev)
+	if code != cli.ExitFailure || !strings.Contains(lastLine(stderr), "no space left on device") {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+	if !strings.Contains(stdout, "mean_fct_ms") {
+		t.Errorf("table not printed:\n%s", stdout)
 	}
 }

@@ -200,11 +200,9 @@ func runTune(ctx context.Context, app *cli.App, base string, fl *tuneFlags) erro
 		if len(results) > 0 {
 			return fmt.Errorf("no trial succeeded; first error: %s", results[0].Err)
 		}
-		return fmt.Errorf("interrupted before any trial completed")
+		return interruptedError{"interrupted before any trial completed: nothing written"}
 	}
-	if err := writeBest(fl.out, ok[0], fl.objective); err != nil {
-		return err
-	}
+	// The table first: a file that cannot be written loses nothing that was computed.
 	best := ok[:min(fl.top, len(ok))]
 	if fl.json {
 		enc := json.NewEncoder(app.Stdout())
@@ -214,6 +212,9 @@ func runTune(ctx context.Context, app *cli.App, base string, fl *tuneFlags) erro
 			return err
 		}
 	} else if err := writeTuneTable(app.Stdout(), best, sp, fl.objective); err != nil {
+		return err
+	}
+	if err := writeBest(fl.out, ok[0], fl.objective); err != nil {
 		return err
 	}
 	if interrupted {

@@ -20,6 +20,9 @@ type param struct {
 	choices  []any // non-nil for a list of values
 }
 
+// maxChoices bounds the list of values of one key in a space file.
+const maxChoices = 64
+
 // space is the search space of alps-sim tune (configs/tune.yaml documents the format).
 type space []param
 
@@ -83,8 +86,12 @@ func parseParam(key string, v *yaml.Node) (param, error) {
 	}
 	switch v.Kind {
 	case yaml.SequenceNode:
-		if len(v.Content) == 0 {
+		switch {
+		case len(v.Content) == 0:
 			return p, fmt.Errorf("empty range: the list of values is empty")
+		case len(v.Content) > maxChoices:
+			// Each value is checked against the whole configuration up front.
+			return p, fmt.Errorf("%d values, more than %d (use a {min, max} range)", len(v.Content), maxChoices)
 		}
 		for _, c := range v.Content {
 			var x any

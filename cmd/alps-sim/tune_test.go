@@ -43,6 +43,7 @@ func TestTuneBadInput(t *testing.T) {
 		{"empty space", "", nil, "empty"},
 		{"not yaml", "learner.alpha: [1, 2", nil, "space"},
 		{"listed twice", "learner.alpha: [1]\nlearner.alpha: [2]\n", nil, "listed twice"},
+		{"too many values", "learner.alpha: [" + strings.Repeat("1,", 64) + "1]\n", nil, "learner.alpha: 65 values, more than 64"},
 		{"unknown objective", goodSpace, []string{"--objective", "speed"}, "--objective"},
 		{"zero trials", goodSpace, []string{"--trials", "0"}, "--trials"},
 		{"zero cores", goodSpace, []string{"--cores", "0"}, "--cores"},
