@@ -130,7 +130,6 @@ const (
 	alpsVarClsGen          = "cls_gen"
 	alpsVarFaultAfter      = "fault_after"
 	alpsVarGen             = "gen"
-	alpsVarGuardLate       = "guard_late"
 	alpsVarHeartbeat       = "heartbeat"
 	alpsVarHeartbeatStale  = "heartbeat_stale"
 	alpsVarLayoutVersion   = "layout_version"
@@ -220,7 +219,6 @@ type alpsVariableSpecs struct {
 	ClsGen         *ebpf.VariableSpec `ebpf:"cls_gen"`
 	FaultAfter     *ebpf.VariableSpec `ebpf:"fault_after"`
 	Gen            *ebpf.VariableSpec `ebpf:"gen"`
-	GuardLate      *ebpf.VariableSpec `ebpf:"guard_late"`
 	Heartbeat      *ebpf.VariableSpec `ebpf:"heartbeat"`
 	HeartbeatStale *ebpf.VariableSpec `ebpf:"heartbeat_stale"`
 	LayoutVersion  *ebpf.VariableSpec `ebpf:"layout_version"`
@@ -286,7 +284,6 @@ type alpsVariables struct {
 	ClsGen         *ebpf.Variable `ebpf:"cls_gen"`
 	FaultAfter     *ebpf.Variable `ebpf:"fault_after"`
 	Gen            *ebpf.Variable `ebpf:"gen"`
-	GuardLate      *ebpf.Variable `ebpf:"guard_late"`
 	Heartbeat      *ebpf.Variable `ebpf:"heartbeat"`
 	HeartbeatStale *ebpf.Variable `ebpf:"heartbeat_stale"`
 	LayoutVersion  *ebpf.Variable `ebpf:"layout_version"`

@@ -535,17 +535,6 @@ func (s *Scheduler) VirtualNow() (int64, error) {
 	return int64(v), nil
 }
 
-// GuardLate returns the most the starvation guard's timer has fired after it was due: the
-// guard's bound (a task waits at most MaxWait and one period of the guard before it runs
-// ahead of every level) stretches by this much on a machine that stalls.
-func (s *Scheduler) GuardLate() (time.Duration, error) {
-	var ns uint64
-	if err := s.objs.GuardLate.Get(&ns); err != nil {
-		return 0, fmt.Errorf("reading the guard's lateness: %w", err)
-	}
-	return time.Duration(ns), nil
-}
-
 // Counters returns the scheduler's event counts.
 func (s *Scheduler) Counters() (Counters, error) {
 	c, err := sumCounters(s.objs.Counters)

@@ -171,7 +171,6 @@ u32 cls_gen SEC(".data");	/* bumped on every classifier change */
 u64 heartbeat SEC(".data");	/* CLOCK_MONOTONIC ns of the loader's last heartbeat */
 u64 fault_after SEC(".data");	/* debug: scx_bpf_error() after this many enqueues; 0: off */
 u64 vtime_now SEC(".data");	/* the global virtual clock (vnow in ORDERING.md) */
-u64 guard_late SEC(".data");	/* the most the guard's timer fired after it was due, ns */
 
 /* The two policy tables: tables[gen] (knobs, default entry), rows at policy[gen * MAX_FUNCTIONS + fn]. */
 struct {
@@ -231,9 +230,6 @@ static u64 nr_enqueues;
 
 /* Set by ops.exit: the guard's timer stops re-arming itself. */
 static bool exiting;
-
-/* When the guard's timer is due next (ktime). */
-static u64 guard_due;
 
 static __always_inline u64 now(void)
 {
@@ -565,8 +561,7 @@ static __always_inline u64 aging_period(u64 max_wait)
  * were inserted max_wait or more ago into the aged DSQ, which ops.dispatch serves first.
  * A task therefore waits at most max_wait + one period in the shared DSQ, then behind
  * the aged tasks ahead of it and the slices running. Moved, it runs as level 0: no
- * enqueue preempts it. guard_late records how late the timer fired: a stalled machine
- * (or emulator) stretches the bound by that much.
+ * enqueue preempts it.
  */
 static int age(void *map, int *key, struct aging_timer *a)
 {
@@ -578,8 +573,6 @@ static int age(void *map, int *key, struct aging_timer *a)
 
 	if (exiting)
 		return 0;
-	if (guard_due && at - guard_due > guard_late && !alps_before(at, guard_due))
-		guard_late = at - guard_due;
 	if (max_wait) {
 		alps_for_each(scx_dsq, p, SHARED_DSQ, 0) {
 			t = get_ctx(p);
@@ -596,7 +589,6 @@ static int age(void *map, int *key, struct aging_timer *a)
 	/* No CPU dispatched since: an idle one would not notice the aged tasks. */
 	if (moved)
 		kick_idle();
-	guard_due = bpf_ktime_get_ns() + aging_period(max_wait);
 	bpf_timer_start(&a->timer, aging_period(max_wait), 0);
 	return 0;
 }

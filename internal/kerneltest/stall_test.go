@@ -1,0 +1,34 @@
+package kerneltest
+
+import (
+	"testing"
+	"time"
+)
+
+func TestStalled(t *testing.T) {
+	stalls := []Stall{{100, 200}, {300, 350}, {1000, 1100}}
+	tests := []struct {
+		from, to int64
+		want     time.Duration
+	}{
+		{0, 1000, 150},   // both first stalls
+		{150, 320, 70},   // half of one, part of the next
+		{400, 900, 0},    // between stalls
+		{1050, 5000, 50}, // the tail of the last
+	}
+	for _, tt := range tests {
+		if got := Stalled(stalls, tt.from, tt.to); got != tt.want {
+			t.Errorf("Stalled(%d, %d) = %v, want %v", tt.from, tt.to, got, tt.want)
+		}
+	}
+}
+
+func TestWaitNet(t *testing.T) {
+	stalls := []Stall{{100, 200}, {300, 350}}
+	// A 300 ns wait that ended in (400, 410]: it began in (100, 110], so it certainly covers
+	// [110, 400], which holds 90 ns of the first stall and all 50 of the second.
+	w := Wait{After: 400, Before: 410, Len: 300}
+	if got := w.Net(stalls); got != 160 {
+		t.Errorf("Net = %v, want 160ns", got)
+	}
+}
