@@ -275,10 +275,12 @@ func TestKernelExitInfo(t *testing.T) {
 // 20 s keeps running and nothing is ejected. The guard (max_wait 200 ms, a period of 50 ms)
 // moves a task that waited max_wait ahead of every level at its next period, where it waits
 // only for the next CPU to finish its quantum (5 ms for the flood): no wait of the hog's
-// threads may exceed max_wait + period + 50 ms (those quanta and the 5 ms sampling). The
-// waits are sampled by a real-time probe, which also measures the guest's stalls (the host
-// not running the emulator, which stretches every wait in the guest) so that they are
-// taken out. Its CPU share is about one 20 ms quantum per wait, at least a third of
+// threads may exceed max_wait + period + 100 ms (those quanta, and the emulator, which runs
+// one vCPU at a time for up to 100 ms, delaying the other's timers). The waits are sampled
+// every millisecond by a real-time probe, which also records when it was not run although
+// due (the emulator running the other vCPU, or the host not running the emulator: no
+// sched_ext decision delays a real-time task); that time is taken out of a wait it
+// certainly fell within, and the line reports the waits with it too. Its CPU share is about one 20 ms quantum per wait, at least a third of
 // slice / (slice + max_wait + period) asked.
 func TestKernelStarvation(t *testing.T) {
 	kerneltest.Attach(t)
@@ -286,7 +288,7 @@ func TestKernelStarvation(t *testing.T) {
 	knobs := policy.Knobs{WakeLag: int64(20 * time.Millisecond), DefaultSlice: int64(20 * time.Millisecond),
 		MaxWait: int64(200 * time.Millisecond), Preempt: true}
 	period := time.Duration(max(knobs.MaxWait/4, int64(10*time.Millisecond)))
-	bound := time.Duration(knobs.MaxWait) + period + 50*time.Millisecond
+	bound := time.Duration(knobs.MaxWait) + period + 100*time.Millisecond
 	slice := 20 * time.Millisecond
 	s := start(t, backend.Options{Knobs: knobs}, map[string]uint32{"longhog": 1, "flood": 0},
 		map[uint32]policy.Entry{0: {Rank: 0, Slice: int64(5 * time.Millisecond)}, 1: {Rank: 8, Slice: int64(slice)}})
@@ -335,8 +337,13 @@ func TestKernelStarvation(t *testing.T) {
 	default:
 	}
 	var longest, longestRaw, stalled time.Duration
+	var ended, merged int64
 	for _, wt := range waits {
-		longest, longestRaw = max(longest, wt.Net(stalls)), max(longestRaw, wt.Len)
+		longest, longestRaw = max(longest, wt.Net(stalls)), max(longestRaw, wt.Longest())
+		ended += wt.Count
+		if wt.Count > 1 {
+			merged++
+		}
 	}
 	for _, st := range stalls {
 		stalled += time.Duration(st.End - st.Start)
@@ -344,10 +351,10 @@ func TestKernelStarvation(t *testing.T) {
 	nominal := float64(slice) / float64(slice+time.Duration(knobs.MaxWait)+period)
 	share := float64(got) / float64(dur)
 	st, ops := kerneltest.State()
-	line := fmt.Sprintf("hog's longest wait %.0f ms without the guest's stalls (%.0f ms with them; %d stalls, %.2f s in all) over %d waits (bound max_wait %v + period %v + 50 ms = %v); it got %.2f s of CPU, %.1f%% of a CPU over %v (nominal %.1f%%, want >= a third of it) beside %d flood processes (%d failed); %d tasks aged, %d preemptions; still %s/%s",
-		kerneltest.Ms(longest), kerneltest.Ms(longestRaw), len(stalls), stalled.Seconds(), len(waits), time.Duration(knobs.MaxWait), period, bound,
+	line := fmt.Sprintf("hog's longest wait %.0f ms without the guest's stalls (%.0f ms with them; %d stalls, %.2f s in all) over %d waits (%d samples held two or more) (bound max_wait %v + period %v + 100 ms = %v); it got %.2f s of CPU, %.1f%% of a CPU over %v (nominal %.1f%%, want >= a third of it) beside %d flood processes (%d failed); %d tasks aged, %d preemptions; still %s/%s",
+		kerneltest.Ms(longest), kerneltest.Ms(longestRaw), len(stalls), stalled.Seconds(), ended, merged, time.Duration(knobs.MaxWait), period, bound,
 		got.Seconds(), 100*share, dur, 100*nominal, flooded, failed, c1.Aged-c0.Aged, c1.Preempted-c0.Preempted, st, ops)
-	if longest > bound || len(waits) == 0 || share < nominal/3 || flooded < 50 || failed > 0 || st != "enabled" {
+	if longest > bound || ended == 0 || share < nominal/3 || flooded < 50 || failed > 0 || st != "enabled" {
 		t.Fatal(line)
 	}
 	t.Log(line)

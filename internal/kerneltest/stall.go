@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"strconv"
 	"time"
 
@@ -19,26 +20,33 @@ import (
 // times stretch by it. Times are CLOCK_MONOTONIC ns.
 type Stall struct{ Start, End int64 }
 
-// A Wait is the time a thread of the watched process spent runnable without a CPU, from
-// when it became runnable to when it got a CPU, which was in (After, Before] (CLOCK_MONOTONIC
-// ns). When two waits of one thread end between two samples, they make one Wait, whose
-// second part is shorter than Before - After.
+// A Wait is what the probe saw of the waits for a CPU of one thread of the watched process
+// that ended between two of its samples, in (After, Before] (CLOCK_MONOTONIC ns): how many
+// (Count), and their sum (Len), from when the thread became runnable to when it got a CPU.
+// With one wait Len is exactly that wait's length.
 type Wait struct {
 	After, Before int64
 	Len           time.Duration
+	Count         int64
 }
 
-// Net is w without the stalls that certainly fell within it.
+// Longest is the least the longest of w's waits can be: Len for one wait.
+func (w Wait) Longest() time.Duration { return w.Len / time.Duration(max(w.Count, 1)) }
+
+// Net is Longest without the stalls that certainly fell within w's waits when they are one.
 func (w Wait) Net(stalls []Stall) time.Duration {
+	if w.Count != 1 {
+		return w.Longest()
+	}
 	return w.Len - Stalled(stalls, w.Before-int64(w.Len), w.After)
 }
 
-// The probe wakes every probeTick; a wake-up later than probeSlack is a stall. It samples
-// the watched process every probeSample.
+// The probe wakes every probeTick, when it also samples the watched process; a wake-up later
+// than probeSlack is a stall. It looks for new threads every probeThreads.
 const (
-	probeTick   = time.Millisecond
-	probeSlack  = time.Millisecond
-	probeSample = 5 * time.Millisecond
+	probeTick    = time.Millisecond
+	probeSlack   = time.Millisecond
+	probeThreads = 100 * time.Millisecond
 )
 
 // Monotonic is CLOCK_MONOTONIC in ns, the clock of Stall and Wait.
@@ -52,27 +60,51 @@ func Monotonic() int64 {
 // and times it got a CPU.
 type schedstat struct{ delay, count int64 }
 
-func readSchedstats(pid int) map[string]schedstat {
-	out := map[string]schedstat{}
-	files, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/schedstat", pid))
+// threadStats reads the schedstat of the threads of a process through open files, so that a
+// sample costs one read per thread and allocates nothing.
+type threadStats struct {
+	pid  int
+	fds  map[string]int
+	buf  []byte
+	last map[string]schedstat
+}
+
+// refresh opens the schedstat files of threads that appeared since the last call.
+func (ts *threadStats) refresh() {
+	files, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/schedstat", ts.pid))
 	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
+		if _, ok := ts.fds[f]; ok {
 			continue
 		}
-		var st schedstat
-		var run int64
-		if _, err := fmt.Sscan(string(b), &run, &st.delay, &st.count); err == nil {
-			out[f] = st
+		if fd, err := unix.Open(f, unix.O_RDONLY|unix.O_CLOEXEC, 0); err == nil {
+			ts.fds[f] = fd
 		}
 	}
-	return out
+}
+
+// read returns the thread's current schedstat; ok is false once it is gone.
+func (ts *threadStats) read(fd int) (st schedstat, ok bool) {
+	n, err := unix.Pread(fd, ts.buf, 0)
+	if err != nil || n <= 0 {
+		return st, false
+	}
+	var f [3]int64
+	i := 0
+	for _, c := range ts.buf[:n] {
+		switch {
+		case c >= '0' && c <= '9' && i < len(f):
+			f[i] = f[i]*10 + int64(c-'0')
+		case c == ' ':
+			i++
+		}
+	}
+	return schedstat{delay: f[1], count: f[2]}, i >= 2
 }
 
 // probe is the workload "probe D [PID]": a SCHED_FIFO thread, above every sched_ext task,
 // that for D sleeps probeTick at a time and prints each wake-up later than probeSlack as
-// "stall START END", and every probeSample the waits of PID's threads that ended as
-// "wait AFTER BEFORE LEN".
+// "stall START END", and at each wake-up the waits of PID's threads that ended as
+// "wait AFTER BEFORE LEN COUNT".
 func probe(args []string) int {
 	if len(args) < 1 || len(args) > 2 {
 		fmt.Fprintln(os.Stderr, "kerneltest: probe DURATION [PID]")
@@ -87,20 +119,24 @@ func probe(args []string) int {
 		fmt.Fprintf(os.Stderr, "kerneltest: probe: %v\n", err)
 		return 2
 	}
+	// The probe's other threads are sched_ext's to run: it must never wait for them. No
+	// garbage collection (its stop-the-world waits for every thread), and spare Ps, so that
+	// the thread finds one when a system call returns even if another thread, not running,
+	// holds one.
+	debug.SetGCPercent(-1)
+	runtime.GOMAXPROCS(4)
 	runtime.LockOSThread()
 	attr := unix.SchedAttr{Size: unix.SizeofSchedAttr, Policy: unix.SCHED_FIFO, Priority: 50}
 	if err := unix.SchedSetAttr(0, &attr, 0); err != nil {
 		fmt.Fprintf(os.Stderr, "kerneltest: probe: SCHED_FIFO: %v\n", err)
 		return 1
 	}
-	out := bufio.NewWriter(os.Stdout)
+	out := bufio.NewWriterSize(os.Stdout, 1<<20)
 	defer out.Flush()
+	ts := &threadStats{pid: pid, fds: map[string]int{}, buf: make([]byte, 128), last: map[string]schedstat{}}
 	tick := unix.NsecToTimespec(int64(probeTick))
-	var last map[string]schedstat
 	lastAt := Monotonic()
-	if pid > 0 {
-		last = readSchedstats(pid)
-	}
+	nextRefresh := lastAt
 	for end := lastAt + int64(d); ; {
 		before := Monotonic()
 		if before >= end {
@@ -111,16 +147,26 @@ func probe(args []string) int {
 		if after-before > int64(probeTick+probeSlack) {
 			fmt.Fprintf(out, "stall %d %d\n", before+int64(probeTick), after)
 		}
-		if pid == 0 || after-lastAt < int64(probeSample) {
+		if pid == 0 {
 			continue
 		}
-		cur := readSchedstats(pid)
-		for f, st := range cur {
-			if prev, ok := last[f]; ok && st.count != prev.count {
-				fmt.Fprintf(out, "wait %d %d %d\n", lastAt, after, st.delay-prev.delay)
-			}
+		if after >= nextRefresh {
+			ts.refresh()
+			nextRefresh = after + int64(probeThreads)
 		}
-		last, lastAt = cur, after
+		for f, fd := range ts.fds {
+			st, ok := ts.read(fd)
+			if !ok {
+				unix.Close(fd)
+				delete(ts.fds, f)
+				continue
+			}
+			if prev, seen := ts.last[f]; seen && st.count != prev.count {
+				fmt.Fprintf(out, "wait %d %d %d %d\n", lastAt, after, st.delay-prev.delay, st.count-prev.count)
+			}
+			ts.last[f] = st
+		}
+		lastAt = after
 	}
 }
 
@@ -132,7 +178,7 @@ type Probe struct {
 
 // StartProbe starts a probe of the machine's stalls, and of the waits for a CPU of process
 // pid's threads unless pid is 0, for d. It runs as a real-time task, so neither it nor its
-// samples wait behind the tasks sched_ext schedules.
+// samples (every millisecond) wait behind the tasks sched_ext schedules.
 func (w *Workloads) StartProbe(d time.Duration, pid int) (*Probe, error) {
 	args := []string{"probe", d.String()}
 	if pid > 0 {
@@ -159,7 +205,7 @@ func (p *Probe) Wait() (stalls []Stall, waits []Wait, err error) {
 		var n int64
 		if _, err := fmt.Sscanf(sc.Text(), "stall %d %d", &s.Start, &s.End); err == nil {
 			stalls = append(stalls, s)
-		} else if _, err := fmt.Sscanf(sc.Text(), "wait %d %d %d", &w.After, &w.Before, &n); err == nil {
+		} else if _, err := fmt.Sscanf(sc.Text(), "wait %d %d %d %d", &w.After, &w.Before, &n, &w.Count); err == nil {
 			w.Len = time.Duration(n)
 			waits = append(waits, w)
 		} else {
