@@ -79,22 +79,26 @@ func NewThread() *Thread {
 }
 
 // Start marks the start of an invocation on this thread, with a class hint chosen by the
-// platform (e.g. a request-size bucket; 0: none).
-func (t *Thread) Start(class uint32) { t.mark(KindStart, class) }
+// platform (e.g. a request-size bucket; 0: none). It returns the time it marked
+// (CLOCK_MONOTONIC ns).
+func (t *Thread) Start(class uint32) uint64 { return t.mark(KindStart, class) }
 
-// End marks the end of the invocation started last on this thread.
-func (t *Thread) End() { t.mark(KindEnd, 0) }
+// End marks the end of the invocation started last on this thread and returns the time it
+// marked.
+func (t *Thread) End() uint64 { return t.mark(KindEnd, 0) }
 
 // mark appends one event. The event is written before Seq is published (an atomic store);
 // the scheduler reads the area only while this thread is in the kernel.
-func (t *Thread) mark(kind, class uint32) {
+func (t *Thread) mark(kind, class uint32) uint64 {
 	a := t.area
 	n := a.Seq
 	e := &a.Ev[n%Events]
-	e.Time = uint64(nanotime())
+	now := uint64(nanotime())
+	e.Time = now
 	e.Kind = kind
 	e.Class = class
 	atomic.StoreUint64(&a.Seq, n+1)
+	return now
 }
 
 // Area returns a copy of the thread's area.
