@@ -8,9 +8,14 @@ export CGO_ENABLED ?= 0
 
 all: build
 
+# The payload without the Go runtime where there is an assembly entry point for it
+# (experiments/workload.PayloadLDFlags).
+PAYLOAD_LDFLAGS = $(if $(filter amd64,$(shell $(GO) env GOARCH)),-E=main.start,)
+
 ## build: the binaries into bin/ (static, no clang needed: BPF objects are committed)
 build:
 	$(GO) build -o $(BIN)/ ./cmd/...
+	$(GO) build -ldflags="$(PAYLOAD_LDFLAGS)" -o $(BIN)/alps-payload ./cmd/alps-payload
 
 ## test: unit tests, then the VM suite on a real sched_ext kernel (installs what it needs)
 test: unit-test vm-test

@@ -51,7 +51,7 @@ within their minute. --arrivals poisson spreads all invocations uniformly over t
 				return fmt.Errorf("writing %s: %w", out, err)
 			}
 			app.Log().Info().Int("invocations", len(tr.Inv)).Int("functions", len(tr.Functions)).
-				Float64("utilization", tr.Utilization(o.Cores)).Str("out", out).Msg("generated")
+				Float64("offered_load", tr.Utilization(o.Cores)).Str("out", out).Msg("generated")
 			return nil
 		},
 	}
