@@ -4,7 +4,7 @@ GO    ?= go
 BIN   := bin
 export CGO_ENABLED ?= 0
 
-.PHONY: all build test unit-test vm-test bench demo demo-short generate deps clean
+.PHONY: all build test unit-test fuzz fuzz-short lint vm-test bench demo demo-short generate check-generated deps clean
 
 all: build
 
@@ -23,9 +23,30 @@ test: unit-test vm-test
 unit-test:
 	$(GO) vet ./...
 	CGO_ENABLED=1 $(GO) test -count=1 ./...
+	$(MAKE) fuzz-short
 
-## vm-test: the backend's VM suite alone (qemu, TCG, Debian sched_ext kernel)
-vm-test: deps build
+## fuzz: every fuzz target (untrusted inputs: traces, Azure files, records, configs, tune
+## spaces) for FUZZTIME each; new failing inputs land in the package's testdata/fuzz
+FUZZ_TARGETS := ./sim/trace:FuzzReadCSV ./sim/trace:FuzzReadAzure ./experiments/loadgen:FuzzReadResults \
+	./configs:FuzzReadYAML ./cmd/alps-sim:FuzzParseSpace
+FUZZTIME ?= 5m
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		echo "fuzz: $${t##*:} ($${t%%:*}) for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$${t##*:}\$$" -fuzztime $(FUZZTIME) "$${t%%:*}"; \
+	done
+
+## fuzz-short: the fuzz targets for 10 s each (unit-test runs it; their seed corpora also run
+## as plain tests in go test)
+fuzz-short:
+	$(MAKE) fuzz FUZZTIME=10s
+
+## lint: gofmt, go vet, staticcheck, and no product package importing experiments/ (.ci/lint)
+lint:
+	bash .ci/lint
+
+## vm-test: the kernel tests (TestKernel*) as go test binaries in the VM (qemu, TCG, Debian sched_ext kernel)
+vm-test: deps
 	bash experiments/vm/vm-test.sh
 
 ## bench: the speed and memory benchmarks whose figures the README quotes
@@ -43,6 +64,10 @@ demo-short: deps build
 ## generate: rebuild the BPF objects with clang-19 (only needed after editing backend/bpf)
 generate:
 	bash backend/bpf/generate.sh
+
+## check-generated: regenerate the BPF objects (clang-19) and fail if they differ from the committed ones
+check-generated:
+	bash .ci/generated
 
 ## deps: system packages and the sched_ext kernel (idempotent)
 deps:

@@ -8,8 +8,78 @@ import (
 	_ "embed"
 	"fmt"
 	"io"
+	"structs"
 
 	"github.com/cilium/ebpf"
+)
+
+type alpsCounter uint32
+
+const (
+	alpsCounterCNT_ENQUEUE     alpsCounter = 0
+	alpsCounterCNT_DIRECT      alpsCounter = 1
+	alpsCounterCNT_RANKED      alpsCounter = 2
+	alpsCounterCNT_STALE       alpsCounter = 3
+	alpsCounterCNT_CAPPED      alpsCounter = 4
+	alpsCounterCNT_DISPATCH    alpsCounter = 5
+	alpsCounterCNT_RECORD      alpsCounter = 6
+	alpsCounterCNT_RECORD_LOST alpsCounter = 7
+	alpsCounterCNT_CLASSIFY    alpsCounter = 8
+	alpsCounterNR_COUNTERS     alpsCounter = 9
+)
+
+type alpsDump struct {
+	_    structs.HostLayout
+	Text [32768]int8
+}
+
+type alpsEntry struct {
+	_        structs.HostLayout
+	Slice    uint64
+	StepAt   [8]uint64
+	StepRank [8]uint32
+	Rank     uint32
+	Nsteps   uint8
+	Valid    uint8
+	Pad      uint16
+}
+
+type alpsExitRec struct {
+	_      structs.HostLayout
+	Kind   int32
+	Pad    uint32
+	Code   int64
+	Reason [128]int8
+	Msg    [1024]int8
+}
+
+type alpsKnobs struct {
+	_            structs.HostLayout
+	RankStep     uint64
+	MaxPenalty   uint64
+	WakeLag      uint64
+	DefaultSlice uint64
+}
+
+type alpsRecord struct {
+	_        structs.HostLayout
+	Kind     alpsRecordKind
+	Fn       uint32
+	Pid      uint32
+	Pad      uint32
+	Start    uint64
+	End      uint64
+	Cpu      uint64
+	RunDelay uint64
+	Nvcsw    uint64
+	Nivcsw   uint64
+}
+
+type alpsRecordKind uint32
+
+const (
+	alpsRecordKindREC_INVOCATION alpsRecordKind = 1
+	alpsRecordKindREC_EXIT       alpsRecordKind = 2
 )
 
 // Names of all BPF objects in the ELF.
@@ -20,10 +90,11 @@ const (
 	alpsMapCgroupFn        = "cgroup_fn"
 	alpsMapCommFn          = "comm_fn"
 	alpsMapCounters        = "counters"
+	alpsMapExitDump        = "exit_dump"
 	alpsMapExitInfo        = "exit_info"
-	alpsMapKnobs           = "knobs"
 	alpsMapPolicy          = "policy"
 	alpsMapRecords         = "records"
+	alpsMapTables          = "tables"
 	alpsMapTaskCtxs        = "task_ctxs"
 	alpsProgAlpsCgroupMove = "alps_cgroup_move"
 	alpsProgAlpsDispatch   = "alps_dispatch"
@@ -38,6 +109,13 @@ const (
 	alpsProgAlpsRunning    = "alps_running"
 	alpsProgAlpsSelectCpu  = "alps_select_cpu"
 	alpsProgAlpsStopping   = "alps_stopping"
+	alpsVarClsGen          = "cls_gen"
+	alpsVarFaultAfter      = "fault_after"
+	alpsVarGen             = "gen"
+	alpsVarHeartbeat       = "heartbeat"
+	alpsVarHeartbeatStale  = "heartbeat_stale"
+	alpsVarLayoutVersion   = "layout_version"
+	alpsVarUnusedRecord    = "unused_record"
 	alpsVarVtimeNow        = "vtime_now"
 )
 
@@ -106,10 +184,11 @@ type alpsMapSpecs struct {
 	CgroupFn *ebpf.MapSpec `ebpf:"cgroup_fn"`
 	CommFn   *ebpf.MapSpec `ebpf:"comm_fn"`
 	Counters *ebpf.MapSpec `ebpf:"counters"`
+	ExitDump *ebpf.MapSpec `ebpf:"exit_dump"`
 	ExitInfo *ebpf.MapSpec `ebpf:"exit_info"`
-	Knobs    *ebpf.MapSpec `ebpf:"knobs"`
 	Policy   *ebpf.MapSpec `ebpf:"policy"`
 	Records  *ebpf.MapSpec `ebpf:"records"`
+	Tables   *ebpf.MapSpec `ebpf:"tables"`
 	TaskCtxs *ebpf.MapSpec `ebpf:"task_ctxs"`
 }
 
@@ -117,7 +196,14 @@ type alpsMapSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type alpsVariableSpecs struct {
-	VtimeNow *ebpf.VariableSpec `ebpf:"vtime_now"`
+	ClsGen         *ebpf.VariableSpec `ebpf:"cls_gen"`
+	FaultAfter     *ebpf.VariableSpec `ebpf:"fault_after"`
+	Gen            *ebpf.VariableSpec `ebpf:"gen"`
+	Heartbeat      *ebpf.VariableSpec `ebpf:"heartbeat"`
+	HeartbeatStale *ebpf.VariableSpec `ebpf:"heartbeat_stale"`
+	LayoutVersion  *ebpf.VariableSpec `ebpf:"layout_version"`
+	UnusedRecord   *ebpf.VariableSpec `ebpf:"unused_record"`
+	VtimeNow       *ebpf.VariableSpec `ebpf:"vtime_now"`
 }
 
 // alpsObjects contains all objects after they have been loaded into the kernel.
@@ -144,10 +230,11 @@ type alpsMaps struct {
 	CgroupFn *ebpf.Map `ebpf:"cgroup_fn"`
 	CommFn   *ebpf.Map `ebpf:"comm_fn"`
 	Counters *ebpf.Map `ebpf:"counters"`
+	ExitDump *ebpf.Map `ebpf:"exit_dump"`
 	ExitInfo *ebpf.Map `ebpf:"exit_info"`
-	Knobs    *ebpf.Map `ebpf:"knobs"`
 	Policy   *ebpf.Map `ebpf:"policy"`
 	Records  *ebpf.Map `ebpf:"records"`
+	Tables   *ebpf.Map `ebpf:"tables"`
 	TaskCtxs *ebpf.Map `ebpf:"task_ctxs"`
 }
 
@@ -157,10 +244,11 @@ func (m *alpsMaps) Close() error {
 		m.CgroupFn,
 		m.CommFn,
 		m.Counters,
+		m.ExitDump,
 		m.ExitInfo,
-		m.Knobs,
 		m.Policy,
 		m.Records,
+		m.Tables,
 		m.TaskCtxs,
 	)
 }
@@ -169,7 +257,14 @@ func (m *alpsMaps) Close() error {
 //
 // It can be passed to loadAlpsObjects or ebpf.CollectionSpec.LoadAndAssign.
 type alpsVariables struct {
-	VtimeNow *ebpf.Variable `ebpf:"vtime_now"`
+	ClsGen         *ebpf.Variable `ebpf:"cls_gen"`
+	FaultAfter     *ebpf.Variable `ebpf:"fault_after"`
+	Gen            *ebpf.Variable `ebpf:"gen"`
+	Heartbeat      *ebpf.Variable `ebpf:"heartbeat"`
+	HeartbeatStale *ebpf.Variable `ebpf:"heartbeat_stale"`
+	LayoutVersion  *ebpf.Variable `ebpf:"layout_version"`
+	UnusedRecord   *ebpf.Variable `ebpf:"unused_record"`
+	VtimeNow       *ebpf.Variable `ebpf:"vtime_now"`
 }
 
 // alpsPrograms contains all programs after they have been loaded into the kernel.

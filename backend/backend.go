@@ -1,21 +1,22 @@
 // Package backend loads and drives the alps sched_ext scheduler (bpf/alps.bpf.c).
 //
-// The scheduler orders tasks by virtual time shifted by the learned rank of their
-// function (the rule of ORDERING.md) and runs them with their function's slice. A
-// frontend uses it like this:
+// The scheduler orders tasks by virtual time shifted by the learned rank of their function
+// (the rule of policy/ORDERING.md) and runs them with their function's slice. It installs
+// policy tables (policy.Table) and reports finished invocations (policy.Record); a frontend
+// uses it like this:
 //
-//	s, err := backend.Load(backend.Options{Knobs: backend.DefaultKnobs()})
+//	s, err := backend.Load(backend.Options{Knobs: knobs})
 //	if errors.Is(err, backend.ErrNoSchedExt) { ... } // one clear line for the user
 //	defer s.Close()
-//	s.SetCommFunction("resize", 7)   // classify processes named "resize" as function 7
-//	s.Attach()                       // sched_ext is now enabled
-//	s.SetPolicy(map[uint32]backend.Entry{7: {Rank: 0, Slice: 5 * time.Millisecond}}, knobs)
-//	for { s.Heartbeat(); ... }       // at least every Knobs.HeartbeatStale
+//	s.SetCommFunction("resize", 7)     // classify processes named "resize" as function 7
+//	s.Attach()                         // sched_ext is now enabled
+//	s.SetPolicy(table)                 // a *policy.Table from the learner
+//	for { s.Heartbeat(); ... }         // at least every Options.HeartbeatStale
 //	for r := range s.Records() { ... } // one per finished invocation
 //	<-s.Done(); info, _ := s.ExitInfo() // the kernel ejected us, or Detach
 //
-// Function ids are dense uint32 below MaxFunctions. Times in records are CLOCK_MONOTONIC
-// nanoseconds (the kernel's ktime_get_ns), durations are time.Duration.
+// Function ids are dense uint32 below policy.MaxFunctions. Times are CLOCK_MONOTONIC
+// nanoseconds (the kernel's ktime_get_ns).
 package backend
 
 import (
@@ -23,15 +24,17 @@ import (
 	"fmt"
 	"os"
 	"time"
-)
 
-// MaxFunctions bounds function ids: valid ids are 0..MaxFunctions-1.
-const MaxFunctions = 65536
+	"github.com/alps-sched/alps/policy"
+)
 
 // Errors of Load, one line each and meant to be shown to the user as they are.
 var (
 	// ErrNoSchedExt: the running kernel was built without CONFIG_SCHED_CLASS_EXT.
-	ErrNoSchedExt = errors.New("this kernel has no sched_ext (CONFIG_SCHED_CLASS_EXT): alps needs Linux >= 6.12 built with it")
+	ErrNoSchedExt = errors.New("this kernel has no sched_ext (CONFIG_SCHED_CLASS_EXT): alps needs a Linux kernel built with it (tested on 7.3)")
+	// ErrOldSchedExt: the kernel's sched_ext lacks a kfunc alps calls (it is older than the
+	// ___v2 dispatch kfuncs; see README, "Kernel").
+	ErrOldSchedExt = errors.New("this kernel's sched_ext is too old for alps")
 	// ErrNoBTF: the running kernel exposes no BTF (/sys/kernel/btf/vmlinux).
 	ErrNoBTF = errors.New("this kernel has no BTF (/sys/kernel/btf/vmlinux, CONFIG_DEBUG_INFO_BTF): sched_ext schedulers need it")
 	// ErrNotRoot: loading a BPF scheduler needs root (CAP_SYS_ADMIN and CAP_BPF).
@@ -42,60 +45,23 @@ var (
 	ErrClosed = errors.New("alps scheduler is closed")
 )
 
-// Knobs are the global parameters of the ordering rule (ORDERING.md) and of the
-// fail-safe. They are installed with the policy table.
-type Knobs struct {
-	RankStep     time.Duration // vtime offset per rank level
-	MaxPenalty   time.Duration // starvation bound: no key is more than this ahead of the global vtime
-	WakeLag      time.Duration // the most vtime credit a sleeper keeps
-	DefaultSlice time.Duration // slice of tasks without a ranked function; > 0
-	// HeartbeatStale: when the last Heartbeat is older than this, ranks are ignored and
-	// every task is ordered as plain fair vtime. 0 disables the check.
-	HeartbeatStale time.Duration
-}
-
-// DefaultKnobs are the defaults of configs/alps.yaml's policy section, with a 3 s
-// heartbeat bound.
-func DefaultKnobs() Knobs {
-	return Knobs{
-		RankStep:       10 * time.Millisecond,
-		MaxPenalty:     500 * time.Millisecond,
-		WakeLag:        20 * time.Millisecond,
-		DefaultSlice:   20 * time.Millisecond,
-		HeartbeatStale: 3 * time.Second,
-	}
-}
-
-// Validate reports the first knob out of range, naming it.
-func (k Knobs) Validate() error {
-	switch {
-	case k.RankStep < 0:
-		return fmt.Errorf("rank step %v is negative", k.RankStep)
-	case k.MaxPenalty < 0:
-		return fmt.Errorf("max penalty %v is negative", k.MaxPenalty)
-	case k.WakeLag < 0:
-		return fmt.Errorf("wake lag %v is negative", k.WakeLag)
-	case k.DefaultSlice <= 0:
-		return fmt.Errorf("default slice %v is not positive", k.DefaultSlice)
-	case k.HeartbeatStale < 0:
-		return fmt.Errorf("heartbeat bound %v is negative", k.HeartbeatStale)
-	}
-	return nil
-}
-
-// Entry is one function's row of the policy table.
-type Entry struct {
-	Rank  uint32        // 0 runs first
-	Slice time.Duration // 0: Knobs.DefaultSlice
-}
+// requiredKfuncs are the kfuncs the scheduler calls without a fallback; Load names the
+// first one the kernel lacks (ErrOldSchedExt).
+var requiredKfuncs = []string{"scx_bpf_dsq_insert___v2", "scx_bpf_dsq_move_to_local___v2",
+	"scx_bpf_dsq_insert_vtime", "scx_bpf_create_dsq", "scx_bpf_select_cpu_dfl", "scx_bpf_error_bstr"}
 
 // Options configure Load.
 type Options struct {
-	// Knobs installed at load; the zero value means DefaultKnobs().
-	Knobs Knobs
-	// PinPath, if set, pins the policy, knobs, classifier and counter maps in this
-	// directory of a bpffs (e.g. /sys/fs/bpf/alps) with mode 0600, so tools can read
-	// them. The scheduler itself is never pinned: it dies with the loader (fail safe).
+	// Knobs of the ordering rule until the first SetPolicy (every task is unranked until
+	// then, so only WakeLag and DefaultSlice matter); they must be valid.
+	Knobs policy.Knobs
+	// HeartbeatStale: when the last Heartbeat is older than this, the scheduler ignores the
+	// policy table and orders every task as plain fair vtime (the fail-safe). 0 disables it.
+	// Fixed at load.
+	HeartbeatStale time.Duration
+	// PinPath, if set, pins the policy, table, classifier, counter and state maps in this
+	// directory of a bpffs (e.g. /sys/fs/bpf/alps) with mode 0600, so tools can read them
+	// (OpenPinned). The scheduler itself is never pinned: it dies with the loader (fail safe).
 	PinPath string
 	// RecordBuffer is the capacity of the Records channel; 0 means 4096. A record that
 	// finds the channel full is dropped and counted (Dropped).
@@ -106,18 +72,6 @@ type Options struct {
 	// once per update interval loses nothing). The ring holds about 14,000 records; an
 	// ejection is noticed up to this late. 0 delivers every record at once.
 	RecordLatency time.Duration
-}
-
-// Record is one finished invocation: a classified process, reported after it was reaped.
-type Record struct {
-	Function uint32
-	PID      uint32
-	Start    int64 // fork time, CLOCK_MONOTONIC ns
-	End      int64 // exit time, CLOCK_MONOTONIC ns
-	CPU      int64 // CPU time of all its threads (sum_exec_runtime), ns: what wait4 reports
-	RunDelay int64 // time its main thread was runnable but waiting, ns
-	Nvcsw    uint64
-	Nivcsw   uint64
 }
 
 // Counters are the scheduler's event counts, summed over CPUs.
@@ -134,38 +88,13 @@ type Counters struct {
 	RecordsDropped uint64 // records dropped in user space: Records channel full
 }
 
-// ExitInfo says why the scheduler stopped, as the kernel reported it to ops.exit.
-type ExitInfo struct {
-	Kind    int32  // enum scx_exit_kind: 64.. unregistered, 1024.. error (ejected)
-	Code    int64  // exit code
-	Reason  string // e.g. "scx_bpf_error", "runnable task stall"
-	Message string // e.g. "alps: injected fault after 1000 enqueues"
-}
-
-// Ejected reports whether the kernel threw the scheduler out because of an error
-// (as opposed to a Detach, Close or the loader dying).
-func (e ExitInfo) Ejected() bool { return e.Kind >= 1024 }
-
-// KindName names Kind.
-func (e ExitInfo) KindName() string {
-	names := map[int32]string{
-		0: "none", 1: "done", 64: "unregistered", 65: "unregistered by BPF", 66: "unregistered by the kernel",
-		67: "SysRq-S", 68: "parent", 69: "parent killed", 1024: "error", 1025: "BPF error", 1026: "stall",
-		1027: "reenqueue error", 1028: "rescue error",
+// counterFields maps the scheduler's counters (enum counter, generated) to Counters.
+func counterFields(c *Counters) map[alpsCounter]*uint64 {
+	return map[alpsCounter]*uint64{
+		alpsCounterCNT_ENQUEUE: &c.Enqueues, alpsCounterCNT_DIRECT: &c.Direct, alpsCounterCNT_RANKED: &c.Ranked,
+		alpsCounterCNT_STALE: &c.Stale, alpsCounterCNT_CAPPED: &c.Capped, alpsCounterCNT_DISPATCH: &c.Dispatches,
+		alpsCounterCNT_RECORD: &c.Records, alpsCounterCNT_RECORD_LOST: &c.RecordsLost, alpsCounterCNT_CLASSIFY: &c.Classified,
 	}
-	if n, ok := names[e.Kind]; ok {
-		return n
-	}
-	return fmt.Sprintf("kind %d", e.Kind)
-}
-
-// String is one line: kind, code, reason and message.
-func (e ExitInfo) String() string {
-	s := fmt.Sprintf("%s (code %d): %s", e.KindName(), e.Code, e.Reason)
-	if e.Message != "" {
-		s += ": " + e.Message
-	}
-	return s
 }
 
 // Timings are how long loading (verification included) and attaching took.

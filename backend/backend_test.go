@@ -5,71 +5,20 @@ import (
 	"os"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/alps-sched/alps/policy"
 )
 
-func TestKnobsValidate(t *testing.T) {
-	ok := DefaultKnobs()
-	tests := []struct {
-		name string
-		mod  func(*Knobs)
-		want string // substring of the error; "" for valid
-	}{
-		{"defaults", func(*Knobs) {}, ""},
-		{"heartbeat check off", func(k *Knobs) { k.HeartbeatStale = 0 }, ""},
-		{"negative rank step", func(k *Knobs) { k.RankStep = -1 }, "rank step"},
-		{"negative penalty", func(k *Knobs) { k.MaxPenalty = -time.Millisecond }, "max penalty"},
-		{"negative lag", func(k *Knobs) { k.WakeLag = -1 }, "wake lag"},
-		{"zero default slice", func(k *Knobs) { k.DefaultSlice = 0 }, "default slice"},
-		{"negative heartbeat", func(k *Knobs) { k.HeartbeatStale = -1 }, "heartbeat"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			k := ok
-			tt.mod(&k)
-			err := k.Validate()
-			if tt.want == "" {
-				if err != nil {
-					t.Fatalf("Validate() = %v, want nil", err)
-				}
-				return
-			}
-			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Fatalf("Validate() = %v, want an error about %q", err, tt.want)
-			}
-		})
-	}
-}
+// testKnobs are valid ordering knobs for tests (ns).
+var testKnobs = policy.Knobs{RankStep: 10e6, MaxPenalty: 500e6, WakeLag: 20e6, DefaultSlice: 20e6}
 
-func TestExitInfoString(t *testing.T) {
-	tests := []struct {
-		info    ExitInfo
-		want    string
-		ejected bool
-	}{
-		{ExitInfo{Kind: 64, Reason: "unregistered from user space"}, "unregistered (code 0): unregistered from user space", false},
-		{ExitInfo{Kind: 1025, Reason: "scx_bpf_error", Message: "alps: injected fault after 5 enqueues"},
-			"BPF error (code 0): scx_bpf_error: alps: injected fault after 5 enqueues", true},
-		{ExitInfo{Kind: 1026, Reason: "runnable task stall"}, "stall (code 0): runnable task stall", true},
-		{ExitInfo{Kind: 7}, "kind 7 (code 0): ", false},
-	}
-	for _, tt := range tests {
-		if got := tt.info.String(); got != tt.want {
-			t.Errorf("String() = %q, want %q", got, tt.want)
-		}
-		if got := tt.info.Ejected(); got != tt.ejected {
-			t.Errorf("%v: Ejected() = %v, want %v", tt.info, got, tt.ejected)
-		}
-	}
-}
-
-// TestLoadWithoutSchedExt checks the one-line error of a host without sched_ext (VM test 7
-// runs the same through the alps-vmtest binary).
-func TestLoadWithoutSchedExt(t *testing.T) {
+// TestNoSchedExtLoad checks the one-line error of Load on a host without sched_ext (make
+// vm-test runs the tests named TestNoSchedExt* on the host).
+func TestNoSchedExtLoad(t *testing.T) {
 	if _, err := os.Stat("/sys/kernel/sched_ext"); err == nil {
 		t.Skip("this host has sched_ext")
 	}
-	s, err := Load(Options{})
+	s, err := Load(Options{Knobs: testKnobs})
 	if err == nil {
 		s.Close()
 		t.Fatal("Load succeeded on a kernel without sched_ext")
@@ -83,6 +32,23 @@ func TestLoadWithoutSchedExt(t *testing.T) {
 	if _, _, err := State(); !errors.Is(err, ErrNoSchedExt) {
 		t.Fatalf("State() = %v, want ErrNoSchedExt", err)
 	}
+	t.Logf("Load: %v", err)
+}
+
+func TestLoadRefusesBadOptions(t *testing.T) {
+	tests := []struct {
+		name string
+		opts Options
+		want string
+	}{
+		{"no knobs", Options{}, "max_penalty"},
+		{"negative heartbeat bound", Options{Knobs: testKnobs, HeartbeatStale: -1}, "heartbeat"},
+	}
+	for _, tt := range tests {
+		if _, err := Load(tt.opts); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: Load() = %v, want an error about %s", tt.name, err, tt.want)
+		}
+	}
 }
 
 func TestCString(t *testing.T) {
@@ -93,5 +59,30 @@ func TestCString(t *testing.T) {
 	}
 	if got := cString([]byte("full")); got != "full" {
 		t.Fatalf("cString without NUL = %q", got)
+	}
+	if got := cString([]int8{'h', 'i', 0, 'x'}); got != "hi" {
+		t.Fatalf("cString of C chars = %q", got)
+	}
+}
+
+// TestEntryRoundTrip: a policy entry survives the kernel row and back, steps included.
+func TestEntryRoundTrip(t *testing.T) {
+	e := policy.Entry{Rank: 3, Slice: 7e6, NSteps: 3, StepAt: [policy.MaxSteps]int64{0, 20e6, 300e6},
+		StepRank: [policy.MaxSteps]uint32{1, 4, 9}}
+	r := entryOf(e)
+	if r.Valid != 1 {
+		t.Fatal("row not valid")
+	}
+	if got := entryFrom(r); got != e {
+		t.Fatalf("round trip = %+v, want %+v", got, e)
+	}
+}
+
+func TestRecordOf(t *testing.T) {
+	r := alpsRecord{Kind: alpsRecordKindREC_INVOCATION, Fn: 4, Pid: 99, Start: 10, End: 50, Cpu: 30, RunDelay: 5,
+		Nvcsw: 2, Nivcsw: 1}
+	want := policy.Record{Function: 4, PID: 99, Start: 10, End: 50, CPU: 30, RunDelay: 5, Nvcsw: 2, Nivcsw: 1}
+	if got := recordOf(r); got != want {
+		t.Fatalf("recordOf = %+v, want %+v", got, want)
 	}
 }

@@ -13,17 +13,24 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/alps-sched/alps/backend/internal/classify"
+	"github.com/alps-sched/alps/policy"
 )
 
 // Names of the map pins Load creates under Options.PinPath.
 const (
-	PinPolicy   = "policy"
-	PinKnobs    = "knobs"
-	PinCounters = "counters"
-	PinCommFn   = "comm_fn"
-	PinCgroupFn = "cgroup_fn"
-	PinExitInfo = "exit_info"
+	PinPolicy   = "policy"    // the policy rows of both tables
+	PinTables   = "tables"    // the knobs of both tables
+	PinState    = "state"     // the scheduler's globals (.data): layout, live half, heartbeat, vnow
+	PinConfig   = "config"    // its load-time constants (.rodata): the heartbeat bound
+	PinCounters = "counters"  // event counters
+	PinCommFn   = "comm_fn"   // process-name classifier
+	PinCgroupFn = "cgroup_fn" // cgroup classifier
+	PinExitInfo = "exit_info" // why it stopped
 )
+
+// LayoutVersion is the version of the pinned maps' layout this alps reads and writes
+// (LAYOUT_VERSION of bpf/alps.bpf.c).
+const LayoutVersion = 2
 
 // Errors of OpenPinned, one line each and meant to be shown to the user as they are
 // (wrapped with the pin directory).
@@ -37,16 +44,20 @@ var (
 
 // Snapshot is the state of a running alps scheduler as its pinned maps show it.
 type Snapshot struct {
+	// Layout is the pinned maps' layout version (LayoutVersion).
+	Layout uint32
 	// Knobs of the live policy table.
-	Knobs Knobs
-	// Generation is the live half of the policy array (0 or 1); it flips on every SetPolicy.
+	Knobs policy.Knobs
+	// HeartbeatStale is the scheduler's heartbeat bound (Options.HeartbeatStale).
+	HeartbeatStale time.Duration
+	// Generation is the live half of the policy tables (0 or 1); it flips on every SetPolicy.
 	Generation uint32
 	// Heartbeat is when the frontend last called Heartbeat, CLOCK_MONOTONIC ns.
 	Heartbeat int64
 	// Now is when the snapshot was taken, CLOCK_MONOTONIC ns.
 	Now int64
-	// Policy is the live table: function id -> entry.
-	Policy map[uint32]Entry
+	// Policy is the live table's entries: function id -> entry (with its attained steps).
+	Policy map[uint32]policy.Entry
 	// Counters are the scheduler's event counts. RecordsDropped is always 0: the loader
 	// counts it in user space, not in a map.
 	Counters Counters
@@ -59,10 +70,10 @@ type Snapshot struct {
 // HeartbeatAge is how long ago the frontend last wrote the heartbeat.
 func (s Snapshot) HeartbeatAge() time.Duration { return time.Duration(s.Now - s.Heartbeat) }
 
-// Stale reports whether the heartbeat is older than Knobs.HeartbeatStale, in which case the
-// scheduler ignores the ranks and orders every task as plain fair vtime.
+// Stale reports whether the heartbeat is older than HeartbeatStale, in which case the
+// scheduler ignores the table and orders every task as plain fair vtime.
 func (s Snapshot) Stale() bool {
-	return s.Knobs.HeartbeatStale > 0 && s.HeartbeatAge() > s.Knobs.HeartbeatStale
+	return s.HeartbeatStale > 0 && s.HeartbeatAge() > s.HeartbeatStale
 }
 
 // Pinned is a read-only view of the maps a running scheduler pinned (Options.PinPath). It
@@ -73,24 +84,24 @@ type Pinned struct {
 }
 
 // OpenPinned opens the maps pinned under dir read-only. It fails with ErrNotPinned when
-// nothing is pinned there and ErrPinnedAccess when this user may not read the pins.
+// nothing is pinned there, ErrPinnedAccess when this user may not read the pins, and names
+// a pin of another alps version's layout.
 func OpenPinned(dir string) (*Pinned, error) {
 	if dir == "" {
 		return nil, fmt.Errorf("pin path is empty: %w", ErrNotPinned)
 	}
-	pm := &pinnedMaps{}
+	spec, err := loadAlps()
+	if err != nil {
+		return nil, fmt.Errorf("reading the alps BPF object: %w", err)
+	}
+	pm := &pinnedMaps{spec: spec}
 	want := []struct {
-		name string
-		dst  **ebpf.Map
-		typ  ebpf.MapType
-		key  uint32
-		val  uint32
+		name, spec string
+		dst        **ebpf.Map
 	}{
-		{PinKnobs, &pm.knobs, ebpf.Array, 4, uint32(binary.Size(rawKnobs{}))},
-		{PinPolicy, &pm.policy, ebpf.Array, 4, uint32(binary.Size(rawPolicy{}))},
-		{PinCounters, &pm.counters, ebpf.PerCPUArray, 4, 8},
-		{PinCommFn, &pm.commFn, ebpf.Hash, 16, 4},
-		{PinCgroupFn, &pm.cgroupFn, ebpf.Hash, 8, 4},
+		{PinState, ".data", &pm.state}, {PinConfig, ".rodata", &pm.config}, {PinTables, "tables", &pm.tables},
+		{PinPolicy, "policy", &pm.policy}, {PinCounters, "counters", &pm.counters}, {PinCommFn, "comm_fn", &pm.commFn},
+		{PinCgroupFn, "cgroup_fn", &pm.cgroupFn},
 	}
 	for _, w := range want {
 		p := filepath.Join(dir, w.name)
@@ -106,11 +117,21 @@ func OpenPinned(dir string) (*Pinned, error) {
 			return nil, fmt.Errorf("opening the pinned map %s: %w", p, err)
 		}
 		*w.dst = m
-		if m.Type() != w.typ || m.KeySize() != w.key || m.ValueSize() != w.val {
+		ms := spec.Maps[w.spec]
+		if m.Type() != ms.Type || m.KeySize() != ms.KeySize || m.ValueSize() != ms.ValueSize {
 			pm.close()
 			return nil, fmt.Errorf("pinned map %s is not this alps version's (%v, key %d, value %d bytes; want %v, %d, %d)",
-				p, m.Type(), m.KeySize(), m.ValueSize(), w.typ, w.key, w.val)
+				p, m.Type(), m.KeySize(), m.ValueSize(), ms.Type, ms.KeySize, ms.ValueSize)
 		}
+	}
+	st, err := pm.readState()
+	if err != nil {
+		pm.close()
+		return nil, err
+	}
+	if st.layout != LayoutVersion {
+		pm.close()
+		return nil, fmt.Errorf("pinned maps in %s have layout version %d; this alps reads version %d", dir, st.layout, LayoutVersion)
 	}
 	return &Pinned{dir: dir, maps: pm}, nil
 }
@@ -119,7 +140,7 @@ func OpenPinned(dir string) (*Pinned, error) {
 func (p *Pinned) Dir() string { return p.dir }
 
 // Snapshot reads the live policy table, knobs, heartbeat, counters and classifier maps. The
-// table is read between two reads of the knobs and read again if a SetPolicy switched
+// table is read between two reads of the live half and read again if a SetPolicy switched
 // tables meanwhile, so it is never a mix of two tables (unless the frontend switched twice
 // during one read, which takes a few milliseconds).
 func (p *Pinned) Snapshot() (Snapshot, error) {
@@ -129,11 +150,18 @@ func (p *Pinned) Snapshot() (Snapshot, error) {
 // Close releases the map handles; the pins stay.
 func (p *Pinned) Close() error { return p.maps.close() }
 
+// pinnedState is what status reads of the scheduler's globals.
+type pinnedState struct {
+	layout, gen      uint32
+	heartbeat, stale uint64
+}
+
 // mapSource is what snapshot reads; pinnedMaps reads the kernel maps, tests use a fake.
 type mapSource interface {
-	readKnobs() (rawKnobs, error)
+	readState() (pinnedState, error)
+	readTables() ([2]policy.Knobs, error)
 	// readPolicy returns the valid rows of the whole policy array (both halves), by key.
-	readPolicy() (map[uint32]rawPolicy, error)
+	readPolicy() (map[uint32]alpsEntry, error)
 	readCounters() (Counters, error)
 	readComms() (map[string]uint32, error)
 	readCgroups() (map[uint64]uint32, error)
@@ -144,21 +172,25 @@ const snapshotTries = 3
 
 func snapshot(src mapSource, now func() uint64) (Snapshot, error) {
 	var (
-		k    rawKnobs
-		rows map[uint32]rawPolicy
+		st     pinnedState
+		tables [2]policy.Knobs
+		rows   map[uint32]alpsEntry
 	)
 	for try := 0; ; try++ {
-		before, err := src.readKnobs()
+		before, err := src.readState()
 		if err != nil {
+			return Snapshot{}, err
+		}
+		if tables, err = src.readTables(); err != nil {
 			return Snapshot{}, err
 		}
 		if rows, err = src.readPolicy(); err != nil {
 			return Snapshot{}, err
 		}
-		if k, err = src.readKnobs(); err != nil {
+		if st, err = src.readState(); err != nil {
 			return Snapshot{}, err
 		}
-		if k.Gen == before.Gen {
+		if st.gen == before.gen {
 			break
 		}
 		if try+1 == snapshotTries {
@@ -166,21 +198,20 @@ func snapshot(src mapSource, now func() uint64) (Snapshot, error) {
 		}
 	}
 	s := Snapshot{
-		Knobs: Knobs{
-			RankStep: time.Duration(k.RankStep), MaxPenalty: time.Duration(k.MaxPenalty), WakeLag: time.Duration(k.WakeLag),
-			DefaultSlice: time.Duration(k.DefaultSlice), HeartbeatStale: time.Duration(k.HeartbeatStale),
-		},
-		Generation: k.Gen & 1,
-		Heartbeat:  int64(k.Heartbeat),
-		Now:        int64(now()),
-		Policy:     map[uint32]Entry{},
+		Layout:         st.layout,
+		Generation:     st.gen & 1,
+		Knobs:          tables[st.gen&1],
+		HeartbeatStale: time.Duration(st.stale),
+		Heartbeat:      int64(st.heartbeat),
+		Now:            int64(now()),
+		Policy:         map[uint32]policy.Entry{},
 	}
-	base := s.Generation * MaxFunctions
+	base := s.Generation * policy.MaxFunctions
 	for key, r := range rows {
-		if r.Valid == 0 || key < base || key >= base+MaxFunctions {
+		if r.Valid == 0 || key < base || key >= base+policy.MaxFunctions {
 			continue
 		}
-		s.Policy[key-base] = Entry{Rank: r.Rank, Slice: time.Duration(r.Slice)}
+		s.Policy[key-base] = entryFrom(r)
 	}
 	var err error
 	if s.Counters, err = src.readCounters(); err != nil {
@@ -196,12 +227,13 @@ func snapshot(src mapSource, now func() uint64) (Snapshot, error) {
 }
 
 type pinnedMaps struct {
-	knobs, policy, counters, commFn, cgroupFn *ebpf.Map
+	spec                                                      *ebpf.CollectionSpec
+	state, config, tables, policy, counters, commFn, cgroupFn *ebpf.Map
 }
 
 func (m *pinnedMaps) close() error {
 	var first error
-	for _, mm := range []*ebpf.Map{m.knobs, m.policy, m.counters, m.commFn, m.cgroupFn} {
+	for _, mm := range []*ebpf.Map{m.state, m.config, m.tables, m.policy, m.counters, m.commFn, m.cgroupFn} {
 		if mm == nil {
 			continue
 		}
@@ -212,21 +244,55 @@ func (m *pinnedMaps) close() error {
 	return first
 }
 
-func (m *pinnedMaps) readKnobs() (rawKnobs, error) {
-	var k rawKnobs
-	if err := m.knobs.Lookup(uint32(0), &k); err != nil {
-		return k, fmt.Errorf("reading the pinned knobs: %w", err)
+// readGlobals decodes the named variables of a pinned section map (.data or .rodata),
+// at the offsets this binary's scheduler object gives them.
+func (m *pinnedMaps) readGlobals(sm *ebpf.Map, vars map[string]any) error {
+	buf := make([]byte, sm.ValueSize())
+	if err := sm.Lookup(uint32(0), &buf); err != nil {
+		return fmt.Errorf("reading the pinned scheduler state: %w", err)
 	}
-	return k, nil
+	for name, dst := range vars {
+		vs := m.spec.Variables[name]
+		if vs == nil || int(vs.Offset+vs.Size()) > len(buf) {
+			return fmt.Errorf("the pinned scheduler state has no %s", name)
+		}
+		if _, err := binary.Decode(buf[vs.Offset:vs.Offset+vs.Size()], binary.NativeEndian, dst); err != nil {
+			return fmt.Errorf("decoding the pinned %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+func (m *pinnedMaps) readState() (pinnedState, error) {
+	var s pinnedState
+	if err := m.readGlobals(m.state, map[string]any{"layout_version": &s.layout, "gen": &s.gen,
+		"heartbeat": &s.heartbeat}); err != nil {
+		return s, err
+	}
+	err := m.readGlobals(m.config, map[string]any{"heartbeat_stale": &s.stale})
+	return s, err
+}
+
+func (m *pinnedMaps) readTables() ([2]policy.Knobs, error) {
+	var out [2]policy.Knobs
+	for i := range out {
+		var k alpsKnobs
+		if err := m.tables.Lookup(uint32(i), &k); err != nil {
+			return out, fmt.Errorf("reading the pinned policy knobs: %w", err)
+		}
+		out[i] = policy.Knobs{RankStep: int64(k.RankStep), MaxPenalty: int64(k.MaxPenalty), WakeLag: int64(k.WakeLag),
+			DefaultSlice: int64(k.DefaultSlice)}
+	}
+	return out, nil
 }
 
 // policyBatch is how many policy rows one batch lookup reads.
-const policyBatch = 8192
+const policyBatch = 4096
 
-func (m *pinnedMaps) readPolicy() (map[uint32]rawPolicy, error) {
-	out := map[uint32]rawPolicy{}
+func (m *pinnedMaps) readPolicy() (map[uint32]alpsEntry, error) {
+	out := map[uint32]alpsEntry{}
 	keys := make([]uint32, policyBatch)
-	vals := make([]rawPolicy, policyBatch)
+	vals := make([]alpsEntry, policyBatch)
 	var cursor ebpf.MapBatchCursor
 	for {
 		n, err := m.policy.BatchLookup(&cursor, keys, vals, nil)
@@ -248,11 +314,11 @@ func (m *pinnedMaps) readPolicy() (map[uint32]rawPolicy, error) {
 }
 
 // iteratePolicy is readPolicy for kernels without batch lookups of arrays.
-func (m *pinnedMaps) iteratePolicy() (map[uint32]rawPolicy, error) {
-	out := map[uint32]rawPolicy{}
+func (m *pinnedMaps) iteratePolicy() (map[uint32]alpsEntry, error) {
+	out := map[uint32]alpsEntry{}
 	var (
 		key uint32
-		val rawPolicy
+		val alpsEntry
 	)
 	it := m.policy.Iterate()
 	for it.Next(&key, &val) {
@@ -296,10 +362,8 @@ func readClassifier[K any, O comparable](m *ebpf.Map, what string, conv func(K) 
 // sumCounters reads the per-CPU counters map and sums each counter over the CPUs.
 func sumCounters(m *ebpf.Map) (Counters, error) {
 	var c Counters
-	fields := []*uint64{&c.Enqueues, &c.Direct, &c.Ranked, &c.Stale, &c.Capped, &c.Dispatches,
-		&c.Records, &c.RecordsLost, &c.Classified}
-	for i, f := range fields {
-		n, err := classify.SumCounter(m, uint32(i))
+	for i, f := range counterFields(&c) {
+		n, err := classify.SumCounter(m, i)
 		if err != nil {
 			return c, fmt.Errorf("reading counter %d: %w", i, err)
 		}

@@ -10,68 +10,72 @@ import (
 
 	"github.com/cilium/ebpf"
 	"golang.org/x/sys/unix"
+
+	"github.com/alps-sched/alps/policy"
 )
 
 // fakeSource is a mapSource over fixed values. gens, when set, is the generation returned by
-// successive readKnobs calls (to simulate SetPolicy switching tables during a read).
+// successive readState calls (to simulate SetPolicy switching tables during a read).
 type fakeSource struct {
-	knobs   rawKnobs
+	state   pinnedState
+	tables  [2]policy.Knobs
 	gens    []uint32
 	calls   int
-	rows    map[uint32]rawPolicy
+	rows    map[uint32]alpsEntry
 	counter Counters
 	comms   map[string]uint32
 	cgroups map[uint64]uint32
 	err     error
 }
 
-func (f *fakeSource) readKnobs() (rawKnobs, error) {
-	k := f.knobs
+func (f *fakeSource) readState() (pinnedState, error) {
+	st := f.state
 	if f.calls < len(f.gens) {
-		k.Gen = f.gens[f.calls]
+		st.gen = f.gens[f.calls]
 	}
 	f.calls++
-	return k, f.err
+	return st, f.err
 }
-func (f *fakeSource) readPolicy() (map[uint32]rawPolicy, error) { return f.rows, nil }
+func (f *fakeSource) readTables() ([2]policy.Knobs, error)      { return f.tables, nil }
+func (f *fakeSource) readPolicy() (map[uint32]alpsEntry, error) { return f.rows, nil }
 func (f *fakeSource) readCounters() (Counters, error)           { return f.counter, nil }
 func (f *fakeSource) readComms() (map[string]uint32, error)     { return f.comms, nil }
 func (f *fakeSource) readCgroups() (map[uint64]uint32, error)   { return f.cgroups, nil }
 
 func TestSnapshotLiveHalf(t *testing.T) {
-	ms := uint64(time.Millisecond)
-	rows := map[uint32]rawPolicy{
-		3:                    {Rank: 9, Valid: 1, Slice: 1 * ms}, // half 0
-		5:                    {Rank: 1, Valid: 0, Slice: 2 * ms}, // half 0, invalid
-		MaxFunctions + 3:     {Rank: 0, Valid: 1, Slice: 4 * ms}, // half 1
-		MaxFunctions + 7:     {Rank: 2, Valid: 1, Slice: 0},      // half 1, default slice
-		MaxFunctions + 8:     {Rank: 4, Valid: 0, Slice: 8 * ms}, // half 1, invalid
-		2*MaxFunctions - 1:   {Rank: 5, Valid: 1, Slice: 3 * ms}, // last id of half 1
-		2*MaxFunctions + 100: {Rank: 1, Valid: 1},                // out of range: ignored
+	const ms = uint64(time.Millisecond)
+	const mf = policy.MaxFunctions
+	rows := map[uint32]alpsEntry{
+		3:          {Rank: 9, Valid: 1, Slice: 1 * ms}, // half 0
+		5:          {Rank: 1, Valid: 0, Slice: 2 * ms}, // half 0, invalid
+		mf + 3:     {Rank: 0, Valid: 1, Slice: 4 * ms}, // half 1
+		mf + 7:     {Rank: 2, Valid: 1, Slice: 0},      // half 1, default slice
+		mf + 8:     {Rank: 4, Valid: 0, Slice: 8 * ms}, // half 1, invalid
+		2*mf - 1:   {Rank: 5, Valid: 1, Slice: 3 * ms, Nsteps: 2, StepAt: [8]uint64{0, 9 * ms}, StepRank: [8]uint32{5, 8}},
+		2*mf + 100: {Rank: 1, Valid: 1}, // out of range: ignored
 	}
-	knobs := rawKnobs{RankStep: 10 * ms, MaxPenalty: 500 * ms, WakeLag: 20 * ms, DefaultSlice: 20 * ms,
-		HeartbeatStale: 3000 * ms, Heartbeat: 1_000 * ms}
+	tables := [2]policy.Knobs{{RankStep: 10e6, MaxPenalty: 500e6, WakeLag: 20e6, DefaultSlice: 20e6},
+		{RankStep: 50e6, MaxPenalty: 900e6, WakeLag: 10e6, DefaultSlice: 5e6}}
 	tests := []struct {
 		name string
 		gen  uint32
-		want map[uint32]Entry
+		want map[uint32]policy.Entry
 	}{
-		{"half 0", 0, map[uint32]Entry{3: {Rank: 9, Slice: time.Millisecond}}},
-		{"half 1", 1, map[uint32]Entry{3: {Rank: 0, Slice: 4 * time.Millisecond}, 7: {Rank: 2},
-			MaxFunctions - 1: {Rank: 5, Slice: 3 * time.Millisecond}}},
+		{"half 0", 0, map[uint32]policy.Entry{3: {Rank: 9, Slice: 1e6}}},
+		{"half 1", 1, map[uint32]policy.Entry{3: {Rank: 0, Slice: 4e6}, 7: {Rank: 2},
+			mf - 1: {Rank: 5, Slice: 3e6, NSteps: 2, StepAt: [8]int64{0, 9e6}, StepRank: [8]uint32{5, 8}}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			k := knobs
-			k.Gen = tt.gen
-			src := &fakeSource{knobs: k, rows: rows, counter: Counters{Enqueues: 42},
+			src := &fakeSource{state: pinnedState{layout: LayoutVersion, gen: tt.gen, heartbeat: 1_000 * ms, stale: 3000 * ms},
+				tables: tables, rows: rows, counter: Counters{Enqueues: 42},
 				comms: map[string]uint32{"resize": 3}, cgroups: map[uint64]uint32{77: 7}}
 			s, err := snapshot(src, func() uint64 { return 1_250 * ms })
 			if err != nil {
 				t.Fatal(err)
 			}
-			if s.Generation != tt.gen {
-				t.Errorf("Generation = %d, want %d", s.Generation, tt.gen)
+			if s.Generation != tt.gen || s.Layout != LayoutVersion {
+				t.Errorf("Generation, Layout = %d, %d; want %d, %d", s.Generation, s.Layout, tt.gen, LayoutVersion)
 			}
 			if len(s.Policy) != len(tt.want) {
 				t.Errorf("Policy = %v, want %v", s.Policy, tt.want)
@@ -81,13 +85,11 @@ func TestSnapshotLiveHalf(t *testing.T) {
 					t.Errorf("Policy[%d] = %+v (present %v), want %+v", fn, got, ok, e)
 				}
 			}
-			wantKnobs := Knobs{RankStep: 10 * time.Millisecond, MaxPenalty: 500 * time.Millisecond,
-				WakeLag: 20 * time.Millisecond, DefaultSlice: 20 * time.Millisecond, HeartbeatStale: 3 * time.Second}
-			if s.Knobs != wantKnobs {
-				t.Errorf("Knobs = %+v, want %+v", s.Knobs, wantKnobs)
+			if s.Knobs != tables[tt.gen] {
+				t.Errorf("Knobs = %+v, want the live table's %+v", s.Knobs, tables[tt.gen])
 			}
-			if s.HeartbeatAge() != 250*time.Millisecond || s.Stale() {
-				t.Errorf("HeartbeatAge() = %v, Stale() = %v; want 250ms, false", s.HeartbeatAge(), s.Stale())
+			if s.HeartbeatAge() != 250*time.Millisecond || s.HeartbeatStale != 3*time.Second || s.Stale() {
+				t.Errorf("HeartbeatAge() = %v, bound %v, Stale() = %v; want 250ms, 3s, false", s.HeartbeatAge(), s.HeartbeatStale, s.Stale())
 			}
 			if s.Counters.Enqueues != 42 || s.Comms["resize"] != 3 || s.Cgroups[77] != 7 {
 				t.Errorf("counters/classifiers not carried: %+v %v %v", s.Counters, s.Comms, s.Cgroups)
@@ -97,7 +99,7 @@ func TestSnapshotLiveHalf(t *testing.T) {
 }
 
 func TestSnapshotRetriesWhenTheTableSwitches(t *testing.T) {
-	rows := map[uint32]rawPolicy{1: {Rank: 1, Valid: 1}, MaxFunctions + 2: {Rank: 2, Valid: 1}}
+	rows := map[uint32]alpsEntry{1: {Rank: 1, Valid: 1}, policy.MaxFunctions + 2: {Rank: 2, Valid: 1}}
 	// Read 1: gen 0 before, 1 after (switched: read again). Read 2: 1 and 1.
 	src := &fakeSource{gens: []uint32{0, 1, 1, 1}, rows: rows}
 	s, err := snapshot(src, func() uint64 { return 0 })
@@ -105,7 +107,7 @@ func TestSnapshotRetriesWhenTheTableSwitches(t *testing.T) {
 		t.Fatal(err)
 	}
 	if src.calls != 4 || s.Generation != 1 || len(s.Policy) != 1 || s.Policy[2].Rank != 2 {
-		t.Fatalf("after a switch: %d knob reads, gen %d, policy %v; want 4 reads, gen 1, {2: rank 2}", src.calls, s.Generation, s.Policy)
+		t.Fatalf("after a switch: %d state reads, gen %d, policy %v; want 4 reads, gen 1, {2: rank 2}", src.calls, s.Generation, s.Policy)
 	}
 
 	always := &fakeSource{gens: []uint32{0, 1, 0, 1, 0, 1}, rows: rows}
@@ -113,7 +115,7 @@ func TestSnapshotRetriesWhenTheTableSwitches(t *testing.T) {
 		t.Fatalf("a table switching on every read: err = %v, want a 'changed during' error", err)
 	}
 	if always.calls != 2*snapshotTries {
-		t.Errorf("gave up after %d knob reads, want %d", always.calls, 2*snapshotTries)
+		t.Errorf("gave up after %d state reads, want %d", always.calls, 2*snapshotTries)
 	}
 
 	broken := &fakeSource{err: errors.New("boom")}
@@ -135,7 +137,7 @@ func TestSnapshotStale(t *testing.T) {
 		{"check disabled", 0, time.Hour, false},
 	}
 	for _, tt := range tests {
-		s := Snapshot{Knobs: Knobs{HeartbeatStale: tt.stale}, Heartbeat: 5e9, Now: 5e9 + int64(tt.age)}
+		s := Snapshot{HeartbeatStale: tt.stale, Heartbeat: 5e9, Now: 5e9 + int64(tt.age)}
 		if s.Stale() != tt.wantStale {
 			t.Errorf("%s: Stale() = %v, want %v", tt.name, s.Stale(), tt.wantStale)
 		}
@@ -177,38 +179,65 @@ func bpffs(t *testing.T) string {
 	return dir
 }
 
-// TestPinnedRoundTrip pins the real alps maps the way Load does, writes them with the
-// Scheduler's own methods and reads them back through OpenPinned.
-func TestPinnedRoundTrip(t *testing.T) {
-	dir := bpffs(t)
+// testObjects are the scheduler's maps and globals without its programs (which need
+// sched_ext): what SetPolicy, Heartbeat, the classifiers and pin touch.
+type testObjects struct {
+	Policy   *ebpf.Map `ebpf:"policy"`
+	Tables   *ebpf.Map `ebpf:"tables"`
+	Counters *ebpf.Map `ebpf:"counters"`
+	CommFn   *ebpf.Map `ebpf:"comm_fn"`
+	CgroupFn *ebpf.Map `ebpf:"cgroup_fn"`
+	ExitInfo *ebpf.Map `ebpf:"exit_info"`
+	Data     *ebpf.Map `ebpf:".data"`
+	Rodata   *ebpf.Map `ebpf:".rodata"`
+	alpsVariables
+}
+
+// mapsOnly returns a Scheduler over the real alps maps and globals, without programs, or
+// skips when BPF maps cannot be made here.
+func mapsOnly(t *testing.T) *Scheduler {
+	t.Helper()
 	spec, err := loadAlps()
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &Scheduler{done: make(chan struct{})}
-	for name, dst := range map[string]**ebpf.Map{PinPolicy: &s.objs.Policy, PinKnobs: &s.objs.Knobs,
-		PinCounters: &s.objs.Counters, PinCommFn: &s.objs.CommFn, PinCgroupFn: &s.objs.CgroupFn, PinExitInfo: &s.objs.ExitInfo} {
-		m, err := ebpf.NewMap(spec.Maps[name])
-		if err != nil {
-			t.Fatalf("creating map %s: %v", name, err)
-		}
-		t.Cleanup(func() { m.Close() })
-		*dst = m
+	if err := spec.Variables["heartbeat_stale"].Set(uint64(3 * time.Second)); err != nil {
+		t.Fatal(err)
 	}
+	var o testObjects
+	if err := spec.LoadAndAssign(&o, nil); err != nil {
+		t.Skipf("cannot create the alps maps here: %v", err)
+	}
+	t.Cleanup(func() {
+		for _, m := range []*ebpf.Map{o.Policy, o.Tables, o.Counters, o.CommFn, o.CgroupFn, o.ExitInfo, o.Data, o.Rodata} {
+			m.Close()
+		}
+	})
+	s := &Scheduler{done: make(chan struct{})}
+	s.objs.Policy, s.objs.Tables, s.objs.Counters, s.objs.CommFn = o.Policy, o.Tables, o.Counters, o.CommFn
+	s.objs.CgroupFn, s.objs.ExitInfo, s.objs.Data, s.objs.Rodata = o.CgroupFn, o.ExitInfo, o.Data, o.Rodata
+	s.objs.alpsVariables = o.alpsVariables
+	return s
+}
+
+// TestPinnedRoundTrip pins the real alps maps the way Load does, writes them with the
+// Scheduler's own methods and reads them back through OpenPinned.
+func TestPinnedRoundTrip(t *testing.T) {
+	dir := bpffs(t)
+	s := mapsOnly(t)
 	pins := filepath.Join(dir, "alps")
 	if err := s.pin(pins); err != nil {
 		t.Fatal(err)
 	}
-	k := DefaultKnobs()
-	setKnobs(&s.knobs, k)
-	first := map[uint32]Entry{1: {Rank: 3, Slice: 5 * time.Millisecond}, 9: {Rank: 0}}
-	second := map[uint32]Entry{2: {Rank: 1, Slice: 7 * time.Millisecond}, 9: {Rank: 4, Slice: time.Millisecond},
-		MaxFunctions - 1: {Rank: 2}}
-	third := map[uint32]Entry{4: {Rank: 0, Slice: 2 * time.Millisecond}}
-	for _, step := range []struct {
-		table map[uint32]Entry
-	}{{first}, {second}, {third}} {
-		if err := s.SetPolicy(step.table, k); err != nil {
+	k := testKnobs
+	steps := policy.Entry{Rank: 1, Slice: 4e6, NSteps: 3, StepAt: [policy.MaxSteps]int64{0, 20e6, 500e6},
+		StepRank: [policy.MaxSteps]uint32{1, 3, 12}}
+	first := map[uint32]policy.Entry{1: {Rank: 3, Slice: 5e6}, 9: {Rank: 0}}
+	second := map[uint32]policy.Entry{2: {Rank: 1, Slice: 7e6}, 9: {Rank: 4, Slice: 1e6}, policy.MaxFunctions - 1: steps}
+	third := map[uint32]policy.Entry{4: {Rank: 0, Slice: 2e6}}
+	for i, table := range []map[uint32]policy.Entry{first, second, third} {
+		k.RankStep = int64(i+1) * 10e6
+		if err := s.SetPolicy(&policy.Table{Knobs: k, Entries: table}); err != nil {
 			t.Fatal(err)
 		}
 		if err := s.Heartbeat(); err != nil {
@@ -223,20 +252,26 @@ func TestPinnedRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(snap.Policy) != len(step.table) {
-			t.Fatalf("read %v, want %v", snap.Policy, step.table)
+		if len(snap.Policy) != len(table) {
+			t.Fatalf("read %v, want %v", snap.Policy, table)
 		}
-		for fn, e := range step.table {
+		for fn, e := range table {
 			if snap.Policy[fn] != e {
 				t.Errorf("policy[%d] = %+v, want %+v", fn, snap.Policy[fn], e)
 			}
 		}
-		if snap.Knobs != k {
-			t.Errorf("knobs = %+v, want %+v", snap.Knobs, k)
+		if snap.Knobs != k || snap.Layout != LayoutVersion || snap.HeartbeatStale != 3*time.Second {
+			t.Errorf("knobs %+v, layout %d, heartbeat bound %v; want %+v, %d, 3s", snap.Knobs, snap.Layout, snap.HeartbeatStale,
+				k, LayoutVersion)
 		}
 		if age := snap.HeartbeatAge(); age < 0 || age > 5*time.Second || snap.Stale() {
 			t.Errorf("heartbeat age %v (stale %v) right after Heartbeat", age, snap.Stale())
 		}
+	}
+	// A table the kernel cannot apply is refused and the live one stays.
+	bad := &policy.Table{Knobs: k, Entries: map[uint32]policy.Entry{5: {NSteps: 2, StepAt: [policy.MaxSteps]int64{0, 0}}}}
+	if err := s.SetPolicy(bad); err == nil || !strings.Contains(err.Error(), "function 5") {
+		t.Errorf("SetPolicy(non-monotone steps) = %v, want a refusal naming function 5", err)
 	}
 	if err := s.SetCommFunction("resize", 4); err != nil {
 		t.Fatal(err)
@@ -251,7 +286,7 @@ func TestPinnedRoundTrip(t *testing.T) {
 	perCPU := make([]uint64, cpus)
 	perCPU[0] = 5
 	perCPU[cpus-1] += 2
-	if err := s.objs.Counters.Update(uint32(2), perCPU, ebpf.UpdateAny); err != nil { // CNT_RANKED
+	if err := s.objs.Counters.Update(alpsCounterCNT_RANKED, perCPU, ebpf.UpdateAny); err != nil {
 		t.Fatal(err)
 	}
 	p, err := OpenPinned(pins)
@@ -269,22 +304,40 @@ func TestPinnedRoundTrip(t *testing.T) {
 	if snap.Counters.Ranked != 7 || snap.Counters.Enqueues != 0 {
 		t.Errorf("counters = %+v, want Ranked 7 summed over CPUs", snap.Counters)
 	}
+	if len(snap.Policy) != 1 || snap.Policy[4].Slice != 2e6 {
+		t.Errorf("after a refused table the policy is %v, want the third table", snap.Policy)
+	}
 
-	// A map of another layout where the knobs should be is refused, naming the pin.
-	other := filepath.Join(dir, "other")
-	if err := os.Mkdir(other, 0o700); err != nil {
+	// A layout version this alps does not read is refused in one line.
+	if err := s.objs.alpsVariables.LayoutVersion.Set(uint32(LayoutVersion + 1)); err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{PinPolicy, PinCounters, PinCommFn, PinCgroupFn} {
-		if err := s.objs.Policy.Pin(filepath.Join(other, name)); err != nil {
+	if _, err := OpenPinned(pins); err == nil || !strings.Contains(err.Error(), "layout version 3") {
+		t.Errorf("OpenPinned of layout %d: %v; want a refusal naming the version", LayoutVersion+1, err)
+	}
+	if err := s.objs.alpsVariables.LayoutVersion.Set(uint32(LayoutVersion)); err != nil {
+		t.Fatal(err)
+	}
+
+	// A map of another layout where the knobs should be is refused, naming the pin (Pin moves
+	// each map's pin to the other directory).
+	other := filepath.Join(dir, "other")
+	foreign, err := ebpf.NewMap(&ebpf.MapSpec{Type: ebpf.Array, KeySize: 4, ValueSize: 8, MaxEntries: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer foreign.Close()
+	for name, m := range map[string]*ebpf.Map{PinState: s.objs.Data, PinConfig: s.objs.Rodata, PinPolicy: s.objs.Policy,
+		PinCounters: s.objs.Counters, PinCommFn: s.objs.CommFn, PinCgroupFn: s.objs.CgroupFn, PinTables: foreign} {
+		if err := os.MkdirAll(other, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := m.Pin(filepath.Join(other, name)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := s.objs.Policy.Pin(filepath.Join(other, PinKnobs)); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := OpenPinned(other); err == nil || !strings.Contains(err.Error(), filepath.Join(other, PinKnobs)) ||
+	if _, err := OpenPinned(other); err == nil || !strings.Contains(err.Error(), filepath.Join(other, PinTables)) ||
 		!strings.Contains(err.Error(), "not this alps version's") {
-		t.Errorf("OpenPinned over foreign maps: %v; want it to name %s as not alps's", err, PinKnobs)
+		t.Errorf("OpenPinned over foreign maps: %v; want it to name %s as not alps's", err, PinTables)
 	}
 }

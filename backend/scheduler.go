@@ -1,7 +1,6 @@
 package backend
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -19,40 +18,29 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/alps-sched/alps/backend/internal/classify"
+	"github.com/alps-sched/alps/policy"
 )
 
 //go:generate bash bpf/generate.sh
 
-// fnNone marks a task without a function in the BPF maps.
-const fnNone = 0xffffffff
+// objects are the generated objects plus the .data and .rodata section maps, which Load
+// pins (the state alps-frontend status reads).
+type objects struct {
+	alpsObjects
+	Data   *ebpf.Map `ebpf:".data"`
+	Rodata *ebpf.Map `ebpf:".rodata"`
+}
 
-// The C structs of bpf/alps.bpf.c, field for field (struct record of bpf/classify.h is
-// classify.Record).
-type (
-	rawKnobs struct {
-		RankStep, MaxPenalty, WakeLag, DefaultSlice, HeartbeatStale, Heartbeat uint64
-		Gen, ClsGen                                                            uint32
-		FaultAfter                                                             uint64
-	}
-	rawPolicy struct {
-		Rank, Valid uint32
-		Slice       uint64
-	}
-	rawExitInfo struct {
-		Kind   int32
-		_      uint32
-		Code   int64
-		Reason [128]byte
-		Msg    [1024]byte
-	}
-)
+// The loader writes the scheduler's globals (.data, memory-mapped) one variable at a time
+// with ebpf.Variable.Set: an aligned copy of 4 or 8 bytes, never the whole section, so a
+// heartbeat never rewrites the live half and the kernel never reads half a table switch.
 
-// Scheduler is the loaded alps sched_ext scheduler. Its methods are safe for
-// concurrent use.
+// Scheduler is the loaded alps sched_ext scheduler. Its methods are safe for concurrent
+// use.
 type Scheduler struct {
-	objs    alpsObjects
+	objs    objects
 	rd      *ringbuf.Reader
-	records chan Record
+	records chan policy.Record
 	latency atomic.Int64  // Options.RecordLatency in ns; SetRecordLatency changes it
 	relax   chan struct{} // SetRecordLatency ends the reader's current latency sleep
 	stop    chan struct{} // closed by Close: ends the reader's latency sleep
@@ -63,27 +51,27 @@ type Scheduler struct {
 	tracing []link.Link // the exec/exit/free tracepoint programs
 
 	mu      sync.Mutex
-	knobs   rawKnobs
-	liveFns []uint32 // function ids of the live half of the policy array
-	idleFns []uint32 // function ids still valid in the idle half
+	knobs   policy.Knobs // of the live table
+	liveFns []uint32     // function ids of the live half of the policy array
+	idleFns []uint32     // function ids still valid in the idle half
 	link    link.Link
-	exit    *ExitInfo
+	exit    *policy.ExitInfo
 	closed  bool
 	wg      sync.WaitGroup
 }
 
 // Load checks that the kernel can run the scheduler, then loads it (without attaching).
-// Errors are ErrNoBTF, ErrNoSchedExt, ErrNotRoot, or a wrapped load/verifier error.
+// Errors are ErrNoBTF, ErrNoSchedExt, ErrOldSchedExt, ErrNotRoot, or a wrapped
+// load/verifier error.
 func Load(opts Options) (*Scheduler, error) {
+	if err := opts.Knobs.Validate(); err != nil {
+		return nil, fmt.Errorf("alps knobs: %w", err)
+	}
+	if opts.HeartbeatStale < 0 {
+		return nil, fmt.Errorf("alps heartbeat bound %v is negative", opts.HeartbeatStale)
+	}
 	if err := checkKernel(); err != nil {
 		return nil, err
-	}
-	knobs := opts.Knobs
-	if knobs == (Knobs{}) {
-		knobs = DefaultKnobs()
-	}
-	if err := knobs.Validate(); err != nil {
-		return nil, fmt.Errorf("alps knobs: %w", err)
 	}
 	if err := rlimit.RemoveMemlock(); err != nil {
 		return nil, fmt.Errorf("raising the memlock limit: %w", err)
@@ -91,7 +79,14 @@ func Load(opts Options) (*Scheduler, error) {
 	s := &Scheduler{done: make(chan struct{}), stop: make(chan struct{}), relax: make(chan struct{}, 1)}
 	s.latency.Store(int64(opts.RecordLatency))
 	start := time.Now()
-	if err := loadAlpsObjects(&s.objs, nil); err != nil {
+	spec, err := loadAlps()
+	if err != nil {
+		return nil, fmt.Errorf("reading the alps BPF object: %w", err)
+	}
+	if err := spec.Variables["heartbeat_stale"].Set(uint64(opts.HeartbeatStale)); err != nil {
+		return nil, fmt.Errorf("setting the heartbeat bound: %w", err)
+	}
+	if err := spec.LoadAndAssign(&s.objs, nil); err != nil {
 		var ve *ebpf.VerifierError
 		if errors.As(err, &ve) {
 			return nil, fmt.Errorf("the kernel rejected the alps BPF scheduler: %v", ve)
@@ -99,9 +94,11 @@ func Load(opts Options) (*Scheduler, error) {
 		return nil, fmt.Errorf("loading the alps BPF scheduler: %w", err)
 	}
 	s.timings.Load = time.Since(start)
-	s.knobs = rawKnobs{Heartbeat: monotonicNow()}
-	setKnobs(&s.knobs, knobs)
-	if err := s.writeKnobs(); err != nil {
+	if err := s.setVar(s.objs.Heartbeat, monotonicNow()); err != nil {
+		s.objs.Close()
+		return nil, err
+	}
+	if err := s.install(&policy.Table{Knobs: opts.Knobs}); err != nil {
 		s.objs.Close()
 		return nil, err
 	}
@@ -115,7 +112,7 @@ func Load(opts Options) (*Scheduler, error) {
 	if n <= 0 {
 		n = 4096
 	}
-	s.records = make(chan Record, n)
+	s.records = make(chan policy.Record, n)
 	for _, p := range []*ebpf.Program{s.objs.AlpsExec, s.objs.AlpsProcExit, s.objs.AlpsProcFree} {
 		l, err := link.AttachTracing(link.TracingOptions{Program: p})
 		if err != nil {
@@ -135,19 +132,23 @@ func Load(opts Options) (*Scheduler, error) {
 	return s, nil
 }
 
-// checkKernel tells a kernel without BTF or sched_ext, or a user without root, apart.
+// checkKernel tells a kernel without BTF, without sched_ext or with an older sched_ext, or
+// a user without root, apart.
 func checkKernel() error {
 	if _, err := os.Stat("/sys/kernel/btf/vmlinux"); err != nil {
 		return ErrNoBTF
 	}
-	if _, err := os.Stat("/sys/kernel/sched_ext"); err != nil {
-		spec, err := btf.LoadKernelSpec()
-		if err != nil {
-			return ErrNoBTF
-		}
-		var ops *btf.Struct
-		if spec.TypeByName("sched_ext_ops", &ops) != nil {
-			return ErrNoSchedExt
+	spec, err := btf.LoadKernelSpec()
+	if err != nil {
+		return ErrNoBTF
+	}
+	var ops *btf.Struct
+	if spec.TypeByName("sched_ext_ops", &ops) != nil {
+		return ErrNoSchedExt
+	}
+	for _, name := range requiredKfuncs {
+		if !hasFunc(spec, name) {
+			return fmt.Errorf("%w: it has no kfunc %s", ErrOldSchedExt, name)
 		}
 	}
 	if os.Geteuid() != 0 {
@@ -156,26 +157,21 @@ func checkKernel() error {
 	return nil
 }
 
+// hasFunc reports whether the kernel has a function named exactly name.
+func hasFunc(spec *btf.Spec, name string) bool {
+	types, _ := spec.AnyTypesByName(name)
+	for _, t := range types {
+		if f, ok := t.(*btf.Func); ok && f.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
 func monotonicNow() uint64 {
 	var ts unix.Timespec
 	_ = unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts)
 	return uint64(ts.Nano())
-}
-
-func setKnobs(r *rawKnobs, k Knobs) {
-	r.RankStep = uint64(k.RankStep)
-	r.MaxPenalty = uint64(k.MaxPenalty)
-	r.WakeLag = uint64(k.WakeLag)
-	r.DefaultSlice = uint64(k.DefaultSlice)
-	r.HeartbeatStale = uint64(k.HeartbeatStale)
-}
-
-// writeKnobs installs s.knobs; s.mu is held or s is not yet shared.
-func (s *Scheduler) writeKnobs() error {
-	if err := s.objs.Knobs.Update(uint32(0), &s.knobs, ebpf.UpdateAny); err != nil {
-		return fmt.Errorf("writing the alps knobs: %w", err)
-	}
-	return nil
 }
 
 // Timings returns how long Load and Attach took.
@@ -257,38 +253,55 @@ func (s *Scheduler) Close() error {
 	if e := s.objs.Close(); e != nil && err == nil {
 		err = fmt.Errorf("closing the alps BPF objects: %w", e)
 	}
+	for _, m := range []*ebpf.Map{s.objs.Data, s.objs.Rodata} {
+		if m != nil {
+			m.Close()
+		}
+	}
 	return err
 }
 
-// SetPolicy installs a new policy table and knobs as one switch: the new table is
-// written to the idle half of the policy array, then the knobs flip the live half, so
-// the kernel never sees a mix of two tables. Functions not in table are unranked.
-func (s *Scheduler) SetPolicy(table map[uint32]Entry, k Knobs) error {
-	if err := k.Validate(); err != nil {
-		return fmt.Errorf("alps knobs: %w", err)
-	}
-	for fn, e := range table {
-		if fn >= MaxFunctions {
-			return fmt.Errorf("policy: function id %d is not below %d", fn, MaxFunctions)
-		}
-		if e.Slice < 0 {
-			return fmt.Errorf("policy: function %d has a negative slice %v", fn, e.Slice)
-		}
-	}
+// SetPolicy installs a policy table (and its knobs) as one switch: the new table is written
+// to the idle half of the double buffer, then the live half flips, so the kernel never sees
+// a mix of two tables. Functions not in t are unranked. A nil t clears every entry (plain
+// fair vtime) and keeps the live knobs. A table the scheduler cannot apply is refused
+// (policy.Table.Validate).
+func (s *Scheduler) SetPolicy(t *policy.Table) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		return ErrClosed
 	}
-	next := (s.knobs.Gen + 1) & 1
-	base := next * MaxFunctions
-	keys := make([]uint32, 0, len(table))
-	vals := make([]rawPolicy, 0, cap(keys))
-	for fn, e := range table {
-		keys = append(keys, base+fn)
-		vals = append(vals, rawPolicy{Rank: e.Rank, Valid: 1, Slice: uint64(e.Slice)})
+	if t == nil {
+		t = &policy.Table{Knobs: s.knobs}
 	}
-	if err := s.clearIdle(base, table); err != nil {
+	if err := t.Validate(); err != nil {
+		return err
+	}
+	return s.install(t)
+}
+
+// install writes t to the idle half and flips; s.mu is held or s is not yet shared.
+func (s *Scheduler) install(t *policy.Table) error {
+	var gen uint32
+	if err := s.objs.Gen.Get(&gen); err != nil {
+		return fmt.Errorf("reading the live table: %w", err)
+	}
+	next := (gen + 1) & 1
+	k := t.Knobs
+	raw := alpsKnobs{RankStep: uint64(k.RankStep), MaxPenalty: uint64(k.MaxPenalty), WakeLag: uint64(k.WakeLag),
+		DefaultSlice: uint64(k.DefaultSlice)}
+	if err := s.objs.Tables.Update(next, &raw, ebpf.UpdateAny); err != nil {
+		return fmt.Errorf("writing the policy knobs: %w", err)
+	}
+	base := next * policy.MaxFunctions
+	keys := make([]uint32, 0, len(t.Entries))
+	vals := make([]alpsEntry, 0, cap(keys))
+	for fn, e := range t.Entries {
+		keys = append(keys, base+fn)
+		vals = append(vals, entryOf(e))
+	}
+	if err := s.clearIdle(base, t.Entries); err != nil {
 		return err
 	}
 	if len(keys) > 0 {
@@ -296,57 +309,79 @@ func (s *Scheduler) SetPolicy(table map[uint32]Entry, k Knobs) error {
 			return fmt.Errorf("writing the policy table: %w", err)
 		}
 	}
-	old := s.knobs
-	s.knobs.Gen = next
-	setKnobs(&s.knobs, k)
-	if err := s.writeKnobs(); err != nil {
-		s.knobs = old
+	if err := s.setVar(s.objs.Gen, next); err != nil {
 		return err
 	}
+	s.knobs = k
 	s.idleFns = s.liveFns
-	s.liveFns = make([]uint32, 0, len(table))
-	for fn := range table {
+	s.liveFns = make([]uint32, 0, len(t.Entries))
+	for fn := range t.Entries {
 		s.liveFns = append(s.liveFns, fn)
 	}
 	return nil
 }
 
+// entryOf is the kernel row of e.
+func entryOf(e policy.Entry) alpsEntry {
+	r := alpsEntry{Slice: uint64(e.Slice), Rank: e.Rank, Nsteps: e.NSteps, Valid: 1}
+	for i := range int(e.NSteps) {
+		r.StepAt[i], r.StepRank[i] = uint64(e.StepAt[i]), e.StepRank[i]
+	}
+	return r
+}
+
+// entryFrom is the policy entry of kernel row r.
+func entryFrom(r alpsEntry) policy.Entry {
+	e := policy.Entry{Rank: r.Rank, Slice: int64(r.Slice), NSteps: min(r.Nsteps, policy.MaxSteps)}
+	for i := range int(e.NSteps) {
+		e.StepAt[i], e.StepRank[i] = int64(r.StepAt[i]), r.StepRank[i]
+	}
+	return e
+}
+
 // clearIdle invalidates the rows of the idle half (at base) that the table before last
 // left valid and the new table does not set.
-func (s *Scheduler) clearIdle(base uint32, table map[uint32]Entry) error {
+func (s *Scheduler) clearIdle(base uint32, entries map[uint32]policy.Entry) error {
 	var keys []uint32
 	for _, fn := range s.idleFns {
-		if _, ok := table[fn]; !ok {
+		if _, ok := entries[fn]; !ok {
 			keys = append(keys, base+fn)
 		}
 	}
 	if len(keys) == 0 {
 		return nil
 	}
-	if _, err := s.objs.Policy.BatchUpdate(keys, make([]rawPolicy, len(keys)), nil); err != nil {
+	if _, err := s.objs.Policy.BatchUpdate(keys, make([]alpsEntry, len(keys)), nil); err != nil {
 		return fmt.Errorf("clearing the policy table: %w", err)
 	}
 	return nil
 }
 
 // Heartbeat tells the scheduler the frontend is alive. Without one for
-// Knobs.HeartbeatStale, ranks are ignored and ordering is plain fair vtime.
+// Options.HeartbeatStale, the table is ignored and ordering is plain fair vtime.
 func (s *Scheduler) Heartbeat() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		return ErrClosed
 	}
-	s.knobs.Heartbeat = monotonicNow()
-	return s.writeKnobs()
+	return s.setVar(s.objs.Heartbeat, monotonicNow())
+}
+
+// setVar writes one of the scheduler's globals.
+func (s *Scheduler) setVar(v *ebpf.Variable, value any) error {
+	if err := v.Set(value); err != nil {
+		return fmt.Errorf("writing the alps global %s: %w", v, err)
+	}
+	return nil
 }
 
 // SetCgroupFunction classifies the tasks of a cgroup (by its cgroup v2 id, the inode
 // number of its directory; see CgroupID) as function fn. Tasks are classified when they
 // fork, exec or change cgroup, and existing tasks at their next enqueue.
 func (s *Scheduler) SetCgroupFunction(cgroupID uint64, fn uint32) error {
-	if fn >= MaxFunctions {
-		return fmt.Errorf("cgroup %d: function id %d is not below %d", cgroupID, fn, MaxFunctions)
+	if fn >= policy.MaxFunctions {
+		return fmt.Errorf("cgroup %d: function id %d is not below %d", cgroupID, fn, policy.MaxFunctions)
 	}
 	return s.classifierChange(func() error { return s.objs.CgroupFn.Update(cgroupID, fn, ebpf.UpdateAny) },
 		"classifying cgroup %d", cgroupID)
@@ -365,8 +400,8 @@ func (s *Scheduler) SetCommFunction(comm string, fn uint32) error {
 	if err != nil {
 		return err
 	}
-	if fn >= MaxFunctions {
-		return fmt.Errorf("process name %q: function id %d is not below %d", comm, fn, MaxFunctions)
+	if fn >= policy.MaxFunctions {
+		return fmt.Errorf("process name %q: function id %d is not below %d", comm, fn, policy.MaxFunctions)
 	}
 	return s.classifierChange(func() error { return s.objs.CommFn.Update(key, fn, ebpf.UpdateAny) },
 		"classifying process name %q", comm)
@@ -393,11 +428,15 @@ func (s *Scheduler) classifierChange(change func() error, format string, args ..
 	if err := change(); err != nil {
 		return fmt.Errorf(format+": %w", append(args, err)...)
 	}
-	s.knobs.ClsGen++
-	return s.writeKnobs()
+	var g uint32
+	if err := s.objs.ClsGen.Get(&g); err != nil {
+		return fmt.Errorf("reading the classifier generation: %w", err)
+	}
+	return s.setVar(s.objs.ClsGen, g+1)
 }
 
-// CgroupID returns the cgroup v2 id of a cgroup directory (e.g. /sys/fs/cgroup/fn7).
+// CgroupID returns the cgroup v2 id of a cgroup directory (e.g. /sys/fs/cgroup/fn7): the
+// inode number of the directory, which the kernel's BPF helpers report as its id.
 func CgroupID(dir string) (uint64, error) {
 	var st unix.Stat_t
 	if err := unix.Stat(dir, &st); err != nil {
@@ -412,12 +451,14 @@ func CgroupID(dir string) (uint64, error) {
 func (s *Scheduler) InjectFault(n uint64) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.knobs.FaultAfter = n
-	return s.writeKnobs()
+	if s.closed {
+		return ErrClosed
+	}
+	return s.setVar(s.objs.FaultAfter, n)
 }
 
 // Records returns the channel of finished invocations. It is closed by Close.
-func (s *Scheduler) Records() <-chan Record { return s.records }
+func (s *Scheduler) Records() <-chan policy.Record { return s.records }
 
 // Dropped returns how many records found the Records channel full.
 func (s *Scheduler) Dropped() uint64 { return s.dropped.Load() }
@@ -426,23 +467,23 @@ func (s *Scheduler) Dropped() uint64 { return s.dropped.Load() }
 func (s *Scheduler) Done() <-chan struct{} { return s.done }
 
 // ExitInfo returns why the scheduler stopped; ok is false while it has not.
-func (s *Scheduler) ExitInfo() (info ExitInfo, ok bool) {
+func (s *Scheduler) ExitInfo() (info policy.ExitInfo, ok bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.exit == nil {
-		return ExitInfo{}, false
+		return policy.ExitInfo{}, false
 	}
 	return *s.exit, true
 }
 
 // Wait blocks until the scheduler stops or ctx ends, and returns its exit info.
-func (s *Scheduler) Wait(ctx context.Context) (ExitInfo, error) {
+func (s *Scheduler) Wait(ctx context.Context) (policy.ExitInfo, error) {
 	select {
 	case <-s.done:
 		info, _ := s.ExitInfo()
 		return info, nil
 	case <-ctx.Done():
-		return ExitInfo{}, ctx.Err()
+		return policy.ExitInfo{}, ctx.Err()
 	}
 }
 
@@ -501,18 +542,16 @@ func (s *Scheduler) readRecords() {
 			}
 			continue
 		}
-		raw, err := classify.DecodeRecord(rec.RawSample)
+		raw, err := classify.Decode[alpsRecord](rec.RawSample)
 		if err != nil {
 			continue
 		}
 		switch raw.Kind {
-		case classify.RecExit:
+		case alpsRecordKindREC_EXIT:
 			s.markDone(s.readExitInfo())
-		case classify.RecInvocation:
-			r := Record{Function: raw.Fn, PID: raw.PID, Start: int64(raw.Start), End: int64(raw.End),
-				CPU: int64(raw.CPU), RunDelay: int64(raw.RunDelay), Nvcsw: raw.Nvcsw, Nivcsw: raw.Nivcsw}
+		case alpsRecordKindREC_INVOCATION:
 			select {
-			case s.records <- r:
+			case s.records <- recordOf(raw):
 			default:
 				s.dropped.Add(1)
 			}
@@ -520,22 +559,38 @@ func (s *Scheduler) readRecords() {
 	}
 }
 
-func (s *Scheduler) readExitInfo() *ExitInfo {
-	var raw rawExitInfo
+// recordOf is the policy record of the kernel's record r.
+func recordOf(r alpsRecord) policy.Record {
+	return policy.Record{Function: r.Fn, PID: r.Pid, Start: int64(r.Start), End: int64(r.End), CPU: int64(r.Cpu),
+		RunDelay: int64(r.RunDelay), Nvcsw: r.Nvcsw, Nivcsw: r.Nivcsw}
+}
+
+func (s *Scheduler) readExitInfo() *policy.ExitInfo {
+	var raw alpsExitRec
 	if err := s.objs.ExitInfo.Lookup(uint32(0), &raw); err != nil {
-		return &ExitInfo{Reason: fmt.Sprintf("exit info unreadable: %v", err)}
+		return &policy.ExitInfo{Reason: fmt.Sprintf("exit info unreadable: %v", err)}
 	}
-	return &ExitInfo{Kind: raw.Kind, Code: raw.Code, Reason: cString(raw.Reason[:]), Message: cString(raw.Msg[:])}
+	info := &policy.ExitInfo{Kind: int64(raw.Kind), Code: raw.Code, Reason: cString(raw.Reason[:]), Message: cString(raw.Msg[:])}
+	var dump alpsDump
+	if err := s.objs.ExitDump.Lookup(uint32(0), &dump); err == nil {
+		info.Dump = cString(dump.Text[:])
+	}
+	return info
 }
 
-func cString(b []byte) string {
-	if i := bytes.IndexByte(b, 0); i >= 0 {
-		b = b[:i]
+// cString is the NUL-terminated string in b.
+func cString[T int8 | byte](b []T) string {
+	out := make([]byte, 0, len(b))
+	for _, c := range b {
+		if c == 0 {
+			break
+		}
+		out = append(out, byte(c))
 	}
-	return string(b)
+	return string(out)
 }
 
-func (s *Scheduler) markDone(info *ExitInfo) {
+func (s *Scheduler) markDone(info *policy.ExitInfo) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	select {
@@ -554,8 +609,8 @@ func (s *Scheduler) pin(dir string) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("pin directory %s: %w", dir, err)
 	}
-	maps := map[string]*ebpf.Map{PinPolicy: s.objs.Policy, PinKnobs: s.objs.Knobs, PinCgroupFn: s.objs.CgroupFn,
-		PinCommFn: s.objs.CommFn, PinCounters: s.objs.Counters, PinExitInfo: s.objs.ExitInfo}
+	maps := map[string]*ebpf.Map{PinPolicy: s.objs.Policy, PinTables: s.objs.Tables, PinState: s.objs.Data, PinConfig: s.objs.Rodata,
+		PinCgroupFn: s.objs.CgroupFn, PinCommFn: s.objs.CommFn, PinCounters: s.objs.Counters, PinExitInfo: s.objs.ExitInfo}
 	for name, m := range maps {
 		p := filepath.Join(dir, name)
 		os.Remove(p) // a stale pin of a previous run

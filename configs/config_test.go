@@ -58,10 +58,10 @@ func TestBadInput(t *testing.T) {
 	}{
 		{"unknown key", "learner:\n  window_sise: 5\n", `c.yaml:2: unknown key "learner.window_sise"`},
 		{"unknown section", "lerner:\n  window_size: 5\n", `c.yaml:1: unknown key "lerner"`},
-		{"negative window", "learner:\n  window_size: -1\n", "learner.window_size: must be > 0"},
-		{"zero interval", "learner:\n  update_interval_ms: 0\n", "learner.update_interval_ms: must be > 0"},
-		{"negative alpha", "learner:\n  alpha: -0.5\n", "learner.alpha: must be >= 0"},
-		{"zero min samples", "learner:\n  min_samples: 0\n", "learner.min_samples: must be >= 1"},
+		{"negative window", "learner:\n  window_size: -1\n", "learner.window_size: must be in [1, 1000000], got -1"},
+		{"zero interval", "learner:\n  update_interval_ms: 0\n", "learner.update_interval_ms: must be at least 1, got 0"},
+		{"negative alpha", "learner:\n  alpha: -0.5\n", "learner.alpha: must be in [0, 100], got -0.5"},
+		{"negative min samples", "learner:\n  min_samples: -1\n", "learner.min_samples: must be in [0, window_size], got -1"},
 		{"unknown predictor", "learner:\n  predictor: oracle\n", `learner.predictor: "oracle" is not one of`},
 		{"text for number", "learner:\n  window_size: lots\n", "learner.window_size"},
 		{"malformed yaml", "learner: [\n", "c.yaml"},
@@ -91,5 +91,42 @@ func TestMissingFile(t *testing.T) {
 	err := l.ReadFile("/nonexistent/alps.yaml")
 	if err == nil || !strings.Contains(err.Error(), "/nonexistent/alps.yaml") {
 		t.Fatalf("got %v", err)
+	}
+}
+
+// TestMetricsAddr (issue 11, defect 12): an address that answers beyond the host is refused
+// unless frontend.metrics_allow_remote says so; the error is one line naming the key.
+func TestMetricsAddr(t *testing.T) {
+	tests := []struct {
+		addr   string
+		remote bool
+		want   string // "" when valid
+	}{
+		{"", false, ""},
+		{"127.0.0.1:9464", false, ""},
+		{"[::1]:9464", false, ""},
+		{"localhost:9464", false, ""},
+		{"127.0.0.2:http", false, ""},
+		{"0.0.0.0:9464", false, "listens on every address of the host"},
+		{":9464", false, "listens on every address of the host"},
+		{"[::]:9464", false, "listens on every address of the host"},
+		{"10.1.2.3:9464", false, "is not a loopback address"},
+		{"node.example:9464", false, "is not a loopback address"},
+		{"0.0.0.0:9464", true, ""},
+		{"127.0.0.1", false, "is not host:port"},
+		{"127.0.0.1:99999", false, "is not a port number"},
+		{"127.0.0.1:", false, "is not a port number"},
+	}
+	for _, tt := range tests {
+		l, _ := NewLoader()
+		l.Set("frontend.metrics_addr", tt.addr)
+		l.Set("frontend.metrics_allow_remote", tt.remote)
+		_, err := l.Load()
+		switch {
+		case tt.want == "" && err != nil:
+			t.Errorf("%q (remote %v): %v", tt.addr, tt.remote, err)
+		case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), "frontend.metrics_addr")):
+			t.Errorf("%q (remote %v): error %v, want one naming frontend.metrics_addr containing %q", tt.addr, tt.remote, err, tt.want)
+		}
 	}
 }

@@ -9,24 +9,25 @@ import (
 
 	"github.com/alps-sched/alps/configs"
 	"github.com/alps-sched/alps/model"
+	"github.com/alps-sched/alps/policy"
 )
 
 // demoRecords is a recorded-workload stand-in shaped like the VM experiment (make demo): n
 // invocations of 18 functions over 60 s with heavy-tailed CPU demands, in completion order.
-func demoRecords(n int) []Record {
+func demoRecords(n int) []policy.Record {
 	rng := rand.New(rand.NewPCG(5, 6))
 	const nf = 18
 	mu := make([]float64, nf)
 	for i := range mu {
 		mu[i] = math.Log(0.05) + 1.5*rng.NormFloat64()
 	}
-	out := make([]Record, n)
+	out := make([]policy.Record, n)
 	span := int64(60e9)
 	for i := range out {
 		f := rng.IntN(nf)
 		cpu := int64(math.Min(math.Exp(mu[f]+0.3*rng.NormFloat64()), 5) * 1e9)
 		start := int64(i) * span / int64(n)
-		out[i] = Record{Function: uint32(f), PID: uint32(1000 + i), Start: start, End: start + 2*cpu,
+		out[i] = policy.Record{Function: uint32(f), PID: uint32(1000 + i), Start: start, End: start + 2*cpu,
 			CPU: cpu, RunDelay: cpu, Nvcsw: 1}
 	}
 	return out
@@ -35,18 +36,18 @@ func demoRecords(n int) []Record {
 // benchDaemon returns a daemon on a fake kernel with the real learner (the documented
 // defaults, 2 cores as in the VM) whose window already holds warm records. testConfig's short
 // intervals do not enter a step (it is called directly, not by the loop's timers).
-func benchDaemon(b *testing.B, warm []Record, now int64) *Daemon {
+func benchDaemon(b *testing.B, warm []policy.Record, now int64) *Daemon {
 	b.Helper()
 	cfg := testConfig(b)
 	cfg.Learner.Cores = 2
 	cfg.Learner.WindowSize = 600 // the demo's window: every invocation of the run
 	d, err := New(Options{Config: cfg, Kernel: newFakeKernel(16), Log: zerolog.Nop(), Now: func() int64 { return now },
-		NewLearner: func(c configs.Config) (Learner, error) { return model.NewLearner(model.FromConfig(c)) }})
+		NewLearner: func(c configs.Config) (Learner, error) { return model.NewLearner(configs.LearnerConfig(c)) }})
 	if err != nil {
 		b.Fatal(err)
 	}
 	for _, r := range warm {
-		d.learner.Observe(r.ModelRecord())
+		d.learner.Observe(r)
 	}
 	return d
 }
@@ -69,9 +70,7 @@ func BenchmarkDaemonStep(b *testing.B) {
 			for i := 0; i < b.N; i++ {
 				if bc.fresh > 0 {
 					d.mu.Lock()
-					for _, r := range recs[600 : 600+bc.fresh] {
-						d.pending = append(d.pending, r.ModelRecord())
-					}
+					d.pending = append(d.pending, recs[600:600+bc.fresh]...)
 					d.mu.Unlock()
 				}
 				d.step()

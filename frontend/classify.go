@@ -87,30 +87,66 @@ func CgroupID(dir string) (uint64, error) {
 // Classifier keeps the kernel's classifier maps in step with the rules: the process names
 // once, and the cgroups under the root as they appear and disappear.
 type Classifier struct {
-	kernel Kernel
-	reg    *Registry
-	rules  *CgroupRules
-	root   string
-	log    zerolog.Logger
+	kernel  Kernel
+	reg     *Registry
+	rules   *CgroupRules
+	root    string
+	log     zerolog.Logger
+	onEvict func(id uint32) // the registry reused id for another function
 
 	mu      sync.Mutex
-	cgroups map[string]uint64 // classified cgroup dir -> id
+	cgroups map[string]cgroup              // classified cgroup dir -> its ids
+	byFn    map[uint32]map[string]struct{} // function id -> its classified cgroup dirs
 }
 
-// NewClassifier returns a classifier writing to k and naming functions through reg.
-func NewClassifier(k Kernel, reg *Registry, root string, rules *CgroupRules, log zerolog.Logger) *Classifier {
-	return &Classifier{kernel: k, reg: reg, rules: rules, root: root, log: log, cgroups: map[string]uint64{}}
+type cgroup struct {
+	id uint64 // the kernel's cgroup id
+	fn uint32 // its function
 }
 
-// ApplyProcessNames installs the process-name rules.
+// NewClassifier returns a classifier writing to k and naming functions through reg. When
+// the registry evicts a function to make room for a new one, the cgroups classified with its
+// id are forgotten (in the kernel too: they run unclassified) and onEvict, if not nil, is
+// called with the id, so that no state of the old function passes to the new one.
+func NewClassifier(k Kernel, reg *Registry, root string, rules *CgroupRules, log zerolog.Logger, onEvict func(id uint32)) *Classifier {
+	return &Classifier{kernel: k, reg: reg, rules: rules, root: root, log: log, onEvict: onEvict,
+		cgroups: map[string]cgroup{}, byFn: map[uint32]map[string]struct{}{}}
+}
+
+// ApplyProcessNames installs the process-name rules. Their functions keep their ids (pinned):
+// the kernel's map of process names is written once.
 func (c *Classifier) ApplyProcessNames(rules []ProcessRule) error {
 	for _, r := range rules {
-		id, _ := c.reg.ID(r.Function)
+		id, evicted, err := c.reg.Pin(r.Function)
+		if err != nil {
+			return fmt.Errorf("frontend.process_names: %w", err)
+		}
+		c.evicted(id, evicted)
 		if err := c.kernel.SetCommFunction(r.Comm, id); err != nil {
 			return fmt.Errorf("classify process %q: %w", r.Comm, err)
 		}
 	}
 	return nil
+}
+
+// evicted clears the state of the function that lost id ("" if none).
+func (c *Classifier) evicted(id uint32, name string) {
+	if name == "" {
+		return
+	}
+	c.log.Warn().Str("function", name).Msg("function table full: forgot the least recently used function")
+	c.mu.Lock()
+	for dir := range c.byFn[id] {
+		if err := c.kernel.DeleteCgroup(c.cgroups[dir].id); err != nil {
+			c.log.Debug().Err(err).Str("cgroup", dir).Msg("forget cgroup of an evicted function")
+		}
+		delete(c.cgroups, dir)
+	}
+	delete(c.byFn, id)
+	c.mu.Unlock()
+	if c.onEvict != nil {
+		c.onEvict(id)
+	}
 }
 
 // Classified returns how many cgroups are classified.
@@ -136,15 +172,20 @@ func (c *Classifier) classify(dir string) {
 		return
 	}
 	id, evicted := c.reg.ID(fn)
-	if evicted != "" {
-		c.log.Warn().Str("function", evicted).Msg("function table full: forgot the least recently used function")
-	}
+	c.evicted(id, evicted)
 	if err := c.kernel.SetCgroupFunction(cgid, id); err != nil {
 		c.log.Error().Err(err).Str("cgroup", rel).Msg("classify cgroup")
 		return
 	}
 	c.mu.Lock()
-	c.cgroups[dir] = cgid
+	if old, ok := c.cgroups[dir]; ok { // classified again (a rescan)
+		delete(c.byFn[old.fn], dir)
+	}
+	c.cgroups[dir] = cgroup{id: cgid, fn: id}
+	if c.byFn[id] == nil {
+		c.byFn[id] = map[string]struct{}{}
+	}
+	c.byFn[id][dir] = struct{}{}
 	c.mu.Unlock()
 	c.log.Debug().Str("cgroup", rel).Str("function", fn).Uint32("id", id).Uint64("cgroup_id", cgid).Msg("cgroup classified")
 }
@@ -152,10 +193,11 @@ func (c *Classifier) classify(dir string) {
 func (c *Classifier) forget(dir string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for d, cgid := range c.cgroups {
+	for d, cg := range c.cgroups {
 		if d == dir || strings.HasPrefix(d, dir+string(filepath.Separator)) {
 			delete(c.cgroups, d)
-			if err := c.kernel.DeleteCgroup(cgid); err != nil {
+			delete(c.byFn[cg.fn], d)
+			if err := c.kernel.DeleteCgroup(cg.id); err != nil {
 				c.log.Debug().Err(err).Str("cgroup", d).Msg("forget cgroup")
 			}
 		}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/alps-sched/alps/configs"
 	"github.com/alps-sched/alps/model"
+	"github.com/alps-sched/alps/policy"
 )
 
 // Options configure a Daemon.
@@ -43,17 +44,18 @@ type Daemon struct {
 	now     func() int64
 	reload  chan configs.Config
 
-	mu       sync.Mutex
-	pending  []model.Record
-	dropped  uint64 // records dropped by the frontend
-	received uint64
+	mu        sync.Mutex
+	pending   []policy.Record
+	evictions []eviction // ids reused since the last update
+	dropped   uint64     // records dropped by the frontend
+	received  uint64
 
 	// owned by the loop
 	cfg      configs.Config
 	learner  Learner
-	table    *model.Table
-	spare    []model.Record // the other half of pending, swapped in at every update
-	seen     int64          // records the learner's window had taken at the last update; -1 forces one
+	table    *policy.Table
+	spare    []policy.Record // the other half of pending, swapped in at every update
+	seen     int64           // records the learner's window had taken at the last update; -1 forces one
 	lastBeat time.Time
 	lat      latencies
 	latCPU   latencies // the process's CPU time during each update (the rest of lat is waiting)
@@ -62,6 +64,19 @@ type Daemon struct {
 	updates  uint64
 	skipped  uint64        // updates skipped because the window had not changed
 	first    time.Duration // the first update's latency (also in lat)
+}
+
+// eviction is an id the registry gave to another function after the first at records of
+// pending: those were the old function's, the later ones the new one's.
+type eviction struct {
+	id uint32
+	at int
+}
+
+// Forgetter is implemented by learners that can drop what they learned of a function
+// (model.Learner): the daemon calls it when the function's id is reused.
+type Forgetter interface {
+	Forget(fn uint32)
 }
 
 // New checks the options and builds a daemon; it does not touch the kernel yet.
@@ -95,10 +110,18 @@ func New(opts Options) (*Daemon, error) {
 	d := &Daemon{
 		opts: opts, log: opts.Log, kernel: opts.Kernel, metrics: m, reg: reg, now: now,
 		reload: make(chan configs.Config, 1), cfg: opts.Config, learner: l,
-		class: NewClassifier(opts.Kernel, reg, opts.Config.Frontend.CgroupRoot, rules, opts.Log),
-		lat:   newLatencies(4096), latCPU: newLatencies(4096), seen: -1,
+		lat: newLatencies(4096), latCPU: newLatencies(4096), seen: -1,
 	}
+	d.class = NewClassifier(opts.Kernel, reg, opts.Config.Frontend.CgroupRoot, rules, opts.Log, d.evicted)
 	return d, nil
+}
+
+// evicted notes that id now names another function: at the next update the learner forgets
+// the old function's records, those pending included.
+func (d *Daemon) evicted(id uint32) {
+	d.mu.Lock()
+	d.evictions = append(d.evictions, eviction{id: id, at: len(d.pending)})
+	d.mu.Unlock()
 }
 
 // Monotonic returns CLOCK_MONOTONIC in nanoseconds, the clock of bpf_ktime_get_ns.
@@ -214,11 +237,10 @@ func (d *Daemon) intake(done chan<- struct{}) {
 	defer close(done)
 	for r := range d.kernel.Records() {
 		d.reg.Touch(r.Function)
-		mr := r.ModelRecord()
 		d.mu.Lock()
 		d.received++
 		if len(d.pending) < d.cfg.Frontend.RecordBuffer {
-			d.pending = append(d.pending, mr)
+			d.pending = append(d.pending, r)
 		} else {
 			d.dropped++
 		}
@@ -245,11 +267,20 @@ func (d *Daemon) step() (beat bool) {
 	d.mu.Lock()
 	batch := d.pending
 	d.pending = d.spare[:0]
+	evictions := d.evictions
+	d.evictions = nil
 	dropped := d.dropped
 	d.dropped = 0
 	d.mu.Unlock()
-	for _, r := range batch {
+	for i, r := range batch {
+		for len(evictions) > 0 && evictions[0].at <= i {
+			d.forget(evictions[0].id)
+			evictions = evictions[1:]
+		}
 		d.learner.Observe(r)
+	}
+	for _, e := range evictions {
+		d.forget(e.id)
 	}
 	d.spare = batch[:0]
 	d.metrics.Records.Add(float64(len(batch)))
@@ -305,13 +336,21 @@ func (d *Daemon) step() (beat bool) {
 	return err == nil
 }
 
+// forget makes the learner drop function id's records (its id was reused).
+func (d *Daemon) forget(id uint32) {
+	if f, ok := d.learner.(Forgetter); ok {
+		f.Forget(id)
+	}
+	d.seen = -1 // the window's contents changed
+}
+
 // Top describes the n first-ranked functions of t as "name:rank/slice".
-func (d *Daemon) Top(t *model.Table, n int) string {
+func (d *Daemon) Top(t *policy.Table, n int) string {
 	return TopEntries(t, d.reg.Name, n)
 }
 
 // TopEntries describes the n first-ranked functions of t, named by name.
-func TopEntries(t *model.Table, name func(uint32) string, n int) string {
+func TopEntries(t *policy.Table, name func(uint32) string, n int) string {
 	rows := Rank(t, name)
 	if len(rows) > n {
 		rows = rows[:n]
@@ -336,7 +375,7 @@ type Row struct {
 }
 
 // Rank returns the entries of t, first-ranked first (ties by id).
-func Rank(t *model.Table, name func(uint32) string) []Row {
+func Rank(t *policy.Table, name func(uint32) string) []Row {
 	if t == nil {
 		return nil
 	}
@@ -357,10 +396,16 @@ func Rank(t *model.Table, name func(uint32) string) []Row {
 	return rows
 }
 
-// windowed is implemented by learners that expose their window (model.Learner), so a reload
-// keeps what was learned.
+// windowed is implemented by learners that expose their window (model.Learner), so that an
+// update is skipped when it has not changed.
 type windowed interface {
 	Window() *model.Window
+}
+
+// liveRecords is implemented by learners that can list the records that count
+// (model.Learner), so a reload keeps what was learned.
+type liveRecords interface {
+	Live(dst []policy.Record) []policy.Record
 }
 
 func (d *Daemon) applyReload(cfg configs.Config) error {
@@ -368,8 +413,8 @@ func (d *Daemon) applyReload(cfg configs.Config) error {
 	if err != nil {
 		return err
 	}
-	if old, ok := d.learner.(windowed); ok {
-		for _, r := range old.Window().Records(nil) {
+	if old, ok := d.learner.(liveRecords); ok {
+		for _, r := range old.Live(nil) {
 			l.Observe(r)
 		}
 	}
@@ -456,8 +501,9 @@ func (d *Daemon) warmUp() {
 	ms := int64(time.Millisecond)
 	for i := range n {
 		cpu := int64(1+i%fns) * ms
-		l.Observe(model.Record{Function: uint32(i % fns), Arrival: now - int64(n-i)*10*ms, CPU: cpu,
-			Wall: 2 * cpu, Blocked: cpu / 2, Wakeups: uint32(i % 3)})
+		start := now - int64(n-i)*10*ms
+		l.Observe(policy.Record{Function: uint32(i % fns), Start: start, End: start + 2*cpu, CPU: cpu,
+			RunDelay: cpu / 2, Nvcsw: uint64(i % 3)})
 	}
 	l.Update(now)
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/alps-sched/alps/configs"
+	"github.com/alps-sched/alps/policy"
 )
 
 func testConfig(tb testing.TB) configs.Config {
@@ -71,9 +72,9 @@ func TestLoopPushesLearnedTables(t *testing.T) {
 	cfg := testConfig(t)
 	d, cancel, done := startDaemon(t, cfg, k, l)
 	for i := 0; i < 3; i++ {
-		k.records <- Record{Function: 7, Start: 1, End: 10, CPU: 5}
+		k.records <- policy.Record{Function: 7, Start: 1, End: 10, CPU: 5}
 	}
-	k.records <- Record{Function: 9, Start: 1, End: 10, CPU: 5}
+	k.records <- policy.Record{Function: 9, Start: 1, End: 10, CPU: 5}
 	waitFor(t, "a table with both functions", func() bool {
 		pols, _, _, _ := k.snapshot()
 		return len(pols) > 0 && pols[len(pols)-1].Len() == 2
@@ -104,7 +105,7 @@ func TestLearningOffPushesNoRanks(t *testing.T) {
 	cfg := testConfig(t)
 	cfg.Frontend.Learning = false
 	_, cancel, done := startDaemon(t, cfg, k, newFakeLearner())
-	k.records <- Record{Function: 1, End: 5}
+	k.records <- policy.Record{Function: 1, End: 5}
 	waitFor(t, "heartbeats", func() bool { _, b, _, _ := k.snapshot(); return b > 3 })
 	cancel()
 	<-done
@@ -117,12 +118,12 @@ func TestLearningOffPushesNoRanks(t *testing.T) {
 func TestEjection(t *testing.T) {
 	tests := []struct {
 		name    string
-		info    ExitInfo
+		info    policy.ExitInfo
 		want    error
 		restart bool
 	}{
-		{"stall", ExitInfo{Kind: 1026, Reason: "runnable task stall", Message: "watchdog failed"}, ErrEjected, false},
-		{"bpf error asking restart", ExitInfo{Kind: 1025, Code: 1 << 48, Reason: "scx_bpf_error"}, ErrRestart, true},
+		{"stall", policy.ExitInfo{Kind: 1026, Reason: "runnable task stall", Message: "watchdog failed"}, ErrEjected, false},
+		{"bpf error asking restart", policy.ExitInfo{Kind: 1025, Code: 1 << 48, Reason: "scx_bpf_error"}, ErrRestart, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -158,7 +159,7 @@ func TestFloodIsDropped(t *testing.T) {
 	go func() {
 		t0 := time.Now()
 		for i := 0; i < n; i++ {
-			k.records <- Record{Function: uint32(i % 3), End: 1}
+			k.records <- policy.Record{Function: uint32(i % 3), End: 1}
 		}
 		sent <- time.Since(t0)
 	}()
@@ -326,17 +327,6 @@ func TestRegistryBounded(t *testing.T) {
 	}
 	if again, _ := r.ID("a"); again != a {
 		t.Errorf("a changed id %d -> %d", a, again)
-	}
-}
-
-func TestModelRecord(t *testing.T) {
-	r := Record{Function: 3, Start: 100, End: 1100, CPU: 400, RunDelay: 100, Nvcsw: 2}
-	m := r.ModelRecord()
-	if m.Function != 3 || m.Arrival != 100 || m.Wall != 1000 || m.Blocked != 500 || m.Wakeups != 2 || m.CPU != 400 {
-		t.Errorf("ModelRecord = %+v", m)
-	}
-	if m := (Record{Start: 10, End: 5, CPU: 9}).ModelRecord(); m.Wall != 0 || m.Blocked != 0 {
-		t.Errorf("inverted record gives %+v", m)
 	}
 }
 

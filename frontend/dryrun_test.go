@@ -7,21 +7,21 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/alps-sched/alps/experiments/loadgen"
+	"github.com/alps-sched/alps/configs"
 	"github.com/alps-sched/alps/model"
 )
 
 func TestReplay(t *testing.T) {
-	var recs []loadgen.Result
+	var recs []Invocation
 	for i := 0; i < 30; i++ {
 		fn, cpu := "short", int64(2e6)
 		if i%3 == 0 {
 			fn, cpu = "long", int64(80e6)
 		}
 		start := int64(i) * 10e6
-		recs = append(recs, loadgen.Result{ID: i, Function: fn, Start: start, End: start + cpu, CPU: cpu})
+		recs = append(recs, Invocation{Function: fn, Start: start, End: start + cpu, CPU: cpu})
 	}
-	recs = append(recs, loadgen.Result{ID: 99, Function: "lost", Lost: true})
+	recs = append(recs, Invocation{Function: "lost", Lost: true})
 	l := newFakeLearner()
 	reg := NewRegistry(16)
 	res, err := Replay(recs, l, reg, 100*time.Millisecond, zerolog.Nop())
@@ -50,18 +50,18 @@ func mustID(r *Registry, name string) uint32 { id, _ := r.ID(name); return id }
 // rank ahead of the long one.
 func TestReplayWithModelLearner(t *testing.T) {
 	cfg := testConfig(t)
-	l, err := model.NewLearner(model.FromConfig(cfg))
+	l, err := model.NewLearner(configs.LearnerConfig(cfg))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var recs []loadgen.Result
+	var recs []Invocation
 	for i := 0; i < 200; i++ {
 		fn, cpu := "short", int64(3e6)
 		if i%4 == 0 {
 			fn, cpu = "long", int64(200e6)
 		}
 		start := int64(i) * 20e6
-		recs = append(recs, loadgen.Result{ID: i, Function: fn, Start: start, End: start + cpu, CPU: cpu})
+		recs = append(recs, Invocation{Function: fn, Start: start, End: start + cpu, CPU: cpu})
 	}
 	reg := NewRegistry(16)
 	res, err := Replay(recs, l, reg, time.Second, zerolog.Nop())

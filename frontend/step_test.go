@@ -7,6 +7,7 @@ import (
 
 	"github.com/alps-sched/alps/configs"
 	"github.com/alps-sched/alps/model"
+	"github.com/alps-sched/alps/policy"
 )
 
 // TestStepSkipsUnchangedWindow: an update runs and pushes when records came or one expired,
@@ -17,13 +18,13 @@ func TestStepSkipsUnchangedWindow(t *testing.T) {
 	now := int64(0)
 	k := newFakeKernel(1)
 	d, err := New(Options{Config: cfg, Kernel: k, Log: zerolog.Nop(), Now: func() int64 { return now },
-		NewLearner: func(c configs.Config) (Learner, error) { return model.NewLearner(model.FromConfig(c)) }})
+		NewLearner: func(c configs.Config) (Learner, error) { return model.NewLearner(configs.LearnerConfig(c)) }})
 	if err != nil {
 		t.Fatal(err)
 	}
 	add := func(fn uint32, end int64) {
 		d.mu.Lock()
-		d.pending = append(d.pending, Record{Function: fn, Start: end - 5e6, End: end, CPU: 5e6}.ModelRecord())
+		d.pending = append(d.pending, policy.Record{Function: fn, Start: end - 5e6, End: end, CPU: 5e6})
 		d.mu.Unlock()
 	}
 	pushes := func() int { p, _, _, _ := k.snapshot(); return len(p) }

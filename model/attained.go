@@ -5,6 +5,8 @@ import (
 	"math"
 	"slices"
 	"sort"
+
+	"github.com/alps-sched/alps/policy"
 )
 
 // Attained-service ranks (learner.attained_ranks): a function's rank depends on how much CPU
@@ -17,12 +19,9 @@ import (
 // with Δ ranging over the sample points above a. R(0) <= E[D]; a bimodal function (mostly
 // short, sometimes long) has a small R(0) and a large R(a) once a passes its short mode; for
 // an exponential demand R is flat. The rank of R(a) is the learner's rank scale applied to it.
-// The backend gets at most MaxAttainedSteps steps per function: thresholds
+// The backend gets at most policy.MaxSteps steps per function: thresholds
 // 0 = a_0 < a_1 < ... with a rank each; a task uses the step of the largest threshold its
 // attained CPU in the current invocation has reached, chosen at every enqueue.
-
-// MaxAttainedSteps is the most steps an Entry carries (the size of the backend's array).
-const MaxAttainedSteps = 8
 
 // Attained rules: how the step table is derived.
 const (
@@ -39,23 +38,6 @@ const (
 // attainedCandidates is the most attained points (a = 0 and sample quantiles j/M) R is
 // evaluated at per function (M = min(attainedCandidates, samples/4)).
 const attainedCandidates = 16
-
-// RankAt returns the rank of a task of this entry's function whose current invocation has
-// used attained ns of CPU: the rank of the last step whose threshold it has reached, or Rank
-// when the entry has no steps.
-func (e *Entry) RankAt(attained int64) uint32 {
-	if e.NSteps == 0 {
-		return e.Rank
-	}
-	r := e.StepRank[0]
-	for i := 1; i < int(e.NSteps); i++ {
-		if attained < e.StepAt[i] {
-			break
-		}
-		r = e.StepRank[i]
-	}
-	return r
-}
 
 // Cutoffs that fewer than max(minCutoffFrac of the remaining samples, minCutoffCount) samples
 // complete are not considered: on an empirical sample the minimum over every cutoff is biased
@@ -102,9 +84,9 @@ func servedIn(xs, ps []float64, lo, hi float64) float64 {
 // their prefix sums, len(xs)+1) with at most k steps. rankOf turns a demand into a rank;
 // capRank is the rank whose offset reaches the penalty bound (higher ranks order the same).
 // cand is scratch of at least attainedCandidates entries.
-func attainedSteps(e *Entry, xs, ps []float64, k int, rule string, rankOf func(float64) int, capRank int, cand []attCand) {
+func attainedSteps(e *policy.Entry, xs, ps []float64, k int, rule string, rankOf func(float64) int, capRank int, cand []attCand) {
 	n := len(xs)
-	k = min(max(k, 1), MaxAttainedSteps)
+	k = min(max(k, 1), policy.MaxSteps)
 	e.NSteps = 0
 	if n == 0 {
 		return
@@ -161,8 +143,8 @@ func attainedSteps(e *Entry, xs, ps []float64, k int, rule string, rankOf func(f
 	// Compress to at most k steps: a step starting at candidate i carries rank(cand[i]);
 	// cost of candidate j under it is w_j * |rank_j - rank_i|. best[s][j]: least cost of
 	// candidates j.. with s steps left, the first starting at j.
-	var best [MaxAttainedSteps + 1][attainedCandidates + 1]float64
-	var next [MaxAttainedSteps + 1][attainedCandidates + 1]int
+	var best [policy.MaxSteps + 1][attainedCandidates + 1]float64
+	var next [policy.MaxSteps + 1][attainedCandidates + 1]int
 	for s := 1; s <= k; s++ {
 		for i := c - 1; i >= 0; i-- {
 			best[s][i] = math.Inf(1)
@@ -228,16 +210,16 @@ func (l *Learner) RankOf(d float64) uint32 { return uint32(l.rankOf(d)) }
 
 // StepsOf returns the attained-service step table the learner's configuration (attained
 // steps and rule, rank scale, penalty bound) derives from the demand samples xs (ns, any
-// order; not modified), as Entry.NSteps/StepAt/StepRank and Rank. Diagnostics use it to
+// order; not modified), as policy.Entry.NSteps/StepAt/StepRank and Rank. Diagnostics use it to
 // build tables from a demand distribution the learner does not see (srpt's alps-gittins-dist).
-func (l *Learner) StepsOf(xs []float64) Entry {
+func (l *Learner) StepsOf(xs []float64) policy.Entry {
 	s := slices.Clone(xs)
 	slices.Sort(s)
 	ps := make([]float64, len(s)+1)
 	for i, x := range s {
 		ps[i+1] = ps[i] + x
 	}
-	var e Entry
+	var e policy.Entry
 	attainedSteps(&e, s, ps, max(l.cfg.AttainedSteps, 1), cmp.Or(l.cfg.AttainedRule, AttainedGittins), l.rankOf, l.capRank(), nil)
 	e.Rank = e.StepRank[0]
 	return e
@@ -249,7 +231,7 @@ const pooledMax = 2048
 
 // pooledSteps is the attained step table of the whole window's samples pooled (a function
 // the table does not know is assumed to be drawn from the host's mix), with the default slice.
-func (l *Learner) pooledSteps() Entry {
+func (l *Learner) pooledSteps() policy.Entry {
 	stride := max(1, (len(l.samples)+pooledMax-1)/pooledMax)
 	xs := l.pooled[:0]
 	for i := 0; i < len(l.samples); i += stride {
@@ -264,7 +246,7 @@ func (l *Learner) pooledSteps() Entry {
 	for i, x := range xs {
 		ps[i+1] = ps[i] + x
 	}
-	e := Entry{Slice: l.cfg.Knobs.DefaultSlice}
+	e := policy.Entry{Slice: l.cfg.Knobs.DefaultSlice}
 	attainedSteps(&e, xs, ps, l.cfg.AttainedSteps, l.cfg.AttainedRule, l.rankOf, l.capRank(), l.cand)
 	e.Rank = e.StepRank[0]
 	return e

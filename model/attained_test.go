@@ -5,6 +5,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+
+	"github.com/alps-sched/alps/policy"
 )
 
 // prefixOf returns xs sorted and its prefix sums.
@@ -122,7 +124,7 @@ func TestAttainedSteps(t *testing.T) {
 	}
 	for _, tc := range tests {
 		xs, ps := prefixOf(tc.xs)
-		var e Entry
+		var e policy.Entry
 		attainedSteps(&e, xs, ps, tc.k, tc.rule, func(d float64) int { return logRank(d) }, 10, nil)
 		if e.NSteps < 1 || int(e.NSteps) > tc.k || e.StepAt[0] != 0 {
 			t.Fatalf("%s: %d steps from %d, want 1..%d from 0", tc.name, e.NSteps, e.StepAt[0], tc.k)
@@ -154,11 +156,11 @@ func TestAttainedSteps(t *testing.T) {
 }
 
 func TestEntryRankAt(t *testing.T) {
-	e := Entry{Rank: 7}
+	e := policy.Entry{Rank: 7}
 	if e.RankAt(1e12) != 7 {
 		t.Fatal("an entry without steps must use Rank")
 	}
-	e = Entry{Rank: 1, NSteps: 3, StepAt: [MaxAttainedSteps]int64{0, 10, 20}, StepRank: [MaxAttainedSteps]uint32{1, 4, 9}}
+	e = policy.Entry{Rank: 1, NSteps: 3, StepAt: [policy.MaxSteps]int64{0, 10, 20}, StepRank: [policy.MaxSteps]uint32{1, 4, 9}}
 	for _, tc := range []struct {
 		a    int64
 		want uint32
@@ -175,17 +177,17 @@ func TestLearnerAttainedRanks(t *testing.T) {
 	cfg := testConfig()
 	cfg.RankScale, cfg.RankLevels, cfg.Knobs.RankStep = RankByLog, 32, 50*msec
 	rng := rand.New(rand.NewPCG(5, 6))
-	var recs []Record
+	var recs []policy.Record
 	at := int64(0)
 	for range 500 {
 		d := int64(20 * msec)
 		if rng.Float64() < 0.2 {
 			d = 4000 * msec
 		}
-		recs = append(recs, Record{Function: 1, Arrival: at, CPU: d, Wall: d})
+		recs = append(recs, policy.Record{Function: 1, CPU: d, Start: at, End: at + d})
 		at += 100 * msec
 	}
-	slices.SortFunc(recs, func(a, b Record) int { return int(a.End() - b.End()) })
+	slices.SortFunc(recs, func(a, b policy.Record) int { return int(a.End - b.End) })
 	for _, on := range []bool{false, true} {
 		c := cfg
 		c.AttainedRanks, c.AttainedSteps, c.AttainedRule = on, 4, AttainedGittins
@@ -196,7 +198,7 @@ func TestLearnerAttainedRanks(t *testing.T) {
 		for _, r := range recs {
 			l.Observe(r)
 		}
-		e, ok := l.Update(recs[len(recs)-1].End()).Lookup(1)
+		e, ok := l.Update(recs[len(recs)-1].End).Lookup(1)
 		if !ok {
 			t.Fatal("no entry")
 		}
@@ -206,11 +208,11 @@ func TestLearnerAttainedRanks(t *testing.T) {
 			}
 			continue
 		}
-		if _, ok := l.Update(recs[len(recs)-1].End()).LookupOrDefault(2); ok {
+		if _, ok := l.Update(recs[len(recs)-1].End).LookupOrDefault(2); ok {
 			t.Error("an unknown function has an entry without attained_default")
 		}
 		l.cfg.AttainedDefault = true
-		tab := l.Update(recs[len(recs)-1].End())
+		tab := l.Update(recs[len(recs)-1].End)
 		if d, ok := tab.LookupOrDefault(2); !ok || d.NSteps < 2 || d.RankAt(0) != e.RankAt(0) {
 			t.Errorf("attained_default: unknown function's entry %+v (ok %v), want the pooled steps (one function: its own)", d, ok)
 		}

@@ -3,6 +3,8 @@ package model
 import (
 	"slices"
 	"testing"
+
+	"github.com/alps-sched/alps/policy"
 )
 
 // TestLearnerRelativeRanks: on the log scale with a 10 ms step, demands of 15, 45 and 1000 ms
@@ -49,10 +51,10 @@ func TestLearnerMinSamples(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := range 3 {
-		l.Observe(Record{Function: 1, Arrival: int64(i) * msec, CPU: 5 * msec, Wall: 5 * msec})
+		l.Observe(policy.Record{Function: 1, CPU: 5 * msec, Start: int64(i) * msec, End: int64(i)*msec + 5*msec})
 	}
 	for i := range 2 {
-		l.Observe(Record{Function: 2, Arrival: int64(i) * msec, CPU: 50 * msec, Wall: 50 * msec})
+		l.Observe(policy.Record{Function: 2, CPU: 50 * msec, Start: int64(i) * msec, End: int64(i)*msec + 50*msec})
 	}
 	tab := l.Update(1000 * msec)
 	if _, ok := tab.Lookup(1); !ok {
@@ -70,7 +72,7 @@ func TestLearnerMinSamples(t *testing.T) {
 // TestLearnerRelativeRanksDefault: the pooled default entry (attained_default) is lowered by the
 // same base as the functions' entries.
 func TestLearnerRelativeRanksDefault(t *testing.T) {
-	var def [2]Entry
+	var def [2]policy.Entry
 	for i, relative := range []bool{false, true} {
 		cfg := testConfig()
 		cfg.RankScale = RankByLog

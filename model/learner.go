@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math"
 	"slices"
+
+	"github.com/alps-sched/alps/policy"
 )
 
 // Rank scales: how a predicted demand becomes a rank level.
@@ -37,7 +39,7 @@ type Config struct {
 	Alpha, Beta, Gamma, Theta float64
 	SliceCap, MinSlice        int64
 	// SRPTSlice derives the slice from the SRPT simulation's segments (the rule above); when
-	// false every ranked function gets Knobs.DefaultSlice.
+	// false every ranked function gets policy.Knobs.DefaultSlice.
 	SRPTSlice bool
 
 	RankLevels   int
@@ -64,46 +66,7 @@ type Config struct {
 	// functions without an entry, which the backend orders at offset 0.
 	RelativeRanks bool
 
-	Knobs Knobs
-}
-
-// Validate names the first bad field.
-func (c Config) Validate() error {
-	switch {
-	case c.WindowSize <= 0:
-		return fmt.Errorf("window size must be > 0, got %d", c.WindowSize)
-	case c.Cores <= 0:
-		return fmt.Errorf("cores must be > 0, got %d", c.Cores)
-	case c.Alpha < 0 || c.Beta < 0 || c.Gamma <= 0 || c.Theta < 0 || c.Theta > 100:
-		return fmt.Errorf("alpha, beta >= 0, gamma > 0, theta in [0, 100] required, got %g %g %g %g", c.Alpha, c.Beta, c.Gamma, c.Theta)
-	case c.SliceCap <= 0 || c.MinSlice < 0:
-		return fmt.Errorf("slice cap must be > 0 and min slice >= 0")
-	case c.RankLevels < 1:
-		return fmt.Errorf("rank levels must be >= 1, got %d", c.RankLevels)
-	case c.MaxFunctions <= 0:
-		return fmt.Errorf("max functions must be > 0, got %d", c.MaxFunctions)
-	case c.MinSamples < 0:
-		return fmt.Errorf("min samples must be >= 0, got %d", c.MinSamples)
-	case c.Knobs.DefaultSlice <= 0 || c.Knobs.MaxPenalty <= 0:
-		return fmt.Errorf("default slice and max penalty must be > 0")
-	}
-	switch c.RankScale {
-	case RankByOrder, RankByDemand, RankByLog:
-	default:
-		return fmt.Errorf("unknown rank scale %q (valid: order, demand, log)", c.RankScale)
-	}
-	if c.AttainedRanks {
-		switch {
-		case c.RankScale == RankByOrder:
-			return fmt.Errorf("attained ranks need the log or demand rank scale, not %q", c.RankScale)
-		case c.AttainedSteps < 1 || c.AttainedSteps > MaxAttainedSteps:
-			return fmt.Errorf("attained steps must be in [1, %d], got %d", MaxAttainedSteps, c.AttainedSteps)
-		case c.AttainedRule != AttainedGittins && c.AttainedRule != AttainedQuantile:
-			return fmt.Errorf("unknown attained rule %q (valid: gittins, quantile)", c.AttainedRule)
-		}
-	}
-	_, err := NewPredictor(c.Predictor, c.EWMAAlpha, c.Percentile)
-	return err
+	Knobs policy.Knobs
 }
 
 // Learner turns the window of completed invocations into policy tables. It is not safe for
@@ -115,7 +78,7 @@ type Learner struct {
 	version uint64
 
 	// scratch reused across updates
-	recs     []Record
+	recs     []policy.Record
 	class    []int32 // per record: its function's class
 	jobs     []SimJob
 	jobTmp   []SimJob
@@ -131,6 +94,9 @@ type Learner struct {
 	pooledPS []float64
 	sim      simulator
 	base     uint32 // RelativeRanks: the rank subtracted in the last derive
+	// forgot maps a forgotten function to the window's Total when it was forgotten: its
+	// records added before that are skipped.
+	forgot map[uint32]int64
 }
 
 type fnInfo struct {
@@ -163,20 +129,56 @@ func (l *Learner) Config() Config { return l.cfg }
 func (l *Learner) Window() *Window { return l.win }
 
 // Observe adds a completed invocation to the window. Call it in completion order.
-func (l *Learner) Observe(r Record) { l.win.Add(r) }
+func (l *Learner) Observe(r policy.Record) { l.win.Add(r) }
+
+// Forget makes the records of function fn observed so far count no more (its id now names
+// another function), in O(1): they are skipped until they leave the window.
+func (l *Learner) Forget(fn uint32) {
+	if l.forgot == nil {
+		l.forgot = make(map[uint32]int64)
+	}
+	l.forgot[fn] = l.win.Total()
+}
+
+// Live appends the window's records that count (those not forgotten), oldest first, to dst.
+func (l *Learner) Live(dst []policy.Record) []policy.Record {
+	n := len(dst)
+	dst = l.win.Records(dst)
+	return append(dst[:n], l.live(dst[n:])...)
+}
+
+// live drops the forgotten records from recs, the whole window.
+func (l *Learner) live(recs []policy.Record) []policy.Record {
+	if len(l.forgot) == 0 {
+		return recs
+	}
+	first := l.win.Total() - int64(len(recs)) // the sequence number of recs[0]
+	for fn, upTo := range l.forgot {
+		if first >= upTo {
+			delete(l.forgot, fn) // its forgotten records have left the window
+		}
+	}
+	out := recs[:0]
+	for i, r := range recs {
+		if upTo, ok := l.forgot[r.Function]; ok && first+int64(i) < upTo {
+			continue
+		}
+		out = append(out, r)
+	}
+	return out
+}
 
 // Update expires old records, learns from the window as of time now and returns a new table.
 // An empty window gives an empty table (every function then runs with the default slice).
-func (l *Learner) Update(now int64) *Table {
+func (l *Learner) Update(now int64) *policy.Table {
 	l.win.Expire(now)
 	l.version++
-	tab := &Table{Version: l.version, Knobs: l.cfg.Knobs}
-	n := l.win.Len()
-	if n == 0 {
-		tab.Entries = map[uint32]Entry{}
+	tab := &policy.Table{Version: l.version, Knobs: l.cfg.Knobs}
+	l.recs = l.live(l.win.Records(l.recs[:0]))
+	if len(l.recs) == 0 {
+		tab.Entries = map[uint32]policy.Entry{}
 		return tab
 	}
-	l.recs = l.win.Records(l.recs[:0])
 	l.group()
 	l.predict()
 	l.simulate()
@@ -245,7 +247,7 @@ func (l *Learner) predict() {
 func (l *Learner) simulate() {
 	l.jobs = l.jobs[:0]
 	for i, r := range l.recs {
-		l.jobs = append(l.jobs, SimJob{Arrival: r.Arrival, Demand: r.CPU, Class: l.class[i]})
+		l.jobs = append(l.jobs, SimJob{Arrival: r.Start, Demand: r.CPU, Class: l.class[i]})
 	}
 	l.jobs, l.jobTmp = sortByArrival(l.jobs, l.jobTmp)
 	if cap(l.stats) < len(l.fns) {
@@ -258,11 +260,11 @@ func (l *Learner) simulate() {
 
 // utilisation is the window's CPU demand over the capacity of its time span, in percent.
 func (l *Learner) utilisation() float64 {
-	first, last := l.recs[0].Arrival, l.recs[0].End()
+	first, last := l.recs[0].Start, l.recs[0].End
 	var cpu float64
 	for _, r := range l.recs {
-		first = min(first, r.Arrival)
-		last = max(last, r.End())
+		first = min(first, r.Start)
+		last = max(last, r.End)
 		cpu += float64(r.CPU)
 	}
 	span := float64(last - first)
@@ -272,7 +274,7 @@ func (l *Learner) utilisation() float64 {
 	return 100 * cpu / (span * float64(l.cfg.Cores))
 }
 
-func (l *Learner) derive() map[uint32]Entry {
+func (l *Learner) derive() map[uint32]policy.Entry {
 	c := l.cfg
 	// Keep the MaxFunctions most recently seen functions with at least MinSamples samples.
 	order := make([]int, 0, len(l.fns))
@@ -316,7 +318,7 @@ func (l *Learner) derive() map[uint32]Entry {
 			l.cand = make([]attCand, 0, attainedCandidates)
 		}
 	}
-	out := make(map[uint32]Entry, len(order))
+	out := make(map[uint32]policy.Entry, len(order))
 	for _, fi := range order {
 		f := l.fns[fi]
 		slice := c.Knobs.DefaultSlice
@@ -329,7 +331,7 @@ func (l *Learner) derive() map[uint32]Entry {
 		if slice < 1 {
 			slice = 1
 		}
-		e := Entry{Rank: ranks[fi], Slice: slice, Demand: int64(f.demand)}
+		e := policy.Entry{Rank: ranks[fi], Slice: slice, Demand: int64(f.demand)}
 		if c.AttainedRanks {
 			xs := l.sorted[f.off : f.off+f.n]
 			ps := l.prefix[f.off+fi : f.off+fi+f.n+1]
@@ -345,7 +347,7 @@ func (l *Learner) derive() map[uint32]Entry {
 }
 
 // lowerRanks subtracts base from e's rank and step ranks, clamped at 0.
-func lowerRanks(e *Entry, base uint32) {
+func lowerRanks(e *policy.Entry, base uint32) {
 	e.Rank -= min(e.Rank, base)
 	for i := range int(e.NSteps) {
 		e.StepRank[i] -= min(e.StepRank[i], base)

@@ -1,18 +1,22 @@
 package model
 
 import (
+	"encoding/json"
 	"math"
-
-	"github.com/alps-sched/alps/configs"
 	"math/rand/v2"
+	"os"
 	"slices"
 	"testing"
+
+	"github.com/alps-sched/alps/policy"
 )
+
+const msec = 1_000_000 // ns per ms
 
 func TestWindowBounds(t *testing.T) {
 	w := NewWindow(3, 100)
 	for i := range 5 {
-		w.Add(Record{Function: uint32(i), Arrival: int64(i * 10), Wall: 5})
+		w.Add(policy.Record{Function: uint32(i), Start: int64(i * 10), End: int64(i*10) + 5, RunDelay: 5})
 	}
 	if w.Len() != 3 || w.Total() != 5 {
 		t.Fatalf("len %d total %d, want 3 5", w.Len(), w.Total())
@@ -144,14 +148,14 @@ func TestSimulateSRPTAgainstTicks(t *testing.T) {
 
 // tableOf is the table of one update of a learner of cfg, at 2 s, over one invocation of
 // function i per demand (ms) demandsMs[i], the i-th arriving at i ms.
-func tableOf(t *testing.T, cfg Config, demandsMs ...int64) *Table {
+func tableOf(t *testing.T, cfg Config, demandsMs ...int64) *policy.Table {
 	t.Helper()
 	l, err := NewLearner(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for i, d := range demandsMs {
-		l.Observe(Record{Function: uint32(i), Arrival: int64(i) * msec, CPU: d * msec, Wall: d * msec})
+		l.Observe(policy.Record{Function: uint32(i), CPU: d * msec, Start: int64(i) * msec, End: int64(i)*msec + d*msec})
 	}
 	return l.Update(2000 * msec)
 }
@@ -162,7 +166,7 @@ func testConfig() Config {
 		Predictor: "mean", EWMAAlpha: 0.2, Percentile: 0.9,
 		Alpha: 1, Beta: 0, Gamma: 1, Theta: 100, SliceCap: 200 * msec, MinSlice: msec, SRPTSlice: true,
 		RankLevels: 8, RankScale: RankByOrder, MaxFunctions: 100, IORule: true,
-		Knobs: Knobs{RankStep: 10 * msec, MaxPenalty: 500 * msec, WakeLag: 20 * msec, DefaultSlice: 20 * msec},
+		Knobs: policy.Knobs{RankStep: 10 * msec, MaxPenalty: 500 * msec, WakeLag: 20 * msec, DefaultSlice: 20 * msec},
 	}
 }
 
@@ -176,9 +180,9 @@ func TestLearnerRanksShortFirst(t *testing.T) {
 	var now int64
 	for i := range 60 {
 		at := int64(i) * 50 * msec
-		l.Observe(Record{Function: 1, Arrival: at, CPU: 2 * msec, Wall: 2 * msec})
-		l.Observe(Record{Function: 2, Arrival: at, CPU: 300 * msec, Wall: 310 * msec})
-		l.Observe(Record{Function: 3, Arrival: at, CPU: 100 * msec, Wall: 400 * msec, Blocked: 300 * msec, Wakeups: 49})
+		l.Observe(policy.Record{Function: 1, CPU: 2 * msec, Start: at, End: at + 2*msec})
+		l.Observe(policy.Record{Function: 2, CPU: 300 * msec, Start: at, End: at + 310*msec, RunDelay: 310*msec - 300*msec})
+		l.Observe(policy.Record{Function: 3, CPU: 100 * msec, Start: at, End: at + 400*msec, RunDelay: 400*msec - 100*msec - 300*msec, Nvcsw: 49})
 		now = at + 400*msec
 	}
 	tab := l.Update(now)
@@ -246,7 +250,7 @@ func TestLearnerRankScalesAndCap(t *testing.T) {
 	cfg.MaxFunctions = 2
 	l, _ := NewLearner(cfg)
 	for i := range 5 {
-		l.Observe(Record{Function: uint32(i), Arrival: int64(i) * msec, CPU: msec, Wall: msec})
+		l.Observe(policy.Record{Function: uint32(i), CPU: msec, Start: int64(i) * msec, End: int64(i)*msec + msec})
 	}
 	tab := l.Update(10 * msec)
 	if tab.Len() != 2 {
@@ -282,7 +286,7 @@ func TestConfigValidate(t *testing.T) {
 
 // benchWindow is a 10,000-invocation window of an Azure-like mix (log-normal demands over
 // 500 functions, Poisson arrivals) at 85% load on the given cores.
-func benchWindow(cores int) []Record {
+func benchWindow(cores int) []policy.Record {
 	rng := rand.New(rand.NewPCG(7, 7))
 	const nf = 500
 	mu := make([]float64, nf)
@@ -290,21 +294,21 @@ func benchWindow(cores int) []Record {
 		mu[i] = math.Log(0.68) + 2.36*rng.NormFloat64() // seconds, research.md fit
 		mu[i] = math.Min(math.Max(mu[i], math.Log(0.001)), math.Log(60))
 	}
-	recs := make([]Record, 10000)
+	recs := make([]policy.Record, 10000)
 	var total float64
 	for i := range recs {
 		f := rng.IntN(nf)
 		d := math.Exp(mu[f]+0.3*rng.NormFloat64()) * 1e9
-		recs[i] = Record{Function: uint32(f), CPU: int64(d), Wall: int64(d)}
+		recs[i] = policy.Record{Function: uint32(f), CPU: int64(d), End: int64(d)}
 		total += d
 	}
 	rate := float64(len(recs)) / (total / (0.85 * float64(cores)))
 	var at float64
 	for i := range recs {
 		at += rng.ExpFloat64() / rate
-		recs[i].Arrival = int64(at)
+		recs[i].Start = int64(at)
 	}
-	slices.SortFunc(recs, func(a, b Record) int { return int(a.End() - b.End()) })
+	slices.SortFunc(recs, func(a, b policy.Record) int { return int(a.End - b.End) })
 	return recs
 }
 
@@ -323,16 +327,8 @@ func BenchmarkLearnerUpdateAttained(b *testing.B) {
 
 // benchLearnerUpdate fills a learner of the documented defaults (cores cores, no age limit,
 // then set if not nil) with recs, in completion order, and reports the p50 and p99 of its updates.
-func benchLearnerUpdate(b *testing.B, cores int, recs []Record, set func(*Config)) {
-	ld, err := configs.NewLoader()
-	if err != nil {
-		b.Fatal(err)
-	}
-	c, err := ld.Load()
-	if err != nil {
-		b.Fatal(err)
-	}
-	cfg := FromConfig(c) // the documented defaults
+func benchLearnerUpdate(b *testing.B, cores int, recs []policy.Record, set func(*Config)) {
+	cfg := defaultConfig(b)
 	cfg.Cores = cores
 	cfg.WindowSpan = 0 // keep every record whatever its age
 	if set != nil {
@@ -342,11 +338,11 @@ func benchLearnerUpdate(b *testing.B, cores int, recs []Record, set func(*Config
 	if err != nil {
 		b.Fatal(err)
 	}
-	slices.SortFunc(recs, func(a, b Record) int { return int(a.End() - b.End()) })
+	slices.SortFunc(recs, func(a, b policy.Record) int { return int(a.End - b.End) })
 	for _, r := range recs {
 		l.Observe(r)
 	}
-	now := recs[len(recs)-1].End()
+	now := recs[len(recs)-1].End
 	times := make([]float64, 0, b.N)
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -362,6 +358,22 @@ func benchLearnerUpdate(b *testing.B, cores int, recs []Record, set func(*Config
 	slices.Sort(times)
 	b.ReportMetric(times[(len(times)*99)/100]/1e6, "p99-ms/update")
 	b.ReportMetric(times[len(times)/2]/1e6, "p50-ms/update")
+}
+
+// defaultConfig is the learner configuration of the documented defaults (configs/alps.yaml,
+// learner.cores 0), as configs' TestDefaultsGolden keeps it in testdata (model cannot import
+// configs, which imports model).
+func defaultConfig(tb testing.TB) Config {
+	tb.Helper()
+	b, err := os.ReadFile("testdata/default_config.json")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var c Config
+	if err := json.Unmarshal(b, &c); err != nil {
+		tb.Fatalf("testdata/default_config.json: %v", err)
+	}
+	return c
 }
 
 func TestSortByArrival(t *testing.T) {

@@ -10,7 +10,7 @@ func simJobs(n, cores int) []SimJob {
 	recs := benchWindow(cores)[:n]
 	jobs := make([]SimJob, n)
 	for i, r := range recs {
-		jobs[i] = SimJob{Arrival: r.Arrival, Demand: r.CPU, Class: int32(r.Function)}
+		jobs[i] = SimJob{Arrival: r.Start, Demand: r.CPU, Class: int32(r.Function)}
 	}
 	return jobs
 }

@@ -1,26 +1,12 @@
 package model
 
-// Record is what the backend reports about one completed invocation.
-type Record struct {
-	Function uint32 // dense function id (the BPF map key)
-	Arrival  int64  // when the invocation arrived (ns)
-	CPU      int64  // CPU time it consumed (ns)
-	Wall     int64  // completion - arrival (ns)
-	Blocked  int64  // time spent sleeping, e.g. on I/O (ns)
-	Wakeups  uint32 // times it woke up after blocking
-}
-
-// End is the completion time of the invocation.
-func (r Record) End() int64 { return r.Arrival + r.Wall }
-
-// Burst is the mean uninterrupted CPU burst between two sleeps of the invocation.
-func (r Record) Burst() int64 { return r.CPU / int64(r.Wakeups+1) }
+import "github.com/alps-sched/alps/policy"
 
 // Window holds the most recent completed invocations, bounded both in count and in age.
 // Records are kept in the order they were added (completion order). The zero Window is not
 // usable; use NewWindow.
 type Window struct {
-	buf   []Record
+	buf   []policy.Record
 	head  int // index of the oldest record
 	n     int
 	span  int64
@@ -33,11 +19,11 @@ func NewWindow(size int, span int64) *Window {
 	if size < 1 {
 		size = 1
 	}
-	return &Window{buf: make([]Record, size), span: span}
+	return &Window{buf: make([]policy.Record, size), span: span}
 }
 
 // Add appends a completed invocation, evicting the oldest one if the window is full.
-func (w *Window) Add(r Record) {
+func (w *Window) Add(r policy.Record) {
 	w.total++
 	i := (w.head + w.n) % len(w.buf)
 	w.buf[i] = r
@@ -63,7 +49,7 @@ func (w *Window) Expire(now int64) {
 // Expiring reports whether Expire(now) would drop a record. With Total it tells a caller
 // whether the window changed since it last looked.
 func (w *Window) Expiring(now int64) bool {
-	return w.span > 0 && w.n > 0 && w.buf[w.head].End() < now-w.span
+	return w.span > 0 && w.n > 0 && w.buf[w.head].End < now-w.span
 }
 
 // Len is the number of records in the window.
@@ -73,10 +59,10 @@ func (w *Window) Len() int { return w.n }
 func (w *Window) Total() int64 { return w.total }
 
 // At returns the i-th record, oldest first.
-func (w *Window) At(i int) Record { return w.buf[(w.head+i)%len(w.buf)] }
+func (w *Window) At(i int) policy.Record { return w.buf[(w.head+i)%len(w.buf)] }
 
 // Records appends the window's records, oldest first, to dst and returns it.
-func (w *Window) Records(dst []Record) []Record {
+func (w *Window) Records(dst []policy.Record) []policy.Record {
 	for i := 0; i < w.n; i++ {
 		dst = append(dst, w.At(i))
 	}

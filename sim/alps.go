@@ -4,9 +4,10 @@ import (
 	"fmt"
 
 	"github.com/alps-sched/alps/model"
+	"github.com/alps-sched/alps/policy"
 )
 
-// ALPS is the learned alps policy: the ordering rule of backend/ORDERING.md (one shared
+// ALPS is the learned alps policy: the ordering rule of policy/ORDERING.md (one shared
 // queue ordered by vtime shifted by the function's rank offset, the function's slice as the
 // quantum, no wake-up preemption, lag clamped on wake-up only, keys bounded by the maximum
 // penalty) with ranks and slices from a model.Learner that is fed every completed invocation
@@ -15,8 +16,8 @@ import (
 type ALPS struct {
 	learner  *model.Learner
 	interval int64
-	table    *model.Table
-	p        OrderParams
+	table    *policy.Table
+	p        policy.Knobs
 
 	env  *Env
 	v    []int64 // per task vtime
@@ -36,15 +37,16 @@ func NewALPS(l *model.Learner) *ALPS {
 	return &ALPS{
 		learner:  l,
 		interval: l.Config().UpdateInterval,
-		p:        OrderParams{RankStep: k.RankStep, MaxPenalty: k.MaxPenalty, WakeLag: k.WakeLag, DefaultSlice: k.DefaultSlice},
+		p:        policy.Knobs{RankStep: k.RankStep, MaxPenalty: k.MaxPenalty, WakeLag: k.WakeLag, DefaultSlice: k.DefaultSlice},
 	}
 }
 
-// newALPSFromParams builds the alps policy from the learner and policy sections of the
-// configuration; learner.cores = 0 means the simulation's core count.
+// newALPSFromParams builds the alps policy from p's learner configuration and ordering
+// knobs; a learner Cores of 0 means the simulated cores.
 func newALPSFromParams(p Params) (Policy, error) {
-	cfg := model.FromConfig(p.Config)
-	if p.Config.Learner.Cores == 0 {
+	cfg := p.Learner
+	cfg.Knobs = p.Knobs
+	if cfg.Cores == 0 {
 		cfg.Cores = p.Cores
 	}
 	l, err := model.NewLearner(cfg)
@@ -70,7 +72,7 @@ func (a *ALPS) Start(env *Env) {
 }
 
 // Table is the policy table in use (nil before the first update).
-func (a *ALPS) Table() *model.Table { return a.table }
+func (a *ALPS) Table() *policy.Table { return a.table }
 
 // Runnable implements Policy: rule steps 1-3 (the lag clamp on every enqueue). With
 // attained-service steps in the table the rank is the step of the CPU the task has used so
@@ -86,8 +88,8 @@ func (a *ALPS) enqueue(t TaskID, why Reason, ranked bool, rank uint32) {
 	if why == Arrived {
 		a.v[t] = a.vnow
 	}
-	a.v[t] = WakeVtime(a.v[t], a.vnow, a.p.WakeLag)
-	a.q.push(Key(a.v[t], a.vnow, ranked, rank, a.p), t)
+	a.v[t] = policy.ClampLag(a.v[t], a.vnow, a.p.WakeLag)
+	a.q.push(policy.Key(a.v[t], a.vnow, ranked, rank, a.p), t)
 }
 
 // Pick implements Policy: the smallest key runs for its function's slice (steps 4, 5).
@@ -96,27 +98,27 @@ func (a *ALPS) Pick(core int) (TaskID, int64, bool) {
 		return NoTask, 0, false
 	}
 	t := a.q.pop().t
-	a.vnow = AdvanceNow(a.vnow, a.v[t])
+	a.vnow = policy.AdvanceNow(a.vnow, a.v[t])
 	e, ranked := a.table.LookupOrDefault(a.env.Func(t))
-	return t, Slice(ranked, e.Slice, a.p), true
+	return t, policy.Slice(ranked, e.Slice, a.p), true
 }
 
 // Stopped implements Policy: charge the run (step 6).
 func (a *ALPS) Stopped(t TaskID, core int, ran int64, why StopReason) {
-	a.v[t] = Charge(a.v[t], ran, NiceZeroWeight)
+	a.v[t] = policy.Charge(a.v[t], ran, policy.NiceZeroWeight)
 	a.att[t] += ran
-	a.vnow = AdvanceNow(a.vnow, a.v[t])
+	a.vnow = policy.AdvanceNow(a.vnow, a.v[t])
 }
 
 // Completed implements Completer: the learner sees what the backend would report.
 func (a *ALPS) Completed(t TaskID, r *Record) {
-	a.learner.Observe(model.Record{
+	a.learner.Observe(policy.Record{
 		Function: r.Func,
-		Arrival:  r.Arrival,
+		Start:    r.Arrival,
+		End:      r.End,
 		CPU:      r.CPU,
-		Wall:     r.End - r.Arrival,
-		Blocked:  r.Blocked,
-		Wakeups:  r.Wakeups,
+		RunDelay: r.End - r.Arrival - r.CPU - r.Blocked,
+		Nvcsw:    uint64(r.Wakeups),
 	})
 }
 

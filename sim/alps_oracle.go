@@ -1,6 +1,6 @@
 package sim
 
-import "github.com/alps-sched/alps/model"
+import "github.com/alps-sched/alps/policy"
 
 // ALPSOracle is a diagnostic, not a schedulable policy: the alps ordering rule and learned
 // slices, but every task's rank is that of its own invocation's true CPU demand (Remaining
@@ -53,7 +53,7 @@ func newALPSOracle(remaining bool) Factory {
 type ALPSGittinsDist struct {
 	*ALPS
 	o     Oracle
-	steps map[uint32]model.Entry
+	steps map[uint32]policy.Entry
 }
 
 // Name implements Policy.
@@ -69,7 +69,7 @@ func (a *ALPSGittinsDist) Start(env *Env) {
 	for t := range TaskID(env.Tasks()) {
 		by[env.Func(t)] = append(by[env.Func(t)], float64(a.o.Remaining(t)))
 	}
-	a.steps = make(map[uint32]model.Entry, len(by))
+	a.steps = make(map[uint32]policy.Entry, len(by))
 	for fn, xs := range by {
 		a.steps[fn] = a.learner.StepsOf(xs)
 	}

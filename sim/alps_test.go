@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/alps-sched/alps/model"
+	"github.com/alps-sched/alps/policy"
 )
 
 const ms = int64(1_000_000)
@@ -15,7 +16,7 @@ func alpsTestConfig(cores int) model.Config {
 		Predictor: "mean", EWMAAlpha: 0.2, Percentile: 0.9,
 		Alpha: 1, Beta: 0, Gamma: 1, Theta: 100, SliceCap: 200 * ms, MinSlice: ms, SRPTSlice: true,
 		RankLevels: 16, RankScale: model.RankByDemand, MaxFunctions: 100, IORule: true,
-		Knobs: model.Knobs{RankStep: 10 * ms, MaxPenalty: 500 * ms, WakeLag: 20 * ms, DefaultSlice: 20 * ms},
+		Knobs: policy.Knobs{RankStep: 10 * ms, MaxPenalty: 500 * ms, WakeLag: 20 * ms, DefaultSlice: 20 * ms},
 	}
 }
 

@@ -30,14 +30,14 @@ func BenchmarkPolicies(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	for _, name := range []string{"srpt", "fifo", "cfs", "vtime", "sfs"} {
+	for _, name := range []string{"srpt", "fifo", "cfs", "vtime", "sfs", "las", "gittins"} {
 		b.Run(name, func(b *testing.B) {
 			b.ReportAllocs()
 			var before, after runtime.MemStats
 			runtime.ReadMemStats(&before)
 			var events int64
 			for b.Loop() {
-				p, err := sim.New(name, sim.Params{Cores: benchCores, Config: cfg})
+				p, err := sim.New(name, configs.SimParams(cfg, benchCores))
 				if err != nil {
 					b.Fatal(err)
 				}

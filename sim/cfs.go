@@ -41,7 +41,7 @@ import (
 //     granularity. Within a core, wake-up placement (vruntime/lag) and wake-up preemption
 //     are thus not modelled: a task starts sharing its core as soon as it is placed there,
 //     which is what sleeper credit, lag-0 placement and wake-up preemption approximate at
-//     time scales above the granularity. The slice-level CFS type (sfs's second class) is
+//     time scales above the granularity. The slice-level cfs-global (GlobalCFS, sfs's second class) is
 //     the slice-by-slice model of a single shared queue.
 //   - Which task a pull takes, and whether it is cache-hot, follows from the round-robin
 //     order the fluid model does not track: the kernel takes the least recently run waiting
@@ -180,6 +180,9 @@ func (c *CoreCFS) simulate(tr *Trace, o Options) (*Result, error) {
 		}
 		if t == never {
 			return nil, fmt.Errorf("policy %s: %d invocations unfinished", c.Name(), n-completed)
+		}
+		if err := o.poll(); err != nil {
+			return nil, err
 		}
 		if s.nOver > 0 {
 			s.stats.idleOver += (t - s.now) * int64(s.nIdle)

@@ -31,7 +31,7 @@ func BenchmarkCFS(b *testing.B) {
 			runtime.ReadMemStats(&before)
 			var mean float64
 			for b.Loop() {
-				p, err := sim.New(name, sim.Params{Cores: 16, Config: cfg})
+				p, err := sim.New(name, configs.SimParams(cfg, 16))
 				if err != nil {
 					b.Fatal(err)
 				}

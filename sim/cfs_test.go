@@ -150,7 +150,7 @@ func TestCoreCFSPlacementTimes(t *testing.T) {
 // TestCoreCFSOneCoreIsPS: with one core there is nothing to place or balance, and cfs is ps
 // (to the float rounding of the service counters: a nanosecond).
 func TestCoreCFSOneCoreIsPS(t *testing.T) {
-	p := CFSParamsFrom(testParams(t, 1).Config.Sim)
+	p := testParams(t, 1).CFS
 	const tol = 10 // ns
 	for seed := uint64(1); seed <= 3; seed++ {
 		tr := randomTrace(seed, 5000, 1.2e6, 1e6, 0.3)
@@ -185,7 +185,7 @@ func TestCoreCFSOneCoreIsPS(t *testing.T) {
 // waiting work only when a pull was refused: never with a zero migration cost, and briefly
 // (until the next idle balancing) with the default one.
 func TestCoreCFSConservation(t *testing.T) {
-	def := CFSParamsFrom(testParams(t, 1).Config.Sim)
+	def := testParams(t, 1).CFS
 	cold := def
 	cold.MigrationCost = 0
 	for _, cores := range []int{2, 16} {
@@ -223,7 +223,7 @@ func TestCoreCFSConservation(t *testing.T) {
 // TestCoreCFSAgainstPS compares mean FCT with the global processor-sharing bound: per-core
 // queues can only lose against perfect balancing, by a few percent at this load.
 func TestCoreCFSAgainstPS(t *testing.T) {
-	p := CFSParamsFrom(testParams(t, 1).Config.Sim)
+	p := testParams(t, 1).CFS
 	for _, cores := range []int{4, 16} {
 		tr := randomTrace(uint64(cores)+200, 20_000, 20e6/(0.85*float64(cores)), 20e6, 0.2)
 		a, err := Run(tr, NewCoreCFS(p), Options{Cores: cores})
@@ -414,7 +414,7 @@ func (r *coreRR) Timer(now int64) {
 // current slice instead of sharing at once, and which task a pull takes differs), so the
 // check is on the mean FCT, within 5%, over demands (mean 50 ms) well above the slice.
 func TestCoreCFSAgainstSlices(t *testing.T) {
-	p := CFSParamsFrom(testParams(t, 1).Config.Sim)
+	p := testParams(t, 1).CFS
 	p.MigrationCost = 0
 	for _, cores := range []int{1, 4, 16} {
 		tr := randomTrace(uint64(cores)+300, 20_000, 50e6/(0.85*float64(cores)), 50e6, 0.2)

@@ -66,6 +66,15 @@ func (h minHeap[T]) down(i int) {
 	}
 }
 
+// tagged is a task with a float key (the fluid models' finish tags).
+type tagged struct {
+	f float64
+	t TaskID
+}
+
+// less orders by finish tag, then task.
+func (a tagged) less(b tagged) bool { return a.f < b.f || (a.f == b.f && a.t < b.t) }
+
 // coreQueue orders the cores by their next stop time (ties: running task id, so that
 // simultaneous stops are handled in an order that does not depend on core numbering). Every
 // core is always in it; one with nothing due has time never. Rescheduling a core moves it in

@@ -5,41 +5,39 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/alps-sched/alps/configs"
+	"github.com/alps-sched/alps/model"
+	"github.com/alps-sched/alps/policy"
 )
 
-// Params are what policy constructors may use: the core count and the configuration
-// (policy.* for the ordering rule, sim.* for the baselines, learner.* for alps).
+// Params are what policy constructors may use; configs.SimParams builds them from the
+// configuration. A policy reads only its own fields.
 type Params struct {
-	Cores  int
-	Config configs.Config
+	Cores int          // simulated cores
+	Knobs policy.Knobs // the ordering rule's knobs: vtime, alps (and its diagnostics)
+	CFS   CFSParams    // cfs, ps, cfs-global
+	SFS   SFSParams    // sfs
+	// Learner configures alps's learner; its Knobs are replaced by Knobs, and Cores 0 means
+	// the simulated cores.
+	Learner model.Config
 }
-
-// Order returns the ordering-rule knobs of the configuration in nanoseconds.
-func (p Params) Order() OrderParams {
-	c := p.Config.Policy
-	return OrderParams{
-		RankStep:     msToNs(c.RankStepMs),
-		MaxPenalty:   msToNs(c.MaxPenaltyMs),
-		WakeLag:      msToNs(c.WakeLagMs),
-		DefaultSlice: msToNs(c.DefaultSliceMs),
-	}
-}
-
-func msToNs(v float64) int64 { return int64(v * 1e6) }
 
 // Factory makes a fresh policy for one simulation.
 type Factory func(Params) (Policy, error)
 
 // registry maps a policy name to its constructor. Adding a policy is one line here.
 var registry = map[string]Factory{
-	"srpt":  func(Params) (Policy, error) { return NewSRPT(), nil },
-	"fifo":  func(Params) (Policy, error) { return NewFIFO(), nil },
-	"cfs":   func(p Params) (Policy, error) { return NewCoreCFS(CFSParamsFrom(p.Config.Sim)), nil },
-	"ps":    func(p Params) (Policy, error) { return NewPS(CFSParamsFrom(p.Config.Sim)), nil },
-	"sfs":   func(p Params) (Policy, error) { return NewSFS(SFSParamsFrom(p.Config.Sim), p.Cores), nil },
-	"vtime": func(p Params) (Policy, error) { return NewVtime(p.Order()), nil },
-	"alps":  newALPSFromParams,
+	"srpt": func(Params) (Policy, error) { return NewSRPT(), nil },
+	"fifo": func(Params) (Policy, error) { return NewFIFO(), nil },
+	"cfs":  func(p Params) (Policy, error) { return NewCoreCFS(p.CFS), nil },
+	"ps":   func(p Params) (Policy, error) { return NewPS(p.CFS), nil },
+	// The slice-level model of one global queue (sfs's second class).
+	"cfs-global": func(p Params) (Policy, error) { return NewGlobalCFS(p.CFS), nil },
+	"las":        func(Params) (Policy, error) { return NewLAS(), nil },
+	// The Gittins index of each function's demand distribution in the trace (read at the start).
+	"gittins": func(Params) (Policy, error) { return NewGittins(), nil },
+	"sfs":     func(p Params) (Policy, error) { return NewSFS(p.SFS, p.Cores), nil },
+	"vtime":   func(p Params) (Policy, error) { return NewVtime(p.Knobs), nil },
+	"alps":    newALPSFromParams,
 	// Diagnostics: alps ranked by each invocation's true (remaining) demand.
 	"alps-oracle":     newALPSOracle(false),
 	"alps-oracle-rem": newALPSOracle(true),

@@ -8,7 +8,7 @@ import "testing"
 func TestSFSFilter(t *testing.T) {
 	const ms = int64(1e6)
 	cs := int64(5000) // the default 5 µs context switch
-	p := SFSParamsFrom(testParams(t, 1).Config.Sim)
+	p := testParams(t, 1).SFS
 	tests := []struct {
 		name string
 		inv  []Invocation
@@ -48,7 +48,7 @@ func TestSFSFilter(t *testing.T) {
 // than 3 slices is sent to cfs, where it shares the core instead of waiting its turn in FIFO.
 func TestSFSStarvation(t *testing.T) {
 	const ms = int64(1e6)
-	p := SFSParamsFrom(testParams(t, 1).Config.Sim)
+	p := testParams(t, 1).SFS
 	p.InitialSlice = 10 * ms
 	p.CFS.ContextSwitch = 0
 	// Ten 9 ms jobs arrive at once: each fits its 10 ms slice. The ones still queued after

@@ -1,23 +1,27 @@
 package sim
 
 import (
+	"encoding/json"
 	"math/rand/v2"
+	"os"
 	"testing"
-
-	"github.com/alps-sched/alps/configs"
 )
 
+// testParams are the parameters of the documented defaults (configs/alps.yaml) for cores
+// cores, as configs' TestDefaultsGolden keeps them in testdata (sim cannot import configs,
+// which imports sim).
 func testParams(t testing.TB, cores int) Params {
 	t.Helper()
-	l, err := configs.NewLoader()
+	b, err := os.ReadFile("testdata/default_params.json")
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := l.Load()
-	if err != nil {
-		t.Fatal(err)
+	var p Params
+	if err := json.Unmarshal(b, &p); err != nil {
+		t.Fatalf("testdata/default_params.json: %v", err)
 	}
-	return Params{Cores: cores, Config: cfg}
+	p.Cores = cores
+	return p
 }
 
 // randomTrace returns n invocations with exponential inter-arrivals (mean ia ns) and
@@ -76,7 +80,7 @@ func TestInvariants(t *testing.T) {
 		for _, name := range Names() {
 			seg := &segmentCheck{t: t, coreEnd: make([]int64, cores), cpu: make([]int64, len(tr.Inv))}
 			var obs Observer = seg
-			if name == "cfs" || name == "ps" { // processor sharing: no segments
+			if p, _ := New(name, testParams(t, cores)); isFluid(p) { // fluid models: no segments
 				obs = nil
 				for i := range tr.Inv {
 					seg.cpu[i] = tr.Inv[i].CPU
@@ -123,4 +127,10 @@ func joinNames() string {
 		s += n
 	}
 	return s
+}
+
+// isFluid reports whether p is simulated by its own fluid event loop (no run segments).
+func isFluid(p Policy) bool {
+	_, ok := p.(simulator)
+	return ok
 }

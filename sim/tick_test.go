@@ -5,13 +5,15 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+
+	"github.com/alps-sched/alps/policy"
 )
 
 // tickSim is the reference simulator: time advances in 1 ms ticks and every tick each core
 // runs its task for 1 ms. It implements fifo, srpt and vtime (slice by slice, no open runs)
 // directly from their definitions, for traces whose arrivals, CPU bursts and I/O waits are
 // whole milliseconds (srpt: CPU-only). It returns each invocation's completion time (ns).
-func tickSim(tr *Trace, cores int, policy string, p OrderParams) []int64 {
+func tickSim(tr *Trace, cores int, name string, p policy.Knobs) []int64 {
 	const tick = int64(1e6)
 	n := len(tr.Inv)
 	end := make([]int64, n)
@@ -57,15 +59,15 @@ func tickSim(tr *Trace, cores int, policy string, p OrderParams) []int64 {
 					done++
 				}
 				running[c] = NoTask
-				if policy == "vtime" {
-					v[id] = Charge(v[id], (sliceTicks-quantum[c])*tick, NiceZeroWeight)
-					vnow = AdvanceNow(vnow, v[id])
+				if name == "vtime" {
+					v[id] = policy.Charge(v[id], (sliceTicks-quantum[c])*tick, policy.NiceZeroWeight)
+					vnow = policy.AdvanceNow(vnow, v[id])
 				}
-			case policy == "vtime" && quantum[c] == 0:
-				v[id] = Charge(v[id], sliceTicks*tick, NiceZeroWeight)
-				vnow = AdvanceNow(vnow, v[id])
-				v[id] = WakeVtime(v[id], vnow, p.WakeLag) // ORDERING.md step 2: every enqueue
-				vq.push(Key(v[id], vnow, false, 0, p), id)
+			case name == "vtime" && quantum[c] == 0:
+				v[id] = policy.Charge(v[id], sliceTicks*tick, policy.NiceZeroWeight)
+				vnow = policy.AdvanceNow(vnow, v[id])
+				v[id] = policy.ClampLag(v[id], vnow, p.WakeLag) // ORDERING.md step 2: every enqueue
+				vq.push(policy.Key(v[id], vnow, false, 0, p), id)
 				running[c] = NoTask
 			}
 		}
@@ -74,28 +76,28 @@ func tickSim(tr *Trace, cores int, policy string, p OrderParams) []int64 {
 		for _, id := range ws {
 			woke[id]++
 			rem[id] = burst(&tr.Inv[id], woke[id]) / tick
-			switch policy {
+			switch name {
 			case "fifo":
 				fifo.push(id)
 			case "vtime":
-				v[id] = WakeVtime(v[id], vnow, p.WakeLag)
-				vq.push(Key(v[id], vnow, false, 0, p), id)
+				v[id] = policy.ClampLag(v[id], vnow, p.WakeLag)
+				vq.push(policy.Key(v[id], vnow, false, 0, p), id)
 			}
 		}
 		delete(wakes, now)
 		for ; next < n && tr.Inv[next].Arrival == now; next++ {
 			id := TaskID(next)
-			switch policy {
+			switch name {
 			case "fifo":
 				fifo.push(id)
 			case "srpt":
 				runnable = append(runnable, id)
 			case "vtime":
-				v[id] = WakeVtime(vnow, vnow, p.WakeLag)
-				vq.push(Key(v[id], vnow, false, 0, p), id)
+				v[id] = policy.ClampLag(vnow, vnow, p.WakeLag)
+				vq.push(policy.Key(v[id], vnow, false, 0, p), id)
 			}
 		}
-		switch policy {
+		switch name {
 		case "fifo":
 			for c := range running {
 				if running[c] == NoTask && fifo.len() > 0 {
@@ -106,7 +108,7 @@ func tickSim(tr *Trace, cores int, policy string, p OrderParams) []int64 {
 			for c := range running {
 				if running[c] == NoTask && vq.len() > 0 {
 					id := vq.pop().t
-					vnow = AdvanceNow(vnow, v[id])
+					vnow = policy.AdvanceNow(vnow, v[id])
 					running[c], quantum[c] = id, sliceTicks
 				}
 			}
@@ -186,7 +188,7 @@ func msTrace(seed uint64, n, cores int, rho float64) *Trace {
 // may order ties differently: its mean FCT must then be within 0.1% (TestVtimeOpenRuns
 // shows the schedules are identical once instants do not coincide).
 func TestTickOracle(t *testing.T) {
-	p := testParams(t, 1).Order()
+	p := testParams(t, 1).Knobs
 	for _, cores := range []int{1, 4, 16} {
 		cpuOnly, withIO := msTrace(uint64(cores), 3000, cores, 0.9), ioTrace(uint64(cores), 3000, cores, 0.9)
 		cases := []struct {
@@ -231,7 +233,7 @@ func TestTickOracle(t *testing.T) {
 // TestVtimeOpenRuns: with instants that do not coincide to the nanosecond, vtime's open
 // runs give exactly the slice-by-slice schedule, I/O waits included.
 func TestVtimeOpenRuns(t *testing.T) {
-	p := testParams(t, 1).Order()
+	p := testParams(t, 1).Knobs
 	for _, cores := range []int{1, 4, 16} {
 		tr := ioTrace(uint64(cores)+20, 3000, cores, 0.9)
 		for i := range tr.Inv {
@@ -289,7 +291,7 @@ var benchTraces = []struct {
 // oracle and the event-driven simulator; the ratio of their ns/op is the event-driven
 // speed-up.
 func BenchmarkTickOracle(b *testing.B) {
-	p := testParams(b, 16).Order()
+	p := testParams(b, 16).Knobs
 	for _, bt := range benchTraces {
 		tr := bt.tr()
 		for _, name := range []string{"fifo", "srpt", "vtime"} {

@@ -127,3 +127,12 @@ func (r *Record) Wait() int64 { return r.End - r.Arrival - r.CPU - r.Blocked }
 
 // Slowdown is FCT / (CPU + Blocked), >= 1.
 func (r *Record) Slowdown() float64 { return float64(r.FCT()) / float64(r.CPU+r.Blocked) }
+
+// totalWaits is the number of I/O waits of all invocations.
+func (tr *Trace) totalWaits() int64 {
+	var s int64
+	for i := range tr.Inv {
+		s += int64(tr.Inv[i].Waits)
+	}
+	return s
+}

@@ -4,10 +4,12 @@ import (
 	"math"
 	"math/bits"
 	"slices"
+
+	"github.com/alps-sched/alps/policy"
 )
 
-// Vtime is the sched_ext fair-vtime baseline: the ordering rule of backend/ORDERING.md
-// (sim/ordering.go) with every task unranked. One shared queue ordered by key; an idle core
+// Vtime is the sched_ext fair-vtime baseline: the ordering rule of policy/ORDERING.md
+// (policy/ordering.go) with every task unranked. One shared queue ordered by key; an idle core
 // takes the smallest key and runs it for the default slice; a task keeps its core until its
 // slice ends, it blocks or it completes (no wake-up preemption); the lag clamp is applied on
 // every enqueue.
@@ -36,7 +38,7 @@ import (
 // record by record with the schedule played slice by slice).
 type Vtime struct {
 	env  *Env
-	p    OrderParams
+	p    policy.Knobs
 	v    []int64
 	q    keyHeap
 	vnow int64
@@ -63,7 +65,7 @@ type Vtime struct {
 
 // NewVtime returns a vtime policy with the given ordering knobs (only WakeLag and
 // DefaultSlice matter: every task is unranked).
-func NewVtime(p OrderParams) *Vtime { return &Vtime{p: p} }
+func NewVtime(p policy.Knobs) *Vtime { return &Vtime{p: p} }
 
 func (*Vtime) Name() string { return "vtime" }
 
@@ -98,8 +100,8 @@ func (s *Vtime) enqueue(t TaskID, why Reason) {
 	if why == Arrived {
 		s.v[t] = s.vnow // join at vnow (rule step 1)
 	}
-	s.v[t] = WakeVtime(s.v[t], s.vnow, s.p.WakeLag) // step 2: every enqueue
-	s.q.push(Key(s.v[t], s.vnow, false, 0, s.p), t)
+	s.v[t] = policy.ClampLag(s.v[t], s.vnow, s.p.WakeLag) // step 2: every enqueue
+	s.q.push(policy.Key(s.v[t], s.vnow, false, 0, s.p), t)
 }
 
 // closeOpen brings the open runs up to date before task t is enqueued (see Vtime). It
@@ -131,7 +133,7 @@ func (s *Vtime) closeOpen(t TaskID, why Reason) (placed bool) {
 			}
 			if d := k - settled[c]; d > 0 {
 				vt[x] += d // Charge at nice 0 (without its division)
-				vnow = AdvanceNow(vnow, vt[x])
+				vnow = policy.AdvanceNow(vnow, vt[x])
 				settled[c] = k
 			}
 			nextB = min(nextB, runStart[c]+k+slice)
@@ -189,7 +191,7 @@ func (s *Vtime) Pick(core int) (TaskID, int64, bool) {
 		return NoTask, 0, false
 	}
 	t := s.q.pop().t
-	s.vnow = AdvanceNow(s.vnow, s.v[t])
+	s.vnow = policy.AdvanceNow(s.vnow, s.v[t])
 	s.ff.touch(core)
 	open := s.q.len() == 0 && !s.closed && s.maxV()-s.v[t] <= s.p.WakeLag
 	s.open.start(core, open)
@@ -199,7 +201,7 @@ func (s *Vtime) Pick(core int) (TaskID, int64, bool) {
 		s.nextB = min(s.nextB, s.env.RunStart(core)+s.p.DefaultSlice)
 		return t, 0, true
 	}
-	return t, Slice(false, 0, s.p), true
+	return t, policy.Slice(false, 0, s.p), true
 }
 
 // floorSlice is r rounded down to whole slices, r >= 0.
@@ -227,7 +229,7 @@ func (s *Vtime) Stopped(t TaskID, core int, ran int64, _ StopReason) {
 	s.v[t] += s.open.stop(core, ran) // Charge at nice 0 (without its division)
 	s.opens.remove(core)
 	s.runV[core] = noRun
-	s.vnow = AdvanceNow(s.vnow, s.v[t])
+	s.vnow = policy.AdvanceNow(s.vnow, s.v[t])
 	if s.early[core] {
 		s.early[core] = false
 		s.nEarly--

@@ -4,6 +4,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/alps-sched/alps/policy"
 )
 
 // divCases are dividends around multiples of d, small and up to 2^62 (the range where the
@@ -55,7 +57,7 @@ func TestForwardDivision(t *testing.T) {
 	} {
 		var f forward
 		f.init(tc.cores, tc.slice)
-		v := &Vtime{p: OrderParams{DefaultSlice: tc.slice}, ff: f}
+		v := &Vtime{p: policy.Knobs{DefaultSlice: tc.slice}, ff: f}
 		for _, x := range divCases(tc.slice, r) {
 			if got, want := f.div(x), x/tc.slice; got != want {
 				t.Fatalf("slice %d: div(%d) = %d, want %d", tc.slice, x, got, want)
@@ -79,7 +81,7 @@ func TestForwardDivision(t *testing.T) {
 		}
 	}
 	// A slice <= 0 (no fast-forward) rounds with the integer division.
-	v := &Vtime{p: OrderParams{DefaultSlice: -3}}
+	v := &Vtime{p: policy.Knobs{DefaultSlice: -3}}
 	v.ff.init(1, -3)
 	if got := v.floorSlice(10); got != 10/-3*-3 {
 		t.Fatalf("slice -3: floorSlice(10) = %d, want %d", got, 10/-3*-3)

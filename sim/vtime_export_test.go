@@ -1,10 +1,14 @@
 package sim
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/alps-sched/alps/policy"
+)
 
 // NewVtimeStepwise returns the vtime policy played slice by slice (no fast-forward of
 // round-robin phases), for tests outside the package.
-func NewVtimeStepwise(p OrderParams) Policy { return &Vtime{p: p, stepwise: true} }
+func NewVtimeStepwise(p policy.Knobs) Policy { return &Vtime{p: p, stepwise: true} }
 
 // TestParams are the documented default parameters, for tests outside the package.
 var TestParams = testParams

@@ -3,6 +3,8 @@ package sim
 import (
 	"math"
 	"math/bits"
+
+	"github.com/alps-sched/alps/policy"
 )
 
 // Fast-forward of vtime's round-robin phases (Forwarder).
@@ -628,7 +630,7 @@ func (s *Vtime) forwardAlone(until int64) {
 		if a.hasOpen {
 			vn = max(vn, a.m+int64(a.n)*sl) // closeOpen charges the open runs
 		}
-		v2 := WakeVtime(v1, vn, L) // enqueue
+		v2 := policy.ClampLag(v1, vn, L) // enqueue
 		// Pick: maxV (x's own running vtime before the stop, v1, is at most vn).
 		mv := max(vn, rmax+t, as[top].v+t-as[top].start)
 		a.v, a.start, a.n = v2, t, a.n+1

@@ -5,6 +5,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+
+	"github.com/alps-sched/alps/policy"
 )
 
 // jitter moves arrivals and demands off whole milliseconds (by up to 0.1 ms and 1 ms), so
@@ -26,7 +28,7 @@ func jitter(tr *Trace, seed uint64) *Trace {
 // with I/O waits, under- and overloaded, with short and Azure-like heavy-tailed demands; and
 // every task's final vtime and the final global vtime.
 func TestVtimeForward(t *testing.T) {
-	base := testParams(t, 1).Order()
+	base := testParams(t, 1).Knobs
 	type gen func(seed uint64, cores int, rho float64) *Trace
 	gens := []struct {
 		name string
@@ -38,7 +40,7 @@ func TestVtimeForward(t *testing.T) {
 		{"heavy", func(seed uint64, c int, rho float64) *Trace { return heavyTrace(seed, 800, c, rho) }},
 		{"heavy jitter", func(seed uint64, c int, rho float64) *Trace { return jitter(heavyTrace(seed, 800, c, rho), seed) }},
 	}
-	params := []OrderParams{base, {RankStep: base.RankStep, MaxPenalty: base.MaxPenalty, WakeLag: 0, DefaultSlice: 5e6}, {MaxPenalty: base.MaxPenalty, WakeLag: 3e6, DefaultSlice: 7_300_001}}
+	params := []policy.Knobs{base, {RankStep: base.RankStep, MaxPenalty: base.MaxPenalty, WakeLag: 0, DefaultSlice: 5e6}, {MaxPenalty: base.MaxPenalty, WakeLag: 3e6, DefaultSlice: 7_300_001}}
 	var skipped int64
 	seed := uint64(100)
 	for _, g := range gens {

@@ -12,7 +12,7 @@ import (
 // and without I/O-bound functions, Poisson and Azure-like bursty arrivals), vtime with its
 // fast-forward gives exactly the schedule played slice by slice.
 func TestVtimeForwardGenerated(t *testing.T) {
-	p := sim.TestParams(t, 1).Order()
+	p := sim.TestParams(t, 1).Knobs
 	cases := []trace.GenOptions{
 		{Functions: 200, Invocations: 20_000, Cores: 16, Load: 0.85, Seed: 7},
 		{Functions: 200, Invocations: 20_000, Cores: 16, Load: 0.85, IOFraction: 0.3, Seed: 8},

@@ -3,6 +3,8 @@ package sim
 import (
 	"fmt"
 	"testing"
+
+	"github.com/alps-sched/alps/policy"
 )
 
 // maxVChecker is vtime checking, at every pick, that maxV (from runV, kept per core) equals
@@ -36,8 +38,8 @@ func (m *maxVChecker) Pick(core int) (TaskID, int64, bool) {
 // agrees with the vtimes of the running tasks at every pick, with the fast-forwards (round
 // robin phases and closed runs while nothing waits) and open runs, with and without I/O.
 func TestVtimeMaxV(t *testing.T) {
-	base := testParams(t, 1).Order()
-	params := []OrderParams{base, {MaxPenalty: base.MaxPenalty, WakeLag: 3e6, DefaultSlice: 7_300_001}}
+	base := testParams(t, 1).Knobs
+	params := []policy.Knobs{base, {MaxPenalty: base.MaxPenalty, WakeLag: 3e6, DefaultSlice: 7_300_001}}
 	traces := []struct {
 		name string
 		tr   func(seed uint64, cores int, rho float64) *Trace

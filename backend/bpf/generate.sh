@@ -33,18 +33,24 @@ fi
 
 cd "$root/backend"
 # -fms-extensions: kernels >= 6.19 use anonymous struct members vmlinux.h reproduces.
+# The C types the loaders share with the BPF programs are generated (-type), so the Go side never
+# mirrors a struct by hand; -no-global-types because struct sched_ext_ops (function pointers)
+# has no Go form.
 go run github.com/cilium/ebpf/cmd/bpf2go -cc clang-19 -target bpfel -go-package backend \
-	-no-global-types alps bpf/alps.bpf.c -- -O2 -g -Wall -Wno-microsoft-anon-tag -fms-extensions -I"$hdr" -Ibpf
+	-no-global-types -type knobs -type entry -type exit_rec -type dump -type counter -type record -type record_kind \
+	alps bpf/alps.bpf.c -- -O2 -g -Wall -Wno-microsoft-anon-tag -fms-extensions \
+	-I"$hdr" -Ibpf -I"$root/policy"
 echo "generate: backend/alps_bpfel.go and backend/alps_bpfel.o rebuilt"
 
 # The ordering rule alone, run in the kernel by the VM suite against the vectors.
 cd "$root/backend/orderingcheck"
 go run github.com/cilium/ebpf/cmd/bpf2go -cc clang-19 -target bpfel -go-package orderingcheck \
-	-no-global-types check ../bpf/ordering_check.bpf.c -- -O2 -g -Wall -I../bpf -I/usr/include/x86_64-linux-gnu
+	-no-global-types -type vector check ../bpf/ordering_check.bpf.c -- -O2 -g -Wall -I"$root/policy" -I/usr/include/x86_64-linux-gnu
 echo "generate: backend/orderingcheck/check_bpfel.{go,o} rebuilt"
 
 # The tracing-only records for --dry-run on kernels without sched_ext (backend/tracer).
 cd "$root/backend/tracer"
 go run github.com/cilium/ebpf/cmd/bpf2go -cc clang-19 -target bpfel -go-package tracer \
-	-no-global-types tracer ../bpf/tracer.bpf.c -- -O2 -g -Wall -Wno-microsoft-anon-tag -fms-extensions -I"$hdr" -I../bpf
+	-no-global-types -type counter -type record -type record_kind tracer ../bpf/tracer.bpf.c -- -O2 -g -Wall -Wno-microsoft-anon-tag -fms-extensions \
+	-I"$hdr" -I../bpf
 echo "generate: backend/tracer/tracer_bpfel.{go,o} rebuilt"

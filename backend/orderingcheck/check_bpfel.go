@@ -8,9 +8,28 @@ import (
 	_ "embed"
 	"fmt"
 	"io"
+	"structs"
 
 	"github.com/cilium/ebpf"
 )
+
+type checkVector struct {
+	_          structs.HostLayout
+	V          uint64
+	Vnow       uint64
+	Used       uint64
+	RankStep   uint64
+	MaxPenalty uint64
+	WakeLag    uint64
+	Weight     uint32
+	Rank       uint32
+	Ranked     uint32
+	Pad        uint32
+	V_enq      uint64
+	Key        uint64
+	V_done     uint64
+	VnowDone   uint64
+}
 
 // Names of all BPF objects in the ELF.
 //

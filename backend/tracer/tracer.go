@@ -2,7 +2,7 @@
 // scheduler: it is the kernel side of "alps-frontend --dry-run" on kernels without
 // sched_ext (bpf/tracer.bpf.c). Processes are classified into functions exactly as the
 // alps backend does it (by cgroup id, then process name, else the parent's function),
-// and every finished classified process yields one backend.Record.
+// and every finished classified process yields one policy.Record.
 //
 //	t, err := tracer.Load(tracer.Options{})
 //	defer t.Close()
@@ -26,8 +26,8 @@ import (
 	"github.com/cilium/ebpf/ringbuf"
 	"github.com/cilium/ebpf/rlimit"
 
-	"github.com/alps-sched/alps/backend"
 	"github.com/alps-sched/alps/backend/internal/classify"
+	"github.com/alps-sched/alps/policy"
 )
 
 // Errors of Load, one line each.
@@ -50,7 +50,7 @@ type Tracer struct {
 	objs    tracerObjects
 	links   []link.Link
 	rd      *ringbuf.Reader
-	records chan backend.Record
+	records chan policy.Record
 	dropped atomic.Uint64
 	wg      sync.WaitGroup
 	once    sync.Once
@@ -85,7 +85,7 @@ func Load(opts Options) (*Tracer, error) {
 	if n <= 0 {
 		n = 4096
 	}
-	t.records = make(chan backend.Record, n)
+	t.records = make(chan policy.Record, n)
 	for _, p := range []*ebpf.Program{t.objs.TraceFork, t.objs.TraceExec, t.objs.TraceCgroupAttach, t.objs.TraceExit, t.objs.TraceFree} {
 		l, err := link.AttachTracing(link.TracingOptions{Program: p})
 		if err != nil {
@@ -111,12 +111,12 @@ func (t *Tracer) read() {
 		if err != nil {
 			continue
 		}
-		raw, err := classify.DecodeRecord(rec.RawSample)
-		if err != nil || raw.Kind != classify.RecInvocation {
+		raw, err := classify.Decode[tracerRecord](rec.RawSample)
+		if err != nil || raw.Kind != tracerRecordKindREC_INVOCATION {
 			continue
 		}
-		r := backend.Record{Function: raw.Fn, PID: raw.PID, Start: int64(raw.Start), End: int64(raw.End),
-			CPU: int64(raw.CPU), RunDelay: int64(raw.RunDelay), Nvcsw: raw.Nvcsw, Nivcsw: raw.Nivcsw}
+		r := policy.Record{Function: raw.Fn, PID: raw.Pid, Start: int64(raw.Start), End: int64(raw.End),
+			CPU: int64(raw.Cpu), RunDelay: int64(raw.RunDelay), Nvcsw: raw.Nvcsw, Nivcsw: raw.Nivcsw}
 		select {
 		case t.records <- r:
 		default:
@@ -126,14 +126,14 @@ func (t *Tracer) read() {
 }
 
 // Records returns the channel of finished invocations; Close closes it.
-func (t *Tracer) Records() <-chan backend.Record { return t.records }
+func (t *Tracer) Records() <-chan policy.Record { return t.records }
 
 // Dropped returns how many records found the Records channel full.
 func (t *Tracer) Dropped() uint64 { return t.dropped.Load() }
 
 // Lost returns how many records the kernel could not send (ring buffer full).
 func (t *Tracer) Lost() (uint64, error) {
-	n, err := classify.SumCounter(t.objs.Counters, 1) // CNT_RECORD_LOST
+	n, err := classify.SumCounter(t.objs.Counters, tracerCounterCNT_RECORD_LOST)
 	if err != nil {
 		return 0, fmt.Errorf("reading the lost-record counter: %w", err)
 	}
@@ -147,8 +147,8 @@ func (t *Tracer) SetCommFunction(comm string, fn uint32) error {
 	if err != nil {
 		return err
 	}
-	if fn >= backend.MaxFunctions {
-		return fmt.Errorf("process name %q: function id %d is not below %d", comm, fn, backend.MaxFunctions)
+	if fn >= policy.MaxFunctions {
+		return fmt.Errorf("process name %q: function id %d is not below %d", comm, fn, policy.MaxFunctions)
 	}
 	if err := t.objs.CommFn.Update(key, fn, ebpf.UpdateAny); err != nil {
 		return fmt.Errorf("classifying process name %q: %w", comm, err)
@@ -159,8 +159,8 @@ func (t *Tracer) SetCommFunction(comm string, fn uint32) error {
 // SetCgroupFunction classifies the tasks of a cgroup (its cgroup v2 id) as function fn,
 // from their next fork, exec or move into it.
 func (t *Tracer) SetCgroupFunction(cgroupID uint64, fn uint32) error {
-	if fn >= backend.MaxFunctions {
-		return fmt.Errorf("cgroup %d: function id %d is not below %d", cgroupID, fn, backend.MaxFunctions)
+	if fn >= policy.MaxFunctions {
+		return fmt.Errorf("cgroup %d: function id %d is not below %d", cgroupID, fn, policy.MaxFunctions)
 	}
 	if err := t.objs.CgroupFn.Update(cgroupID, fn, ebpf.UpdateAny); err != nil {
 		return fmt.Errorf("classifying cgroup %d: %w", cgroupID, err)

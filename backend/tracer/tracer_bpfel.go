@@ -8,8 +8,39 @@ import (
 	_ "embed"
 	"fmt"
 	"io"
+	"structs"
 
 	"github.com/cilium/ebpf"
+)
+
+type tracerCounter uint32
+
+const (
+	tracerCounterCNT_RECORD      tracerCounter = 0
+	tracerCounterCNT_RECORD_LOST tracerCounter = 1
+	tracerCounterCNT_CLASSIFY    tracerCounter = 2
+	tracerCounterNR_COUNTERS     tracerCounter = 3
+)
+
+type tracerRecord struct {
+	_        structs.HostLayout
+	Kind     tracerRecordKind
+	Fn       uint32
+	Pid      uint32
+	Pad      uint32
+	Start    uint64
+	End      uint64
+	Cpu      uint64
+	RunDelay uint64
+	Nvcsw    uint64
+	Nivcsw   uint64
+}
+
+type tracerRecordKind uint32
+
+const (
+	tracerRecordKindREC_INVOCATION tracerRecordKind = 1
+	tracerRecordKindREC_EXIT       tracerRecordKind = 2
 )
 
 // Names of all BPF objects in the ELF.
@@ -26,6 +57,7 @@ const (
 	tracerProgTraceExit         = "trace_exit"
 	tracerProgTraceFork         = "trace_fork"
 	tracerProgTraceFree         = "trace_free"
+	tracerVarUnusedRecord       = "unused_record"
 )
 
 // loadTracer returns the embedded CollectionSpec for tracer.
@@ -92,6 +124,7 @@ type tracerMapSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type tracerVariableSpecs struct {
+	UnusedRecord *ebpf.VariableSpec `ebpf:"unused_record"`
 }
 
 // tracerObjects contains all objects after they have been loaded into the kernel.
@@ -135,6 +168,7 @@ func (m *tracerMaps) Close() error {
 //
 // It can be passed to loadTracerObjects or ebpf.CollectionSpec.LoadAndAssign.
 type tracerVariables struct {
+	UnusedRecord *ebpf.Variable `ebpf:"unused_record"`
 }
 
 // tracerPrograms contains all programs after they have been loaded into the kernel.

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/alps-sched/alps/backend"
+	"github.com/alps-sched/alps/policy"
 )
 
 // load loads the tracer or skips the test where tracing programs cannot be loaded (not
@@ -47,9 +48,9 @@ const spinScript = "i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done; /bin/sleep
 	"(i=0; while [ $i -lt 2000 ]; do i=$((i+1)); done) & wait; echo $s $!"
 
 // collect gathers records until one for every pid in want arrived or the timeout.
-func collect(t *testing.T, tr *Tracer, want []int, timeout time.Duration) map[int]backend.Record {
+func collect(t *testing.T, tr *Tracer, want []int, timeout time.Duration) map[int]policy.Record {
 	t.Helper()
-	got := map[int]backend.Record{}
+	got := map[int]policy.Record{}
 	deadline := time.After(timeout)
 	for {
 		done := true
@@ -78,7 +79,7 @@ func TestRecordsByProcessName(t *testing.T) {
 	if err := tr.SetCommFunction("a-name-of-16-byt", 5); err == nil {
 		t.Error("a 16-byte process name was accepted")
 	}
-	if err := tr.SetCommFunction("x", backend.MaxFunctions); err == nil {
+	if err := tr.SetCommFunction("x", policy.MaxFunctions); err == nil {
 		t.Error("a function id of MaxFunctions was accepted")
 	}
 	classified := exec.Command(named(t, "alpstrace-fn5"), "-c", spinScript)

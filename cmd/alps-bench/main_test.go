@@ -368,7 +368,7 @@ func TestBadInput(t *testing.T) {
 			lines[3] = strings.Join(f, ",")
 			writeFile(t, p, strings.Join(lines, "\n"))
 			return []string{"analyze", "--dir", d, "--out", t.TempDir()}
-		}, cli.ExitFailure, []string{filepath.Join("default", "1", resultsFile) + ":4: end_ms: \"soon\" is not a number"}},
+		}, cli.ExitFailure, []string{filepath.Join("default", "1", resultsFile) + ":4:5: end_ms: \"soon\" is not a number"}},
 		{"analyze with a broken replay file", func(t *testing.T) []string {
 			d := copyRuns(t)
 			writeFile(t, filepath.Join(d, "vtime", "2", replayFile), "[")

@@ -8,35 +8,29 @@ import (
 	"github.com/alps-sched/alps/backend"
 	"github.com/alps-sched/alps/configs"
 	"github.com/alps-sched/alps/frontend"
-	"github.com/alps-sched/alps/model"
+	"github.com/alps-sched/alps/policy"
 )
 
-// kernel adapts the sched_ext backend to frontend.Kernel.
+// heartbeatStale is how old the daemon's heartbeat may get before the scheduler stops
+// trusting the table (Options.HeartbeatStale).
+const heartbeatStale = 3 * time.Second
+
+// kernel adapts the sched_ext backend to frontend.Kernel: records and tables pass through
+// as they are; it only turns the scheduler's stop into the daemon's Exited.
 type kernel struct {
-	s       *backend.Scheduler
-	knobs   backend.Knobs
-	records chan frontend.Record
-	exited  chan frontend.ExitInfo
-}
-
-// knobsOf is the backend's default knobs with the policy section's ordering knobs.
-func knobsOf(cfg configs.Config) backend.Knobs {
-	return withKnobs(backend.DefaultKnobs(), model.FromConfig(cfg).Knobs)
-}
-
-// withKnobs is k with the ordering knobs of m.
-func withKnobs(k backend.Knobs, m model.Knobs) backend.Knobs {
-	k.RankStep, k.MaxPenalty = time.Duration(m.RankStep), time.Duration(m.MaxPenalty)
-	k.WakeLag, k.DefaultSlice = time.Duration(m.WakeLag), time.Duration(m.DefaultSlice)
-	return k
+	*backend.Scheduler
+	exited chan policy.ExitInfo
 }
 
 // openBackend loads and attaches the sched_ext backend.
 func openBackend(cfg configs.Config, log zerolog.Logger) (frontend.Kernel, error) {
-	k := knobsOf(cfg)
+	if err := checkPinDir(cfg.Frontend.PinPath); err != nil {
+		return nil, err
+	}
 	// Records are only used at the next update: read them in one burst per update interval
 	// rather than wake up for each (under TCG each wake-up costs the daemon ~1 ms of CPU).
-	s, err := backend.Load(backend.Options{Knobs: k, PinPath: cfg.Frontend.PinPath, RecordBuffer: cfg.Frontend.RecordBuffer,
+	s, err := backend.Load(backend.Options{Knobs: configs.LearnerConfig(cfg).Knobs, HeartbeatStale: heartbeatStale,
+		PinPath: cfg.Frontend.PinPath, RecordBuffer: cfg.Frontend.RecordBuffer,
 		RecordLatency: time.Duration(cfg.Learner.UpdateIntervalMs) * time.Millisecond})
 	if err != nil {
 		return nil, err
@@ -45,68 +39,28 @@ func openBackend(cfg configs.Config, log zerolog.Logger) (frontend.Kernel, error
 		s.Close()
 		return nil, err
 	}
-	t := s.Timings()
-	log.Info().Interface("timings", t).Msg("alps backend loaded and attached")
-	kk := &kernel{s: s, knobs: k, records: make(chan frontend.Record, 1024), exited: make(chan frontend.ExitInfo, 1)}
-	go kk.pump()
-	return kk, nil
+	log.Info().Interface("timings", s.Timings()).Msg("alps backend loaded and attached")
+	k := &kernel{Scheduler: s, exited: make(chan policy.ExitInfo, 1)}
+	go k.watch()
+	return k, nil
 }
 
-func convertExit(e backend.ExitInfo) frontend.ExitInfo {
-	return frontend.ExitInfo{Kind: int64(e.Kind), Code: e.Code, Reason: e.Reason, Message: e.Message}
-}
-
-// pump forwards records (never blocking: the backend already drops what its channel cannot
-// hold) and reports an ejection.
-func (k *kernel) pump() {
-	defer close(k.records)
-	src := k.s.Records()
-	for {
-		select {
-		case r, ok := <-src:
-			if !ok {
-				src = nil
-				continue
-			}
-			k.records <- frontendRecord(r)
-		case <-k.s.Done():
-			if info, ok := k.s.ExitInfo(); ok && info.Ejected() {
-				k.exited <- convertExit(info)
-			}
-			return
-		}
+// watch reports a stop the daemon did not ask for: an ejection, or the kernel unregistering
+// the scheduler (SysRq-S).
+func (k *kernel) watch() {
+	<-k.Done()
+	if info, ok := k.ExitInfo(); ok && info.Kind != 0 && info.Kind != exitUnregisteredByUser {
+		k.exited <- info
 	}
 }
 
-func (k *kernel) SetPolicy(t *model.Table) error {
-	table := map[uint32]backend.Entry{}
-	knobs := k.knobs
-	if t != nil {
-		for fn, e := range t.Entries {
-			table[fn] = backend.Entry{Rank: e.Rank, Slice: time.Duration(e.Slice)}
-		}
-		knobs = withKnobs(knobs, t.Knobs)
-		if knobs.DefaultSlice <= 0 {
-			knobs.DefaultSlice = k.knobs.DefaultSlice
-		}
-	}
-	return k.s.SetPolicy(table, knobs)
-}
+// exitUnregisteredByUser is SCX_EXIT_UNREG: the loader (this daemon) detached.
+const exitUnregisteredByUser = 64
 
-// SetRecordLatency implements frontend.RecordLatencySetter: records are drained once per
-// update interval, and a reload can change it.
-func (k *kernel) SetRecordLatency(d time.Duration) { k.s.SetRecordLatency(d) }
-
-func (k *kernel) Heartbeat() error                             { return k.s.Heartbeat() }
-func (k *kernel) SetCgroupFunction(id uint64, fn uint32) error { return k.s.SetCgroupFunction(id, fn) }
-func (k *kernel) DeleteCgroup(id uint64) error                 { return k.s.DeleteCgroupFunction(id) }
-func (k *kernel) SetCommFunction(c string, fn uint32) error    { return k.s.SetCommFunction(c, fn) }
-func (k *kernel) Records() <-chan frontend.Record              { return k.records }
-func (k *kernel) Dropped() uint64                              { return k.s.Dropped() }
-func (k *kernel) Exited() <-chan frontend.ExitInfo             { return k.exited }
-
-func (k *kernel) Close() (frontend.ExitInfo, error) {
-	err := k.s.Close()
-	info, _ := k.s.ExitInfo()
-	return convertExit(info), err
+func (k *kernel) DeleteCgroup(id uint64) error   { return k.DeleteCgroupFunction(id) }
+func (k *kernel) Exited() <-chan policy.ExitInfo { return k.exited }
+func (k *kernel) Close() (policy.ExitInfo, error) {
+	err := k.Scheduler.Close()
+	info, _ := k.ExitInfo()
+	return info, err
 }

@@ -34,7 +34,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/alps-sched/alps/cmd/internal/cli"
+	"github.com/alps-sched/alps/cmd/internal/outfile"
 	"github.com/alps-sched/alps/configs"
+	"github.com/alps-sched/alps/experiments/loadgen"
 	"github.com/alps-sched/alps/frontend"
 	"github.com/alps-sched/alps/model"
 )
@@ -105,12 +107,11 @@ func newApp(env statusEnv) (*cli.App, error) {
 }
 
 func newLearner(c configs.Config) (frontend.Learner, error) {
-	if c.Learner.AttainedRanks || c.Learner.AttainedDefault {
-		// The backend applies one rank per function: it would see only each table's first
-		// step, which is worse than no steps (experiments/attained.md).
-		return nil, errors.New("learner.attained_ranks and learner.attained_default: simulator only, the backend does not apply attained steps yet")
+	if c.Learner.AttainedDefault {
+		// The backend has no default entry: functions without one run unranked.
+		return nil, errors.New("learner.attained_default: simulator only, the backend does not apply a default entry yet")
 	}
-	l, err := model.NewLearner(model.FromConfig(c))
+	l, err := model.NewLearner(configs.LearnerConfig(c))
 	if err != nil {
 		return nil, err
 	}
@@ -120,7 +121,7 @@ func newLearner(c configs.Config) (frontend.Learner, error) {
 // replay is the dry run over a records file.
 func replay(app *cli.App, f flags) error {
 	cfg := app.Config()
-	recs, err := frontend.ReadRecordsFile(f.records)
+	recs, err := readRecords(f.records)
 	if err != nil {
 		return err
 	}
@@ -130,13 +131,35 @@ func replay(app *cli.App, f flags) error {
 	}
 	reg := frontend.NewRegistry(cfg.Learner.MaxFunctions)
 	res, err := frontend.Replay(recs, l, reg, time.Duration(cfg.Learner.UpdateIntervalMs)*time.Millisecond, *app.Log())
-	if err != nil {
+	if errors.Is(err, frontend.ErrNoCompleted) {
 		return fmt.Errorf("%s: %w", f.records, err)
+	}
+	if err != nil {
+		return err
 	}
 	fmt.Fprintf(app.Stdout(), "dry run over %d recorded invocations, %d updates; final policy (version %d):\n",
 		len(recs), res.Updates, res.Table.Version)
 	frontend.WriteTable(app.Stdout(), res.Table, reg.Name, 0)
 	return nil
+}
+
+// readRecords reads recorded invocations: a results file of the load generator
+// (alps-bench loadgen), whose format experiments/loadgen owns.
+func readRecords(path string) ([]frontend.Invocation, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("records: %w", err)
+	}
+	defer f.Close()
+	rs, err := loadgen.ReadResults(f, path)
+	if err != nil {
+		return nil, err
+	}
+	recs := make([]frontend.Invocation, len(rs))
+	for i, r := range rs {
+		recs[i] = frontend.Invocation{Function: r.Function, Start: r.Start, End: r.End, CPU: r.CPU, Lost: r.Lost}
+	}
+	return recs, nil
 }
 
 // serve runs the daemon until a signal or an ejection. When the scheduler exits asking to be
@@ -154,6 +177,9 @@ func serve(ctx context.Context, app *cli.App, cmd *cobra.Command, f flags) error
 		go srv.Serve(ln)
 		defer srv.Close()
 		log.Info().Str("addr", ln.Addr().String()).Msg("metrics")
+		if cfg.Frontend.MetricsAllowRemote {
+			log.Warn().Str("addr", ln.Addr().String()).Msg("metrics served beyond this host (frontend.metrics_allow_remote), without authentication")
+		}
 	}
 	var current atomic.Pointer[frontend.Daemon]
 	configFile, _ := cmd.Flags().GetString("config")
@@ -203,7 +229,10 @@ func writeStats(path string, s frontend.Stats) error {
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(path, append(data, '\n'), 0o644)
+	if err := outfile.WriteBytes(path, 0o644, append(data, '\n')); err != nil {
+		return fmt.Errorf("--stats-file %s: %w", path, err)
+	}
+	return nil
 }
 
 // watchReload reloads the configuration on SIGHUP and when the config file changes.

@@ -7,9 +7,12 @@ import (
 	"io/fs"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/alps-sched/alps/backend"
 	"github.com/alps-sched/alps/configs"
@@ -34,7 +37,12 @@ type statusEnv struct {
 // kernelStatus reads the real pins and sched_ext state.
 func kernelStatus() statusEnv {
 	return statusEnv{
-		open:     func(dir string) (statusSource, error) { return backend.OpenPinned(dir) },
+		open: func(dir string) (statusSource, error) {
+			if err := onBPFFS(dir); err != nil {
+				return nil, err
+			}
+			return backend.OpenPinned(dir)
+		},
 		schedExt: backend.State,
 	}
 }
@@ -74,8 +82,16 @@ type statusRow struct {
 	// SliceMs is the slice the function's tasks run with (the default slice when the table
 	// leaves it 0).
 	SliceMs float64 `json:"slice_ms"`
+	// Steps are the function's attained-service steps: from FromMs of CPU used in an
+	// invocation on, its tasks have Rank (empty: Rank throughout).
+	Steps []statusStep `json:"steps"`
 	// ClassifiedBy lists what makes a task this function: "comm NAME" or "cgroup PATH".
 	ClassifiedBy []string `json:"classified_by"`
+}
+
+type statusStep struct {
+	FromMs float64 `json:"from_ms"`
+	Rank   uint32  `json:"rank"`
 }
 
 type statusCounters struct {
@@ -92,6 +108,8 @@ type statusCounters struct {
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
+func nsMs(ns int64) float64 { return ms(time.Duration(ns)) }
+
 // buildStatus turns a snapshot into the report: names from the classifiers (see
 // functionNames), the top rows by rank.
 func buildStatus(snap backend.Snapshot, names map[uint32]functionName, pin string, top int) statusReport {
@@ -100,10 +118,10 @@ func buildStatus(snap backend.Snapshot, names map[uint32]functionName, pin strin
 		PinPath:        pin,
 		HeartbeatAgeMs: ms(snap.HeartbeatAge()),
 		HeartbeatStale: snap.Stale(),
-		StaleAfterMs:   ms(snap.Knobs.HeartbeatStale),
+		StaleAfterMs:   ms(snap.HeartbeatStale),
 		Generation:     snap.Generation,
-		Knobs: statusKnobs{RankStepMs: ms(snap.Knobs.RankStep), MaxPenaltyMs: ms(snap.Knobs.MaxPenalty),
-			WakeLagMs: ms(snap.Knobs.WakeLag), DefaultSliceMs: ms(snap.Knobs.DefaultSlice)},
+		Knobs: statusKnobs{RankStepMs: nsMs(snap.Knobs.RankStep), MaxPenaltyMs: nsMs(snap.Knobs.MaxPenalty),
+			WakeLagMs: nsMs(snap.Knobs.WakeLag), DefaultSliceMs: nsMs(snap.Knobs.DefaultSlice)},
 		Functions: len(snap.Policy),
 		Counters: statusCounters{Enqueues: c.Enqueues, Direct: c.Direct, Ranked: c.Ranked, Stale: c.Stale,
 			Capped: c.Capped, Dispatches: c.Dispatches, Records: c.Records, RecordsLost: c.RecordsLost,
@@ -124,7 +142,11 @@ func buildStatus(snap backend.Snapshot, names map[uint32]functionName, pin strin
 		if by == nil {
 			by = []string{}
 		}
-		r.Top = append(r.Top, statusRow{ID: id, Name: name, Rank: e.Rank, SliceMs: ms(slice), ClassifiedBy: by})
+		steps := []statusStep{}
+		for i := range int(e.NSteps) {
+			steps = append(steps, statusStep{FromMs: nsMs(e.StepAt[i]), Rank: e.StepRank[i]})
+		}
+		r.Top = append(r.Top, statusRow{ID: id, Name: name, Rank: e.Rank, SliceMs: nsMs(slice), Steps: steps, ClassifiedBy: by})
 	}
 	sort.Slice(r.Top, func(i, j int) bool {
 		if r.Top[i].Rank != r.Top[j].Rank {
@@ -160,7 +182,7 @@ func writeStatus(w io.Writer, r statusReport, asJSON bool) error {
 	}
 	c := r.Counters
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "pinned maps:\t%s\n", r.PinPath)
+	fmt.Fprintf(tw, "pinned maps:\t%s\n", printable(r.PinPath))
 	if !strings.HasPrefix(r.Ops, "alps") {
 		schedExt += ": alps is not attached; these pins were left by a daemon that did not stop cleanly"
 	}
@@ -179,9 +201,24 @@ func writeStatus(w io.Writer, r statusReport, asJSON bool) error {
 	}
 	fmt.Fprintln(w)
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "RANK\tID\tFUNCTION\tSLICE_MS\tCLASSIFIED BY\n")
+	fmt.Fprintf(tw, "RANK\tID\tFUNCTION\tSLICE_MS\tSTEPS (CPU USED -> RANK)\tCLASSIFIED BY\n")
 	for _, row := range r.Top {
-		fmt.Fprintf(tw, "%d\t%d\t%s\t%.2f\t%s\n", row.Rank, row.ID, row.Name, row.SliceMs, strings.Join(row.ClassifiedBy, ", "))
+		steps := "-"
+		if len(row.Steps) > 0 {
+			var b strings.Builder
+			for i, st := range row.Steps {
+				if i > 0 {
+					b.WriteString(" ")
+				}
+				fmt.Fprintf(&b, "%gms:%d", st.FromMs, st.Rank)
+			}
+			steps = b.String()
+		}
+		by := make([]string, len(row.ClassifiedBy))
+		for i, b := range row.ClassifiedBy {
+			by[i] = printable(b)
+		}
+		fmt.Fprintf(tw, "%d\t%d\t%s\t%.2f\t%s\t%s\n", row.Rank, row.ID, printable(row.Name), row.SliceMs, steps, strings.Join(by, ", "))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -191,6 +228,18 @@ func writeStatus(w io.Writer, r statusReport, asJSON bool) error {
 		return err
 	}
 	return nil
+}
+
+// printable returns s as it is when every rune is a printable character other than a tab, and
+// Go-quoted otherwise: process and cgroup names come from other users, and a terminal would
+// act on their control bytes.
+func printable(s string) string {
+	for _, r := range s {
+		if r == '\t' || r == utf8.RuneError || !unicode.IsPrint(r) {
+			return strconv.Quote(s)
+		}
+	}
+	return s
 }
 
 func roundAge(msf float64) string {

@@ -18,6 +18,7 @@ import (
 	"github.com/alps-sched/alps/cmd/internal/cli"
 	"github.com/alps-sched/alps/configs"
 	"github.com/alps-sched/alps/frontend"
+	"github.com/alps-sched/alps/policy"
 )
 
 // fakePins is a statusSource over a fixed snapshot.
@@ -48,16 +49,19 @@ func fakeEnv(want string, src *fakePins) (statusEnv, *string) {
 func testSnapshot() backend.Snapshot {
 	ms := time.Millisecond
 	return backend.Snapshot{
-		Knobs: backend.Knobs{RankStep: 10 * ms, MaxPenalty: 500 * ms, WakeLag: 20 * ms, DefaultSlice: 20 * ms,
-			HeartbeatStale: 3 * time.Second},
-		Generation: 1,
-		Heartbeat:  10_000 * int64(ms),
-		Now:        10_250 * int64(ms),
-		Policy: map[uint32]backend.Entry{
-			0: {Rank: 2, Slice: 5 * ms},
+		Knobs: policy.Knobs{RankStep: int64(10 * ms), MaxPenalty: int64(500 * ms), WakeLag: int64(20 * ms),
+			DefaultSlice: int64(20 * ms)},
+		HeartbeatStale: 3 * time.Second,
+		Layout:         backend.LayoutVersion,
+		Generation:     1,
+		Heartbeat:      10_000 * int64(ms),
+		Now:            10_250 * int64(ms),
+		Policy: map[uint32]policy.Entry{
+			0: {Rank: 2, Slice: int64(5 * ms)},
 			1: {Rank: 0}, // default slice
-			2: {Rank: 1, Slice: 12 * ms},
-			7: {Rank: 1, Slice: 3 * ms}, // ties with 2: by id
+			2: {Rank: 1, Slice: int64(12 * ms), NSteps: 2, StepAt: [policy.MaxSteps]int64{0, int64(40 * ms)},
+				StepRank: [policy.MaxSteps]uint32{1, 6}},
+			7: {Rank: 1, Slice: int64(3 * ms)}, // ties with 2: by id
 		},
 		Counters: backend.Counters{Enqueues: 1000, Ranked: 900, Capped: 3, Records: 42},
 		Comms:    map[string]uint32{"resize": 0, "thumbnail-gen": 1},
@@ -217,10 +221,10 @@ func TestStatusText(t *testing.T) {
 		t.Fatalf("no table header:\n%s", out)
 	}
 	wantRows := [][]string{
-		{"RANK", "ID", "FUNCTION", "SLICE_MS", "CLASSIFIED", "BY"},
-		{"0", "1", "thumbs", "20.00", "comm", "thumbnail-gen"},
-		{"1", "2", "#2", "12.00"},
-		{"1", "7", "#7", "3.00"},
+		{"RANK", "ID", "FUNCTION", "SLICE_MS", "STEPS", "(CPU", "USED", "->", "RANK)", "CLASSIFIED", "BY"},
+		{"0", "1", "thumbs", "20.00", "-", "comm", "thumbnail-gen"},
+		{"1", "2", "#2", "12.00", "0ms:1", "40ms:6"},
+		{"1", "7", "#7", "3.00", "-"},
 	}
 	col := regexp.MustCompile(`\S+`)
 	header := col.FindAllStringIndex(table[0], -1)
@@ -229,7 +233,7 @@ func TestStatusText(t *testing.T) {
 			t.Errorf("table line %d = %q, want fields %v", i, l, wantRows[i])
 		}
 		cells := col.FindAllStringIndex(l, -1)
-		for c := 0; c < 4; c++ {
+		for c := 0; c < 5; c++ {
 			if cells[c][0] != header[c][0] {
 				t.Errorf("table line %d: column %d starts at %d, header at %d:\n%s", i, c, cells[c][0], header[c][0], strings.Join(table, "\n"))
 			}
@@ -278,10 +282,14 @@ func TestStatusJSON(t *testing.T) {
 			DefaultSliceMs float64 `json:"default_slice_ms"`
 		} `json:"knobs"`
 		Top []struct {
-			ID           uint32   `json:"id"`
-			Name         string   `json:"name"`
-			Rank         uint32   `json:"rank"`
-			SliceMs      float64  `json:"slice_ms"`
+			ID      uint32  `json:"id"`
+			Name    string  `json:"name"`
+			Rank    uint32  `json:"rank"`
+			SliceMs float64 `json:"slice_ms"`
+			Steps   []struct {
+				FromMs float64 `json:"from_ms"`
+				Rank   uint32  `json:"rank"`
+			} `json:"steps"`
 			ClassifiedBy []string `json:"classified_by"`
 		} `json:"top"`
 		Counters struct {
@@ -298,6 +306,9 @@ func TestStatusJSON(t *testing.T) {
 	if len(r.Top) != 2 || r.Top[0].ID != 1 || r.Top[0].Name != "thumbnail-gen" || r.Top[0].SliceMs != 20 ||
 		fmt.Sprint(r.Top[0].ClassifiedBy) != "[comm thumbnail-gen]" || r.Top[1].ID != 2 || r.Top[1].Rank != 1 || r.Top[1].SliceMs != 12 {
 		t.Errorf("top = %+v", r.Top)
+	}
+	if len(r.Top) == 2 && (len(r.Top[0].Steps) != 0 || fmt.Sprint(r.Top[1].Steps) != "[{0 1} {40 6}]") {
+		t.Errorf("steps = %+v and %+v, want none and [{0 1} {40 6}]", r.Top[0].Steps, r.Top[1].Steps)
 	}
 }
 

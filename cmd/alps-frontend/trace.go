@@ -3,10 +3,10 @@ package main
 import (
 	"github.com/rs/zerolog"
 
-	"github.com/alps-sched/alps/backend"
 	"github.com/alps-sched/alps/backend/tracer"
 	"github.com/alps-sched/alps/configs"
 	"github.com/alps-sched/alps/frontend"
+	"github.com/alps-sched/alps/policy"
 )
 
 // traceKernel is the kernel side of a live dry run: invocation records come from the
@@ -14,9 +14,8 @@ import (
 // maps, and policy decisions are only logged (frontend.LogKernel).
 type traceKernel struct {
 	*frontend.LogKernel
-	t       *tracer.Tracer
-	log     zerolog.Logger
-	records chan frontend.Record
+	t   *tracer.Tracer
+	log zerolog.Logger
 }
 
 // openTracer loads the tracer for a live dry run.
@@ -25,23 +24,7 @@ func openTracer(cfg configs.Config, log zerolog.Logger) (frontend.Kernel, error)
 	if err != nil {
 		return nil, err
 	}
-	k := &traceKernel{LogKernel: frontend.NewLogKernel(log), t: t, log: log, records: make(chan frontend.Record, 1024)}
-	go k.pump()
-	return k, nil
-}
-
-// pump forwards the tracer's records; when the daemon is slow the tracer's own buffer fills
-// and drops (counted in Dropped), never the kernel side.
-func (k *traceKernel) pump() {
-	defer close(k.records)
-	for r := range k.t.Records() {
-		k.records <- frontendRecord(r)
-	}
-}
-
-func frontendRecord(r backend.Record) frontend.Record {
-	return frontend.Record{Function: r.Function, PID: r.PID, Start: r.Start, End: r.End, CPU: r.CPU,
-		RunDelay: r.RunDelay, Nvcsw: r.Nvcsw, Nivcsw: r.Nivcsw}
+	return &traceKernel{LogKernel: frontend.NewLogKernel(log), t: t, log: log}, nil
 }
 
 func (k *traceKernel) SetCgroupFunction(id uint64, fn uint32) error {
@@ -56,11 +39,13 @@ func (k *traceKernel) SetCommFunction(comm string, fn uint32) error {
 	return k.t.SetCommFunction(comm, fn)
 }
 
-func (k *traceKernel) Records() <-chan frontend.Record { return k.records }
-func (k *traceKernel) Dropped() uint64                 { return k.t.Dropped() }
+// Records are the tracer's; when the daemon is slow the tracer's buffer fills and drops
+// (counted in Dropped), never the kernel side.
+func (k *traceKernel) Records() <-chan policy.Record { return k.t.Records() }
+func (k *traceKernel) Dropped() uint64               { return k.t.Dropped() }
 
-func (k *traceKernel) Close() (frontend.ExitInfo, error) {
+func (k *traceKernel) Close() (policy.ExitInfo, error) {
 	err := k.t.Close()
 	k.LogKernel.Close()
-	return frontend.ExitInfo{}, err
+	return policy.ExitInfo{}, err
 }

@@ -1,13 +1,13 @@
 package main
 
 import (
-	"bufio"
 	"fmt"
-	"os"
+	"io"
 
 	"github.com/spf13/cobra"
 
 	"github.com/alps-sched/alps/cmd/internal/cli"
+	"github.com/alps-sched/alps/cmd/internal/outfile"
 	"github.com/alps-sched/alps/sim/trace"
 )
 
@@ -30,25 +30,25 @@ of the minute (half of them at second 0); HTTP and other invocations arrive at u
 within their minute. --arrivals poisson spreads all invocations uniformly over the span.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			toFile := out != "" && out != "-"
+			if toFile {
+				if err := outfile.Check(out); err != nil {
+					return fmt.Errorf("--out: %w", err)
+				}
+			}
 			tr, err := trace.Generate(o)
 			if err != nil {
 				return cli.UsageError(err)
 			}
-			w := app.Stdout()
-			if out != "" && out != "-" {
-				f, err := os.Create(out)
-				if err != nil {
-					return fmt.Errorf("--out: %w", err)
-				}
-				defer f.Close()
-				w = f
+			write := func(w io.Writer) error { return trace.WriteCSV(w, tr) }
+			if toFile {
+				// Written whole or not at all: a full disk leaves no truncated trace.
+				err = outfile.Write(out, 0o644, write)
+			} else {
+				err = write(app.Stdout())
 			}
-			bw := bufio.NewWriterSize(w, 1<<20)
-			if err := trace.WriteCSV(bw, tr); err != nil {
-				return fmt.Errorf("writing %s: %w", out, err)
-			}
-			if err := bw.Flush(); err != nil {
-				return fmt.Errorf("writing %s: %w", out, err)
+			if err != nil {
+				return fmt.Errorf("--out %s: %w", out, err)
 			}
 			app.Log().Info().Int("invocations", len(tr.Inv)).Int("functions", len(tr.Functions)).
 				Float64("offered_load", tr.Utilization(o.Cores)).Str("out", out).Msg("generated")

@@ -48,6 +48,8 @@ func main() {
 		os.Exit(cli.ExitInternal)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// The first signal stops the work and keeps what was computed; a second one kills.
+	context.AfterFunc(ctx, stop)
 	code := app.Execute(ctx, os.Args[1:])
 	stop()
 	os.Exit(code)

@@ -61,14 +61,14 @@ func TestBadInput(t *testing.T) {
 		{"azure missing file", []string{"run", "--azure", dir}, cli.ExitFailure, "missing invocations_per_function_md.anon.d01.csv"},
 		{"azure bad minutes", []string{"run", "--azure", dir, "--minutes", "ten"}, cli.ExitUsage, "--minutes: want A-B"},
 		{"unknown policy", []string{"run", "--trace", trace, "--policies", "srpt,lottery"}, cli.ExitUsage, `--policies: unknown policy "lottery" (valid: `},
-		{"zero cores", []string{"run", "--trace", trace, "--cores", "0"}, cli.ExitUsage, "--cores: must be > 0, got 0"},
-		{"negative cores", []string{"run", "--trace", trace, "--cores", "-2"}, cli.ExitUsage, "--cores: must be > 0, got -2"},
+		{"zero cores", []string{"run", "--trace", trace, "--cores", "0"}, cli.ExitUsage, "--cores: must be in [1, 8192], got 0"},
+		{"negative cores", []string{"run", "--trace", trace, "--cores", "-2"}, cli.ExitUsage, "--cores: must be in [1, 8192], got -2"},
 		{"malformed yaml", []string{"run", "--trace", trace, "--config", writeFile(t, dir, "bad.yaml", "sim: [1, 2\n")}, cli.ExitFailure, "bad.yaml"},
 		{"unknown yaml key", []string{"run", "--trace", trace, "--config", writeFile(t, dir, "u.yaml", "sim:\n  cfs_latency: 3\n")}, cli.ExitFailure, `u.yaml:2: unknown key "sim.cfs_latency"`},
-		{"bad yaml value", []string{"run", "--trace", trace, "--config", writeFile(t, dir, "v.yaml", "sim:\n  cfs_latency_ms: -1\n")}, cli.ExitFailure, "sim.cfs_latency_ms: must be > 0"},
+		{"bad yaml value", []string{"run", "--trace", trace, "--config", writeFile(t, dir, "v.yaml", "sim:\n  cfs_latency_ms: -1\n")}, cli.ExitFailure, "sim.cfs_latency_ms: must be in (0, 10000], got -1"},
 		{"unknown flag", []string{"run", "--trace", trace, "--fast"}, cli.ExitUsage, "unknown flag: --fast"},
 		{"gen bad load", []string{"gen", "--load", "0"}, cli.ExitUsage, "--load: must be in (0, 1.5]"},
-		{"gen bad functions", []string{"gen", "--functions", "0"}, cli.ExitUsage, "--functions: must be > 0"},
+		{"gen bad functions", []string{"gen", "--functions", "0"}, cli.ExitUsage, "--functions: must be in [1, 1000000], got 0"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

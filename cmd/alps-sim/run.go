@@ -5,8 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
+	"runtime"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -15,6 +16,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/alps-sched/alps/cmd/internal/cli"
+	"github.com/alps-sched/alps/cmd/internal/outfile"
+	"github.com/alps-sched/alps/configs"
 	"github.com/alps-sched/alps/sim"
 	"github.com/alps-sched/alps/sim/metrics"
 	"github.com/alps-sched/alps/sim/trace"
@@ -38,6 +41,9 @@ type Output struct {
 	Trace   TraceInfo         `json:"trace"`
 	Cores   int               `json:"cores"`
 	Results []metrics.Summary `json:"results"`
+	// Interrupted is true when SIGINT or SIGTERM ended the run early: Results holds the
+	// policies that finished.
+	Interrupted bool `json:"interrupted,omitempty"`
 }
 
 // TraceInfo describes the simulated trace.
@@ -105,6 +111,9 @@ func parsePolicies(s string) ([]string, error) {
 		if _, err := sim.New(n, sim.Params{Cores: 1}); errors.Is(err, sim.ErrUnknownPolicy) {
 			return nil, cli.Usagef("--policies: %v", err)
 		}
+		if slices.Contains(names, n) {
+			return nil, cli.Usagef("--policies: %s is listed twice", n)
+		}
 		names = append(names, n)
 	}
 	if len(names) == 0 {
@@ -113,69 +122,118 @@ func parsePolicies(s string) ([]string, error) {
 	return names, nil
 }
 
+// checkCores validates a --cores flag.
+func checkCores(cores int) error {
+	if cores <= 0 || cores > sim.MaxCores {
+		return cli.Usagef("--cores: must be in [1, %d], got %d", sim.MaxCores, cores)
+	}
+	return nil
+}
+
+// runRun simulates the policies one after the other. Each policy's records are summarized
+// (and, with --out, written and reduced to what the figures need) as soon as it finishes and
+// then dropped, so memory stays near the trace's whatever the number of policies. The
+// figures of every policy that finished are printed even when a later one is interrupted or
+// fails, or a file cannot be written; files are written whole or not at all.
 func runRun(cmd *cobra.Command, app *cli.App, fl *runFlags) error {
-	if fl.cores <= 0 {
-		return cli.Usagef("--cores: must be > 0, got %d", fl.cores)
+	if err := checkCores(fl.cores); err != nil {
+		return err
 	}
 	names, err := parsePolicies(fl.policies)
 	if err != nil {
 		return err
+	}
+	if fl.out != "" {
+		if err := outfile.CheckDir(fl.out); err != nil {
+			return fmt.Errorf("--out: %w", err)
+		}
 	}
 	tr, err := loadTrace(fl)
 	if err != nil {
 		return err
 	}
 	log := app.Log()
+	ctx := cmd.Context()
 	log.Info().Int("invocations", len(tr.Inv)).Int("functions", len(tr.Functions)).
 		Float64("offered_load", tr.Utilization(fl.cores)).Msg("trace loaded")
-	if fl.out != "" {
-		if err := os.MkdirAll(fl.out, 0o755); err != nil {
-			return fmt.Errorf("--out: %w", err)
-		}
-	}
 	out := Output{
 		Trace:   TraceInfo{Invocations: len(tr.Inv), Functions: len(tr.Functions), Utilization: tr.Utilization(fl.cores)},
 		Cores:   fl.cores,
 		Results: make([]metrics.Summary, 0, len(names)),
 	}
-	var results []*sim.Result
-	params := sim.Params{Cores: fl.cores, Config: app.Config()}
+	var figs *figures
+	if fl.out != "" {
+		figs = newFigures(tr)
+	}
+	var sum metrics.Summarizer
+	var stopErr, fileErr error // why the loop stopped early; the first file that failed
+	params := configs.SimParams(app.Config(), fl.cores)
 	for _, name := range names {
-		if err := cmd.Context().Err(); err != nil {
-			return fmt.Errorf("interrupted before %s: %w", name, err)
+		if ctx.Err() != nil {
+			stopErr = ctx.Err()
+			break
 		}
 		p, err := sim.New(name, params)
 		if err != nil {
-			return err
+			stopErr = fmt.Errorf("policy %s: %w", name, err)
+			break
 		}
 		start := time.Now()
 		prog := newProgress(app.Stderr(), name, len(tr.Inv))
-		res, err := sim.Run(tr, p, sim.Options{Cores: fl.cores, Progress: prog.update, ProgressEvery: 4096, Context: cmd.Context()})
+		res, err := sim.Run(tr, p, sim.Options{Cores: fl.cores, Progress: prog.update, ProgressEvery: 4096, Context: ctx})
 		prog.finish()
 		if err != nil {
-			return fmt.Errorf("policy %s: %w", name, err)
+			stopErr = fmt.Errorf("policy %s: %w", name, err)
+			break
 		}
-		s := metrics.FromResult(res)
+		out.Results = append(out.Results, sum.FromResult(res))
 		log.Debug().Str("policy", name).Dur("took", time.Since(start)).Msg("simulated")
-		out.Results = append(out.Results, s)
-		results = append(results, res)
-		if fl.out != "" {
-			if err := writeRecords(filepath.Join(fl.out, name+".csv"), tr, res); err != nil {
-				return err
+		if figs != nil && fileErr == nil {
+			fileErr = writeRecords(filepath.Join(fl.out, name+".csv"), tr, res)
+			figs.add(res)
+		}
+		// The next policy reuses this one's memory instead of growing the heap beside it.
+		res = nil
+		runtime.GC()
+	}
+	interrupted := stopErr != nil && ctx.Err() != nil
+	out.Interrupted = interrupted
+	if len(out.Results) > 0 {
+		if err := printResults(app.Stdout(), &out, fl.json); err != nil {
+			return err
+		}
+		if figs != nil && fileErr == nil {
+			if fileErr = figs.write(fl.out); fileErr == nil {
+				log.Info().Str("dir", fl.out).Msg("wrote per-invocation CSVs and figures")
 			}
 		}
 	}
-	if fl.out != "" {
-		if err := writeFigures(fl.out, tr, results); err != nil {
-			return err
+	if fileErr != nil {
+		fileErr = fmt.Errorf("--out: %w", fileErr)
+	}
+	switch {
+	case interrupted:
+		msg := fmt.Sprintf("interrupted: the %d policies that finished are reported", len(out.Results))
+		if len(out.Results) == 0 {
+			msg = "interrupted before a policy finished"
 		}
-		log.Info().Str("dir", fl.out).Msg("wrote per-invocation CSVs and figures")
+		if fileErr != nil {
+			msg += "; " + fileErr.Error()
+		}
+		return interruptedError{msg}
+	case stopErr != nil && fileErr != nil:
+		return fmt.Errorf("%w; %v", stopErr, fileErr)
+	case stopErr != nil:
+		return stopErr
 	}
-	if fl.json {
-		enc := json.NewEncoder(app.Stdout())
-		return enc.Encode(out)
+	return fileErr
+}
+
+func printResults(w io.Writer, out *Output, asJSON bool) error {
+	if asJSON {
+		return json.NewEncoder(w).Encode(out)
 	}
-	return writeTable(app.Stdout(), &out)
+	return writeTable(w, out)
 }
 
 // overload notes an offered load above 1: the trace asks for more CPU than the cores have,

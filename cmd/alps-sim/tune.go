@@ -7,7 +7,6 @@ import (
 	"io"
 	"math"
 	"math/rand/v2"
-	"os"
 	"runtime"
 	"slices"
 	"sort"
@@ -22,6 +21,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/alps-sched/alps/cmd/internal/cli"
+	"github.com/alps-sched/alps/cmd/internal/outfile"
 	"github.com/alps-sched/alps/configs"
 	"github.com/alps-sched/alps/sim"
 	"github.com/alps-sched/alps/sim/metrics"
@@ -80,7 +80,7 @@ slowdown / cfs's). With --refine N, the best trial is then refined by up to N st
 	f.Float64Var(&t.downscale, "downscale", 1, "keep 1/F of the Azure invocations")
 	f.Uint64Var(&t.seed, "azure-seed", 1, "seed for the Azure sampling")
 	f.IntVar(&t.cores, "cores", 16, "number of simulated cores")
-	f.StringVar(&fl.space, "space", "configs/tune.yaml", "search space file")
+	f.StringVar(&fl.space, "space", "", "search space file (default: the built-in space, configs/tune.yaml)")
 	f.IntVar(&fl.trials, "trials", 32, "number of trials")
 	f.StringVar(&fl.objective, "objective", "weighted", "mean_fct, p99_slowdown or weighted")
 	f.StringVar(&fl.out, "out", "best.yaml", "where to write the best configuration")
@@ -91,6 +91,12 @@ slowdown / cfs's). With --refine N, the best trial is then refined by up to N st
 	f.IntVar(&fl.refine, "refine", 0, "after the random search, up to this many local-search steps from the best trial over the space's ranges")
 	return cmd, nil
 }
+
+// Limits of alps-sim tune's flags.
+const (
+	maxTrials   = 1_000_000 // --trials and --refine
+	maxParallel = 256       // --parallel
+)
 
 // trial is one evaluated configuration.
 type trial struct {
@@ -115,23 +121,21 @@ type TuneOutput struct {
 
 func (fl *tuneFlags) validate() error {
 	switch {
-	case fl.trace.cores <= 0:
-		return cli.Usagef("--cores: must be > 0, got %d", fl.trace.cores)
-	case fl.trials <= 0:
-		return cli.Usagef("--trials: must be > 0, got %d", fl.trials)
+	case fl.trials <= 0 || fl.trials > maxTrials:
+		return cli.Usagef("--trials: must be in [1, %d], got %d", maxTrials, fl.trials)
 	case fl.top <= 0:
 		return cli.Usagef("--top: must be > 0, got %d", fl.top)
-	case fl.parallel < 0:
-		return cli.Usagef("--parallel: must be >= 0, got %d", fl.parallel)
-	case fl.refine < 0:
-		return cli.Usagef("--refine: must be >= 0, got %d", fl.refine)
+	case fl.parallel < 0 || fl.parallel > maxParallel:
+		return cli.Usagef("--parallel: must be in [0, %d], got %d", maxParallel, fl.parallel)
+	case fl.refine < 0 || fl.refine > maxTrials:
+		return cli.Usagef("--refine: must be in [0, %d], got %d", maxTrials, fl.refine)
 	case fl.out == "":
 		return cli.Usagef("--out: a file name is required")
 	}
 	if _, ok := objectives[fl.objective]; !ok {
 		return cli.Usagef("--objective: %q is not one of mean_fct, p99_slowdown, weighted", fl.objective)
 	}
-	return nil
+	return checkCores(fl.trace.cores)
 }
 
 // runTune tunes over the configuration file base ("" for the defaults).
@@ -139,11 +143,24 @@ func runTune(ctx context.Context, app *cli.App, base string, fl *tuneFlags) erro
 	if err := fl.validate(); err != nil {
 		return err
 	}
+	if err := outfile.Check(fl.out); err != nil {
+		return fmt.Errorf("--out: %w", err)
+	}
 	sp, err := loadSpace(fl.space)
 	if err != nil {
 		return err
 	}
-	if _, err := configWith(base, nil); err != nil {
+	// The base configuration is read once: every trial starts from the same file contents.
+	var baseFile configFile
+	if base != "" {
+		data, err := configs.ReadFile(base)
+		if err != nil {
+			return fmt.Errorf("config %s: %w", base, err)
+		}
+		baseFile = configFile{name: base, data: data}
+	}
+	baseCfg, err := configWith(baseFile, nil)
+	if err != nil {
 		return err
 	}
 	tr, err := loadTrace(&fl.trace)
@@ -155,11 +172,13 @@ func runTune(ctx context.Context, app *cli.App, base string, fl *tuneFlags) erro
 	log.Info().Int("invocations", len(tr.Inv)).Int("trials", fl.trials).Str("objective", fl.objective).Msg("tuning")
 
 	// Baselines the weighted objective is relative to (and that the table shows).
-	baseCfg, _ := configWith(base, nil)
 	baselines := map[string]metrics.Summary{}
 	if fl.objective == "weighted" {
 		for _, name := range []string{"srpt", "cfs"} {
-			s, err := simulate(tr, name, baseCfg, cores)
+			s, err := simulate(ctx, tr, name, baseCfg, cores)
+			if ctx.Err() != nil {
+				return interruptedError{fmt.Sprintf("interrupted during the %s baseline, before any trial: nothing written", name)}
+			}
 			if err != nil {
 				return err
 			}
@@ -167,7 +186,7 @@ func runTune(ctx context.Context, app *cli.App, base string, fl *tuneFlags) erro
 		}
 	}
 
-	tn := &tuner{tr: tr, cores: cores, base: base, space: sp, objective: fl.objective, baselines: baselines}
+	tn := &tuner{tr: tr, cores: cores, base: baseFile, space: sp, objective: fl.objective, baselines: baselines}
 	results, interrupted := tn.search(ctx, fl.trials, fl.seed, fl.parallel, app.Stderr())
 	ok := succeeded(results)
 	if fl.refine > 0 && !interrupted && len(ok) > 0 {
@@ -181,11 +200,9 @@ func runTune(ctx context.Context, app *cli.App, base string, fl *tuneFlags) erro
 		if len(results) > 0 {
 			return fmt.Errorf("no trial succeeded; first error: %s", results[0].Err)
 		}
-		return fmt.Errorf("interrupted before any trial completed")
+		return interruptedError{"interrupted before any trial completed: nothing written"}
 	}
-	if err := writeBest(fl.out, ok[0], fl.objective); err != nil {
-		return err
-	}
+	// The table first: a file that cannot be written loses nothing that was computed.
 	best := ok[:min(fl.top, len(ok))]
 	if fl.json {
 		enc := json.NewEncoder(app.Stdout())
@@ -195,6 +212,9 @@ func runTune(ctx context.Context, app *cli.App, base string, fl *tuneFlags) erro
 			return err
 		}
 	} else if err := writeTuneTable(app.Stdout(), best, sp, fl.objective); err != nil {
+		return err
+	}
+	if err := writeBest(fl.out, ok[0], fl.objective); err != nil {
 		return err
 	}
 	if interrupted {
@@ -223,12 +243,12 @@ func succeeded(results []trial) []trial {
 	return ok
 }
 
-func simulate(tr *sim.Trace, name string, cfg configs.Config, cores int) (metrics.Summary, error) {
-	p, err := sim.New(name, sim.Params{Cores: cores, Config: cfg})
+func simulate(ctx context.Context, tr *sim.Trace, name string, cfg configs.Config, cores int) (metrics.Summary, error) {
+	p, err := sim.New(name, configs.SimParams(cfg, cores))
 	if err != nil {
 		return metrics.Summary{}, err
 	}
-	res, err := sim.Run(tr, p, sim.Options{Cores: cores})
+	res, err := sim.Run(tr, p, sim.Options{Cores: cores, Context: ctx})
 	if err != nil {
 		return metrics.Summary{}, fmt.Errorf("%s: %w", name, err)
 	}
@@ -239,7 +259,7 @@ func simulate(tr *sim.Trace, name string, cfg configs.Config, cores int) (metric
 type tuner struct {
 	tr        *sim.Trace
 	cores     int
-	base      string
+	base      configFile
 	space     space
 	objective string
 	baselines map[string]metrics.Summary
@@ -253,20 +273,23 @@ func (tn *tuner) search(ctx context.Context, trials int, seed uint64, parallel i
 		parallel = runtime.GOMAXPROCS(0)
 	}
 	r := rand.New(rand.NewPCG(seed, 0x74756e65))
-	params := make([]map[string]any, trials)
-	for i := range params {
-		params[i] = make(map[string]any, len(tn.space))
-		for _, p := range tn.space {
-			params[i][p.key] = p.sample(r)
-		}
+	type job struct {
+		id     int
+		params map[string]any
 	}
-	jobs := make(chan int)
-	done := make(chan trial, trials)
+	// Trials are drawn as they are handed out, in trial order (the same draws as drawing
+	// them all first), so memory does not grow with --trials.
+	jobs := make(chan job)
+	done := make(chan trial, parallel)
 	go func() {
 		defer close(jobs)
 		for i := range trials {
+			params := make(map[string]any, len(tn.space))
+			for _, p := range tn.space {
+				params[p.key] = p.sample(r)
+			}
 			select {
-			case jobs <- i:
+			case jobs <- job{i, params}:
 			case <-ctx.Done():
 				return
 			}
@@ -277,8 +300,16 @@ func (tn *tuner) search(ctx context.Context, trials int, seed uint64, parallel i
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := range jobs {
-				done <- tn.run(i, params[i])
+			for j := range jobs {
+				t := tn.run(ctx, j.id, j.params)
+				if ctx.Err() != nil && t.Err != "" {
+					return // stopped by the interruption: not a result
+				}
+				select {
+				case done <- t:
+				case <-ctx.Done():
+					return
+				}
 			}
 		}()
 	}
@@ -315,7 +346,7 @@ loop:
 	return out, interrupted
 }
 
-func (tn *tuner) run(id int, params map[string]any) trial {
+func (tn *tuner) run(ctx context.Context, id int, params map[string]any) trial {
 	t := trial{ID: id, Params: params}
 	cfg, err := configWith(tn.base, params)
 	if err != nil {
@@ -324,7 +355,7 @@ func (tn *tuner) run(id int, params map[string]any) trial {
 		return t
 	}
 	t.cfg = cfg
-	s, err := simulate(tn.tr, "alps", cfg, tn.cores)
+	s, err := simulate(ctx, tn.tr, "alps", cfg, tn.cores)
 	if err != nil {
 		t.Err = err.Error()
 		return t
@@ -417,8 +448,8 @@ func writeBest(path string, best trial, obj string) error {
 	}
 	head := fmt.Sprintf("# Written by alps-sim tune: trial %d, %s = %.6g (mean FCT %.1f ms, p99 slowdown %.2f).\n",
 		best.ID, obj, best.Objective, best.Summary.MeanFCT, best.Summary.P99Slowdown)
-	if err := os.WriteFile(path, append([]byte(head), body...), 0o644); err != nil {
-		return fmt.Errorf("--out: %w", err)
+	if err := outfile.WriteBytes(path, 0o644, append([]byte(head), body...)); err != nil {
+		return fmt.Errorf("--out %s: %w", path, err)
 	}
 	return nil
 }

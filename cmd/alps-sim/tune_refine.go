@@ -83,7 +83,10 @@ func (tn *tuner) refine(ctx context.Context, best trial, evals, firstID int, see
 			y[k] = min(max(x[k]+sigma*r.NormFloat64(), 0), 1)
 			params[tn.space[i].key] = tn.space[i].value(y[k])
 		}
-		t := tn.run(firstID+n, params)
+		t := tn.run(ctx, firstID+n, params)
+		if ctx.Err() != nil && t.Err != "" {
+			break // stopped by the interruption: not a result
+		}
 		out = append(out, t)
 		if t.Err == "" && t.Objective < fx {
 			x, fx = y, t.Objective

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"os"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -21,15 +20,22 @@ type param struct {
 	choices  []any // non-nil for a list of values
 }
 
+// maxChoices bounds the list of values of one key in a space file.
+const maxChoices = 64
+
 // space is the search space of alps-sim tune (configs/tune.yaml documents the format).
 type space []param
 
 // tunableSections are the sections whose keys a space may name.
 var tunableSections = []string{"learner.", "policy."}
 
-// loadSpace reads and checks a space file. Every error names the file, the line and the key.
+// loadSpace reads and checks a space file ("" for the built-in one). Every error names the
+// file, the line and the key.
 func loadSpace(path string) (space, error) {
-	data, err := os.ReadFile(path)
+	if path == "" {
+		return parseSpace("configs/tune.yaml (built in)", configs.DefaultTuneSpace())
+	}
+	data, err := configs.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("space %s: %w", path, err)
 	}
@@ -39,7 +45,7 @@ func loadSpace(path string) (space, error) {
 func parseSpace(path string, data []byte) (space, error) {
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
-		return nil, fmt.Errorf("space %s: %s", path, strings.TrimPrefix(err.Error(), "yaml: "))
+		return nil, fmt.Errorf("space %s: %s", path, configs.YAMLError(err))
 	}
 	if len(root.Content) == 0 || root.Content[0].Kind != yaml.MappingNode || len(root.Content[0].Content) == 0 {
 		return nil, fmt.Errorf("space %s: empty: want a mapping of config keys to ranges", path)
@@ -80,8 +86,12 @@ func parseParam(key string, v *yaml.Node) (param, error) {
 	}
 	switch v.Kind {
 	case yaml.SequenceNode:
-		if len(v.Content) == 0 {
+		switch {
+		case len(v.Content) == 0:
 			return p, fmt.Errorf("empty range: the list of values is empty")
+		case len(v.Content) > maxChoices:
+			// Each value is checked against the whole configuration up front.
+			return p, fmt.Errorf("%d values, more than %d (use a {min, max} range)", len(v.Content), maxChoices)
 		}
 		for _, c := range v.Content {
 			var x any
@@ -99,7 +109,7 @@ func parseParam(key string, v *yaml.Node) (param, error) {
 			Int bool     `yaml:"int"`
 		}
 		if err := v.Decode(&r); err != nil {
-			return p, fmt.Errorf("want {min, max[, log][, int]}: %s", strings.TrimPrefix(err.Error(), "yaml: "))
+			return p, fmt.Errorf("want {min, max[, log][, int]}: %s", configs.YAMLError(err))
 		}
 		for i := 0; i+1 < len(v.Content); i += 2 {
 			switch v.Content[i].Value {
@@ -148,19 +158,25 @@ func (p param) sample(r *rand.Rand) any {
 // checkValue loads the defaults with key set to val and returns the validation error, if
 // any. An unknown key is reported as such.
 func checkValue(key string, val any) error {
-	_, err := configWith("", map[string]any{key: val})
+	_, err := configWith(configFile{}, map[string]any{key: val})
 	return err
 }
 
-// configWith returns the configuration: defaults, then the file base (if not ""), then the
+// configFile is a config file's name and contents (the zero value: no file).
+type configFile struct {
+	name string
+	data []byte
+}
+
+// configWith returns the configuration: defaults, then the file base (if any), then the
 // overrides. An unknown key is an error naming it.
-func configWith(base string, over map[string]any) (configs.Config, error) {
+func configWith(base configFile, over map[string]any) (configs.Config, error) {
 	l, err := configs.NewLoader()
 	if err != nil {
 		return configs.Config{}, err
 	}
-	if base != "" {
-		if err := l.ReadFile(base); err != nil {
+	if base.name != "" {
+		if err := l.ReadYAML(base.name, base.data); err != nil {
 			return configs.Config{}, err
 		}
 	}

@@ -43,6 +43,7 @@ func TestTuneBadInput(t *testing.T) {
 		{"empty space", "", nil, "empty"},
 		{"not yaml", "learner.alpha: [1, 2", nil, "space"},
 		{"listed twice", "learner.alpha: [1]\nlearner.alpha: [2]\n", nil, "listed twice"},
+		{"too many values", "learner.alpha: [" + strings.Repeat("1,", 64) + "1]\n", nil, "learner.alpha: 65 values, more than 64"},
 		{"unknown objective", goodSpace, []string{"--objective", "speed"}, "--objective"},
 		{"zero trials", goodSpace, []string{"--trials", "0"}, "--trials"},
 		{"zero cores", goodSpace, []string{"--cores", "0"}, "--cores"},
@@ -115,7 +116,7 @@ func TestTuneWritesLoadableBest(t *testing.T) {
 		t.Errorf("written config %+v does not hold the best trial's params %v", c.Learner, b)
 	}
 	// The file reproduces the best trial's objective.
-	s, err := simulate(tr, "alps", c, 2)
+	s, err := simulate(context.Background(), tr, "alps", c, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,7 +143,7 @@ func TestTuneInterruptKeepsResults(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	tn := &tuner{tr: tr, cores: 2, space: sp, objective: "mean_fct"}
-	first := tn.run(0, map[string]any{"learner.predictor": "mean"})
+	first := tn.run(context.Background(), 0, map[string]any{"learner.predictor": "mean"})
 	if first.Err != "" {
 		t.Fatal(first.Err)
 	}

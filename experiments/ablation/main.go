@@ -169,7 +169,7 @@ func run(seeds, first int, gen trace.GenOptions, only, extra string) error {
 					defer wg.Done()
 					sem <- struct{}{}
 					defer func() { <-sem }()
-					p, err := sim.New(r.policy, sim.Params{Cores: cores, Config: r.cfg})
+					p, err := sim.New(r.policy, configs.SimParams(r.cfg, cores))
 					if err == nil {
 						var res *sim.Result
 						res, err = sim.Run(tr, p, sim.Options{Cores: cores})

@@ -61,7 +61,7 @@ func PredictOne(tr *sim.Trace, m Model, cfg configs.Config, name string) (Schedu
 			simTr.Inv[i] = in
 		}
 	}
-	p, err := sim.New(policy, sim.Params{Cores: m.Cores, Config: cfg})
+	p, err := sim.New(policy, configs.SimParams(cfg, m.Cores))
 	if err != nil {
 		return Scheduler{}, nil, fmt.Errorf("predict %s: %w", name, err)
 	}

@@ -16,7 +16,7 @@ import (
 	"strings"
 
 	"github.com/alps-sched/alps/configs"
-	"github.com/alps-sched/alps/model"
+	"github.com/alps-sched/alps/policy"
 	"github.com/alps-sched/alps/sim"
 	"github.com/alps-sched/alps/sim/metrics"
 	"github.com/alps-sched/alps/sim/trace"
@@ -26,7 +26,7 @@ import (
 type logged struct {
 	*sim.ALPS
 	at     []int64
-	tables []*model.Table
+	tables []*policy.Table
 }
 
 func (l *logged) Timer(now int64) {
@@ -36,7 +36,7 @@ func (l *logged) Timer(now int64) {
 }
 
 // tableAt is the table in force at time t (nil before the first).
-func (l *logged) tableAt(t int64) *model.Table {
+func (l *logged) tableAt(t int64) *policy.Table {
 	i, _ := slices.BinarySearch(l.at, t+1)
 	if i == 0 {
 		return nil
@@ -81,7 +81,7 @@ func run(path string, cores, nTables int, set string, worst int) error {
 	if err != nil {
 		return err
 	}
-	params := sim.Params{Cores: cores, Config: cfg}
+	params := configs.SimParams(cfg, cores)
 	runPol := func(name string) (*sim.Result, sim.Policy, error) {
 		p, err := sim.New(name, params)
 		if err != nil {
@@ -134,12 +134,11 @@ func run(path string, cores, nTables int, set string, worst int) error {
 
 	// Per invocation: ranked at arrival?
 	type inv struct {
-		i        int
-		ranked   bool
-		rank     uint32
-		slice    int64
-		dv, da   float64 // FCT ms
-		tableIdx int
+		i      int
+		ranked bool
+		rank   uint32
+		slice  int64
+		dv, da float64 // FCT ms
 	}
 	invs := make([]inv, len(tr.Inv))
 	for i, in := range tr.Inv {

@@ -140,7 +140,7 @@ func TestResultsRoundTrip(t *testing.T) {
 		}
 	}
 	_, err = ReadResults(strings.NewReader("id,function,arrival_ms,start_ms,end_ms,cpu_ms,demand_ms,io_ms,blocks,lost,error\n1,fa,x,0,0,0,0,0,0,0,\n"), "bad.csv")
-	if err == nil || !strings.Contains(err.Error(), "bad.csv:2: arrival_ms") {
+	if err == nil || !strings.Contains(err.Error(), "bad.csv:2:3: arrival_ms") {
 		t.Errorf("bad number: %v", err)
 	}
 }

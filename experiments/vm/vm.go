@@ -46,7 +46,7 @@ var (
 type Spec struct {
 	// Kernel is the bzImage to boot; "" means DefaultKernel().
 	Kernel string
-	// Files maps guest paths (e.g. "/bin/alps-vmtest") to host files copied into the
+	// Files maps guest paths (e.g. "/bin/alps-payload") to host files copied into the
 	// initramfs with their mode. Binaries must be static (CGO_ENABLED=0).
 	Files map[string]string
 	// Script is run by busybox sh as the guest's job, after /proc, /sys, /dev, /tmp,
@@ -136,10 +136,17 @@ func (m *marker) Write(b []byte) (int, error) {
 // SerialTail returns the last n lines of the console output.
 func (r *Result) SerialTail(n int) string { return tail(r.Serial, n) }
 
-// DefaultKernel returns $ALPS_KERNEL, or .cache/kernel/vmlinuz of the repository that
-// contains the working directory (where experiments/vm/deps.sh caches it).
+// DefaultKernel returns $ALPS_KERNEL, or kernel/vmlinuz of the cache experiments/vm/deps.sh
+// fills: $ALPS_CACHE, else .cache of the repository that contains the working directory.
 func DefaultKernel() (string, error) {
 	if k := os.Getenv("ALPS_KERNEL"); k != "" {
+		return k, nil
+	}
+	if c := os.Getenv("ALPS_CACHE"); c != "" {
+		k := filepath.Join(c, "kernel", "vmlinuz")
+		if _, err := os.Stat(k); err != nil {
+			return "", fmt.Errorf("no cached kernel %s: run experiments/vm/deps.sh", k)
+		}
 		return k, nil
 	}
 	dir, err := os.Getwd()
@@ -438,9 +445,7 @@ func writeInitramfs(path string, spec Spec) error {
 	cw.data("job.sh", []byte(spec.Script), 0o755)
 	for guest, host := range spec.Files {
 		guest = strings.TrimPrefix(guest, "/")
-		for d := filepath.Dir(guest); d != "."; d = filepath.Dir(d) {
-			cw.dir(d)
-		}
+		cw.dirAll(filepath.Dir(guest))
 		st, err := os.Stat(host)
 		if err != nil {
 			return err
@@ -493,6 +498,16 @@ func (c *cpio) dir(name string) {
 	}
 	c.dirs[name] = true
 	c.entry(name, 0o040755, nil)
+}
+
+// dirAll writes name and its missing parents, parents first: the kernel's unpacker does not
+// create the parents of an entry.
+func (c *cpio) dirAll(name string) {
+	if name == "." || name == "/" || c.dirs[name] {
+		return
+	}
+	c.dirAll(filepath.Dir(name))
+	c.dir(name)
 }
 
 func (c *cpio) data(name string, body []byte, perm os.FileMode) {

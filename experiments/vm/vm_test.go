@@ -47,10 +47,11 @@ func TestParseData(t *testing.T) {
 	}
 }
 
-// readCpio parses a newc archive into name -> (mode, body).
-func readCpio(t *testing.T, b []byte) map[string][2]string {
+// readCpio parses a newc archive into name -> (mode, body) and the names in archive order.
+func readCpio(t *testing.T, b []byte) (map[string][2]string, []string) {
 	t.Helper()
 	out := map[string][2]string{}
+	var order []string
 	pad := func(n int) int { return (n + 3) &^ 3 }
 	for off := 0; off < len(b); {
 		h := string(b[off : off+110])
@@ -73,8 +74,9 @@ func readCpio(t *testing.T, b []byte) map[string][2]string {
 			break
 		}
 		out[name] = [2]string{strconv.FormatInt(int64(mode), 8), body}
+		order = append(order, name)
 	}
-	return out
+	return out, order
 }
 
 func TestInitramfs(t *testing.T) {
@@ -87,7 +89,7 @@ func TestInitramfs(t *testing.T) {
 		t.Fatal(err)
 	}
 	path := filepath.Join(dir, "initrd.gz")
-	if err := writeInitramfs(path, Spec{Script: "echo job", Files: map[string]string{"/opt/x/tool": host}}); err != nil {
+	if err := writeInitramfs(path, Spec{Script: "echo job", Files: map[string]string{"/opt/x/tool": host, "/opt/y/z/deep": host}}); err != nil {
 		t.Fatal(err)
 	}
 	f, _ := os.Open(path)
@@ -97,7 +99,14 @@ func TestInitramfs(t *testing.T) {
 		t.Fatal(err)
 	}
 	raw, _ := io.ReadAll(gz)
-	ents := readCpio(t, raw)
+	ents, order := readCpio(t, raw)
+	seen := map[string]bool{".": true}
+	for _, name := range order { // the kernel's unpacker creates no missing parent
+		if !seen[filepath.Dir(name)] {
+			t.Errorf("entry %s comes before its directory", name)
+		}
+		seen[name] = true
+	}
 	for name, want := range map[string][2]string{
 		"job.sh":     {"100755", "echo job"},
 		"opt/x/tool": {"100750", "#!/bin/sh\necho hi\n"},

@@ -2,7 +2,6 @@ package trace
 
 import (
 	"encoding/csv"
-	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -12,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/alps-sched/alps/internal/csvin"
 	"github.com/alps-sched/alps/sim"
 )
 
@@ -90,7 +90,7 @@ func ReadAzure(dir string, o AzureOptions) (*sim.Trace, error) {
 	}
 	defer f.Close()
 	r := rand.New(rand.NewPCG(o.Seed, 0x617a757265))
-	cr := csv.NewReader(f)
+	cr := csv.NewReader(csvin.Limit(f, MaxLineBytes))
 	cr.ReuseRecord = true
 	head, err := cr.Read()
 	if err != nil {
@@ -113,15 +113,24 @@ func ReadAzure(dir string, o AzureOptions) (*sim.Trace, error) {
 		if !ok {
 			continue
 		}
+		if len(row[2]) > MaxNameBytes {
+			return nil, fmt.Errorf("%s:%d:3: HashFunction of %d bytes, longer than the limit %d", invPath, line, len(row[2]), MaxNameBytes)
+		}
+		if len(tr.Functions) == MaxFunctions {
+			return nil, fmt.Errorf("%s:%d:3: more than %d functions (the limit)", invPath, line, MaxFunctions)
+		}
 		fid := uint32(len(tr.Functions))
 		used := false
 		for m := o.From; m <= o.To; m++ {
 			col := 3 + m
-			c, err := strconv.ParseFloat(row[col], 64)
-			if err != nil || c < 0 || math.IsNaN(c) || c > 1e9 {
+			c, problem := csvin.Number(row[col])
+			if problem != "" || c < 0 || c != math.Trunc(c) {
 				return nil, fmt.Errorf("%s:%d:%d: minute %d: %q is not a count", invPath, line, col+1, m, row[col])
 			}
 			k := c / o.Downscale
+			if k > float64(MaxInvocations-len(tr.Inv)) {
+				return nil, fmt.Errorf("%s:%d:%d: minute %d: %s invocations (downscaled) would take the trace beyond %d invocations (the limit)", invPath, line, col+1, m, row[col], MaxInvocations)
+			}
 			n := int(k)
 			if r.Float64() < k-float64(n) {
 				n++
@@ -168,7 +177,7 @@ func readDurations(path string) (map[string][7]float64, error) {
 		return nil, fmt.Errorf("azure %s: %w", path, err)
 	}
 	defer f.Close()
-	cr := csv.NewReader(f)
+	cr := csv.NewReader(csvin.Limit(f, MaxLineBytes))
 	head, err := cr.Read()
 	if err != nil {
 		return nil, azureError(path, err, "empty file")
@@ -202,8 +211,8 @@ func readDurations(path string) (map[string][7]float64, error) {
 		line, _ := cr.FieldPos(0)
 		var p [7]float64
 		for k, i := range idx {
-			v, err := strconv.ParseFloat(row[i], 64)
-			if err != nil || v < 0 || math.IsNaN(v) || v > MaxDemandMs {
+			v, problem := csvin.Number(row[i])
+			if problem != "" || v < 0 || v > MaxDemandMs {
 				return nil, fmt.Errorf("%s:%d:%d: %s: %q is not a duration in ms", path, line, i+1, names[k], row[i])
 			}
 			if k > 0 && v < p[k-1] {
@@ -220,9 +229,5 @@ func azureError(path string, err error, eofMsg string) error {
 	if err == io.EOF {
 		return fmt.Errorf("%s:1:1: %s", path, eofMsg)
 	}
-	var pe *csv.ParseError
-	if errors.As(err, &pe) {
-		return fmt.Errorf("%s:%d:%d: %v", path, pe.Line, pe.Column, pe.Err)
-	}
-	return fmt.Errorf("%s: %w", path, err)
+	return csvin.Error(path, err)
 }

@@ -16,8 +16,10 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
+	"github.com/alps-sched/alps/internal/csvin"
 	"github.com/alps-sched/alps/sim"
 )
 
@@ -28,13 +30,6 @@ const (
 	ColCPU     = "cpu_ms"
 	ColIO      = "io_ms"
 	ColWaits   = "io_waits"
-)
-
-// Limits on CSV values (ms): beyond them a value is rejected as absurd.
-const (
-	MaxArrivalMs = 1e10 // ~116 days
-	MaxDemandMs  = 1e8  // ~28 hours of CPU or I/O per invocation
-	MaxWaits     = 1 << 20
 )
 
 const header = "arrival_ms,function,cpu_ms[,io_ms[,io_waits]]"
@@ -50,13 +45,20 @@ func ReadCSVFile(path string) (*sim.Trace, error) {
 		return nil, fmt.Errorf("trace %s: %w", path, err)
 	}
 	defer f.Close()
-	return ReadCSV(f, path)
+	// One pass to count the rows sizes the trace exactly: appending would hold up to twice
+	// its size while the slice grows.
+	return readCSV(f, path, countLines(f, MaxInvocations+1))
 }
 
 // ReadCSV reads a CSV trace; name is used in error messages. Rows need not be sorted: the
-// returned trace is sorted by arrival (rows with equal arrivals keep their order).
-func ReadCSV(r io.Reader, name string) (*sim.Trace, error) {
-	br := bufio.NewReaderSize(r, 1<<16)
+// returned trace is sorted by arrival (rows with equal arrivals keep their order). Numbers
+// are plain decimals (no hexadecimal, digit separators, inf or nan); the limits are those
+// of this package (MaxArrivalMs, ..., MaxLineBytes).
+func ReadCSV(r io.Reader, name string) (*sim.Trace, error) { return readCSV(r, name, 0) }
+
+// readCSV is ReadCSV with the expected number of rows (0: unknown).
+func readCSV(r io.Reader, name string, rows int) (*sim.Trace, error) {
+	br := bufio.NewReaderSize(csvin.Limit(r, MaxLineBytes), 1<<16)
 	if head, _ := br.Peek(512); isBinary(head) {
 		return nil, fmt.Errorf("%s:1:1: binary data, not a CSV trace with header %s", name, header)
 	}
@@ -75,29 +77,32 @@ func ReadCSV(r io.Reader, name string) (*sim.Trace, error) {
 		return nil, fmt.Errorf("%s:1:%w", name, err)
 	}
 	ncol := len(row)
-	tr := &sim.Trace{}
+	tr := &sim.Trace{Inv: make([]sim.Invocation, 0, max(rows-1, 0))}
 	funcs := make(map[string]uint32)
 	for {
 		row, err := cr.Read()
 		if err == io.EOF {
 			break
 		}
-		line, _ := cr.FieldPos(0)
 		if err != nil {
 			return nil, csvError(name, err)
 		}
+		line, _ := cr.FieldPos(0)
 		if len(row) != ncol {
 			return nil, fmt.Errorf("%s:%d:%d: %d fields, the header has %d", name, line, min(len(row), ncol)+1, len(row), ncol)
+		}
+		if len(tr.Inv) == MaxInvocations {
+			return nil, fmt.Errorf("%s:%d:1: more than %d invocations (the limit)", name, line, MaxInvocations)
 		}
 		var in sim.Invocation
 		num := func(col int, what string, limit float64, positive bool) (float64, error) {
 			s := strings.TrimSpace(row[col])
-			v, err := strconv.ParseFloat(s, 64)
+			v, problem := csvin.Number(s)
 			switch {
-			case err != nil || s == "":
-				return 0, fmt.Errorf("%s:%d:%d: %s: %q is not a number", name, line, col+1, what, row[col])
-			case math.IsNaN(v) || math.IsInf(v, 0):
-				return 0, fmt.Errorf("%s:%d:%d: %s: %s is not a finite number", name, line, col+1, what, s)
+			case problem != "" && problem != "is not a finite number":
+				return 0, fmt.Errorf("%s:%d:%d: %s: %q %s", name, line, col+1, what, row[col], problem)
+			case problem != "":
+				return 0, fmt.Errorf("%s:%d:%d: %s: %s %s", name, line, col+1, what, s, problem)
 			case v < 0 || (positive && v <= 0):
 				return 0, fmt.Errorf("%s:%d:%d: %s: %s must be %s", name, line, col+1, what, s, map[bool]string{true: "> 0", false: ">= 0"}[positive])
 			case v > limit:
@@ -138,11 +143,20 @@ func ReadCSV(r io.Reader, name string) (*sim.Trace, error) {
 			}
 		}
 		fn := strings.TrimSpace(row[idx[1]])
-		if fn == "" {
+		switch {
+		case fn == "":
 			return nil, fmt.Errorf("%s:%d:%d: %s: empty function name", name, line, idx[1]+1, ColFunc)
+		case len(fn) > MaxNameBytes:
+			return nil, fmt.Errorf("%s:%d:%d: %s: name of %d bytes, longer than the limit %d", name, line, idx[1]+1, ColFunc, len(fn), MaxNameBytes)
+		case !utf8.ValidString(fn) || strings.IndexFunc(fn, unicode.IsControl) >= 0:
+			return nil, fmt.Errorf("%s:%d:%d: %s: name %q has a control character or is not UTF-8", name, line, idx[1]+1, ColFunc, fn)
 		}
 		id, ok := funcs[fn]
 		if !ok {
+			if len(tr.Functions) == MaxFunctions {
+				return nil, fmt.Errorf("%s:%d:%d: more than %d functions (the limit)", name, line, idx[1]+1, MaxFunctions)
+			}
+			fn = strings.Clone(fn) // not the whole line the reader allocated
 			id = uint32(len(tr.Functions))
 			funcs[fn] = id
 			tr.Functions = append(tr.Functions, fn)
@@ -187,13 +201,7 @@ func parseHeader(row []string) ([5]int, error) {
 	return idx, nil
 }
 
-func csvError(name string, err error) error {
-	var pe *csv.ParseError
-	if errors.As(err, &pe) {
-		return fmt.Errorf("%s:%d:%d: %v", name, pe.Line, pe.Column, pe.Err)
-	}
-	return fmt.Errorf("%s: %w", name, err)
-}
+func csvError(name string, err error) error { return csvin.Error(name, err) }
 
 // isBinary reports whether the start of a file looks like binary data.
 func isBinary(b []byte) bool {
@@ -232,7 +240,7 @@ func WriteCSV(w io.Writer, tr *sim.Trace) error {
 		in := &tr.Inv[i]
 		buf = appendMs(buf[:0], in.Arrival)
 		buf = append(buf, ',')
-		buf = append(buf, tr.Functions[in.Func]...)
+		buf = AppendField(buf, tr.Functions[in.Func])
 		buf = append(buf, ',')
 		buf = appendMs(buf, in.CPU)
 		if io {
@@ -245,6 +253,14 @@ func WriteCSV(w io.Writer, tr *sim.Trace) error {
 		bw.Write(buf)
 	}
 	return bw.Flush()
+}
+
+// AppendField appends a CSV field to b, quoted when it holds a comma or a double quote.
+func AppendField(b []byte, s string) []byte {
+	if !strings.ContainsAny(s, ",\"") {
+		return append(b, s...)
+	}
+	return append(append(append(b, '"'), strings.ReplaceAll(s, `"`, `""`)...), '"')
 }
 
 // appendMs formats ns as decimal ms, exactly (up to 6 decimals).

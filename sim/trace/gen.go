@@ -29,12 +29,14 @@ type GenOptions struct {
 // Validate names the first bad option as its flag.
 func (o GenOptions) Validate() error {
 	switch {
-	case o.Functions <= 0:
-		return fmt.Errorf("--functions: must be > 0, got %d", o.Functions)
+	case o.Functions <= 0 || o.Functions > MaxFunctions:
+		return fmt.Errorf("--functions: must be in [1, %d], got %d", MaxFunctions, o.Functions)
+	case o.Invocations > MaxInvocations:
+		return fmt.Errorf("invocations: must be at most %d, got %d", MaxInvocations, o.Invocations)
 	case o.Invocations <= 0 && !(o.Minutes > 0 && o.Minutes <= 1e6):
 		return fmt.Errorf("--minutes: must be in (0, 1e6], got %g", o.Minutes)
-	case o.Cores <= 0:
-		return fmt.Errorf("--cores: must be > 0, got %d", o.Cores)
+	case o.Cores <= 0 || o.Cores > sim.MaxCores:
+		return fmt.Errorf("--cores: must be in [1, %d], got %d", sim.MaxCores, o.Cores)
 	case !(o.Load > 0 && o.Load <= 1.5):
 		return fmt.Errorf("--load: must be in (0, 1.5], got %g", o.Load)
 	case !(o.IOFraction >= 0 && o.IOFraction <= 1):
@@ -65,7 +67,6 @@ const (
 	popularitySigma = 2.5
 	// Invocation demands are clamped to [0.1 ms, 300 s].
 	minDemand, maxDemand = 1e-4, 300.0
-	maxInvocations       = 50_000_000
 )
 
 type genFunc struct {
@@ -130,8 +131,8 @@ func generate(o GenOptions) (*sim.Trace, []trigger, error) {
 		if o.Invocations > 0 && len(tr.Inv) == o.Invocations || o.Invocations <= 0 && total >= target {
 			break
 		}
-		if len(tr.Inv) >= maxInvocations {
-			return nil, nil, fmt.Errorf("--minutes: more than %d invocations", maxInvocations)
+		if len(tr.Inv) >= MaxInvocations {
+			return nil, nil, fmt.Errorf("--minutes: more than %d invocations (the limit)", MaxInvocations)
 		}
 		f := min(sort.SearchFloat64s(cum, r.Float64()*wsum), o.Functions-1)
 		g := &fs[f]

@@ -1,10 +1,9 @@
 // Package classify is the Go side of bpf/classify.h, which the scheduler (package
-// backend) and the tracer (backend/tracer) share: the invocation record, the key of the
-// process-name classifier, and access to the classifier and counter maps.
+// backend) and the tracer (backend/tracer) share: decoding the invocation record, the key
+// of the process-name classifier, and access to the classifier and counter maps.
 package classify
 
 import (
-	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -12,22 +11,11 @@ import (
 	"github.com/cilium/ebpf"
 )
 
-// Record is struct record of bpf/classify.h, field for field.
-type Record struct {
-	Kind, Fn, PID, _                         uint32
-	Start, End, CPU, RunDelay, Nvcsw, Nivcsw uint64
-}
-
-// Record kinds (enum record_kind).
-const (
-	RecInvocation = 1
-	RecExit       = 2 // the scheduler only: it was ejected
-)
-
-// DecodeRecord decodes one sample of the "records" ring buffer.
-func DecodeRecord(sample []byte) (Record, error) {
-	var r Record
-	err := binary.Read(bytes.NewReader(sample), binary.NativeEndian, &r)
+// Decode decodes one sample of the "records" ring buffer into the bpf2go-generated type of
+// struct record (T).
+func Decode[T any](sample []byte) (T, error) {
+	var r T
+	_, err := binary.Decode(sample, binary.NativeEndian, &r)
 	return r, err
 }
 
@@ -49,8 +37,9 @@ func DeleteKey(m *ebpf.Map, key any) error {
 	return nil
 }
 
-// SumCounter reads counter i of the per-CPU counters map, summed over the CPUs.
-func SumCounter(m *ebpf.Map, i uint32) (uint64, error) {
+// SumCounter reads counter i (a value of the generated enum counter) of the per-CPU
+// counters map, summed over the CPUs.
+func SumCounter[C ~uint32](m *ebpf.Map, i C) (uint64, error) {
 	var perCPU []uint64
 	if err := m.Lookup(i, &perCPU); err != nil {
 		return 0, err

@@ -3,7 +3,7 @@
 // into a directory. It prints the guest console as it comes and exits with the
 // script's exit status (1 for a VM error: timeout, no exit status, emulator crash twice).
 //
-//	vmrun -file /bin/alps-vmtest=bin/alps-vmtest -cmd 'alps-vmtest suite; ...' -out DIR
+//	vmrun -file /bin/alps-payload=bin/alps-payload -cmd 'alps-payload ...; send /tmp/x' -out DIR
 package main
 
 import (

@@ -1,0 +1,111 @@
+package policy
+
+import (
+	"fmt"
+	"io"
+	"slices"
+)
+
+// MaxFunctions bounds function ids: valid ids are 0..MaxFunctions-1 (the size of the
+// scheduler's policy array).
+const MaxFunctions = 16384
+
+// MaxSteps is the most attained-service steps an Entry carries.
+const MaxSteps = 8
+
+// Entry is one function's row of the policy table.
+type Entry struct {
+	Rank   uint32 // 0 runs first
+	Slice  int64  // guaranteed uninterrupted run, ns; 0: Knobs.DefaultSlice
+	Demand int64  // predicted CPU demand per invocation, ns (for inspection only)
+
+	// Attained-service steps (NSteps = 0: none, Rank applies): a task whose current
+	// invocation has used at least StepAt[i] ns of CPU (StepAt[0] = 0, increasing) has rank
+	// StepRank[i] for the last such i; Rank = StepRank[0]. See RankAt.
+	NSteps   uint8
+	StepAt   [MaxSteps]int64
+	StepRank [MaxSteps]uint32
+}
+
+// RankAt returns the rank of a task of this entry's function whose current invocation has
+// used attained ns of CPU: the rank of the last step whose threshold it has reached, or Rank
+// when the entry has no steps.
+func (e *Entry) RankAt(attained int64) uint32 {
+	if e.NSteps == 0 {
+		return e.Rank
+	}
+	r := e.StepRank[0]
+	for i := 1; i < int(e.NSteps); i++ {
+		if attained < e.StepAt[i] {
+			break
+		}
+		r = e.StepRank[i]
+	}
+	return r
+}
+
+// Table is a versioned policy table: what the scheduler needs to order tasks. A Table is
+// immutable once published; a new update makes a new Table.
+type Table struct {
+	Version uint64 // increases with every update
+	Knobs   Knobs
+	Entries map[uint32]Entry
+	// Default, if HasDefault, is the entry of every function without one; else such
+	// functions are unranked (plain fair vtime, the default slice).
+	Default    Entry
+	HasDefault bool
+}
+
+// Lookup returns the entry of function fn; ok is false if the function has no entry (the
+// scheduler then orders it as plain fair vtime with the default slice).
+func (t *Table) Lookup(fn uint32) (e Entry, ok bool) {
+	if t == nil {
+		return Entry{}, false
+	}
+	e, ok = t.Entries[fn]
+	return e, ok
+}
+
+// LookupOrDefault is Lookup falling back to the table's Default entry.
+func (t *Table) LookupOrDefault(fn uint32) (e Entry, ok bool) {
+	if e, ok = t.Lookup(fn); ok || t == nil || !t.HasDefault {
+		return e, ok
+	}
+	return t.Default, true
+}
+
+// Len is the number of functions in the table.
+func (t *Table) Len() int {
+	if t == nil {
+		return 0
+	}
+	return len(t.Entries)
+}
+
+// WriteText writes the table in a human-readable form, functions in id order.
+func (t *Table) WriteText(w io.Writer) error {
+	if _, err := fmt.Fprintf(w, "version %d rank_step %dns max_penalty %dns wake_lag %dns default_slice %dns\n",
+		t.Version, t.Knobs.RankStep, t.Knobs.MaxPenalty, t.Knobs.WakeLag, t.Knobs.DefaultSlice); err != nil {
+		return err
+	}
+	ids := make([]uint32, 0, len(t.Entries))
+	for id := range t.Entries {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		e := t.Entries[id]
+		if _, err := fmt.Fprintf(w, "%d rank %d slice %dns demand %dns", id, e.Rank, e.Slice, e.Demand); err != nil {
+			return err
+		}
+		for i := 1; i < int(e.NSteps); i++ {
+			if _, err := fmt.Fprintf(w, " from %dns rank %d", e.StepAt[i], e.StepRank[i]); err != nil {
+				return err
+			}
+		}
+		if _, err := fmt.Fprintln(w); err != nil {
+			return err
+		}
+	}
+	return nil
+}
