@@ -48,8 +48,8 @@ type Output struct {
 
 // TraceInfo describes the simulated trace.
 type TraceInfo struct {
-	Invocations int     `json:"invocations"`
-	Functions   int     `json:"functions"`
+	Invocations int `json:"invocations"`
+	Functions   int `json:"functions"`
 	// Utilization is the offered load: CPU demand / (span * cores), above 1 when the trace
 	// asks for more than the cores supply (the key keeps its name).
 	Utilization float64 `json:"utilization"`
