@@ -167,7 +167,7 @@ type collected struct {
 
 // collect reads the runs of scheds in dir, predicts each run on the machine it measured,
 // and writes latest.json, prediction.json and the figures into out.
-func collect(app *cli.App, dir, out string, scheds []string) (*collected, error) {
+func collect(cfg configs.Config, dir, out string, scheds []string) (*collected, error) {
 	tr, err := trace.ReadCSVFile(filepath.Join(dir, planFile))
 	if err != nil {
 		return nil, err
@@ -176,7 +176,6 @@ func collect(app *cli.App, dir, out string, scheds []string) (*collected, error)
 	if err != nil {
 		return nil, err
 	}
-	cfg := app.Config()
 	cal, err := workload.ReadCalibration(filepath.Join(dir, "cal.json"))
 	haveCal := err == nil
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
@@ -191,7 +190,9 @@ func collect(app *cli.App, dir, out string, scheds []string) (*collected, error)
 	var predicted []analysis.Scheduler
 	var series, predSeries []analysis.Series
 	var fes []frontend.Stats
-	var models []analysis.Model
+	// models are every run's machine; cfsModels the default runs', the ones whose probes
+	// measured sharing under the kernel's fair scheduler (the others' under sched_ext).
+	var models, cfsModels []analysis.Model
 	for _, name := range scheds {
 		dirs, err := rounds(dir, name)
 		if err != nil {
@@ -223,6 +224,9 @@ func collect(app *cli.App, dir, out string, scheds []string) (*collected, error)
 			}
 			speeds = append(speeds, max(m.Speed, 0))
 			models = append(models, m)
+			if name == "default" {
+				cfsModels = append(cfsModels, m)
+			}
 			p, po, err := analysis.PredictOne(tr, m, rcfg, name)
 			if err != nil {
 				return nil, err
@@ -245,6 +249,10 @@ func collect(app *cli.App, dir, out string, scheds []string) (*collected, error)
 	if len(models) > 0 {
 		model = analysis.MedianModel(models)
 	}
+	if len(cfsModels) > 0 {
+		c := analysis.MedianModel(cfsModels)
+		model.CFSSliceMs, model.CFSSwitchUs = c.CFSSliceMs, c.CFSSwitchUs
+	}
 	sum.Model = &model
 	ts := plan.Summarize(tr, cores)
 	sum.Trace = &ts
@@ -264,7 +272,7 @@ func collect(app *cli.App, dir, out string, scheds []string) (*collected, error)
 }
 
 func analyze(app *cli.App, dir, out string, short bool) error {
-	c, err := collect(app, dir, out, schedulers)
+	c, err := collect(app.Config(), dir, out, schedulers)
 	if err != nil {
 		return err
 	}
@@ -308,7 +316,7 @@ func analyze(app *cli.App, dir, out string, short bool) error {
 func writeHead(w io.Writer, c *collected) {
 	m := c.model
 	fmt.Fprintf(w, "trace: %s on %d simulated CPU(s) (%s)\n", c.sum.Trace, c.cores, c.coresNote)
-	fmt.Fprintf(w, "model (calibrated around each run, medians): CPU %.2fx as slow as planned; cfs slice %.2f ms costing %.0f us when tasks share the CPU; a payload process %.2f ms of CPU, %.2f ms more outside it\n",
+	fmt.Fprintf(w, "model (calibrated around each run, medians): CPU %.2fx as slow as planned; cfs slice %.2f ms costing %.0f us when tasks share the CPU (default runs); a payload process %.2f ms of CPU, %.2f ms more outside it\n",
 		m.Speed, m.CFSSliceMs, m.CFSSwitchUs, m.SpawnMs, m.ProcessOverheadMs)
 }
 
@@ -316,7 +324,7 @@ func writeHead(w io.Writer, c *collected) {
 // default): measured against predicted, failing only if an invocation was lost or the
 // scheduler ejected.
 func analyzeSome(app *cli.App, dir, out string, scheds []string) error {
-	c, err := collect(app, dir, out, scheds)
+	c, err := collect(app.Config(), dir, out, scheds)
 	if err != nil {
 		return err
 	}

@@ -28,7 +28,7 @@ func runBench(t *testing.T, args ...string) (int, string, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	app.Root().AddCommand(calibrateCmd(app), planCmd(app), loadgenCmd(app), analyzeCmd(app), runCmd(app))
+	app.Root().AddCommand(calibrateCmd(app), planCmd(app), loadgenCmd(app), analyzeCmd(app), runCmd(app), experimentCmd(app))
 	var out, errb bytes.Buffer
 	app.SetOutput(&out, &errb)
 	code := app.Execute(t.Context(), args)
@@ -532,5 +532,56 @@ func TestSchedule(t *testing.T) {
 	}
 	if d := (boot{sched: "alps", round: 2}).dir("R"); d != filepath.Join("R", "alps", "2") {
 		t.Errorf("run directory %s", d)
+	}
+}
+
+// TestExperimentReport: the report over loads and seeds takes, per load and scheduler, each
+// seed's median over rounds and its prediction, and leaves out a point without runs.
+func TestExperimentReport(t *testing.T) {
+	runs := t.TempDir()
+	for _, l := range []float64{0.5, 0.9} {
+		for _, s := range []uint{1, 2} {
+			d := pointDir(runs, l, s)
+			k := l * float64(s)
+			src, _ := runsDir(t, map[string]float64{"default": 3 * k, "vtime": 2.5 * k, "alps": 1.4 * k})
+			if err := os.CopyFS(d, os.DirFS(src)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	out := t.TempDir()
+	code, stdout, errOut := runBench(t, "experiment", "--analyze", "--runs", runs, "--out", out, "--loads", "0.5,0.9,0.95", "--seeds", "1,2")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var pts []point
+	data, err := os.ReadFile(filepath.Join(out, "experiment.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, &pts); err != nil {
+		t.Fatal(err)
+	}
+	if len(pts) != 6 {
+		t.Fatalf("%d points, want 2 loads x 3 schedulers (0.95 has no runs):\n%s", len(pts), data)
+	}
+	for _, p := range pts {
+		if len(p.Seeds) != 2 || len(p.MeanFCTMs) != 2 || len(p.PredMean) != 2 || p.PredMean[0] <= 0 {
+			t.Errorf("point %+v", p)
+		}
+	}
+	// Seed 2's FCTs are twice seed 1's (same plan, factor x seed).
+	if d := pts[0]; d.Scheduler != "default" || math.Abs(d.MeanFCTMs[1]/d.MeanFCTMs[0]-2) > 1e-6 {
+		t.Errorf("default at 0.5: %+v", d)
+	}
+	for _, w := range []string{"load sched", " 0.50 default", " 0.90 alps", "within 1.25x"} {
+		if !strings.Contains(stdout, w) {
+			t.Errorf("table lacks %q:\n%s", w, stdout)
+		}
+	}
+	for _, f := range []string{"experiment.txt", "experiment_mean_fct.png", "experiment_short_fct.png", "experiment_long_slowdown.png"} {
+		if st, err := os.Stat(filepath.Join(out, f)); err != nil || st.Size() == 0 {
+			t.Errorf("%s: %v", f, err)
+		}
 	}
 }

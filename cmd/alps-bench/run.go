@@ -225,15 +225,8 @@ func runCmd(app *cli.App) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			cfgPath := filepath.Join(o.runs, "frontend.yaml")
-			for _, b := range schedule(scheds, o.rounds) {
-				dir := b.dir(o.runs)
-				if exists(filepath.Join(dir, resultsFile)) {
-					continue // a rerun into the same runs directory adds what is missing
-				}
-				if err := bootOnce(cmd, app, o, b, bins, cfgPath, env); err != nil {
-					return err
-				}
+			if err := bootAll(cmd, app, o, scheds, bins, env); err != nil {
+				return err
 			}
 			fmt.Fprintf(app.Stderr(), "runs in %s\n", o.runs)
 			for _, s := range schedulers {
@@ -258,6 +251,20 @@ func runCmd(app *cli.App) *cobra.Command {
 	f.StringSliceVar(&o.only, "schedulers", schedulers, "boot only these runs (default, vtime, alps); with --runs, a later call adds the others and analyses once all are there")
 	f.StringSliceVar(&o.feEnv, "frontend-env", nil, "KEY=VALUE environment of alps-frontend in the guest (diagnostics, e.g. GODEBUG=gctrace=1)")
 	return cmd
+}
+
+// bootAll boots the runs of scheds in o.runs that are not there yet, interleaved.
+func bootAll(cmd *cobra.Command, app *cli.App, o runOptions, scheds []string, bins map[string]string, env string) error {
+	cfgPath := filepath.Join(o.runs, "frontend.yaml")
+	for _, b := range schedule(scheds, o.rounds) {
+		if exists(filepath.Join(b.dir(o.runs), resultsFile)) {
+			continue // a rerun into the same runs directory adds what is missing
+		}
+		if err := bootOnce(cmd, app, o, b, bins, cfgPath, env); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // bootOnce boots the VM for run b and stores what it brings back in b's directory.

@@ -36,8 +36,8 @@ func calibrateCmd(app *cli.App) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(app.Stdout(), "calibration: %.1f units/ms, payload process %.2f ms of CPU (+%.2f ms outside it), sharing +%.1f%% CPU (%.1f us per context switch), %d CPUs delivering %.2f at once, base slice %.2f ms\n",
-				c.UnitsPerMs, c.SpawnMs, c.ProcessOverheadMs, 100*c.ShareOverhead, c.SwitchUs, c.CPUs, c.EffectiveCPUs, c.SliceMs)
+			fmt.Fprintf(app.Stdout(), "calibration: %.1f units/ms, payload process %.2f ms of CPU (+%.2f ms outside it), sharing +%.1f%% CPU (%.1f us per preemption), %d CPUs delivering %.2f at once, base slice %.2f ms (%.2f ms run per preemption)\n",
+				c.UnitsPerMs, c.SpawnMs, c.ProcessOverheadMs, 100*c.ShareOverhead, c.SwitchUs, c.CPUs, c.EffectiveCPUs, c.SliceMs, c.RunMs)
 			if out != "" {
 				return workload.WriteCalibration(out, c)
 			}

@@ -6,7 +6,9 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
+	"strconv"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -86,7 +88,7 @@ func PlotFCTCDF(path string, series []Series) error {
 	p.X.Label.Text = "FCT (ms, log scale)"
 	p.Y.Label.Text = "fraction of invocations"
 	p.X.Scale = plot.LogScale{}
-	p.X.Tick.Marker = plot.LogTicks{Prec: -1}
+	p.X.Tick.Marker = logTicks{}
 	p.Y.Min, p.Y.Max = 0, 1
 	p.Add(plotter.NewGrid())
 	leg := plot.NewLegend()
@@ -174,7 +176,7 @@ func PlotSlowdownByDemand(path string, series []Series) error {
 	p.X.Label.Text = "demand: CPU + I/O time asked for (ms, log scale)"
 	p.Y.Label.Text = "mean slowdown (FCT / demand, log scale)"
 	p.X.Scale, p.Y.Scale = plot.LogScale{}, plot.LogScale{}
-	p.X.Tick.Marker, p.Y.Tick.Marker = plot.LogTicks{Prec: -1}, plot.LogTicks{Prec: -1}
+	p.X.Tick.Marker, p.Y.Tick.Marker = logTicks{}, logTicks{}
 	p.X.Min, p.X.Max = edges[0]/1e6, edges[nb]/1e6
 	p.Add(plotter.NewGrid())
 	leg := plot.NewLegend()
@@ -216,4 +218,116 @@ func PlotAll(dir string, series []Series) error {
 		return err
 	}
 	return PlotSlowdownByDemand(filepath.Join(dir, "slowdown_by_demand.png"), series)
+}
+
+// LoadPoint is one figure at one load: its value per seed (or run).
+type LoadPoint struct {
+	Load   float64
+	Values []float64
+}
+
+// LoadSeries is one scheduler's figure against load.
+type LoadSeries struct {
+	Name   string
+	Points []LoadPoint
+	Dashed bool // the prediction
+}
+
+// PlotAgainstLoad writes a figure against offered load to path (PNG): per series a line
+// through the medians, with the range of the values as error bars for measured series.
+func PlotAgainstLoad(path, title, ylabel string, series []LoadSeries) error {
+	p := plot.New()
+	p.Title.Text = title
+	p.X.Label.Text = "offered load (CPU demand / CPU time available)"
+	p.Y.Label.Text = ylabel
+	p.Y.Scale = plot.LogScale{}
+	p.Y.Tick.Marker = logTicks{}
+	p.Add(plotter.NewGrid())
+	leg := plot.NewLegend()
+	loMin, loMax := math.Inf(1), math.Inf(-1)
+	for _, s := range series {
+		for _, lp := range s.Points {
+			loMin, loMax = math.Min(loMin, lp.Load), math.Max(loMax, lp.Load)
+		}
+	}
+	if loMax >= loMin {
+		p.X.Min, p.X.Max = loMin-0.05, loMax+0.05
+	}
+	for _, s := range series {
+		var pts plotter.XYs
+		var errs plotter.YErrors
+		for _, lp := range s.Points {
+			if len(lp.Values) == 0 {
+				continue
+			}
+			m := Median(lp.Values)
+			if m <= 0 {
+				continue
+			}
+			lo, hi := m, m
+			for _, v := range lp.Values {
+				lo, hi = math.Min(lo, v), math.Max(hi, v)
+			}
+			pts = append(pts, plotter.XY{X: lp.Load, Y: m})
+			errs = append(errs, struct{ Low, High float64 }{m - math.Max(lo, m*1e-3), hi - m})
+		}
+		if len(pts) == 0 {
+			continue
+		}
+		l, sc, err := plotter.NewLinePoints(pts)
+		if err != nil {
+			return fmt.Errorf("plot %s: %w", s.Name, err)
+		}
+		sr := Series{Name: s.Name, Dashed: s.Dashed}
+		style(&l.LineStyle, sr)
+		sc.Color = colorOf(s.Name)
+		p.Add(l, sc)
+		if !s.Dashed {
+			eb, err := plotter.NewYErrorBars(struct {
+				plotter.XYer
+				plotter.YErrorer
+			}{pts, errs})
+			if err != nil {
+				return fmt.Errorf("plot %s: %w", s.Name, err)
+			}
+			eb.LineStyle.Color = colorOf(s.Name)
+			p.Add(eb)
+		}
+		leg.Add(label(sr), l, sc)
+	}
+	return save(p, leg, path)
+}
+
+// logTicks labels a log axis at 1, 2 and 5 times the powers of ten it spans (also 3 within
+// a decade and a half; every power of ten only, past three decades), with minor ticks in
+// between, so that even a narrow range has several labels.
+type logTicks struct{}
+
+func (logTicks) Ticks(lo, hi float64) []plot.Tick {
+	if !(lo > 0) || !(hi > lo) {
+		return nil
+	}
+	steps := []float64{1, 2, 5}
+	switch {
+	case hi/lo > 1000:
+		steps = []float64{1}
+	case hi/lo < 30:
+		steps = []float64{1, 2, 3, 5}
+	}
+	var ts []plot.Tick
+	for e := math.Floor(math.Log10(lo)); e <= math.Ceil(math.Log10(hi)); e++ {
+		p := math.Pow(10, e)
+		for m := 1.0; m < 10; m++ {
+			v := m * p
+			if v < lo*(1-1e-9) || v > hi*(1+1e-9) {
+				continue
+			}
+			t := plot.Tick{Value: v}
+			if slices.Contains(steps, m) {
+				t.Label = strconv.FormatFloat(v, 'g', -1, 64)
+			}
+			ts = append(ts, t)
+		}
+	}
+	return ts
 }

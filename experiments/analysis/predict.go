@@ -76,18 +76,23 @@ func PredictOne(tr *sim.Trace, m Model, cfg configs.Config, name string) (Schedu
 // MachineModel returns cfg with the simulator's model of the default scheduler set to what
 // the calibration measured on the machine, and that model: the kernel's base slice as the
 // cfs slice (EEVDF slices every runnable task by it, whatever their number:
-// sim.cfs_latency_ms = sim.cfs_min_granularity_ms), and as the cost of each slice the
+// sim.cfs_latency_ms = sim.cfs_min_granularity_ms; where the kernel's slice could not be
+// read, the run per context switch calibrate measured), and as the cost of each slice the
 // calibration's sharing overhead times the slice (tasks sharing a CPU at slice g with a
 // cost cs per slice run at g / (g + cs) of the CPU; calibrate measured 1 / (1 + overhead)).
 // Each invocation also costs the calibration's process overhead (Predict). What the
 // calibration did not measure keeps the configuration's value.
 func MachineModel(cfg configs.Config, cal workload.Calibration, cores int) (configs.Config, Model) {
-	if cal.SliceMs > 0 {
-		cfg.Sim.CFSLatencyMs, cfg.Sim.CFSMinGranularityMs = cal.SliceMs, cal.SliceMs
+	slice := cal.SliceMs
+	if slice <= 0 {
+		slice = cal.RunMs // the slice as delivered, where the kernel's cannot be read
+	}
+	if slice > 0 {
+		cfg.Sim.CFSLatencyMs, cfg.Sim.CFSMinGranularityMs = slice, slice
 	}
 	switch {
-	case cal.ShareOverhead > 0 && cal.SliceMs > 0:
-		cfg.Sim.CFSContextSwitchUs = cal.ShareOverhead * cal.SliceMs * 1000
+	case cal.ShareOverhead > 0 && slice > 0:
+		cfg.Sim.CFSContextSwitchUs = cal.ShareOverhead * slice * 1000
 	case cal.SwitchUs > 0:
 		cfg.Sim.CFSContextSwitchUs = cal.SwitchUs
 	}

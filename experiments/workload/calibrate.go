@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -32,7 +33,7 @@ type Calibration struct {
 	EffectiveCPUs float64 `json:"effective_cpus,omitempty"`
 	// ShareOverhead is the fraction of CPU that payloads sharing the machine under its
 	// default scheduler use beyond what they use one at a time (MeasureSharing), and
-	// SwitchUs the same extra CPU per context switch the kernel counted, in microseconds.
+	// SwitchUs the same extra CPU per preemption of a payload, in microseconds.
 	// Under emulation a switch between processes costs far more than on hardware (the
 	// emulated TLB is flushed). 0 when not measured.
 	ShareOverhead float64 `json:"share_overhead,omitempty"`
@@ -42,8 +43,11 @@ type Calibration struct {
 	// (MeasureProcessOverhead). 0 when not measured.
 	ProcessOverheadMs float64 `json:"process_overhead_ms,omitempty"`
 	// SliceMs is the kernel's base slice for its fair scheduler (EEVDF's
-	// /sys/kernel/debug/sched/base_slice_ns), 0 when it could not be read.
+	// /sys/kernel/debug/sched/base_slice_ns), 0 when it could not be read; RunMs the CPU
+	// time payloads sharing the machine ran per preemption (MeasureSharing), the slice as
+	// delivered.
 	SliceMs float64 `json:"slice_ms,omitempty"`
+	RunMs   float64 `json:"run_ms,omitempty"`
 }
 
 // Units returns the work units that make ms milliseconds of CPU, spawn cost excluded.
@@ -63,7 +67,7 @@ func (c Calibration) Validate() error {
 	if c.SpawnMs < 0 {
 		return fmt.Errorf("spawn_ms: must be >= 0, got %g", c.SpawnMs)
 	}
-	if c.SwitchUs < 0 || c.ShareOverhead < 0 || c.SliceMs < 0 || c.EffectiveCPUs < 0 || c.ProcessOverheadMs < 0 {
+	if c.SwitchUs < 0 || c.ShareOverhead < 0 || c.SliceMs < 0 || c.RunMs < 0 || c.EffectiveCPUs < 0 || c.ProcessOverheadMs < 0 {
 		return fmt.Errorf("switch_us, share_overhead, slice_ms, effective_cpus and process_overhead_ms: must be >= 0, got %g, %g, %g, %g and %g",
 			c.SwitchUs, c.ShareOverhead, c.SliceMs, c.EffectiveCPUs, c.ProcessOverheadMs)
 	}
@@ -185,53 +189,53 @@ func MeasurePayloadUnits(path string, units int64, spawn time.Duration, rounds i
 
 // MeasureSharing runs k payloads of units work units each at once, rounds times, and
 // returns the medians of the extra CPU they use together: as a fraction of k times what one
-// uses alone (the median of k runs one at a time, before each round), and per context
-// switch the kernel counted meanwhile (/proc/stat ctxt). Noise below zero counts as 0. On a
-// machine with several CPUs the payloads share them and the overhead is what sharing costs
-// there.
-func MeasureSharing(path string, units int64, k, rounds int) (overhead float64, perSwitch time.Duration, err error) {
+// uses alone (the median of k runs one at a time, before each round), and per time one of
+// them was preempted (its involuntary context switches, from wait4). Noise below zero counts
+// as 0. It also returns the median CPU time the payloads ran per preemption: the time slice
+// the kernel gives tasks that share a CPU, where it cannot be read (ReadBaseSlice). On a machine
+// with several CPUs the payloads share them and the overhead is what sharing costs there.
+func MeasureSharing(path string, units int64, k, rounds int) (overhead float64, perSwitch, run time.Duration, err error) {
 	if units <= 0 || k < 2 || rounds <= 0 {
-		return 0, 0, fmt.Errorf("calibrate: units and rounds must be > 0 and payloads >= 2")
+		return 0, 0, 0, fmt.Errorf("calibrate: units and rounds must be > 0 and payloads >= 2")
 	}
 	fracs := make([]float64, rounds)
 	costs := make([]float64, rounds)
+	runs := make([]float64, rounds)
 	for r := range rounds {
 		alone := make([]time.Duration, k)
 		for i := range alone {
 			if alone[i], err = runPayload(path, units); err != nil {
-				return 0, 0, err
+				return 0, 0, 0, err
 			}
 		}
 		slices.Sort(alone)
-		c0, err := contextSwitches()
-		if err != nil {
-			return 0, 0, err
-		}
 		cmds := make([]*exec.Cmd, k)
 		for i := range cmds {
 			cmds[i] = exec.Command(path, strconv.FormatInt(units, 10))
 			if err := cmds[i].Start(); err != nil {
-				return 0, 0, fmt.Errorf("calibrate: payload %s: %w", path, err)
+				return 0, 0, 0, fmt.Errorf("calibrate: payload %s: %w", path, err)
 			}
 		}
 		var together time.Duration
+		var switches int64
 		for _, c := range cmds {
 			if err := c.Wait(); err != nil {
-				return 0, 0, fmt.Errorf("calibrate: payload %s: %w", path, err)
+				return 0, 0, 0, fmt.Errorf("calibrate: payload %s: %w", path, err)
 			}
 			together += c.ProcessState.UserTime() + c.ProcessState.SystemTime()
-		}
-		c1, err := contextSwitches()
-		if err != nil {
-			return 0, 0, err
+			if ru, ok := c.ProcessState.SysUsage().(*syscall.Rusage); ok {
+				switches += ru.Nivcsw // preemptions: the payloads never block
+			}
 		}
 		extra := max(float64(together-time.Duration(k)*alone[k/2]), 0)
 		fracs[r] = extra / float64(time.Duration(k)*alone[k/2])
-		costs[r] = extra / float64(max(c1-c0, 1))
+		costs[r] = extra / float64(max(switches, 1))
+		runs[r] = float64(together) / float64(max(switches, 1))
 	}
 	slices.Sort(fracs)
 	slices.Sort(costs)
-	return fracs[rounds/2], time.Duration(costs[rounds/2]), nil
+	slices.Sort(runs)
+	return fracs[rounds/2], time.Duration(costs[rounds/2]), time.Duration(runs[rounds/2]), nil
 }
 
 // CPUTimes is a reading of the machine's aggregate CPU time (/proc/stat).
@@ -279,15 +283,6 @@ func (t CPUTimes) Util(u CPUTimes) float64 {
 		return -1
 	}
 	return float64(u.Busy-t.Busy) / float64(u.Total-t.Total)
-}
-
-// contextSwitches reads the kernel's count of context switches since boot (/proc/stat ctxt).
-func contextSwitches() (int64, error) {
-	t := ReadCPUTimes()
-	if !t.OK {
-		return 0, fmt.Errorf("calibrate: /proc/stat unreadable")
-	}
-	return t.Switches, nil
 }
 
 // MeasureProcessOverhead runs n payloads of no work one after the other and returns the CPU
@@ -393,11 +388,11 @@ func Calibrate(target time.Duration, rounds int, payload string) (Calibration, e
 		return Calibration{}, err
 	}
 	c.UnitsPerMs = float64(time.Millisecond) / float64(perUnit)
-	f, sw, err := MeasureSharing(payload, int64(shareMs*c.UnitsPerMs), sharePayloads, shareRounds)
+	f, sw, run, err := MeasureSharing(payload, int64(shareMs*c.UnitsPerMs), sharePayloads, shareRounds)
 	if err != nil {
 		return Calibration{}, err
 	}
-	c.ShareOverhead, c.SwitchUs = f, float64(sw)/float64(time.Microsecond)
+	c.ShareOverhead, c.SwitchUs, c.RunMs = f, float64(sw)/float64(time.Microsecond), float64(run)/float64(time.Millisecond)
 	return c, nil
 }
 
@@ -415,6 +410,7 @@ func Average(cs []Calibration) Calibration {
 		a.SwitchUs += c.SwitchUs / n
 		a.ProcessOverheadMs += c.ProcessOverheadMs / n
 		a.SliceMs += c.SliceMs / n
+		a.RunMs += c.RunMs / n
 		a.CPUs = max(a.CPUs, c.CPUs)
 	}
 	a.UnitsPerMs = 1 / perUnit
