@@ -132,36 +132,47 @@ func TestKernelLoadAttach(t *testing.T) {
 		ops, info.String(), len(files), kerneltest.Ms(tm.Load), kerneltest.Ms(tm.Attach))
 }
 
-// hogShare runs nA hogA and nB hogB processes for d and returns the CPU time of each group.
-func hogShare(t *testing.T, nA, nB int, d time.Duration) (a, b time.Duration) {
+// hogShare runs two hogA and two hogB processes, started together, for windows of d each and
+// returns the A/B ratio of the CPU time the groups got in each window (+Inf when B got none).
+func hogShare(t *testing.T, windows int, d time.Duration) []float64 {
 	t.Helper()
 	w := kerneltest.NewWorkloads(t)
-	var hogs []*exec.Cmd
-	defer func() { kerneltest.Kill(hogs...) }()
-	for i := range max(nA, nB) { // interleaved, so neither group starts first
-		for _, g := range []struct {
-			name string
-			n    int
-		}{{"hogA", nA}, {"hogB", nB}} {
-			if i < g.n {
-				c, err := w.Start(g.name, "hog")
-				if err != nil {
-					t.Fatal(err)
-				}
-				hogs = append(hogs, c)
+	var a, b []*exec.Cmd
+	defer func() { kerneltest.Kill(append(a, b...)...) }()
+	for range 2 { // interleaved, so neither group starts first
+		for _, g := range []*[]*exec.Cmd{&a, &b} {
+			name := map[bool]string{true: "hogA", false: "hogB"}[g == &a]
+			c, err := w.Start(name, "hog")
+			if err != nil {
+				t.Fatal(err)
 			}
+			*g = append(*g, c)
 		}
 	}
-	time.Sleep(d)
-	for _, c := range hogs {
-		if filepath.Base(c.Path) == "hogA" {
-			a += kerneltest.ProcCPU(c.Process.Pid)
-		} else {
-			b += kerneltest.ProcCPU(c.Process.Pid)
+	cpu := func(cmds []*exec.Cmd) (sum time.Duration) {
+		for _, c := range cmds {
+			sum += kerneltest.ProcCPU(c.Process.Pid)
 		}
+		return sum
 	}
-	return a, b
+	ratios := make([]float64, windows)
+	a0, b0 := cpu(a), cpu(b)
+	for i := range ratios {
+		time.Sleep(d)
+		a1, b1 := cpu(a), cpu(b)
+		ratios[i] = math.Inf(1)
+		if b1 > b0 {
+			ratios[i] = float64(a1-a0) / float64(b1-b0)
+		}
+		a0, b0 = a1, b1
+	}
+	return ratios
 }
+
+// fairShare is the A/B CPU ratio of hogShare for groups meant to share equally: the median of
+// three 1 s windows. In the emulated guest a task is charged the wall time of a stall of the
+// host's qemu thread, so on a loaded host one window can be far off.
+func fairShare(t *testing.T) float64 { return median(hogShare(t, 3, time.Second)) }
 
 // policyKnobs: one rank level pushes a task back 750 ms of vtime, at most 1.5 s. Two groups
 // of CPU hogs that join together: the one ranked 2 levels behind (offset 1.5 s) waits until
@@ -183,20 +194,18 @@ const heartbeatStale = 3 * time.Second
 // give about 1x.
 func TestKernelPolicyEffect(t *testing.T) {
 	kerneltest.Attach(t)
-	ratio := func(rankB uint32) float64 {
+	ratio := func(rankB uint32, share func() float64) float64 {
 		s := start(t, backend.Options{Knobs: policyKnobs()}, map[string]uint32{"hogA": 0, "hogB": 1},
 			map[uint32]policy.Entry{0: {Rank: 0, Slice: int64(20 * time.Millisecond)}, 1: {Rank: rankB, Slice: int64(20 * time.Millisecond)}})
 		defer stop(t, s)
-		a, b := hogShare(t, 2, 2, 2*time.Second)
+		r := share()
 		if c, _ := s.Counters(); c.Ranked == 0 {
 			t.Fatalf("no enqueue was ranked: %+v", c)
 		}
-		if b == 0 {
-			return math.Inf(1)
-		}
-		return float64(a) / float64(b)
+		return r
 	}
-	ranked, equal := ratio(2), ratio(0)
+	ranked := ratio(2, func() float64 { return hogShare(t, 1, 2*time.Second)[0] })
+	equal := ratio(0, func() float64 { return fairShare(t) })
 	line := fmt.Sprintf("A ranked ahead: A/B CPU = %.2fx (want >= 2.5); equal ranks: %.2fx (want 0.67..1.5)", ranked, equal)
 	if ranked < 2.5 || equal < 0.67 || equal > 1.5 {
 		t.Fatal(line)
@@ -368,9 +377,8 @@ func TestKernelFailSafe(t *testing.T) {
 	s := start(t, backend.Options{Knobs: knobs, HeartbeatStale: 200 * time.Millisecond}, map[string]uint32{"hogA": 0, "hogB": 1},
 		map[uint32]policy.Entry{0: {Rank: 0}, 1: {Rank: 2}})
 	time.Sleep(400 * time.Millisecond)
-	a, b := hogShare(t, 2, 2, 2*time.Second)
+	stale := fairShare(t)
 	c, _ := s.Counters()
-	stale := float64(a) / float64(max(b, 1))
 	beat := make(chan struct{})
 	go func() { // a fresh heartbeat brings the ranks back
 		for {
@@ -383,9 +391,8 @@ func TestKernelFailSafe(t *testing.T) {
 		}
 	}()
 	s.Heartbeat()
-	a, b = hogShare(t, 2, 2, 2*time.Second)
+	fresh := hogShare(t, 1, 2*time.Second)[0]
 	close(beat)
-	fresh := float64(a) / float64(max(b, 1))
 	line := fmt.Sprintf("SIGKILL: default scheduler back in %.0f ms, 3/3 bystanders running; stale heartbeat: A/B = %.2fx (want 0.67..1.5), %d stale enqueues, %d ranked; heartbeats again: %.2fx (want >= 2.5)",
 		kerneltest.Ms(back), stale, c.Stale, c.Ranked, fresh)
 	if stale < 0.67 || stale > 1.5 || c.Stale == 0 || c.Ranked != 0 || fresh < 2.5 {
@@ -416,25 +423,37 @@ func makespan(t *testing.T, w *kerneltest.Workloads, n int, work time.Duration) 
 }
 
 // TestKernelMakespan: a CPU-bound batch under alps with learning off (no policy: plain fair
-// vtime) takes no more than 1.05x its makespan under the default scheduler. Runs alternate
-// (default, alps, ...) and the medians are compared.
+// vtime) takes no more than 1.05x its makespan under the default scheduler. Each round runs
+// the batch under both, back to back in alternating order, and the median of the rounds'
+// alps/default ratios is checked: the two runs of a round share the host's load of the moment,
+// which on a shared machine moves the makespan by more than the 5% asked.
 func TestKernelMakespan(t *testing.T) {
 	kerneltest.Attach(t)
 	const rounds, n, work = 5, 8, time.Second
 	w := kerneltest.NewWorkloads(t)
-	var def, alps []float64
+	var def, alps, ratios []float64
 	var load, attach time.Duration
-	for range rounds {
-		def = append(def, makespan(t, w, n, work).Seconds())
+	underAlps := func() float64 {
 		s := start(t, backend.Options{Knobs: defaultKnobs, HeartbeatStale: heartbeatStale}, nil, nil)
-		alps = append(alps, makespan(t, w, n, work).Seconds())
+		defer stop(t, s)
 		load, attach = s.Timings().Load, s.Timings().Attach
-		stop(t, s)
+		return makespan(t, w, n, work).Seconds()
 	}
-	md, ma := median(def), median(alps)
-	line := fmt.Sprintf("%d x %v batch: makespan default %.3f s, alps %.3f s (medians of %d: default %.2f, alps %.2f), ratio %.3f (want <= 1.05); load %.1f ms, attach %.1f ms",
-		n, work, md, ma, rounds, def, alps, ma/md, kerneltest.Ms(load), kerneltest.Ms(attach))
-	if ma/md > 1.05 {
+	for i := range rounds {
+		var d, a float64
+		if i%2 == 0 {
+			d = makespan(t, w, n, work).Seconds()
+			a = underAlps()
+		} else {
+			a = underAlps()
+			d = makespan(t, w, n, work).Seconds()
+		}
+		def, alps, ratios = append(def, d), append(alps, a), append(ratios, a/d)
+	}
+	r := median(ratios)
+	line := fmt.Sprintf("%d x %v batch: makespan alps/default %.3f (median of %d rounds: %.3f; want <= 1.05), default %.2f s, alps %.2f s; load %.1f ms, attach %.1f ms",
+		n, work, r, rounds, ratios, def, alps, kerneltest.Ms(load), kerneltest.Ms(attach))
+	if r > 1.05 {
 		t.Fatal(line)
 	}
 	t.Log(line)

@@ -31,6 +31,9 @@ PY
 	rm -f "$hdr/vmlinux.zst" "$hdr/vmlinux"
 fi
 
+# Include directories of the repository are given relative: the BTF line info records the
+# path of every header with code in it (policy/ordering.h), so an absolute path would make the
+# objects depend on where the repository is checked out (.ci/generated compares them).
 cd "$root/backend"
 # -fms-extensions: kernels >= 6.19 use anonymous struct members vmlinux.h reproduces.
 # The C types the loaders share with the BPF programs are generated (-type), so the Go side never
@@ -39,13 +42,13 @@ cd "$root/backend"
 go run github.com/cilium/ebpf/cmd/bpf2go -cc clang-19 -target bpfel -go-package backend \
 	-no-global-types -type knobs -type entry -type exit_rec -type dump -type counter -type record -type record_kind \
 	alps bpf/alps.bpf.c -- -O2 -g -Wall -Wno-microsoft-anon-tag -fms-extensions \
-	-I"$hdr" -Ibpf -I"$root/policy"
+	-I"$hdr" -Ibpf -I../policy
 echo "generate: backend/alps_bpfel.go and backend/alps_bpfel.o rebuilt"
 
 # The ordering rule alone, run in the kernel by the VM suite against the vectors.
 cd "$root/backend/orderingcheck"
 go run github.com/cilium/ebpf/cmd/bpf2go -cc clang-19 -target bpfel -go-package orderingcheck \
-	-no-global-types -type vector check ../bpf/ordering_check.bpf.c -- -O2 -g -Wall -I"$root/policy" -I/usr/include/x86_64-linux-gnu
+	-no-global-types -type vector check ../bpf/ordering_check.bpf.c -- -O2 -g -Wall -I../../policy -I/usr/include/x86_64-linux-gnu
 echo "generate: backend/orderingcheck/check_bpfel.{go,o} rebuilt"
 
 # The tracing-only records for --dry-run on kernels without sched_ext (backend/tracer).
