@@ -119,7 +119,9 @@ func TestMeasureParallelism(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if one < 0.5 || one > 1 {
+	// About 1; a loaded shared host can slow one of the two timed burns by a factor of
+	// several, so only a clearly wrong figure fails.
+	if one < 0.2 || one > 1 {
 		t.Errorf("one thread against itself: %.2f CPUs, want about 1", one)
 	}
 	two, err := MeasureParallelism(units, 2, 3)
