@@ -53,6 +53,7 @@ func learnerConfig(c Config) model.Config {
 		AttainedDefault: l.AttainedDefault,
 		MinSamples:      l.MinSamples,
 		RelativeRanks:   l.RelativeRanks,
+		ClassKeys:       l.ClassKeys,
 		Knobs:           OrderKnobs(c.Policy),
 	}
 }

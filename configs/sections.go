@@ -36,6 +36,7 @@ type Learner struct {
 	AttainedDefault  bool    `mapstructure:"attained_default"`
 	MinSamples       int     `mapstructure:"min_samples"`
 	RelativeRanks    bool    `mapstructure:"relative_ranks"`
+	ClassKeys        bool    `mapstructure:"class_keys"`
 }
 
 // Ranges of the frontend section (alps.yaml documents them; the other sections' ranges are

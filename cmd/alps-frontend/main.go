@@ -111,6 +111,10 @@ func newLearner(c configs.Config) (frontend.Learner, error) {
 		// The backend has no default entry: functions without one run unranked.
 		return nil, errors.New("learner.attained_default: simulator only, the backend does not apply a default entry yet")
 	}
+	if c.Learner.ClassKeys {
+		// The backend reads no class hints yet: class entries would be ignored.
+		return nil, errors.New("learner.class_keys: the backend does not apply class entries yet")
+	}
 	l, err := model.NewLearner(configs.LearnerConfig(c))
 	if err != nil {
 		return nil, err

@@ -28,6 +28,7 @@ type Invocation struct {
 	Demand   int64  // CPU time the invocation needs
 	Blocks   int    // sleeps (blocking I/O) splitting the CPU into Blocks+1 bursts
 	Sleep    int64  // length of each sleep
+	Class    uint32 // the class hint a warm worker marks its start with (0: none)
 }
 
 // Plan is what to replay: the function names (id = index) and the invocations in arrival
