@@ -4,13 +4,18 @@ GO    ?= go
 BIN   := bin
 export CGO_ENABLED ?= 0
 
-.PHONY: all build test unit-test fuzz fuzz-short lint vm-test bench demo demo-short generate check-generated deps clean
+.PHONY: all build test unit-test fuzz fuzz-short lint vm-test bench demo demo-short experiment native generate check-generated deps clean
 
 all: build
+
+# The payload without the Go runtime where there is an assembly entry point for it
+# (experiments/workload.PayloadLDFlags).
+PAYLOAD_LDFLAGS = $(if $(filter amd64,$(shell $(GO) env GOARCH)),-E=main.start,)
 
 ## build: the binaries into bin/ (static, no clang needed: BPF objects are committed)
 build:
 	$(GO) build -o $(BIN)/ ./cmd/...
+	$(GO) build -ldflags="$(PAYLOAD_LDFLAGS)" -o $(BIN)/alps-payload ./cmd/alps-payload
 
 ## test: unit tests, then the VM suite on a real sched_ext kernel (installs what it needs)
 test: unit-test vm-test
@@ -51,6 +56,14 @@ bench:
 ## demo: the end-to-end experiment (default vs vtime vs alps) in the VM
 demo: deps build
 	bash experiments/demo.sh
+
+## experiment: make demo's experiment at loads 0.5/0.7/0.85/0.95 x 3 seeds (about 40 min; not in CI)
+experiment: deps build
+	bash experiments/experiment.sh
+
+## native: the simulator's default-scheduler model against this host's own kernel (root, no VM)
+native: build
+	bash experiments/native.sh
 
 ## demo-short: the short version CI runs (gates on nothing lost or ejected and the loop closing)
 demo-short: deps build

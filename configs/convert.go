@@ -56,6 +56,7 @@ func learnerConfig(c Config) model.Config {
 		MinSamples:        l.MinSamples,
 		PriorWeight:       l.PriorWeight,
 		RelativeRanks:     l.RelativeRanks,
+		ClassKeys:         l.ClassKeys,
 		Knobs:             OrderKnobs(c.Policy),
 	}
 }

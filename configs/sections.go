@@ -38,6 +38,7 @@ type Learner struct {
 	MinSamples        int     `mapstructure:"min_samples"`
 	PriorWeight       float64 `mapstructure:"prior_weight"`
 	RelativeRanks     bool    `mapstructure:"relative_ranks"`
+	ClassKeys         bool    `mapstructure:"class_keys"`
 }
 
 // Ranges of the frontend section (alps.yaml documents them; the other sections' ranges are

@@ -76,6 +76,10 @@ type Config struct {
 	// included, clamped at 0), so the shortest known functions share offset 0 with the
 	// functions without an entry, which the backend orders at offset 0.
 	RelativeRanks bool
+	// ClassKeys learns a function whose warm invocations carry class hints per (function,
+	// class) when, on the window, the class predicts demand better than the function alone
+	// (classes.go): its hinted invocations get the table's class entries.
+	ClassKeys bool
 
 	Knobs policy.Knobs
 }
@@ -108,10 +112,13 @@ type Learner struct {
 	// forgot maps a forgotten function to the window's Total when it was forgotten: its
 	// records added before that are skipped.
 	forgot map[uint32]int64
+
+	cls classState // ClassKeys (classes.go)
 }
 
 type fnInfo struct {
 	id       uint32
+	class    uint32  // the class hint of its records when its function is learned per class, else 0
 	n        int     // samples in the window
 	lastSeen int     // index of its newest record in the window
 	cpu      float64 // sum of CPU demand
@@ -190,6 +197,7 @@ func (l *Learner) Update(now int64) *policy.Table {
 		tab.Entries = map[uint32]policy.Entry{}
 		return tab
 	}
+	l.fitClasses()
 	l.group()
 	l.predict()
 	if l.cfg.SRPTSlice {
@@ -200,6 +208,7 @@ func (l *Learner) Update(now int64) *policy.Table {
 		tab.Default, tab.HasDefault = l.pooledSteps(), true
 		lowerRanks(&tab.Default, l.base)
 	}
+	tab.Classes = l.cls.entries
 	return tab
 }
 
@@ -210,11 +219,12 @@ func (l *Learner) group() {
 	l.fns = l.fns[:0]
 	l.class = l.class[:0]
 	for i, r := range l.recs {
-		c, ok := l.classOf[r.Function]
+		key, hint := l.groupOf(r)
+		c, ok := l.classOf[key]
 		if !ok {
 			c = int32(len(l.fns))
-			l.classOf[r.Function] = c
-			l.fns = append(l.fns, fnInfo{id: r.Function})
+			l.classOf[key] = c
+			l.fns = append(l.fns, fnInfo{id: r.Function, class: hint})
 		}
 		l.class = append(l.class, c)
 		f := &l.fns[c]
@@ -235,11 +245,7 @@ func (l *Learner) group() {
 	fill := make([]int, len(l.fns))
 	for i, r := range l.recs {
 		c := l.class[i]
-		x := float64(r.CPU)
-		if !l.cfg.IORule {
-			x = float64(r.Burst())
-		}
-		l.samples[l.fns[c].off+fill[c]] = x
+		l.samples[l.fns[c].off+fill[c]] = l.sample(r)
 		fill[c]++
 	}
 }
@@ -351,7 +357,9 @@ func (l *Learner) derive() map[uint32]policy.Entry {
 			}
 		}
 		lowerRanks(&e, l.base)
-		out[f.id] = e
+		if !l.classEntry(f, e) {
+			out[f.id] = e
+		}
 	}
 	return out
 }

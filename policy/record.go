@@ -11,6 +11,9 @@ type Record struct {
 	RunDelay int64  // time it was runnable but waiting for a CPU, ns
 	Nvcsw    uint64 // voluntary context switches: the times it blocked
 	Nivcsw   uint64 // involuntary context switches: the times it was preempted
+	// Class is the class hint a warm worker marked the invocation's start with (package
+	// invocation; 0: none, and always 0 for an invocation that is a process).
+	Class uint32
 }
 
 // Wall is the invocation's completion time minus its arrival, at least 0.

@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"slices"
@@ -54,6 +55,16 @@ type Table struct {
 	// functions are unranked (plain fair vtime, the default slice).
 	Default    Entry
 	HasDefault bool
+	// Classes are the entries of functions learned per class hint (warm invocations marked
+	// with a class, package invocation): an invocation of such a function with a class in
+	// Classes is ordered by that entry, any other by the function's (LookupClass).
+	Classes map[ClassKey]Entry
+}
+
+// ClassKey names a function's invocations with one class hint.
+type ClassKey struct {
+	Function uint32
+	Class    uint32 // never 0 (no hint)
 }
 
 // Lookup returns the entry of function fn; ok is false if the function has no entry (the
@@ -64,6 +75,17 @@ func (t *Table) Lookup(fn uint32) (e Entry, ok bool) {
 	}
 	e, ok = t.Entries[fn]
 	return e, ok
+}
+
+// LookupClass returns the entry of function fn's invocations with class hint class: the
+// class's own entry if the table has one, else the function's (Lookup).
+func (t *Table) LookupClass(fn, class uint32) (e Entry, ok bool) {
+	if t != nil && class != 0 {
+		if e, ok = t.Classes[ClassKey{fn, class}]; ok {
+			return e, ok
+		}
+	}
+	return t.Lookup(fn)
 }
 
 // LookupOrDefault is Lookup falling back to the table's Default entry.
@@ -94,18 +116,38 @@ func (t *Table) WriteText(w io.Writer) error {
 	}
 	slices.Sort(ids)
 	for _, id := range ids {
-		e := t.Entries[id]
-		if _, err := fmt.Fprintf(w, "%d rank %d slice %dns demand %dns", id, e.Rank, e.Slice, e.Demand); err != nil {
+		if err := writeEntry(w, fmt.Sprint(id), t.Entries[id]); err != nil {
 			return err
 		}
-		for i := 1; i < int(e.NSteps); i++ {
-			if _, err := fmt.Fprintf(w, " from %dns rank %d", e.StepAt[i], e.StepRank[i]); err != nil {
-				return err
-			}
+	}
+	keys := make([]ClassKey, 0, len(t.Classes))
+	for k := range t.Classes {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b ClassKey) int {
+		if a.Function != b.Function {
+			return cmp.Compare(a.Function, b.Function)
 		}
-		if _, err := fmt.Fprintln(w); err != nil {
+		return cmp.Compare(a.Class, b.Class)
+	})
+	for _, k := range keys {
+		if err := writeEntry(w, fmt.Sprintf("%d class %d", k.Function, k.Class), t.Classes[k]); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// writeEntry writes one line of WriteText.
+func writeEntry(w io.Writer, name string, e Entry) error {
+	if _, err := fmt.Fprintf(w, "%s rank %d slice %dns demand %dns", name, e.Rank, e.Slice, e.Demand); err != nil {
+		return err
+	}
+	for i := 1; i < int(e.NSteps); i++ {
+		if _, err := fmt.Fprintf(w, " from %dns rank %d", e.StepAt[i], e.StepRank[i]); err != nil {
+			return err
+		}
+	}
+	_, err := fmt.Fprintln(w)
+	return err
 }

@@ -17,9 +17,26 @@ func (t *Table) Validate() error {
 			return fmt.Errorf("policy table: function %d: %w", fn, err)
 		}
 	}
+	if err := t.validateClasses(); err != nil {
+		return err
+	}
 	if t.HasDefault {
 		if err := t.Default.validate(); err != nil {
 			return fmt.Errorf("policy table: default entry: %w", err)
+		}
+	}
+	return nil
+}
+
+// validateClasses checks the class entries.
+func (t *Table) validateClasses() error {
+	for k, e := range t.Classes {
+		if k.Function >= MaxFunctions || k.Class == 0 {
+			return fmt.Errorf("policy table: class entry (function %d, class %d): the function id must be below %d and the class not 0",
+				k.Function, k.Class, MaxFunctions)
+		}
+		if err := e.validate(); err != nil {
+			return fmt.Errorf("policy table: function %d class %d: %w", k.Function, k.Class, err)
 		}
 	}
 	return nil

@@ -16,12 +16,9 @@ import (
 // running one preempts it. It never reads an invocation's demand before the invocation
 // completes.
 type ALPS struct {
-	learner  *model.Learner
-	interval int64
-	table    *policy.Table
-	k        policy.Knobs
+	learning
+	k policy.Knobs
 
-	env  *Env
 	v    []int64 // per task vtime
 	att  []int64 // per task CPU used so far in its invocation (the attained service)
 	enq  []int64 // when it was last queued
@@ -30,16 +27,56 @@ type ALPS struct {
 	runL []int // per core: the level of its task, -1 when idle
 	// entry is the policy entry of task t's function (diagnostics replace the table's).
 	entry func(t TaskID) (policy.Entry, bool)
+}
+
+// learning is what alps shares under both rules: a model.Learner fed every completed
+// invocation (Completed) that installs a new table every interval of simulated time (Timer).
+type learning struct {
+	learner  *model.Learner
+	interval int64
+	table    *policy.Table
+	env      *Env
 
 	// Tables counts the policy tables installed during the run.
 	Tables int
+}
+
+// start begins a run: no table until the first update, one interval from now.
+func (l *learning) start(env *Env) {
+	l.env = env
+	l.table = nil
+	if l.interval > 0 {
+		env.SetTimer(env.Now() + l.interval)
+	}
+}
+
+// Table is the policy table in use (nil before the first update).
+func (l *learning) Table() *policy.Table { return l.table }
+
+// Completed implements Completer: the learner sees what the backend would report.
+func (l *learning) Completed(t TaskID, r *Record) {
+	l.learner.Observe(policy.Record{
+		Function: r.Func,
+		Start:    r.Arrival,
+		End:      r.End,
+		CPU:      r.CPU,
+		RunDelay: r.End - r.Arrival - r.CPU - r.Blocked,
+		Nvcsw:    uint64(r.Wakeups),
+	})
+}
+
+// Timer implements Timed: relearn and install a new table.
+func (l *learning) Timer(now int64) {
+	l.table = l.learner.Update(now)
+	l.Tables++
+	l.env.SetTimer(now + l.interval)
 }
 
 // NewALPS returns the alps policy learning with l (fresh: its window should be empty) and
 // relearning every l.Config().UpdateInterval ns of simulated time (never if it is <= 0: the
 // policy then stays the plain vtime rule). A policy value serves one Run.
 func NewALPS(l *model.Learner) *ALPS {
-	a := &ALPS{learner: l, interval: l.Config().UpdateInterval, k: l.Config().Knobs}
+	a := &ALPS{learning: learning{learner: l, interval: l.Config().UpdateInterval}, k: l.Config().Knobs}
 	a.entry = func(t TaskID) (policy.Entry, bool) { return a.table.LookupOrDefault(a.env.Func(t)) }
 	return a
 }
@@ -72,7 +109,7 @@ func (a *ALPS) Name() string { return "alps" }
 
 // Start implements Policy.
 func (a *ALPS) Start(env *Env) {
-	a.env = env
+	a.start(env)
 	n := env.Tasks()
 	a.v = make([]int64, n)
 	a.att = make([]int64, n)
@@ -82,14 +119,7 @@ func (a *ALPS) Start(env *Env) {
 	for c := range a.runL {
 		a.runL[c] = -1
 	}
-	a.table = nil
-	if a.interval > 0 {
-		env.SetTimer(env.Now() + a.interval)
-	}
 }
-
-// Table is the policy table in use (nil before the first update).
-func (a *ALPS) Table() *policy.Table { return a.table }
 
 // Runnable implements Policy: the task is queued at the level of its attained CPU.
 func (a *ALPS) Runnable(t TaskID, why Reason) {
@@ -198,23 +228,4 @@ func (a *ALPS) Stopped(t TaskID, core int, ran int64, why StopReason) {
 	a.att[t] += ran
 	a.vnow = policy.AdvanceNow(a.vnow, a.v[t])
 	a.runL[core] = -1
-}
-
-// Completed implements Completer: the learner sees what the backend would report.
-func (a *ALPS) Completed(t TaskID, r *Record) {
-	a.learner.Observe(policy.Record{
-		Function: r.Func,
-		Start:    r.Arrival,
-		End:      r.End,
-		CPU:      r.CPU,
-		RunDelay: r.End - r.Arrival - r.CPU - r.Blocked,
-		Nvcsw:    uint64(r.Wakeups),
-	})
-}
-
-// Timer implements Timed: relearn and install a new table.
-func (a *ALPS) Timer(now int64) {
-	a.table = a.learner.Update(now)
-	a.Tables++
-	a.env.SetTimer(now + a.interval)
 }

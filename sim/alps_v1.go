@@ -2,9 +2,10 @@ package sim
 
 import (
 	"fmt"
+	"time"
+
 	"github.com/alps-sched/alps/model"
 	"github.com/alps-sched/alps/policy"
-	"time"
 )
 
 // ALPSv1 is the learned alps policy under the first ordering rule, kept for the ablation
@@ -15,19 +16,13 @@ import (
 // and relearns every update interval of simulated time. It never reads an invocation's
 // demand before the invocation completes.
 type ALPSv1 struct {
-	learner  *model.Learner
-	interval int64
-	table    *policy.Table
-	p        V1Knobs
+	learning
+	p V1Knobs
 
-	env  *Env
 	v    []int64 // per task vtime
 	att  []int64 // per task CPU used so far in its invocation (the attained service)
 	vnow int64
 	q    keyHeap
-
-	// Tables counts the policy tables installed during the run.
-	Tables int
 }
 
 // V1Knobs are the knobs of the first ordering rule, in ns.
@@ -51,7 +46,7 @@ func (k V1Knobs) Validate() error {
 
 // newALPSv1 returns the rule-v1 alps policy learning with l.
 func newALPSv1(l *model.Learner, k V1Knobs) *ALPSv1 {
-	return &ALPSv1{learner: l, interval: l.Config().UpdateInterval, p: k}
+	return &ALPSv1{learning: learning{learner: l, interval: l.Config().UpdateInterval}, p: k}
 }
 
 // Name implements Policy.
@@ -59,18 +54,11 @@ func (a *ALPSv1) Name() string { return "alps-v1" }
 
 // Start implements Policy.
 func (a *ALPSv1) Start(env *Env) {
-	a.env = env
+	a.start(env)
 	a.v = make([]int64, env.Tasks())
 	a.att = make([]int64, env.Tasks())
 	a.q = keyHeap{}
-	a.table = nil
-	if a.interval > 0 {
-		env.SetTimer(env.Now() + a.interval)
-	}
 }
-
-// Table is the policy table in use (nil before the first update).
-func (a *ALPSv1) Table() *policy.Table { return a.table }
 
 // Runnable implements Policy: rule steps 1-3 (the lag clamp on every enqueue). With
 // attained-service steps in the table the rank is the step of the CPU the task has used so
@@ -106,25 +94,6 @@ func (a *ALPSv1) Stopped(t TaskID, core int, ran int64, why StopReason) {
 	a.v[t] = policy.Charge(a.v[t], ran, policy.NiceZeroWeight)
 	a.att[t] += ran
 	a.vnow = policy.AdvanceNow(a.vnow, a.v[t])
-}
-
-// Completed implements Completer: the learner sees what the backend would report.
-func (a *ALPSv1) Completed(t TaskID, r *Record) {
-	a.learner.Observe(policy.Record{
-		Function: r.Func,
-		Start:    r.Arrival,
-		End:      r.End,
-		CPU:      r.CPU,
-		RunDelay: r.End - r.Arrival - r.CPU - r.Blocked,
-		Nvcsw:    uint64(r.Wakeups),
-	})
-}
-
-// Timer implements Timed: relearn and install a new table.
-func (a *ALPSv1) Timer(now int64) {
-	a.table = a.learner.Update(now)
-	a.Tables++
-	a.env.SetTimer(now + a.interval)
 }
 
 // keyV1 is step 3 of rule v1: the key of a task with vtime v is v pushed back by its rank's

@@ -51,6 +51,3 @@ func (h *keyHeap) push(key int64, t TaskID) {
 }
 
 func (h *keyHeap) pop() keyed { return h.s.pop() }
-
-// peek is the smallest key's entry; the heap must not be empty.
-func (h *keyHeap) peek() keyed { return h.s[0] }

@@ -38,8 +38,14 @@ var registry = map[string]Factory{
 	// The Gittins index of each function's demand distribution in the trace (read at the start).
 	"gittins": func(Params) (Policy, error) { return NewGittins(), nil },
 	"sfs":     func(p Params) (Policy, error) { return NewSFS(p.SFS, p.Cores), nil },
-	"vtime":   func(p Params) (Policy, error) { return NewVtime(p.Knobs), nil },
-	"alps":    newALPSFromParams,
+	// SFS as its released code behaves: long waiters go back into the FIFO queue.
+	"sfs-code": func(p Params) (Policy, error) {
+		q := p.SFS
+		q.RequeueStarved = true
+		return NewSFS(q, p.Cores), nil
+	},
+	"vtime": func(p Params) (Policy, error) { return NewVtime(p.Knobs), nil },
+	"alps":  newALPSFromParams,
 	// alps under the first ordering rule (one capped vtime offset per function), for the ablation.
 	"alps-v1": func(p Params) (Policy, error) {
 		l, err := newLearner(p)

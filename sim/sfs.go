@@ -6,6 +6,9 @@ type SFSParams struct {
 	UpdateEvery            int
 	StarvationSlices       float64
 	CFS                    CFSParams
+	// RequeueStarved is what SFS's released code does with a job that waited too long: it
+	// goes to the back of the FIFO queue with a fresh wait, instead of to cfs (the paper).
+	RequeueStarved bool
 }
 
 // SFS is SFS's FILTER policy (SC'22) as published: a new invocation joins a FIFO queue and
@@ -16,6 +19,14 @@ type SFSParams struct {
 // waited in the FIFO queue longer than StarvationSlices slices goes straight to cfs. A job
 // that blocks keeps its remaining FIFO credit. Simplification: the FIFO queue is global
 // (SFS's workers pull from one queue).
+//
+// SFS's released code (SFS-standalone) differs from the paper: a job that waited too long
+// is re-queued at the back of the FIFO queue with a fresh timestamp rather than demoted
+// (RequeueStarved, the policy sfs-code), so under overload the FIFO class keeps every job
+// and short ones wait behind long ones for a slice each; its queued jobs are already
+// SCHED_FIFO (priority 20), which is this model's FIFO class above cfs; and it polls a
+// 1,000,000-entry array and /proc every millisecond, about a third of a core, which the
+// model does not charge.
 type SFS struct {
 	env    *Env
 	p      SFSParams
@@ -31,10 +42,15 @@ type SFS struct {
 	first int64
 }
 
-// NewSFS returns an sfs policy for the given core count.
+// NewSFS returns an sfs policy for the given core count (sfs-code if p.RequeueStarved).
 func NewSFS(p SFSParams, cores int) *SFS { return &SFS{p: p, cfs: NewGlobalCFS(p.CFS)} }
 
-func (*SFS) Name() string        { return "sfs" }
+func (s *SFS) Name() string {
+	if s.p.RequeueStarved {
+		return "sfs-code"
+	}
+	return "sfs"
+}
 func (s *SFS) SwitchCost() int64 { return s.p.CFS.ContextSwitch }
 
 func (s *SFS) Start(e *Env) {
@@ -97,6 +113,13 @@ func (s *SFS) Pick(core int) (TaskID, int64, bool) {
 	for s.fifo.len() > 0 {
 		t := s.fifo.pop()
 		if now-s.since[t] > limit {
+			if s.p.RequeueStarved {
+				// To the back with a fresh wait: it is not starved when it comes round again
+				// in this loop, so the loop ends.
+				s.since[t] = now
+				s.fifo.push(t)
+				continue
+			}
 			s.demote[t] = true
 			s.cfs.Runnable(t, Arrived)
 			continue

@@ -77,3 +77,33 @@ func TestSFSStarvation(t *testing.T) {
 		t.Errorf("last job ends at %d, want 90 ms (work conserving)", res.Records[9].End)
 	}
 }
+
+// TestSFSCodeRequeue: SFS's released code re-queues a job that waited too long at the back
+// of the FIFO queue instead of demoting it: the ten jobs of TestSFSStarvation then all run
+// first-in first-out, one after the other.
+func TestSFSCodeRequeue(t *testing.T) {
+	const ms = int64(1e6)
+	p := testParams(t, 1)
+	p.SFS.InitialSlice = 10 * ms
+	p.SFS.CFS.ContextSwitch = 0
+	pol, err := New("sfs-code", Params{Cores: 1, SFS: p.SFS})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pol.Name() != "sfs-code" {
+		t.Errorf("name %q", pol.Name())
+	}
+	tr := &Trace{Functions: []string{"f"}}
+	for i := 0; i < 10; i++ {
+		tr.Inv = append(tr.Inv, Invocation{Arrival: 0, CPU: 9 * ms})
+	}
+	res, err := Run(tr, pol, Options{Cores: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 10; i++ {
+		if got, want := res.Records[i].End, int64(i+1)*9*ms; got != want {
+			t.Errorf("job %d ends at %d, want %d (FIFO)", i, got, want)
+		}
+	}
+}

@@ -1,19 +1,18 @@
 package tracer
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/alps-sched/alps/backend"
+	"github.com/alps-sched/alps/internal/kerneltest"
 	"github.com/alps-sched/alps/policy"
 )
 
@@ -130,45 +129,9 @@ func TestRecordsByProcessName(t *testing.T) {
 	}
 }
 
-// cgroup2 returns a new cgroup v2 directory for the test, or skips.
-func cgroup2(t *testing.T) string {
-	t.Helper()
-	f, err := os.Open("/proc/self/mountinfo")
-	if err != nil {
-		t.Skip(err)
-	}
-	defer f.Close()
-	root := ""
-	s := bufio.NewScanner(f)
-	for s.Scan() {
-		fields := strings.Fields(s.Text())
-		for i, x := range fields {
-			if x == "-" && i+1 < len(fields) && fields[i+1] == "cgroup2" {
-				root = fields[4]
-			}
-		}
-	}
-	if root == "" {
-		t.Skip("no cgroup v2 mounted")
-	}
-	dir := filepath.Join(root, "alps-tracer-test-"+strconv.Itoa(os.Getpid()))
-	if err := os.Mkdir(dir, 0o755); err != nil {
-		t.Skipf("cannot create a cgroup: %v", err)
-	}
-	t.Cleanup(func() {
-		for range 50 {
-			if os.Remove(dir) == nil {
-				return
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-	})
-	return dir
-}
-
 func TestRecordsByCgroup(t *testing.T) {
 	tr := load(t)
-	dir := cgroup2(t)
+	dir := kerneltest.Cgroup(t)
 	id, err := backend.CgroupID(dir)
 	if err != nil {
 		t.Fatal(err)

@@ -7,6 +7,7 @@
 //	alps-bench loadgen   --trace plan.csv --calibration cal.json --payload PATH --out results.csv
 //	alps-bench analyze   --dir RUNS --out experiments/results [--short]
 //	alps-bench run       [--short] --out experiments/results      (the whole experiment, in the VM)
+//	alps-bench experiment --runs DIR --out experiments/results     (run at several loads and seeds)
 package main
 
 import (
@@ -27,6 +28,6 @@ func main() {
 		os.Exit(cli.ExitFailure)
 	}
 	root := app.Root()
-	root.AddCommand(calibrateCmd(app), planCmd(app), loadgenCmd(app), analyzeCmd(app), runCmd(app))
+	root.AddCommand(calibrateCmd(app), planCmd(app), loadgenCmd(app), analyzeCmd(app), runCmd(app), experimentCmd(app))
 	os.Exit(app.Execute(ctx, os.Args[1:]))
 }

@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/alps-sched/alps/cmd/internal/cli"
 	"github.com/alps-sched/alps/configs"
 	"github.com/alps-sched/alps/experiments/loadgen"
+	"github.com/alps-sched/alps/experiments/plan"
 	"github.com/alps-sched/alps/sim"
 	"github.com/alps-sched/alps/sim/trace"
 )
@@ -26,7 +28,7 @@ func runBench(t *testing.T, args ...string) (int, string, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	app.Root().AddCommand(calibrateCmd(app), planCmd(app), loadgenCmd(app), analyzeCmd(app), runCmd(app))
+	app.Root().AddCommand(calibrateCmd(app), planCmd(app), loadgenCmd(app), analyzeCmd(app), runCmd(app), experimentCmd(app))
 	var out, errb bytes.Buffer
 	app.SetOutput(&out, &errb)
 	code := app.Execute(t.Context(), args)
@@ -44,12 +46,12 @@ func writeFile(t *testing.T, path, body string) string {
 	return path
 }
 
-// plan runs "alps-bench plan" with a small trace (60 invocations of at most 8 functions over
-// 6 s) into dir and returns the path of the CSV and the command's stdout.
-func plan(t *testing.T, dir string, extra ...string) (path, stdout, stderr string) {
+// runPlan runs "alps-bench plan" with a small trace (60 invocations of 8 functions at load
+// 0.85 on 2 cores) into dir and returns the path of the CSV and the command's output.
+func runPlan(t *testing.T, dir string, extra ...string) (path, stdout, stderr string) {
 	t.Helper()
 	out := filepath.Join(dir, planFile)
-	args := append([]string{"plan", "--invocations", "60", "--functions", "8", "--span", "6s", "--out", out}, extra...)
+	args := append([]string{"plan", "--invocations", "60", "--functions", "8", "--cores", "2", "--load", "0.85", "--out", out}, extra...)
 	code, stdout, errOut := runBench(t, args...)
 	if code != 0 {
 		t.Fatalf("plan: exit %d: %s", code, errOut)
@@ -60,57 +62,39 @@ func plan(t *testing.T, dir string, extra ...string) (path, stdout, stderr strin
 func TestPlan(t *testing.T) {
 	dir := t.TempDir()
 	cal := writeFile(t, filepath.Join(dir, "cal.json"), `{"units_per_ms": 1000, "spawn_ms": 20}`)
-	slow := writeFile(t, filepath.Join(dir, "slow.json"), `{"units_per_ms": 300, "spawn_ms": 100}`)
 	tests := []struct {
-		name      string
-		args      []string
-		minDemand time.Duration
-		span      time.Duration // about
-		note      string        // on stderr
+		name                 string
+		args                 []string
+		minDemand, maxDemand time.Duration
 	}{
-		{"defaults", nil, 5 * time.Millisecond, 6 * time.Second, ""},
+		{"defaults", nil, 3 * time.Millisecond, 3 * time.Second},
 		// Demands stay above 1.5x the payload process cost (20 ms).
-		{"calibrated", []string{"--calibration", cal}, 30 * time.Millisecond, 6 * time.Second, ""},
-		{"narrow demands", []string{"--min-demand", "10ms", "--max-demand", "400ms"}, 10 * time.Millisecond, 6 * time.Second, ""},
-		// A slow guest (100 ms a process): 60 invocations of at least 150 ms would take 5.3 s of
-		// the 2 x 0.85 x 6 s offered; the span stretches to 1.5 x 5.3 s / 1.7 = 8 s instead.
-		{"slow machine", []string{"--calibration", slow}, 150 * time.Millisecond, 8 * time.Second,
-			"plan: the smallest demand is 150ms here (1.5x the payload process cost or --min-demand): the invocations span 8s instead of 6s to offer load 0.85\n"},
+		{"calibrated", []string{"--calibration", cal}, 30 * time.Millisecond, 3 * time.Second},
+		{"narrow demands", []string{"--min-demand", "10ms", "--max-demand", "400ms"}, 10 * time.Millisecond, 400 * time.Millisecond},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			out, stdout, stderr := plan(t, t.TempDir(), tt.args...)
-			if stderr != tt.note {
-				t.Errorf("stderr %q, want %q", stderr, tt.note)
+			out, stdout, stderr := runPlan(t, t.TempDir(), tt.args...)
+			if stderr != "" {
+				t.Errorf("stderr %q", stderr)
 			}
 			tr, err := trace.ReadCSVFile(out)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(tr.Inv) != 60 || len(tr.Functions) > 8 {
-				t.Errorf("%d invocations of %d functions, want 60 of at most 8", len(tr.Inv), len(tr.Functions))
+			if len(tr.Inv) != 60 || len(tr.Functions) != 8 {
+				t.Errorf("%d invocations of %d functions, want 60 of 8", len(tr.Inv), len(tr.Functions))
 			}
-			if u := tr.Utilization(2); math.Abs(u-0.85) > 0.05 {
-				t.Errorf("load on 2 cores %.3f, want 0.85 +- 0.05", u)
-			}
-			if span := time.Duration(tr.Span()); span < tt.span-time.Second || span > tt.span+time.Second {
-				t.Errorf("span %v, want about %v", span, tt.span)
-			}
-			maxDemand := 3 * time.Second
-			if tt.name == "narrow demands" {
-				maxDemand = 400 * time.Millisecond
+			if u := tr.Utilization(2); math.Abs(u-0.85) > 0.01 {
+				t.Errorf("load on 2 cores %.3f, want 0.85", u)
 			}
 			for i, in := range tr.Inv {
 				// The CSV keeps decimal ms: allow a nanosecond of rounding.
-				if d := time.Duration(in.CPU); d < tt.minDemand-time.Nanosecond || d > maxDemand+time.Nanosecond {
-					t.Fatalf("invocation %d: demand %v outside [%v, %v]", i, d, tt.minDemand, maxDemand)
+				if d := time.Duration(in.CPU); d < tt.minDemand-time.Nanosecond || d > tt.maxDemand+time.Nanosecond {
+					t.Fatalf("invocation %d: demand %v outside [%v, %v]", i, d, tt.minDemand, tt.maxDemand)
 				}
 			}
-			lo, hi := demandRange(tr)
-			// The count is of the functions that got an invocation, those the CSV names.
-			want := fmt.Sprintf("plan: 60 invocations of %d functions over %.1fs, load %.2f on 2 cores, demand %.1f..%.1f ms\n",
-				len(tr.Functions), float64(tr.Span())/1e9, tr.Utilization(2), lo, hi)
-			if stdout != want {
+			if want := "plan: " + plan.Summarize(tr, 2).String() + " on 2 cores\n"; stdout != want {
 				t.Errorf("stdout %q, want %q", stdout, want)
 			}
 		})
@@ -119,7 +103,7 @@ func TestPlan(t *testing.T) {
 
 func TestPlanIsReproducible(t *testing.T) {
 	read := func(seed string) []byte {
-		p, _, _ := plan(t, t.TempDir(), "--seed", seed)
+		p, _, _ := runPlan(t, t.TempDir(), "--seed", seed)
 		b, err := os.ReadFile(p)
 		if err != nil {
 			t.Fatal(err)
@@ -135,9 +119,9 @@ func TestPlanIsReproducible(t *testing.T) {
 	}
 }
 
-// writeRun writes the results of a run that completes every invocation of tr with an FCT of
-// factor x its demand (CPU + I/O), lost invocations lost.
-func writeRun(t *testing.T, dir, name string, tr *sim.Trace, factor float64, lost int, ejections string) {
+// writeRun writes the results of round round of a run that completes every invocation of
+// tr with an FCT of factor x its demand (CPU + I/O), lost invocations lost.
+func writeRun(t *testing.T, dir, name string, round int, tr *sim.Trace, factor float64, lost int, ejections string) {
 	t.Helper()
 	rs := make([]loadgen.Result, len(tr.Inv))
 	for i, in := range tr.Inv {
@@ -152,25 +136,37 @@ func writeRun(t *testing.T, dir, name string, tr *sim.Trace, factor float64, los
 	if err := loadgen.WriteResults(&b, rs); err != nil {
 		t.Fatal(err)
 	}
-	writeFile(t, filepath.Join(dir, name, resultsFile), b.String())
+	d := filepath.Join(dir, name, strconv.Itoa(round))
+	writeFile(t, filepath.Join(d, resultsFile), b.String())
 	if ejections != "" {
-		writeFile(t, filepath.Join(dir, name, ejectionsFile), ejections)
+		writeFile(t, filepath.Join(d, ejectionsFile), ejections)
 	}
+	writeFile(t, filepath.Join(d, replayFile), `{"cpus": 1, "util_span": 0.7, "util_wall": 0.6}`)
+	writeFile(t, filepath.Join(d, hostFile), fmt.Sprintf(`{"load_before": %d.5}`, round))
 }
 
-// runsDir lays out a runs directory: a small plan and the three runs at the given FCT factors.
+// roundFactors scale a scheduler's FCT factor in its three rounds: the median is the factor.
+var roundFactors = []float64{1.1, 1, 0.8}
+
+// runsDir lays out a runs directory: a small plan and three rounds of the three runs at the
+// given FCT factors.
 func runsDir(t *testing.T, factors map[string]float64) (string, *sim.Trace) {
 	t.Helper()
 	dir := t.TempDir()
-	p, _, _ := plan(t, dir)
+	p, _, _ := runPlan(t, dir)
 	tr, err := trace.ReadCSVFile(p)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, s := range schedulers {
-		writeRun(t, dir, s, tr, factors[s], 0, "0\n")
+		for r, k := range roundFactors {
+			writeRun(t, dir, s, r+1, tr, factors[s]*k, 0, "0\n")
+		}
 	}
-	writeFile(t, filepath.Join(dir, "alps", frontendFile), `{"cpu_percent": 1.25, "update_p99_ms": 3.5, "updates": 40, "records": 600}`)
+	for r := range roundFactors {
+		writeFile(t, filepath.Join(dir, "alps", strconv.Itoa(r+1), frontendFile),
+			fmt.Sprintf(`{"cpu_percent": 1.25, "update_p99_ms": 3.5, "updates": %d, "records": 600}`, 40+r))
+	}
 	return dir, tr
 }
 
@@ -183,15 +179,22 @@ func TestAnalyze(t *testing.T) {
 	}
 	var sum struct {
 		Schedulers []struct {
-			Name        string  `json:"name"`
-			Completed   *int    `json:"completed"`
-			Lost        *int    `json:"lost"`
-			Ejections   *int    `json:"ejections"`
-			MeanFCTMs   float64 `json:"mean_fct_ms"`
-			ShortMeanMs float64 `json:"short_mean_fct_ms"`
-			P99FCTMs    float64 `json:"p99_fct_ms"`
-			LongP99SD   float64 `json:"long_p99_slowdown"`
+			Name        string    `json:"name"`
+			Runs        int       `json:"runs"`
+			MeanRuns    []float64 `json:"mean_fct_ms_runs"`
+			Completed   *int      `json:"completed"`
+			Lost        *int      `json:"lost"`
+			Ejections   *int      `json:"ejections"`
+			MeanFCTMs   float64   `json:"mean_fct_ms"`
+			ShortMeanMs float64   `json:"short_mean_fct_ms"`
+			P99FCTMs    float64   `json:"p99_fct_ms"`
+			LongP99SD   float64   `json:"long_p99_slowdown"`
 		} `json:"schedulers"`
+		Trace struct {
+			Invocations int     `json:"invocations"`
+			Functions   int     `json:"functions"`
+			OfferedLoad float64 `json:"offered_load"`
+		} `json:"trace"`
 		Frontend struct {
 			CPUPercent  float64 `json:"cpu_percent"`
 			UpdateP99Ms float64 `json:"update_p99_ms"`
@@ -229,9 +232,20 @@ func TestAnalyze(t *testing.T) {
 		if math.Abs(s.LongP99SD-wantFactor[s.Name]) > 1e-3 {
 			t.Errorf("%s: long-class p99 slowdown %.4f, want %.1f (every slowdown is)", s.Name, s.LongP99SD, wantFactor[s.Name])
 		}
+		if s.Runs != 3 || len(s.MeanRuns) != 3 || math.Abs(s.MeanRuns[0]-1.1*want) > 1e-3*want || math.Abs(s.MeanRuns[2]-0.8*want) > 1e-3*want {
+			t.Errorf("%s: runs %d, mean FCT per run %v, want 3 in round order (%.1f, %.1f, %.1f)", s.Name, s.Runs, s.MeanRuns, 1.1*want, want, 0.8*want)
+		}
+	}
+	if sum.Trace.Invocations != len(tr.Inv) || sum.Trace.Functions != 8 || math.Abs(sum.Trace.OfferedLoad-tr.Utilization(1)) > 1e-9 {
+		t.Errorf("trace %+v, want %d invocations of 8 functions at load %.3f on the one simulated CPU", sum.Trace, len(tr.Inv), tr.Utilization(1))
 	}
 	if sum.Frontend.CPUPercent != 1.25 || sum.Frontend.UpdateP99Ms != 3.5 || sum.Frontend.Records != 600 || sum.Frontend.Updates != 40 {
-		t.Errorf("frontend figures %+v, want those of frontend.json", sum.Frontend)
+		t.Errorf("frontend figures %+v, want those of frontend.json (the fewest updates of the rounds)", sum.Frontend)
+	}
+	for _, w := range []string{"[", "host load (1 min) at each run's start: default 1.5 2.5 3.5", "guest CPU busy over the arrivals", "prediction: "} {
+		if !strings.Contains(stdout, w) {
+			t.Errorf("stdout lacks %q:\n%s", w, stdout)
+		}
 	}
 	if !strings.Contains(stdout, "targets (full): all met") {
 		t.Errorf("stdout lacks the verdict:\n%s", stdout)
@@ -275,7 +289,7 @@ func TestAnalyzeTargets(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			dir, tr := runsDir(t, map[string]float64{"default": 3, "vtime": 2.5, "alps": tt.alps})
 			if tt.lostAlps > 0 {
-				writeRun(t, dir, "alps", tr, tt.alps, tt.lostAlps, "0\n")
+				writeRun(t, dir, "alps", 2, tr, tt.alps, tt.lostAlps, "0\n")
 			}
 			args := []string{"analyze", "--dir", dir, "--out", t.TempDir()}
 			if tt.short {
@@ -328,25 +342,25 @@ func TestBadInput(t *testing.T) {
 			d := copyRuns(t)
 			os.RemoveAll(filepath.Join(d, "vtime"))
 			return []string{"analyze", "--dir", d, "--out", t.TempDir()}
-		}, cli.ExitFailure, []string{"run vtime:", "results.csv"}},
+		}, cli.ExitFailure, []string{"run vtime:", "vtime: no such file"}},
 		{"analyze with a bad ejection count", func(t *testing.T) []string {
 			d := copyRuns(t)
-			writeFile(t, filepath.Join(d, "alps", ejectionsFile), "two\n")
+			writeFile(t, filepath.Join(d, "alps", "2", ejectionsFile), "two\n")
 			return []string{"analyze", "--dir", d, "--out", t.TempDir()}
-		}, cli.ExitFailure, []string{filepath.Join("alps", ejectionsFile), `"two" is not a count`}},
+		}, cli.ExitFailure, []string{filepath.Join("alps", "2", ejectionsFile), `"two" is not a count`}},
 		{"analyze without the frontend figures", func(t *testing.T) []string {
 			d := copyRuns(t)
-			os.Remove(filepath.Join(d, "alps", frontendFile))
+			os.Remove(filepath.Join(d, "alps", "3", frontendFile))
 			return []string{"analyze", "--dir", d, "--out", t.TempDir()}
 		}, cli.ExitFailure, []string{"frontend figures", frontendFile}},
 		{"analyze with broken frontend figures", func(t *testing.T) []string {
 			d := copyRuns(t)
-			writeFile(t, filepath.Join(d, "alps", frontendFile), "{cpu")
+			writeFile(t, filepath.Join(d, "alps", "1", frontendFile), "{cpu")
 			return []string{"analyze", "--dir", d, "--out", t.TempDir()}
 		}, cli.ExitFailure, []string{frontendFile}},
 		{"analyze with a bad results number", func(t *testing.T) []string {
 			d := copyRuns(t)
-			p := filepath.Join(d, "default", resultsFile)
+			p := filepath.Join(d, "default", "1", resultsFile)
 			b, _ := os.ReadFile(p)
 			lines := strings.Split(string(b), "\n")
 			f := strings.Split(lines[3], ",")
@@ -354,25 +368,33 @@ func TestBadInput(t *testing.T) {
 			lines[3] = strings.Join(f, ",")
 			writeFile(t, p, strings.Join(lines, "\n"))
 			return []string{"analyze", "--dir", d, "--out", t.TempDir()}
-		}, cli.ExitFailure, []string{filepath.Join("default", resultsFile) + ":4:5: end_ms: \"soon\" is not a number"}},
+		}, cli.ExitFailure, []string{filepath.Join("default", "1", resultsFile) + ":4:5: end_ms: \"soon\" is not a number"}},
+		{"analyze with a broken replay file", func(t *testing.T) []string {
+			d := copyRuns(t)
+			writeFile(t, filepath.Join(d, "vtime", "2", replayFile), "[")
+			return []string{"analyze", "--dir", d, "--out", t.TempDir()}
+		}, cli.ExitFailure, []string{filepath.Join("vtime", "2", replayFile)}},
 		{"plan with a missing calibration", func(t *testing.T) []string {
 			return []string{"plan", "--calibration", filepath.Join(t.TempDir(), "cal.json"), "--out", filepath.Join(t.TempDir(), "p.csv")}
 		}, cli.ExitFailure, []string{"cal.json"}},
 		{"plan into a missing directory", func(t *testing.T) []string {
-			return []string{"plan", "--invocations", "40", "--span", "4s", "--out", filepath.Join(t.TempDir(), "no", "p.csv")}
+			return []string{"plan", "--invocations", "100", "--out", filepath.Join(t.TempDir(), "no", "p.csv")}
 		}, cli.ExitFailure, []string{"no/p.csv", "no such file"}},
 		{"plan with a negative load", func(t *testing.T) []string {
 			return []string{"plan", "--load", "-1", "--out", filepath.Join(t.TempDir(), "p.csv")}
-		}, cli.ExitFailure, []string{"--load", "-1"}},
+		}, cli.ExitUsage, []string{"load", "-1"}},
 		{"plan with no functions", func(t *testing.T) []string {
 			return []string{"plan", "--functions", "0", "--out", filepath.Join(t.TempDir(), "p.csv")}
-		}, cli.ExitFailure, []string{"--functions"}},
+		}, cli.ExitUsage, []string{"functions: must be > 0"}},
 		{"plan with min demand above max", func(t *testing.T) []string {
 			return []string{"plan", "--min-demand", "2s", "--max-demand", "1s", "--out", filepath.Join(t.TempDir(), "p.csv")}
-		}, cli.ExitFailure, []string{"min demand"}},
-		{"plan with no invocations", func(t *testing.T) []string {
-			return []string{"plan", "--invocations", "0", "--out", filepath.Join(t.TempDir(), "p.csv")}
-		}, cli.ExitUsage, []string{"--invocations: must be >= 2, got 0"}},
+		}, cli.ExitUsage, []string{"min demand"}},
+		{"plan with too few invocations", func(t *testing.T) []string {
+			return []string{"plan", "--invocations", "5", "--functions", "8", "--out", filepath.Join(t.TempDir(), "p.csv")}
+		}, cli.ExitUsage, []string{"invocations: must be >= 2 per function (16), got 5"}},
+		{"plan with no span", func(t *testing.T) []string {
+			return []string{"plan", "--span", "0s", "--out", filepath.Join(t.TempDir(), "p.csv")}
+		}, cli.ExitUsage, []string{"invocations or span"}},
 		{"plan with a bad duration", func(t *testing.T) []string {
 			return []string{"plan", "--span", "forty"}
 		}, cli.ExitUsage, []string{"--span"}},
@@ -385,6 +407,10 @@ func TestBadInput(t *testing.T) {
 		}, cli.ExitFailure, []string{"t.csv"}},
 		{"run with an unknown scheduler", func(*testing.T) []string { return []string{"run", "--schedulers", "default,cfs"} },
 			cli.ExitUsage, []string{`unknown scheduler "cfs"`}},
+		{"run with no rounds", func(*testing.T) []string { return []string{"run", "--rounds", "0"} },
+			cli.ExitUsage, []string{"--rounds: must be >= 1, got 0"}},
+		{"run with a bad load", func(*testing.T) []string { return []string{"run", "--load", "3"} },
+			cli.ExitUsage, []string{"--load: must be in (0, 2], got 3"}},
 		{"run with a bad frontend env", func(*testing.T) []string { return []string{"run", "--frontend-env", "GODEBUG"} },
 			cli.ExitUsage, []string{`"GODEBUG" is not KEY=VALUE`}},
 		{"unknown command", func(*testing.T) []string { return []string{"bench"} }, cli.ExitUsage, []string{`unknown command "bench"`}},
@@ -454,8 +480,10 @@ func TestGuestConfig(t *testing.T) {
 		wantCores int
 	}{
 		{"no calibration yet", "", 0},
-		{"single-threaded TCG", `{"units_per_ms": 300, "spawn_ms": 30, "cpus": 2, "effective_cpus": 1.03}`, 1},
-		{"both vCPUs deliver", `{"units_per_ms": 300, "spawn_ms": 30, "cpus": 2, "effective_cpus": 1.8}`, 2},
+		{"one vCPU", `{"units_per_ms": 300, "spawn_ms": 3, "cpus": 1, "effective_cpus": 1}`, 1},
+		// Never more than the machine's CPUs.
+		{"more delivered than CPUs", `{"units_per_ms": 300, "spawn_ms": 30, "cpus": 1, "effective_cpus": 1.8}`, 1},
+		{"two CPUs, both delivering", `{"units_per_ms": 300, "spawn_ms": 30, "cpus": 2, "effective_cpus": 1.8}`, 2},
 		{"parallelism not measured", `{"units_per_ms": 300, "spawn_ms": 30}`, guestCPUs},
 	}
 	for _, tt := range tests {
@@ -487,5 +515,73 @@ func TestGuestConfig(t *testing.T) {
 				t.Errorf("frontend section lost: %+v", cfg.Frontend)
 			}
 		})
+	}
+}
+
+// TestSchedule: every round runs every scheduler once, each round starting one scheduler
+// later, so each scheduler takes every position within a round once over three rounds.
+func TestSchedule(t *testing.T) {
+	got := schedule(schedulers, 3)
+	want := "default/1 vtime/1 alps/1 vtime/2 alps/2 default/2 alps/3 default/3 vtime/3"
+	var s []string
+	for _, b := range got {
+		s = append(s, fmt.Sprintf("%s/%d", b.sched, b.round))
+	}
+	if strings.Join(s, " ") != want {
+		t.Errorf("schedule = %s\nwant       %s", strings.Join(s, " "), want)
+	}
+	if d := (boot{sched: "alps", round: 2}).dir("R"); d != filepath.Join("R", "alps", "2") {
+		t.Errorf("run directory %s", d)
+	}
+}
+
+// TestExperimentReport: the report over loads and seeds takes, per load and scheduler, each
+// seed's median over rounds and its prediction, and leaves out a point without runs.
+func TestExperimentReport(t *testing.T) {
+	runs := t.TempDir()
+	for _, l := range []float64{0.5, 0.9} {
+		for _, s := range []uint{1, 2} {
+			d := pointDir(runs, l, s)
+			k := l * float64(s)
+			src, _ := runsDir(t, map[string]float64{"default": 3 * k, "vtime": 2.5 * k, "alps": 1.4 * k})
+			if err := os.CopyFS(d, os.DirFS(src)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	out := t.TempDir()
+	code, stdout, errOut := runBench(t, "experiment", "--analyze", "--runs", runs, "--out", out, "--loads", "0.5,0.9,0.95", "--seeds", "1,2")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var pts []point
+	data, err := os.ReadFile(filepath.Join(out, "experiment.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, &pts); err != nil {
+		t.Fatal(err)
+	}
+	if len(pts) != 6 {
+		t.Fatalf("%d points, want 2 loads x 3 schedulers (0.95 has no runs):\n%s", len(pts), data)
+	}
+	for _, p := range pts {
+		if len(p.Seeds) != 2 || len(p.MeanFCTMs) != 2 || len(p.PredMean) != 2 || p.PredMean[0] <= 0 {
+			t.Errorf("point %+v", p)
+		}
+	}
+	// Seed 2's FCTs are twice seed 1's (same plan, factor x seed).
+	if d := pts[0]; d.Scheduler != "default" || math.Abs(d.MeanFCTMs[1]/d.MeanFCTMs[0]-2) > 1e-6 {
+		t.Errorf("default at 0.5: %+v", d)
+	}
+	for _, w := range []string{"load sched", " 0.50 default", " 0.90 alps", "within 1.25x"} {
+		if !strings.Contains(stdout, w) {
+			t.Errorf("table lacks %q:\n%s", w, stdout)
+		}
+	}
+	for _, f := range []string{"experiment.txt", "experiment_mean_fct.png", "experiment_short_fct.png", "experiment_long_slowdown.png"} {
+		if st, err := os.Stat(filepath.Join(out, f)); err != nil || st.Size() == 0 {
+			t.Errorf("%s: %v", f, err)
+		}
 	}
 }

@@ -2,15 +2,19 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
-	"math"
 	"os"
+	"runtime"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/sys/unix"
 
 	"github.com/alps-sched/alps/cmd/internal/cli"
 	"github.com/alps-sched/alps/experiments/loadgen"
+	"github.com/alps-sched/alps/experiments/plan"
 	"github.com/alps-sched/alps/experiments/workload"
 	"github.com/alps-sched/alps/sim"
 	"github.com/alps-sched/alps/sim/trace"
@@ -32,7 +36,8 @@ func calibrateCmd(app *cli.App) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(app.Stdout(), "calibration: %.1f units/ms, payload process %.2f ms of CPU\n", c.UnitsPerMs, c.SpawnMs)
+			fmt.Fprintf(app.Stdout(), "calibration: %.1f units/ms, payload process %.2f ms of CPU (+%.2f ms outside it), sharing +%.1f%% CPU (%.1f us per preemption), %d CPUs delivering %.2f at once, base slice %.2f ms (%.2f ms run per preemption)\n",
+				c.UnitsPerMs, c.SpawnMs, c.ProcessOverheadMs, 100*c.ShareOverhead, c.SwitchUs, c.CPUs, c.EffectiveCPUs, c.SliceMs, c.RunMs)
 			if out != "" {
 				return workload.WriteCalibration(out, c)
 			}
@@ -49,16 +54,8 @@ func calibrateCmd(app *cli.App) *cobra.Command {
 
 // planOptions shape the experiment's trace.
 type planOptions struct {
+	plan.Options
 	calibration string
-	invocations int
-	functions   int
-	cores       int
-	load        float64
-	ioFraction  float64
-	span        time.Duration
-	minDemand   time.Duration
-	maxDemand   time.Duration
-	seed        uint64
 	out         string
 }
 
@@ -66,18 +63,12 @@ func planCmd(app *cli.App) *cobra.Command {
 	var o planOptions
 	cmd := &cobra.Command{
 		Use:   "plan",
-		Short: "Generate the experiment's Azure-like trace, shaped to this machine (write a CSV trace)",
+		Short: "Generate the experiment's trace (tens of functions, demands over decades, bursts; a CSV trace)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if o.invocations < 2 {
-				return cli.Usagef("--invocations: must be >= 2, got %d", o.invocations)
-			}
-			tr, note, err := makePlan(o)
+			tr, err := makePlan(o)
 			if err != nil {
 				return err
-			}
-			if note != "" {
-				fmt.Fprintln(app.Stderr(), "plan: "+note)
 			}
 			f, err := os.Create(o.out)
 			if err != nil {
@@ -87,84 +78,48 @@ func planCmd(app *cli.App) *cobra.Command {
 			if err := trace.WriteCSV(f, tr); err != nil {
 				return fmt.Errorf("%s: %w", o.out, err)
 			}
-			lo, hi := demandRange(tr)
-			fmt.Fprintf(app.Stdout(), "plan: %d invocations of %d functions over %.1fs, load %.2f on %d cores, demand %.1f..%.1f ms\n",
-				len(tr.Inv), invokedFunctions(tr), float64(tr.Span())/1e9, tr.Utilization(o.cores), o.cores, lo, hi)
+			fmt.Fprintf(app.Stdout(), "plan: %s on %d cores\n", plan.Summarize(tr, o.Cores), o.Cores)
 			return f.Close()
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.calibration, "calibration", "", "calibration file: demands are kept above 1.5x the payload process cost")
-	f.IntVar(&o.invocations, "invocations", 600, "invocations")
-	f.IntVar(&o.functions, "functions", 24, "distinct functions")
-	f.IntVar(&o.cores, "cores", 2, "cores the load is relative to")
-	f.Float64Var(&o.load, "load", 0.85, "offered CPU load per core")
-	f.Float64Var(&o.ioFraction, "io-fraction", 0.1, "fraction of I/O-bound functions")
-	f.DurationVar(&o.span, "span", 40*time.Second, "time over which the invocations arrive")
-	f.DurationVar(&o.minDemand, "min-demand", 5*time.Millisecond, "smallest demand (raised to 1.5x the process cost)")
-	f.DurationVar(&o.maxDemand, "max-demand", 3*time.Second, "largest demand")
-	f.Uint64Var(&o.seed, "seed", 1, "random seed")
+	f.StringVar(&o.calibration, "calibration", "", "calibration file: demands stay above 1.5x its payload process cost")
+	f.DurationVar(&o.Span, "span", 40*time.Second, "time over which the invocations arrive (their number follows)")
+	f.IntVar(&o.Invocations, "invocations", 0, "if > 0: this many invocations, the span following from the load")
+	f.IntVar(&o.Functions, "functions", plan.DefaultFunctions, "distinct functions (each invoked at least twice)")
+	f.IntVar(&o.Cores, "cores", 1, "cores the load is relative to")
+	f.Float64Var(&o.Load, "load", 0.7, "offered CPU load per core")
+	f.DurationVar(&o.MinDemand, "min-demand", 3*time.Millisecond, "smallest demand (raised to 1.5x the payload process cost)")
+	f.DurationVar(&o.MaxDemand, "max-demand", 3*time.Second, "largest demand")
+	f.Float64Var(&o.Decades, "decades", plan.DefaultDecades, "function medians spread over this many decades above the smallest demand")
+	f.Float64Var(&o.HeavyFraction, "heavy", plan.DefaultHeavyFraction, "fraction of functions with heavy-tailed (Pareto) demands")
+	f.Float64Var(&o.IOShare, "io-share", plan.DefaultIOShare, "share of invocations that are I/O-bound")
+	f.Uint64Var(&o.Seed, "seed", 1, "random seed")
 	f.StringVar(&o.out, "out", "plan.csv", "trace CSV to write")
 	return cmd
 }
 
-// invokedFunctions counts the functions of tr that have at least one invocation (the CSV
-// names only those).
-func invokedFunctions(tr *sim.Trace) int {
-	seen := map[uint32]bool{}
-	for _, in := range tr.Inv {
-		seen[in.Func] = true
-	}
-	return len(seen)
-}
-
-// demandRange returns the smallest and largest CPU demand of tr in ms.
-func demandRange(tr *sim.Trace) (lo, hi float64) {
-	lo = math.Inf(1)
-	for _, in := range tr.Inv {
-		lo, hi = math.Min(lo, float64(in.CPU)/1e6), math.Max(hi, float64(in.CPU)/1e6)
-	}
-	return lo, hi
-}
-
-// minDemandShare is the most of the offered CPU the invocations' smallest demands may take
-// together: past it most demands sit on the floor and the trace loses its heavy tail.
-const minDemandShare = 1 / 1.5
-
-// makePlan generates and shapes the trace. Demands stay above 1.5x the payload process cost,
-// and when the machine is so slow (a loaded host under emulation) that the invocations at
-// that floor would take more than minDemandShare of the offered CPU, the span is stretched
-// (note says so) rather than the trace refused: the load and the invocation count are what
-// the experiment is about.
-func makePlan(o planOptions) (tr *sim.Trace, note string, err error) {
-	min := o.minDemand
+// makePlan generates the trace, its smallest demand raised to 1.5x the payload process cost
+// of the calibration, if any: below that an invocation would be mostly process start.
+func makePlan(o planOptions) (*sim.Trace, error) {
 	if o.calibration != "" {
 		c, err := workload.ReadCalibration(o.calibration)
 		if err != nil {
-			return nil, "", err
+			return nil, err
 		}
-		if d := time.Duration(1.5 * c.SpawnMs * float64(time.Millisecond)); d > min {
-			min = d
-		}
+		o.MinDemand = max(o.MinDemand, time.Duration(1.5*c.SpawnMs*float64(time.Millisecond)))
+		o.MaxDemand = max(o.MaxDemand, o.MinDemand)
 	}
-	span := o.span
-	floor := float64(o.invocations) * float64(min) / (o.load * float64(o.cores))
-	if need := time.Duration(floor / minDemandShare).Round(time.Second); float64(span)*minDemandShare < floor {
-		note = fmt.Sprintf("the smallest demand is %v here (1.5x the payload process cost or --min-demand): the invocations span %v instead of %v to offer load %.2f",
-			min.Round(100*time.Microsecond), need, span, o.load)
-		span = need
-	}
-	raw, err := trace.Generate(trace.GenOptions{Functions: o.functions, Invocations: o.invocations, Cores: o.cores,
-		Load: o.load, IOFraction: o.ioFraction, Seed: o.seed})
+	tr, err := plan.Generate(o.Options)
 	if err != nil {
-		return nil, "", err
+		return nil, cli.Usagef("plan: %v", err)
 	}
-	tr, err = loadgen.Shape(raw, o.cores, o.load, int64(span), int64(min), int64(o.maxDemand))
-	return tr, note, err
+	return tr, nil
 }
 
 func loadgenCmd(app *cli.App) *cobra.Command {
-	var tracePath, calPath, out string
+	var tracePath, calPath, out, statsPath string
+	var rt int
 	var cfg loadgen.Config
 	cmd := &cobra.Command{
 		Use:   "loadgen",
@@ -174,18 +129,26 @@ func loadgenCmd(app *cli.App) *cobra.Command {
 			if tracePath == "" || calPath == "" || cfg.Payload == "" {
 				return cli.Usagef("--trace, --calibration and --payload are required")
 			}
+			if rt < 0 || rt > 99 {
+				return cli.Usagef("--realtime: must be in [0, 99], got %d", rt)
+			}
+			if rt > 0 {
+				if err := becomeRealtime(rt); err != nil {
+					return err
+				}
+			}
 			tr, err := trace.ReadCSVFile(tracePath)
 			if err != nil {
 				return err
 			}
-			plan, err := loadgen.FromTrace(tr)
+			p, err := loadgen.FromTrace(tr)
 			if err != nil {
 				return fmt.Errorf("%s: %w", tracePath, err)
 			}
 			if cfg.Calibration, err = workload.ReadCalibration(calPath); err != nil {
 				return err
 			}
-			return replay(cmd.Context(), app, plan, cfg, out)
+			return replay(cmd.Context(), app, p, cfg, out, statsPath)
 		},
 	}
 	f := cmd.Flags()
@@ -196,14 +159,25 @@ func loadgenCmd(app *cli.App) *cobra.Command {
 	f.StringVar(&cfg.CgroupRoot, "cgroup-root", "", "cgroup v2 directory for the per-function cgroups (empty: none)")
 	f.DurationVar(&cfg.Drain, "drain", time.Minute, "wait this long after the last arrival before killing what runs (lost)")
 	f.StringVar(&out, "out", "results.csv", "results CSV to write")
+	f.StringVar(&statsPath, "stats", "", "also write the machine's utilisation during the replay here (JSON)")
+	f.IntVar(&rt, "realtime", 0, "if > 0, run at this SCHED_FIFO priority (root) so that arrivals are on time whatever the scheduler under test does; the payloads return to the normal class at their first instruction")
 	return cmd
 }
 
-func replay(ctx context.Context, app *cli.App, plan loadgen.Plan, cfg loadgen.Config, out string) error {
+func replay(ctx context.Context, app *cli.App, p loadgen.Plan, cfg loadgen.Config, out, statsPath string) error {
 	t0 := time.Now()
-	rs, err := loadgen.Run(ctx, plan, cfg)
+	rs, st, err := loadgen.Run(ctx, p, cfg)
 	if err != nil {
 		return err
+	}
+	if statsPath != "" {
+		data, err := json.MarshalIndent(st, "", "  ")
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(statsPath, append(data, '\n'), 0o644); err != nil {
+			return err
+		}
 	}
 	f, err := os.Create(out)
 	if err != nil {
@@ -219,6 +193,28 @@ func replay(ctx context.Context, app *cli.App, plan loadgen.Plan, cfg loadgen.Co
 			lost++
 		}
 	}
-	fmt.Fprintf(app.Stdout(), "loadgen: %d invocations, %d lost, in %.1fs\n", len(rs), lost, time.Since(t0).Seconds())
+	fmt.Fprintf(app.Stdout(), "loadgen: %d invocations, %d lost, in %.1fs; CPUs %.0f%% busy over the arrivals, %.0f%% until the last end\n",
+		len(rs), lost, time.Since(t0).Seconds(), 100*st.UtilSpan, 100*st.UtilWall)
 	return f.Close()
+}
+
+// becomeRealtime makes this process SCHED_FIFO at priority prio: it sets the policy of the
+// calling thread and re-executes the program from it, so that every thread of the new image
+// (the Go runtime's included) inherits the policy, and so does every process it starts. It
+// returns at once if the process already runs SCHED_FIFO.
+func becomeRealtime(prio int) error {
+	if a, err := unix.SchedGetAttr(0, 0); err == nil && a.Policy == unix.SCHED_FIFO {
+		return nil
+	}
+	runtime.LockOSThread()
+	attr := &unix.SchedAttr{Size: unix.SizeofSchedAttr, Policy: unix.SCHED_FIFO, Priority: uint32(prio)}
+	if err := unix.SchedSetAttr(0, attr, 0); err != nil {
+		runtime.UnlockOSThread()
+		return fmt.Errorf("--realtime: SCHED_FIFO: %w (needs root or CAP_SYS_NICE)", err)
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("--realtime: %w", err)
+	}
+	return fmt.Errorf("--realtime: re-executing %s: %w", exe, syscall.Exec(exe, os.Args, os.Environ()))
 }

@@ -6,18 +6,26 @@
 // The load generator starts it under each function's name (through a link named after the
 // function), so the kernel classifies it by process name before it runs. It has no flags and
 // no dependencies beyond the runtime, so that it starts fast.
+//
+// Its first act is to put itself in the normal scheduling class: the load generator runs at
+// real-time priority (alps-bench loadgen --realtime) so that arrivals are on time whatever
+// the scheduler under test does, and its children inherit that priority up to here.
 package main
 
 import (
 	"fmt"
 	"os"
 	"strconv"
+	"syscall"
 	"time"
+	"unsafe"
 
 	"github.com/alps-sched/alps/experiments/workload"
 )
 
 func main() {
+	var param [1]int32 // struct sched_param: priority 0
+	syscall.RawSyscall(syscall.SYS_SCHED_SETSCHEDULER, 0, 0, uintptr(unsafe.Pointer(&param[0])))
 	s, err := parse(os.Args[1:])
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "alps-payload: %v\n", err)

@@ -64,7 +64,7 @@ mean) instead of log-normal: heavy tails within functions.`,
 				return fmt.Errorf("--out %s: %w", out, err)
 			}
 			app.Log().Info().Int("invocations", len(tr.Inv)).Int("functions", len(tr.Functions)).
-				Float64("utilization", tr.Utilization(o.Cores)).Str("out", out).Msg("generated")
+				Float64("offered_load", tr.Utilization(o.Cores)).Str("out", out).Msg("generated")
 			return nil
 		},
 	}

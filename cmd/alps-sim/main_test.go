@@ -157,3 +157,20 @@ func TestRunTableAndGen(t *testing.T) {
 		t.Errorf("table:\n%s", stdout)
 	}
 }
+
+// TestOverloadedTrace: a trace asking for more CPU than the cores supply is stated as an
+// offered load above 1, and said to be overloaded, not as a utilization.
+func TestOverloadedTrace(t *testing.T) {
+	dir := t.TempDir()
+	trace := writeFile(t, dir, "t.csv", "arrival_ms,function,cpu_ms\n0,a,300\n100,b,300\n200,a,300\n")
+	code, stdout, stderr := execute(t, "run", "--trace", trace, "--cores", "1", "--policies", "fifo")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if want := "trace: 3 invocations, 2 functions, offered load 4.500 on 1 cores (overloaded: more CPU asked for than the cores supply)\n"; !strings.HasPrefix(stdout, want) {
+		t.Errorf("stdout %q, want it to start with %q", stdout, want)
+	}
+	if strings.Contains(stdout, "utilization") {
+		t.Errorf("stdout says utilization:\n%s", stdout)
+	}
+}

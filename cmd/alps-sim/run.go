@@ -48,8 +48,10 @@ type Output struct {
 
 // TraceInfo describes the simulated trace.
 type TraceInfo struct {
-	Invocations int     `json:"invocations"`
-	Functions   int     `json:"functions"`
+	Invocations int `json:"invocations"`
+	Functions   int `json:"functions"`
+	// Utilization is the offered load: CPU demand / (span * cores), above 1 when the trace
+	// asks for more than the cores supply (the key keeps its name).
 	Utilization float64 `json:"utilization"`
 }
 
@@ -153,7 +155,7 @@ func runRun(cmd *cobra.Command, app *cli.App, fl *runFlags) error {
 	log := app.Log()
 	ctx := cmd.Context()
 	log.Info().Int("invocations", len(tr.Inv)).Int("functions", len(tr.Functions)).
-		Float64("utilization", tr.Utilization(fl.cores)).Msg("trace loaded")
+		Float64("offered_load", tr.Utilization(fl.cores)).Msg("trace loaded")
 	out := Output{
 		Trace:   TraceInfo{Invocations: len(tr.Inv), Functions: len(tr.Functions), Utilization: tr.Utilization(fl.cores)},
 		Cores:   fl.cores,
@@ -234,9 +236,18 @@ func printResults(w io.Writer, out *Output, asJSON bool) error {
 	return writeTable(w, out)
 }
 
+// overload notes an offered load above 1: the trace asks for more CPU than the cores have,
+// so no schedule keeps up and what piles up is set by the trace's length.
+func overload(load float64) string {
+	if load > 1 {
+		return " (overloaded: more CPU asked for than the cores supply)"
+	}
+	return ""
+}
+
 func writeTable(w io.Writer, o *Output) error {
-	fmt.Fprintf(w, "trace: %d invocations, %d functions, utilization %.3f on %d cores\n",
-		o.Trace.Invocations, o.Trace.Functions, o.Trace.Utilization, o.Cores)
+	fmt.Fprintf(w, "trace: %d invocations, %d functions, offered load %.3f on %d cores%s\n",
+		o.Trace.Invocations, o.Trace.Functions, o.Trace.Utilization, o.Cores, overload(o.Trace.Utilization))
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "policy\tcompleted\tmean_fct_ms\tp50_fct_ms\tp99_fct_ms\tmean_slowdown\tp99_slowdown\tshort_mean_fct_ms\tlong_p99_slowdown\tpreemptions\tctx_switches\t")
 	for _, s := range o.Results {

@@ -1,4 +1,4 @@
-// Package analysis turns the experiment's measured runs (one per scheduler) and the
+// Package analysis turns the experiment's measured runs (several per scheduler) and the
 // simulator's prediction for the same trace into the summary the README quotes
 // (experiments/results/latest.json), a side-by-side table, target checks and figures.
 package analysis
@@ -8,13 +8,17 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
+	"strings"
 
 	"github.com/alps-sched/alps/experiments/loadgen"
+	"github.com/alps-sched/alps/experiments/plan"
 	"github.com/alps-sched/alps/sim"
 	"github.com/alps-sched/alps/sim/metrics"
 )
 
-// Scheduler is one scheduler's row of the summary. The JSON names are an interface.
+// Scheduler is one scheduler's row of the summary: of one run, or the median over runs
+// (Aggregate). The JSON names are an interface.
 type Scheduler struct {
 	Name            string  `json:"name"`
 	Completed       int     `json:"completed"`
@@ -24,6 +28,61 @@ type Scheduler struct {
 	ShortMeanFCTMs  float64 `json:"short_mean_fct_ms"`
 	P99FCTMs        float64 `json:"p99_fct_ms"`
 	LongP99Slowdown float64 `json:"long_p99_slowdown"`
+	// Runs is how many runs the row aggregates and MeanFCTMsRuns their mean FCTs in run
+	// order (MeanFCTMs is their median).
+	Runs          int       `json:"runs,omitempty"`
+	MeanFCTMsRuns []float64 `json:"mean_fct_ms_runs,omitempty"`
+	// GuestUtilRuns is each run's measured utilisation of the guest's CPUs over the
+	// arrivals' span (the counterpart of the trace's offered load; -1: not measured), and
+	// HostLoadRuns the host's 1-minute load average when each run started.
+	GuestUtilRuns []float64 `json:"guest_util_runs,omitempty"`
+	HostLoadRuns  []float64 `json:"host_load_runs,omitempty"`
+	// PredictedMeanFCTMsRuns is the simulator's mean FCT for each run, on the CPU speed
+	// that run's boot measured (Model.Speed), and SpeedRuns those speeds.
+	PredictedMeanFCTMsRuns []float64 `json:"predicted_mean_fct_ms_runs,omitempty"`
+	SpeedRuns              []float64 `json:"speed_runs,omitempty"`
+	// DeliveredRuns is, per run, the emulator's host CPU time per second the guest was busy
+	// during the replay: about 1 (a little more: the emulator's own threads) when the host
+	// gave the guest a whole core, less when other work took part of it (the guest's clock
+	// runs on, so its CPU looks slower).
+	DeliveredRuns []float64 `json:"delivered_runs,omitempty"`
+}
+
+// Median is the median of xs (the mean of the middle two for an even count), 0 if empty.
+func Median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	if n := len(s); n%2 == 0 {
+		return (s[n/2-1] + s[n/2]) / 2
+	}
+	return s[len(s)/2]
+}
+
+// Aggregate is the row of one scheduler's runs: each figure the median over the runs,
+// invocations lost and ejections summed (any is a failure), MeanFCTMsRuns the runs' mean
+// FCTs. Runs' utilisation and host load are carried over from the runs' own slices.
+func Aggregate(name string, runs []Scheduler) Scheduler {
+	out := Scheduler{Name: name, Runs: len(runs)}
+	var completed, mean, short, p99, long []float64
+	for _, r := range runs {
+		completed = append(completed, float64(r.Completed))
+		mean = append(mean, r.MeanFCTMs)
+		short = append(short, r.ShortMeanFCTMs)
+		p99 = append(p99, r.P99FCTMs)
+		long = append(long, r.LongP99Slowdown)
+		out.Lost += r.Lost
+		out.Ejections += r.Ejections
+		out.GuestUtilRuns = append(out.GuestUtilRuns, r.GuestUtilRuns...)
+		out.HostLoadRuns = append(out.HostLoadRuns, r.HostLoadRuns...)
+		out.DeliveredRuns = append(out.DeliveredRuns, r.DeliveredRuns...)
+	}
+	out.Completed = int(Median(completed))
+	out.MeanFCTMs, out.ShortMeanFCTMs, out.P99FCTMs, out.LongP99Slowdown = Median(mean), Median(short), Median(p99), Median(long)
+	out.MeanFCTMsRuns = mean
+	return out
 }
 
 // Frontend is the daemon's cost during the alps run.
@@ -40,10 +99,56 @@ type Frontend struct {
 	Updates uint64 `json:"updates"`
 }
 
-// Summary is experiments/results/latest.json.
+// Summary is experiments/results/latest.json (and, with the prediction's rows only,
+// prediction.json).
 type Summary struct {
-	Schedulers []Scheduler `json:"schedulers"`
-	Frontend   Frontend    `json:"frontend"`
+	// Trace describes the replayed trace: its invocations, functions and offered load.
+	Trace      *plan.Summary `json:"trace,omitempty"`
+	Schedulers []Scheduler   `json:"schedulers"`
+	Frontend   Frontend      `json:"frontend"`
+	// Model is the machine the prediction simulated, from the calibration.
+	Model *Model `json:"model,omitempty"`
+}
+
+// Model is what the simulator was told about the machine for the prediction.
+type Model struct {
+	Cores int `json:"cores"`
+	// CFSSliceMs and CFSSwitchUs are the default scheduler's slice and the cost of each
+	// slice when tasks share a CPU (sim.cfs_latency_ms = sim.cfs_min_granularity_ms,
+	// sim.cfs_context_switch_us).
+	CFSSliceMs  float64 `json:"cfs_slice_ms"`
+	CFSSwitchUs float64 `json:"cfs_switch_us"`
+	// SpawnMs is a payload process's cost, part of every invocation's demand, and
+	// ProcessOverheadMs what each costs the machine outside the payload (added to each
+	// invocation's CPU in the simulation).
+	SpawnMs           float64 `json:"spawn_ms"`
+	ProcessOverheadMs float64 `json:"process_overhead_ms"`
+	// Speed is the CPU time a unit of work took during a run relative to the plan's
+	// calibration (each boot calibrates again around its replay: the emulated CPU's speed
+	// moves with the host's other work), and SpawnPlanMs the payload process cost the plan
+	// took off each demand when it converted it to work units. 0: as planned.
+	Speed       float64 `json:"speed"`
+	SpawnPlanMs float64 `json:"spawn_plan_ms,omitempty"`
+}
+
+// MedianModel is the median of each figure of ms (the model the summary states when every
+// run had its own).
+func MedianModel(ms []Model) Model {
+	pick := func(f func(Model) float64) float64 {
+		xs := make([]float64, len(ms))
+		for i, m := range ms {
+			xs[i] = f(m)
+		}
+		return Median(xs)
+	}
+	return Model{Cores: ms[0].Cores,
+		CFSSliceMs:        pick(func(m Model) float64 { return m.CFSSliceMs }),
+		CFSSwitchUs:       pick(func(m Model) float64 { return m.CFSSwitchUs }),
+		SpawnMs:           pick(func(m Model) float64 { return m.SpawnMs }),
+		ProcessOverheadMs: pick(func(m Model) float64 { return m.ProcessOverheadMs }),
+		Speed:             pick(func(m Model) float64 { return m.Speed }),
+		SpawnPlanMs:       pick(func(m Model) float64 { return m.SpawnPlanMs }),
+	}
 }
 
 // Outcome is what happened to one invocation, measured or simulated: the common ground of
@@ -186,19 +291,74 @@ func WriteJSON(path string, v any) error {
 	return os.WriteFile(path, append(data, '\n'), 0o644)
 }
 
-// WriteTable prints the measured rows beside the simulator's prediction.
-func WriteTable(w io.Writer, measured, predicted []Scheduler, fe Frontend) {
-	fmt.Fprintf(w, "%-22s %9s %5s %5s %12s %12s %12s %10s\n", "scheduler", "completed", "lost", "eject",
-		"mean_fct_ms", "short_fct_ms", "p99_fct_ms", "long_p99_sd")
-	row := func(label string, r Scheduler) {
-		fmt.Fprintf(w, "%-22s %9d %5d %5d %12.1f %12.1f %12.1f %10.2f\n", label, r.Completed, r.Lost, r.Ejections,
-			r.MeanFCTMs, r.ShortMeanFCTMs, r.P99FCTMs, r.LongP99Slowdown)
+// PredictionFactor is how far (as a factor either way) a scheduler's median measured mean
+// FCT may be from its prediction (issue 12).
+const PredictionFactor = 1.25
+
+// CheckPrediction returns one line per scheduler whose median measured mean FCT is further
+// than factor from its prediction, and one if the schedulers' order by mean FCT differs.
+func CheckPrediction(measured, predicted []Scheduler, factor float64) []string {
+	var fails []string
+	for _, m := range measured {
+		p, ok := Find(predicted, m.Name)
+		if !ok || p.MeanFCTMs <= 0 || m.MeanFCTMs <= 0 {
+			continue
+		}
+		if r := m.MeanFCTMs / p.MeanFCTMs; r > factor || r < 1/factor {
+			fails = append(fails, fmt.Sprintf("%s: measured mean FCT %.1f ms is %.2f x its prediction %.1f ms (target within %.2fx)",
+				m.Name, m.MeanFCTMs, r, p.MeanFCTMs, factor))
+		}
 	}
+	if mo, po := order(measured), order(predicted); mo != po {
+		fails = append(fails, fmt.Sprintf("order by mean FCT: measured %s, predicted %s", mo, po))
+	}
+	return fails
+}
+
+// order lists the rows by mean FCT, best first ("alps < vtime < default").
+func order(rows []Scheduler) string {
+	s := slices.Clone(rows)
+	slices.SortStableFunc(s, func(a, b Scheduler) int {
+		switch {
+		case a.MeanFCTMs < b.MeanFCTMs:
+			return -1
+		case a.MeanFCTMs > b.MeanFCTMs:
+			return 1
+		}
+		return 0
+	})
+	names := make([]string, len(s))
+	for i, r := range s {
+		names[i] = r.Name
+	}
+	return strings.Join(names, " < ")
+}
+
+// spread formats a run figure's median and range: "850.1 [760.2-901.0]" (the median alone
+// for one run).
+func spread(median float64, runs []float64) string {
+	if len(runs) < 2 {
+		return fmt.Sprintf("%.1f", median)
+	}
+	return fmt.Sprintf("%.1f [%.1f-%.1f]", median, slices.Min(runs), slices.Max(runs))
+}
+
+// WriteTable prints the measured rows (medians over runs, the mean FCT with its range)
+// beside the simulator's prediction.
+func WriteTable(w io.Writer, measured, predicted []Scheduler, fe Frontend) {
+	fmt.Fprintf(w, "%-20s %4s %5s %5s %24s %24s %9s %12s %12s %10s\n", "scheduler", "runs", "lost", "eject",
+		"mean_fct_ms [min-max]", "predicted [min-max]", "meas/pred", "short_fct_ms", "p99_fct_ms", "long_p99_sd")
 	for _, r := range measured {
-		row(r.Name+" (measured)", r)
+		pred, ratio := "", ""
+		if p, ok := Find(predicted, r.Name); ok && p.MeanFCTMs > 0 {
+			pred, ratio = spread(p.MeanFCTMs, r.PredictedMeanFCTMsRuns), fmt.Sprintf("%.2f", r.MeanFCTMs/p.MeanFCTMs)
+		}
+		fmt.Fprintf(w, "%-20s %4d %5d %5d %24s %24s %9s %12.1f %12.1f %10.2f\n", r.Name+" (measured)", max(r.Runs, 1), r.Lost, r.Ejections,
+			spread(r.MeanFCTMs, r.MeanFCTMsRuns), pred, ratio, r.ShortMeanFCTMs, r.P99FCTMs, r.LongP99Slowdown)
 	}
 	for _, r := range predicted {
-		row(r.Name+" (simulated)", r)
+		fmt.Fprintf(w, "%-20s %4s %5d %5d %24.1f %24s %9s %12.1f %12.1f %10.2f\n", r.Name+" (simulated)", "", r.Lost, r.Ejections,
+			r.MeanFCTMs, "", "", r.ShortMeanFCTMs, r.P99FCTMs, r.LongP99Slowdown)
 	}
 	md, ok1 := Find(measured, "default")
 	ma, ok2 := Find(measured, "alps")
@@ -206,10 +366,63 @@ func WriteTable(w io.Writer, measured, predicted []Scheduler, fe Frontend) {
 	pa, ok4 := Find(predicted, "alps")
 	if ok1 && ok2 && md.MeanFCTMs > 0 {
 		fmt.Fprintf(w, "alps/default mean FCT: measured %.2f", ma.MeanFCTMs/md.MeanFCTMs)
+		if len(md.MeanFCTMsRuns) > 1 && len(md.MeanFCTMsRuns) == len(ma.MeanFCTMsRuns) {
+			var rs []float64
+			for i := range md.MeanFCTMsRuns {
+				rs = append(rs, ma.MeanFCTMsRuns[i]/md.MeanFCTMsRuns[i])
+			}
+			fmt.Fprintf(w, " (medians; round by round %.2f-%.2f)", slices.Min(rs), slices.Max(rs))
+		}
 		if ok3 && ok4 && pd.MeanFCTMs > 0 {
 			fmt.Fprintf(w, ", simulated %.2f", pa.MeanFCTMs/pd.MeanFCTMs)
 		}
 		fmt.Fprintln(w)
+	}
+	if len(predicted) > 0 {
+		fmt.Fprintf(w, "order by mean FCT: measured %s; simulated %s\n", order(measured), order(predicted))
+	}
+	var utils, loads, delivered, speeds []string
+	for _, r := range measured {
+		if len(r.SpeedRuns) > 0 {
+			u := make([]string, len(r.SpeedRuns))
+			for i, x := range r.SpeedRuns {
+				u[i] = fmt.Sprintf("%.2f", x)
+			}
+			speeds = append(speeds, r.Name+" "+strings.Join(u, " "))
+		}
+		if len(r.DeliveredRuns) > 0 {
+			u := make([]string, len(r.DeliveredRuns))
+			for i, x := range r.DeliveredRuns {
+				u[i] = fmt.Sprintf("%.2f", x)
+			}
+			delivered = append(delivered, r.Name+" "+strings.Join(u, " "))
+		}
+		if len(r.GuestUtilRuns) > 0 {
+			u := make([]string, len(r.GuestUtilRuns))
+			for i, x := range r.GuestUtilRuns {
+				u[i] = fmt.Sprintf("%.2f", x)
+			}
+			utils = append(utils, r.Name+" "+strings.Join(u, " "))
+		}
+		if len(r.HostLoadRuns) > 0 {
+			u := make([]string, len(r.HostLoadRuns))
+			for i, x := range r.HostLoadRuns {
+				u[i] = fmt.Sprintf("%.1f", x)
+			}
+			loads = append(loads, r.Name+" "+strings.Join(u, " "))
+		}
+	}
+	if len(utils) > 0 {
+		fmt.Fprintf(w, "guest CPU busy over the arrivals, per run: %s\n", strings.Join(utils, "; "))
+	}
+	if len(loads) > 0 {
+		fmt.Fprintf(w, "host load (1 min) at each run's start: %s\n", strings.Join(loads, "; "))
+	}
+	if len(speeds) > 0 {
+		fmt.Fprintf(w, "CPU time per unit of work, relative to the calibration (probed around each replay): %s\n", strings.Join(speeds, "; "))
+	}
+	if len(delivered) > 0 {
+		fmt.Fprintf(w, "host CPU the emulator got per busy guest second: %s\n", strings.Join(delivered, "; "))
 	}
 	fmt.Fprintf(w, "frontend: %d records, %d updates, cpu %.2f%% of one vCPU, update p99 %.2f ms",
 		fe.Records, fe.Updates, fe.CPUPercent, fe.UpdateP99Ms)

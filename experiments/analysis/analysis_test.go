@@ -5,10 +5,12 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/alps-sched/alps/configs"
+	"github.com/alps-sched/alps/experiments/workload"
 	"github.com/alps-sched/alps/sim"
 )
 
@@ -30,7 +32,7 @@ func TestSummarize(t *testing.T) {
 	s := Summarize("x", os, 1)
 	want := Scheduler{Name: "x", Completed: 10, Ejections: 1, MeanFCTMs: (2*45.0 + 50) / 10, ShortMeanFCTMs: 6,
 		P99FCTMs: 50, LongP99Slowdown: 5}
-	if s != want {
+	if !reflect.DeepEqual(s, want) {
 		t.Errorf("Summarize = %+v\nwant        %+v", s, want)
 	}
 	// Classes are over the completed invocations: demands 2..10, median 6, short FCTs 4..12.
@@ -111,7 +113,7 @@ func TestPredictAndPlot(t *testing.T) {
 		t.Fatal(err)
 	}
 	tr := testTrace()
-	rows, outs, err := Predict(tr, 1, cfg)
+	rows, outs, err := Predict(tr, Model{Cores: 1}, cfg)
 	if err != nil {
 		t.Skipf("simulator policies not all available yet: %v", err)
 	}
@@ -135,5 +137,166 @@ func TestPredictAndPlot(t *testing.T) {
 	WriteTable(&b, rows, rows, Frontend{})
 	if !strings.Contains(b.String(), "alps (simulated)") || !strings.Contains(b.String(), "alps/default mean FCT") {
 		t.Errorf("table:\n%s", b.String())
+	}
+}
+
+func TestMedian(t *testing.T) {
+	tests := []struct {
+		in   []float64
+		want float64
+	}{{nil, 0}, {[]float64{3}, 3}, {[]float64{5, 1, 3}, 3}, {[]float64{4, 1, 3, 2}, 2.5}}
+	for _, tt := range tests {
+		if got := Median(tt.in); got != tt.want {
+			t.Errorf("Median(%v) = %g, want %g", tt.in, got, tt.want)
+		}
+	}
+}
+
+// TestAggregate: figures are medians over the runs, losses and ejections add up, the runs'
+// mean FCTs, utilisations and host loads are kept in run order.
+func TestAggregate(t *testing.T) {
+	runs := []Scheduler{
+		{Completed: 10, MeanFCTMs: 300, ShortMeanFCTMs: 30, P99FCTMs: 900, LongP99Slowdown: 3, GuestUtilRuns: []float64{0.7}, HostLoadRuns: []float64{2}},
+		{Completed: 9, Lost: 1, MeanFCTMs: 100, ShortMeanFCTMs: 10, P99FCTMs: 700, LongP99Slowdown: 5, Ejections: 1, GuestUtilRuns: []float64{0.8}, HostLoadRuns: []float64{3}},
+		{Completed: 10, MeanFCTMs: 200, ShortMeanFCTMs: 50, P99FCTMs: 800, LongP99Slowdown: 4, GuestUtilRuns: []float64{0.75}, HostLoadRuns: []float64{1}},
+	}
+	got := Aggregate("x", runs)
+	want := Scheduler{Name: "x", Completed: 10, Lost: 1, Ejections: 1, MeanFCTMs: 200, ShortMeanFCTMs: 30, P99FCTMs: 800,
+		LongP99Slowdown: 4, Runs: 3, MeanFCTMsRuns: []float64{300, 100, 200}, GuestUtilRuns: []float64{0.7, 0.8, 0.75},
+		HostLoadRuns: []float64{2, 3, 1}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("Aggregate = %+v\nwant        %+v", got, want)
+	}
+}
+
+func TestCheckPrediction(t *testing.T) {
+	pred := []Scheduler{{Name: "default", MeanFCTMs: 400}, {Name: "vtime", MeanFCTMs: 300}, {Name: "alps", MeanFCTMs: 200}}
+	tests := []struct {
+		name     string
+		measured []float64 // default, vtime, alps
+		fails    []string
+	}{
+		{"close and same order", []float64{480, 250, 180}, nil},
+		{"one far", []float64{600, 290, 190}, []string{"default: measured mean FCT 600.0 ms is 1.50 x"}},
+		{"one far below", []float64{390, 250, 150}, []string{"alps: measured mean FCT 150.0 ms is 0.75 x"}},
+		{"order differs", []float64{350, 360, 210}, []string{"order by mean FCT: measured alps < default < vtime, predicted alps < vtime < default"}},
+	}
+	for _, tt := range tests {
+		var m []Scheduler
+		for i, name := range []string{"default", "vtime", "alps"} {
+			m = append(m, Scheduler{Name: name, MeanFCTMs: tt.measured[i]})
+		}
+		got := CheckPrediction(m, pred, PredictionFactor)
+		if len(got) != len(tt.fails) {
+			t.Errorf("%s: CheckPrediction = %q, want %d lines", tt.name, got, len(tt.fails))
+			continue
+		}
+		for i := range got {
+			if !strings.Contains(got[i], tt.fails[i]) {
+				t.Errorf("%s: %q lacks %q", tt.name, got[i], tt.fails[i])
+			}
+		}
+	}
+}
+
+// TestDemandBuckets: edges are increasing (every bucket has a width), log-spaced from the
+// smallest to the largest demand, and a narrow or single-valued range still gives buckets.
+func TestDemandBuckets(t *testing.T) {
+	ds := []float64{3e6, 3.2e6, 5e6, 40e6, 700e6, 3000e6}
+	e := DemandBuckets(ds, 8)
+	if len(e) != 9 || e[0] != 3e6 || e[len(e)-1] != 3000e6 {
+		t.Fatalf("edges %v: want 9 from 3 ms to 3000 ms", e)
+	}
+	for i := 1; i < len(e); i++ {
+		if !(e[i] > e[i-1]) {
+			t.Fatalf("edges %v not increasing", e)
+		}
+		if r := e[i] / e[i-1]; i < len(e)-1 && (r < 2 || r > 3) {
+			t.Errorf("edges %v: ratio %.2f at %d, want about 10^(3/8) = 2.37", e, r, i)
+		}
+	}
+	if e := DemandBuckets([]float64{5e6, 5e6}, 8); len(e) != 2 || !(e[1] > e[0]) {
+		t.Errorf("one demand: edges %v", e)
+	}
+	if e := DemandBuckets([]float64{10e6, 10.5e6}, 8); len(e) < 2 {
+		t.Errorf("narrow demands: edges %v", e)
+	}
+}
+
+// TestMachineModel: the calibration's slice becomes the cfs slice and its sharing overhead
+// the cost per slice; what it did not measure keeps the configuration's value.
+func TestMachineModel(t *testing.T) {
+	l, err := configs.NewLoader()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := l.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, m := MachineModel(cfg, workload.Calibration{UnitsPerMs: 1, SliceMs: 0.7, ShareOverhead: 0.2, SwitchUs: 50, SpawnMs: 2, ProcessOverheadMs: 4}, 1)
+	if got.Sim.CFSLatencyMs != 0.7 || got.Sim.CFSMinGranularityMs != 0.7 || math.Abs(got.Sim.CFSContextSwitchUs-140) > 1e-9 {
+		t.Errorf("sim keys %+v", got.Sim)
+	}
+	if m.Cores != 1 || m.CFSSliceMs != 0.7 || math.Abs(m.CFSSwitchUs-140) > 1e-9 || m.SpawnMs != 2 || m.ProcessOverheadMs != 4 {
+		t.Errorf("model %+v", m)
+	}
+	got, m = MachineModel(cfg, workload.Calibration{UnitsPerMs: 1, SwitchUs: 50}, 2)
+	if got.Sim.CFSLatencyMs != cfg.Sim.CFSLatencyMs || got.Sim.CFSContextSwitchUs != 50 || m.CFSSliceMs != cfg.Sim.CFSMinGranularityMs {
+		t.Errorf("without a slice: sim keys %+v, model %+v", got.Sim, m)
+	}
+	if got, _ := MachineModel(cfg, workload.Calibration{UnitsPerMs: 1}, 1); got.Sim != cfg.Sim {
+		t.Errorf("an empty calibration changed the sim keys: %+v", got.Sim)
+	}
+}
+
+// TestPredictProcessOverhead: the process overhead is CPU every invocation costs on top of
+// its demand: a single invocation alone takes its demand plus the overhead, and the
+// outcome's demand stays the trace's.
+func TestPredictProcessOverhead(t *testing.T) {
+	l, err := configs.NewLoader()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := l.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := &sim.Trace{Functions: []string{"f"}, Inv: []sim.Invocation{{Arrival: 0, CPU: 10e6}, {Arrival: 1e9, CPU: 20e6}}}
+	rows, outs, err := Predict(tr, Model{Cores: 1, ProcessOverheadMs: 5}, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rows {
+		if math.Abs(r.MeanFCTMs-20) > 0.01 {
+			t.Errorf("%s: mean FCT %.3f ms, want 20 (15 and 25 ms alone)", r.Name, r.MeanFCTMs)
+		}
+		if o := outs[r.Name]; o[0].CPU != 10e6 || o[1].CPU != 20e6 {
+			t.Errorf("%s: outcome demands %d, %d; want the trace's", r.Name, o[0].CPU, o[1].CPU)
+		}
+	}
+	if tr.Inv[0].CPU != 10e6 {
+		t.Error("Predict changed the trace")
+	}
+}
+
+// TestModelCPU: a planned demand costs the run's process cost plus its work at the run's
+// speed, plus the process overhead; without a speed, the demand plus the overhead.
+func TestModelCPU(t *testing.T) {
+	tests := []struct {
+		m    Model
+		d    float64
+		want float64
+	}{
+		{Model{}, 10, 10},
+		{Model{ProcessOverheadMs: 2}, 10, 12},
+		{Model{Speed: 1, SpawnMs: 2, SpawnPlanMs: 2}, 10, 10},
+		{Model{Speed: 1.5, SpawnMs: 3, SpawnPlanMs: 2, ProcessOverheadMs: 1}, 10, 3 + 8*1.5 + 1},
+		{Model{Speed: 2, SpawnMs: 3, SpawnPlanMs: 5}, 4, 3}, // no work units at all
+	}
+	for _, tt := range tests {
+		if got := tt.m.cpuMs(tt.d); math.Abs(got-tt.want) > 1e-9 {
+			t.Errorf("%+v: cpuMs(%g) = %g, want %g", tt.m, tt.d, got, tt.want)
+		}
 	}
 }

@@ -4,13 +4,17 @@ import (
 	"fmt"
 	"image/color"
 	"math"
+	"os"
 	"path/filepath"
+	"slices"
 	"sort"
+	"strconv"
 
-	"github.com/alps-sched/alps/sim/metrics"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgimg"
 )
 
 var palette = map[string]color.Color{
@@ -19,18 +23,62 @@ var palette = map[string]color.Color{
 	"alps":    color.RGBA{R: 30, G: 150, B: 60, A: 255},
 }
 
-func colorOf(name string, i int) color.Color {
+func colorOf(name string) color.Color {
 	if c, ok := palette[name]; ok {
 		return c
 	}
-	return plotter.DefaultLineStyle.Color
+	return color.Gray{Y: 90}
 }
 
-// Series is one scheduler's outcomes for a figure.
+// Series is one scheduler's outcomes for a figure (several runs' outcomes pooled).
 type Series struct {
 	Name     string
 	Outcomes []Outcome
 	Dashed   bool // e.g. the simulator's prediction
+}
+
+func label(s Series) string {
+	if s.Dashed {
+		return s.Name + " (simulated)"
+	}
+	return s.Name + " (measured)"
+}
+
+// style sets a line's colour, width and dashes for series s.
+func style(l *draw.LineStyle, s Series) {
+	l.Color = colorOf(s.Name)
+	l.Width = vg.Points(1.5)
+	if s.Dashed {
+		l.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
+	}
+}
+
+// figure sizes (PNG); the legend gets a column of its own right of the data.
+const (
+	figWidth    = 8 * vg.Inch
+	figHeight   = 4.5 * vg.Inch
+	legendWidth = 1.9 * vg.Inch
+)
+
+// save draws p with legend leg in a column to the right of the plot (never over the data)
+// and writes a PNG to path.
+func save(p *plot.Plot, leg plot.Legend, path string) error {
+	img := vgimg.New(figWidth, figHeight)
+	dc := draw.New(img)
+	p.Draw(draw.Crop(dc, 0, -legendWidth, 0, 0))
+	lc := draw.Crop(dc, figWidth-legendWidth+vg.Points(6), 0, 0, 0)
+	leg.Top, leg.Left = true, true
+	leg.YOffs = -p.Title.TextStyle.Height(p.Title.Text) - vg.Points(12)
+	leg.Draw(lc)
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := (vgimg.PngCanvas{Canvas: img}).WriteTo(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // PlotFCTCDF writes the CDF of completion times, one line per series, to path (PNG).
@@ -40,9 +88,11 @@ func PlotFCTCDF(path string, series []Series) error {
 	p.X.Label.Text = "FCT (ms, log scale)"
 	p.Y.Label.Text = "fraction of invocations"
 	p.X.Scale = plot.LogScale{}
-	p.X.Tick.Marker = plot.LogTicks{Prec: -1}
+	p.X.Tick.Marker = logTicks{}
+	p.Y.Min, p.Y.Max = 0, 1
 	p.Add(plotter.NewGrid())
-	for i, s := range series {
+	leg := plot.NewLegend()
+	for _, s := range series {
 		var f []float64
 		for _, o := range s.Outcomes {
 			if !o.Lost {
@@ -61,31 +111,53 @@ func PlotFCTCDF(path string, series []Series) error {
 		if err != nil {
 			return fmt.Errorf("plot %s: %w", s.Name, err)
 		}
-		l.Color = colorOf(s.Name, i)
-		l.Width = vg.Points(1.5)
-		if s.Dashed {
-			l.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
-		}
+		style(&l.LineStyle, s)
 		p.Add(l)
-		p.Legend.Add(label(s), l)
+		leg.Add(label(s), l)
 	}
-	p.Legend.Top, p.Legend.Left = false, false
-	p.Legend.YOffs = vg.Points(20)
-	return p.Save(7*vg.Inch, 4.5*vg.Inch, path)
+	return save(p, leg, path)
 }
 
-func label(s Series) string {
-	if s.Dashed {
-		return s.Name + " (simulated)"
+// DemandBuckets returns the edges of the slowdown figure's demand buckets: about n
+// log-spaced buckets from the smallest to the largest demand (ns), each edge rounded to
+// two significant digits, duplicates dropped so that every bucket has a width.
+func DemandBuckets(demands []float64, n int) []float64 {
+	if len(demands) == 0 || n < 1 {
+		return nil
 	}
-	return s.Name
+	lo, hi := demands[0], demands[0]
+	for _, d := range demands {
+		lo, hi = math.Min(lo, d), math.Max(hi, d)
+	}
+	lo = math.Max(lo, 1)
+	if hi <= lo {
+		return []float64{lo, lo * 1.01}
+	}
+	edges := []float64{lo}
+	for k := 1; k < n; k++ {
+		e := round2(lo * math.Pow(hi/lo, float64(k)/float64(n)))
+		if e > edges[len(edges)-1] && e < hi {
+			edges = append(edges, e)
+		}
+	}
+	return append(edges, hi)
+}
+
+// round2 rounds x to two significant digits.
+func round2(x float64) float64 {
+	if x <= 0 {
+		return x
+	}
+	p := math.Pow(10, math.Floor(math.Log10(x))-1)
+	return math.Round(x/p) * p
 }
 
 // Buckets is the number of demand buckets of the slowdown figure.
-const Buckets = 6
+const Buckets = 8
 
-// PlotSlowdownByDemand writes mean slowdown per demand bucket (quantiles of the demand of the
-// first series' invocations), one line per series, to path (PNG).
+// PlotSlowdownByDemand writes the mean slowdown per demand bucket (log-spaced over the
+// demands of the first series), one line per series, to path (PNG). A point sits at its
+// bucket's geometric centre.
 func PlotSlowdownByDemand(path string, series []Series) error {
 	if len(series) == 0 {
 		return fmt.Errorf("plot: no series")
@@ -94,34 +166,23 @@ func PlotSlowdownByDemand(path string, series []Series) error {
 	for _, o := range series[0].Outcomes {
 		ds = append(ds, float64(o.Demand()))
 	}
-	sort.Float64s(ds)
-	edges := make([]float64, Buckets+1)
-	for b := 0; b <= Buckets; b++ {
-		edges[b] = metrics.Quantile(ds, float64(b)/Buckets)
-	}
+	edges := DemandBuckets(ds, Buckets)
+	nb := len(edges) - 1
 	bucketOf := func(d float64) int {
-		for b := 1; b < Buckets; b++ {
-			if d <= edges[b] {
-				return b - 1
-			}
-		}
-		return Buckets - 1
+		return min(max(sort.SearchFloat64s(edges[1:nb], d), 0), nb-1)
 	}
 	p := plot.New()
-	p.Title.Text = "Mean slowdown by demand bucket (demand sextiles)"
-	p.X.Label.Text = "demand bucket (upper edge, ms)"
+	p.Title.Text = fmt.Sprintf("Mean slowdown by demand (%d log-spaced buckets, %.1f-%.0f ms)", nb, edges[0]/1e6, edges[nb]/1e6)
+	p.X.Label.Text = "demand: CPU + I/O time asked for (ms, log scale)"
 	p.Y.Label.Text = "mean slowdown (FCT / demand, log scale)"
-	p.Y.Scale = plot.LogScale{}
-	p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
+	p.X.Scale, p.Y.Scale = plot.LogScale{}, plot.LogScale{}
+	p.X.Tick.Marker, p.Y.Tick.Marker = logTicks{}, logTicks{}
+	p.X.Min, p.X.Max = edges[0]/1e6, edges[nb]/1e6
 	p.Add(plotter.NewGrid())
-	names := make([]string, Buckets)
-	for b := range names {
-		names[b] = fmt.Sprintf("%.0f", edges[b+1]/1e6)
-	}
-	p.NominalX(names...)
-	for i, s := range series {
-		sum := make([]float64, Buckets)
-		n := make([]int, Buckets)
+	leg := plot.NewLegend()
+	for _, s := range series {
+		sum := make([]float64, nb)
+		n := make([]int, nb)
 		for _, o := range s.Outcomes {
 			if o.Lost {
 				continue
@@ -131,9 +192,9 @@ func PlotSlowdownByDemand(path string, series []Series) error {
 			n[b]++
 		}
 		var pts plotter.XYs
-		for b := 0; b < Buckets; b++ {
+		for b := range nb {
 			if n[b] > 0 {
-				pts = append(pts, plotter.XY{X: float64(b), Y: math.Max(sum[b]/float64(n[b]), 1e-3)})
+				pts = append(pts, plotter.XY{X: math.Sqrt(edges[b]*edges[b+1]) / 1e6, Y: math.Max(sum[b]/float64(n[b]), 1e-3)})
 			}
 		}
 		if len(pts) == 0 {
@@ -143,16 +204,12 @@ func PlotSlowdownByDemand(path string, series []Series) error {
 		if err != nil {
 			return fmt.Errorf("plot %s: %w", s.Name, err)
 		}
-		l.Color, sc.Color = colorOf(s.Name, i), colorOf(s.Name, i)
-		l.Width = vg.Points(1.5)
-		if s.Dashed {
-			l.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
-		}
+		style(&l.LineStyle, s)
+		sc.Color = colorOf(s.Name)
 		p.Add(l, sc)
-		p.Legend.Add(label(s), l, sc)
+		leg.Add(label(s), l, sc)
 	}
-	p.Legend.Top = true
-	return p.Save(7*vg.Inch, 4.5*vg.Inch, path)
+	return save(p, leg, path)
 }
 
 // PlotAll writes fct_cdf.png and slowdown_by_demand.png into dir.
@@ -161,4 +218,116 @@ func PlotAll(dir string, series []Series) error {
 		return err
 	}
 	return PlotSlowdownByDemand(filepath.Join(dir, "slowdown_by_demand.png"), series)
+}
+
+// LoadPoint is one figure at one load: its value per seed (or run).
+type LoadPoint struct {
+	Load   float64
+	Values []float64
+}
+
+// LoadSeries is one scheduler's figure against load.
+type LoadSeries struct {
+	Name   string
+	Points []LoadPoint
+	Dashed bool // the prediction
+}
+
+// PlotAgainstLoad writes a figure against offered load to path (PNG): per series a line
+// through the medians, with the range of the values as error bars for measured series.
+func PlotAgainstLoad(path, title, ylabel string, series []LoadSeries) error {
+	p := plot.New()
+	p.Title.Text = title
+	p.X.Label.Text = "offered load (CPU demand / CPU time available)"
+	p.Y.Label.Text = ylabel
+	p.Y.Scale = plot.LogScale{}
+	p.Y.Tick.Marker = logTicks{}
+	p.Add(plotter.NewGrid())
+	leg := plot.NewLegend()
+	loMin, loMax := math.Inf(1), math.Inf(-1)
+	for _, s := range series {
+		for _, lp := range s.Points {
+			loMin, loMax = math.Min(loMin, lp.Load), math.Max(loMax, lp.Load)
+		}
+	}
+	if loMax >= loMin {
+		p.X.Min, p.X.Max = loMin-0.05, loMax+0.05
+	}
+	for _, s := range series {
+		var pts plotter.XYs
+		var errs plotter.YErrors
+		for _, lp := range s.Points {
+			if len(lp.Values) == 0 {
+				continue
+			}
+			m := Median(lp.Values)
+			if m <= 0 {
+				continue
+			}
+			lo, hi := m, m
+			for _, v := range lp.Values {
+				lo, hi = math.Min(lo, v), math.Max(hi, v)
+			}
+			pts = append(pts, plotter.XY{X: lp.Load, Y: m})
+			errs = append(errs, struct{ Low, High float64 }{m - math.Max(lo, m*1e-3), hi - m})
+		}
+		if len(pts) == 0 {
+			continue
+		}
+		l, sc, err := plotter.NewLinePoints(pts)
+		if err != nil {
+			return fmt.Errorf("plot %s: %w", s.Name, err)
+		}
+		sr := Series{Name: s.Name, Dashed: s.Dashed}
+		style(&l.LineStyle, sr)
+		sc.Color = colorOf(s.Name)
+		p.Add(l, sc)
+		if !s.Dashed {
+			eb, err := plotter.NewYErrorBars(struct {
+				plotter.XYer
+				plotter.YErrorer
+			}{pts, errs})
+			if err != nil {
+				return fmt.Errorf("plot %s: %w", s.Name, err)
+			}
+			eb.LineStyle.Color = colorOf(s.Name)
+			p.Add(eb)
+		}
+		leg.Add(label(sr), l, sc)
+	}
+	return save(p, leg, path)
+}
+
+// logTicks labels a log axis at 1, 2 and 5 times the powers of ten it spans (also 3 within
+// a decade and a half; every power of ten only, past three decades), with minor ticks in
+// between, so that even a narrow range has several labels.
+type logTicks struct{}
+
+func (logTicks) Ticks(lo, hi float64) []plot.Tick {
+	if !(lo > 0) || !(hi > lo) {
+		return nil
+	}
+	steps := []float64{1, 2, 5}
+	switch {
+	case hi/lo > 1000:
+		steps = []float64{1}
+	case hi/lo < 30:
+		steps = []float64{1, 2, 3, 5}
+	}
+	var ts []plot.Tick
+	for e := math.Floor(math.Log10(lo)); e <= math.Ceil(math.Log10(hi)); e++ {
+		p := math.Pow(10, e)
+		for m := 1.0; m < 10; m++ {
+			v := m * p
+			if v < lo*(1-1e-9) || v > hi*(1+1e-9) {
+				continue
+			}
+			t := plot.Tick{Value: v}
+			if slices.Contains(steps, m) {
+				t.Label = strconv.FormatFloat(v, 'g', -1, 64)
+			}
+			ts = append(ts, t)
+		}
+	}
+	return ts
 }

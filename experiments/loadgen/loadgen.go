@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strconv"
 	"sync"
@@ -27,6 +28,7 @@ type Invocation struct {
 	Demand   int64  // CPU time the invocation needs
 	Blocks   int    // sleeps (blocking I/O) splitting the CPU into Blocks+1 bursts
 	Sleep    int64  // length of each sleep
+	Class    uint32 // the class hint a warm worker marks its start with (0: none)
 }
 
 // Plan is what to replay: the function names (id = index) and the invocations in arrival
@@ -97,6 +99,7 @@ type Result struct {
 	Function string
 	Arrival  int64
 	Start    int64 // when the process was started (0 and Lost if it never was)
+	Exec     int64 // when starting it returned: the child had exec'd the payload
 	End      int64 // when it was reaped
 	CPU      int64 // user + system CPU of the process (wait4)
 	Demand   int64 // CPU demand
@@ -109,22 +112,39 @@ type Result struct {
 // FCT is the invocation's flow completion time: end minus arrival.
 func (r Result) FCT() int64 { return r.End - r.Arrival }
 
-// Run replays plan and returns one result per invocation, in invocation order. It returns
-// early with what it has when ctx is cancelled (the rest lost).
-func Run(ctx context.Context, plan Plan, cfg Config) ([]Result, error) {
+// Stats describe the machine during a replay: how busy its CPUs were over the arrivals'
+// span (the measured counterpart of the plan's offered load) and until the last invocation
+// ended, from /proc/stat (-1 where it cannot be read).
+type Stats struct {
+	CPUs int `json:"cpus"`
+	// SpanS is the time from the replay's start to its last arrival, WallS to its last end.
+	SpanS float64 `json:"span_s"`
+	WallS float64 `json:"wall_s"`
+	// UtilSpan and UtilWall are the fraction of the CPUs' time not idle over those periods.
+	UtilSpan float64 `json:"util_span"`
+	UtilWall float64 `json:"util_wall"`
+	// ContextSwitches over the whole replay.
+	ContextSwitches int64 `json:"context_switches"`
+}
+
+// Run replays plan and returns one result per invocation, in invocation order, and what the
+// machine did meanwhile. It returns early with what it has when ctx is cancelled (the rest
+// lost).
+func Run(ctx context.Context, plan Plan, cfg Config) ([]Result, Stats, error) {
+	var stats Stats
 	if err := plan.Validate(); err != nil {
-		return nil, fmt.Errorf("loadgen: %w", err)
+		return nil, stats, fmt.Errorf("loadgen: %w", err)
 	}
 	if err := cfg.Calibration.Validate(); err != nil {
-		return nil, fmt.Errorf("loadgen: calibration: %w", err)
+		return nil, stats, fmt.Errorf("loadgen: calibration: %w", err)
 	}
 	links, err := makeLinks(cfg.Payload, cfg.LinkDir, plan.Functions)
 	if err != nil {
-		return nil, err
+		return nil, stats, err
 	}
 	cgfds, err := openCgroups(cfg.CgroupRoot, plan.Functions)
 	if err != nil {
-		return nil, err
+		return nil, stats, err
 	}
 	defer func() {
 		for _, fd := range cgfds {
@@ -133,7 +153,7 @@ func Run(ctx context.Context, plan Plan, cfg Config) ([]Result, error) {
 	}()
 	devnull, err := os.Open(os.DevNull)
 	if err != nil {
-		return nil, fmt.Errorf("loadgen: %w", err)
+		return nil, stats, fmt.Errorf("loadgen: %w", err)
 	}
 	defer devnull.Close()
 
@@ -146,9 +166,57 @@ func Run(ctx context.Context, plan Plan, cfg Config) ([]Result, error) {
 		wg    sync.WaitGroup
 		mu    sync.Mutex
 		procs = map[int]*os.Process{}
+		// draining is set once the stragglers are killed: a process whose start returns
+		// after that is killed at once.
+		draining bool
 	)
-	t0 := time.Now()
+	t0, c0 := time.Now(), workload.ReadCPUTimes()
 	since := func() int64 { return int64(time.Since(t0)) }
+	// Each invocation is started by its own goroutine: starting a process returns only once
+	// the child has exec'd (vfork), which on a loaded machine takes as long as the scheduler
+	// under test makes it, and must not delay the arrivals after it (forks run concurrently).
+	start := func(i int, inv Invocation) {
+		defer wg.Done()
+		args := []string{plan.Functions[inv.Function],
+			strconv.FormatInt(cfg.Calibration.Units(float64(inv.Demand)/1e6), 10)}
+		if inv.Blocks > 0 {
+			args = append(args, strconv.Itoa(inv.Blocks), strconv.FormatInt(inv.Sleep/1000, 10))
+		}
+		attr := &os.ProcAttr{Env: payloadEnv, Files: []*os.File{devnull, devnull, os.Stderr}}
+		if cgfds != nil {
+			attr.Sys = &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: cgfds[inv.Function]}
+		}
+		r := &results[i]
+		r.Start = since()
+		p, err := os.StartProcess(links[inv.Function], args, attr)
+		if err != nil {
+			r.Err = err.Error()
+			return
+		}
+		r.Exec = since()
+		mu.Lock()
+		procs[i] = p
+		if draining {
+			p.Kill()
+		}
+		mu.Unlock()
+		st, err := p.Wait()
+		r.End = since()
+		mu.Lock()
+		delete(procs, i)
+		mu.Unlock()
+		switch {
+		case err != nil:
+			r.Err = err.Error()
+		case !st.Success():
+			r.Err = st.String()
+		default:
+			r.Lost = false
+		}
+		if st != nil {
+			r.CPU = int64(st.UserTime() + st.SystemTime())
+		}
+	}
 	for i, inv := range plan.Invocations {
 		if d := time.Duration(inv.Arrival - since()); d > 0 {
 			select {
@@ -160,47 +228,10 @@ func Run(ctx context.Context, plan Plan, cfg Config) ([]Result, error) {
 			results[i].Err = "not started: " + ctx.Err().Error()
 			continue
 		}
-		args := []string{plan.Functions[inv.Function],
-			strconv.FormatInt(cfg.Calibration.Units(float64(inv.Demand)/1e6), 10)}
-		if inv.Blocks > 0 {
-			args = append(args, strconv.Itoa(inv.Blocks), strconv.FormatInt(inv.Sleep/1000, 10))
-		}
-		attr := &os.ProcAttr{Files: []*os.File{devnull, devnull, os.Stderr}}
-		if cgfds != nil {
-			attr.Sys = &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: cgfds[inv.Function]}
-		}
-		results[i].Start = since()
-		p, err := os.StartProcess(links[inv.Function], args, attr)
-		if err != nil {
-			results[i].Err = err.Error()
-			continue
-		}
-		mu.Lock()
-		procs[i] = p
-		mu.Unlock()
 		wg.Add(1)
-		go func(i int, p *os.Process) {
-			defer wg.Done()
-			st, err := p.Wait()
-			end := since()
-			mu.Lock()
-			delete(procs, i)
-			mu.Unlock()
-			r := &results[i]
-			r.End = end
-			switch {
-			case err != nil:
-				r.Err = err.Error()
-			case !st.Success():
-				r.Err = st.String()
-			default:
-				r.Lost = false
-			}
-			if st != nil {
-				r.CPU = int64(st.UserTime() + st.SystemTime())
-			}
-		}(i, p)
+		go start(i, inv)
 	}
+	stats.SpanS, stats.UtilSpan = time.Since(t0).Seconds(), c0.Util(workload.ReadCPUTimes())
 	// Drain, then kill the stragglers: they are lost.
 	done := make(chan struct{})
 	go func() { wg.Wait(); close(done) }()
@@ -214,12 +245,18 @@ func Run(ctx context.Context, plan Plan, cfg Config) ([]Result, error) {
 	case <-time.After(drain):
 	}
 	mu.Lock()
+	draining = true
 	for _, p := range procs {
 		p.Kill()
 	}
 	mu.Unlock()
 	<-done
-	return results, nil
+	c1 := workload.ReadCPUTimes()
+	stats.CPUs, stats.UtilWall, stats.ContextSwitches = runtime.NumCPU(), c0.Util(c1), c1.Switches-c0.Switches
+	for _, r := range results {
+		stats.WallS = max(stats.WallS, float64(r.End)/1e9)
+	}
+	return results, stats, nil
 }
 
 func makeLinks(payload, dir string, functions []string) ([]string, error) {
@@ -271,6 +308,10 @@ func closeAll(fds []int) {
 		syscall.Close(fd)
 	}
 }
+
+// payloadEnv is the payloads' environment: none (os.StartProcess would pass the load
+// generator's).
+var payloadEnv = []string{}
 
 // SortByID orders results by invocation id.
 func SortByID(rs []Result) {

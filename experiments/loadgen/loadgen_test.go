@@ -3,16 +3,13 @@ package loadgen
 import (
 	"bytes"
 	"context"
-	"math"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/alps-sched/alps/experiments/workload"
-	"github.com/alps-sched/alps/sim"
 )
 
 func TestPlanValidate(t *testing.T) {
@@ -38,10 +35,9 @@ func TestPlanValidate(t *testing.T) {
 
 func buildPayload(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "alps-payload")
-	out, err := exec.Command("go", "build", "-o", bin, "github.com/alps-sched/alps/cmd/alps-payload").CombinedOutput()
+	bin, err := workload.BuildPayload(t.TempDir())
 	if err != nil {
-		t.Fatalf("build payload: %v\n%s", err, out)
+		t.Fatal(err)
 	}
 	return bin
 }
@@ -67,7 +63,7 @@ func TestRunReplaysOnHost(t *testing.T) {
 	plan.Invocations = append(plan.Invocations, Invocation{ID: 8, Function: 0, Arrival: int64(130 * time.Millisecond),
 		Demand: int64(10 * time.Millisecond), Blocks: 2, Sleep: int64(20 * time.Millisecond)})
 	links := t.TempDir()
-	rs, err := Run(context.Background(), plan, Config{Payload: payload, LinkDir: links, Calibration: cal, Drain: 20 * time.Second})
+	rs, st, err := Run(context.Background(), plan, Config{Payload: payload, LinkDir: links, Calibration: cal, Drain: 20 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,6 +88,9 @@ func TestRunReplaysOnHost(t *testing.T) {
 	if long := rs[3]; long.CPU < int64(30*time.Millisecond) {
 		t.Errorf("60ms invocation used only %v of CPU", time.Duration(long.CPU))
 	}
+	if st.UtilWall <= 0 || st.UtilWall > 1 || st.UtilSpan > 1 || st.SpanS <= 0 || st.WallS < st.SpanS || st.ContextSwitches <= 0 {
+		t.Errorf("replay stats %+v", st)
+	}
 	if target, err := os.Readlink(filepath.Join(links, "flong")); err != nil || target != payload {
 		t.Errorf("link flong -> %q, %v; want %q", target, err, payload)
 	}
@@ -101,7 +100,7 @@ func TestRunDrainKillsStragglers(t *testing.T) {
 	payload := buildPayload(t)
 	plan := Plan{Functions: []string{"fhog"}, Invocations: []Invocation{{ID: 0, Demand: int64(time.Hour)}}}
 	cal := workload.Calibration{UnitsPerMs: 1000}
-	rs, err := Run(context.Background(), plan, Config{Payload: payload, LinkDir: t.TempDir(), Calibration: cal, Drain: 200 * time.Millisecond})
+	rs, _, err := Run(context.Background(), plan, Config{Payload: payload, LinkDir: t.TempDir(), Calibration: cal, Drain: 200 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,7 +111,7 @@ func TestRunDrainKillsStragglers(t *testing.T) {
 
 func TestRunMissingPayload(t *testing.T) {
 	plan := Plan{Functions: []string{"fa"}, Invocations: []Invocation{{}}}
-	_, err := Run(context.Background(), plan, Config{Payload: "/nonexistent/alps-payload", LinkDir: t.TempDir(),
+	_, _, err := Run(context.Background(), plan, Config{Payload: "/nonexistent/alps-payload", LinkDir: t.TempDir(),
 		Calibration: workload.Calibration{UnitsPerMs: 1}})
 	if err == nil || !strings.Contains(err.Error(), "payload") {
 		t.Errorf("missing payload: %v", err)
@@ -175,7 +174,7 @@ func TestRunInCgroup(t *testing.T) {
 	defer cancel()
 	done := make(chan []Result)
 	go func() {
-		rs, err := Run(ctx, plan, cfg)
+		rs, _, err := Run(ctx, plan, cfg)
 		if err != nil {
 			t.Error(err)
 		}
@@ -193,47 +192,5 @@ func TestRunInCgroup(t *testing.T) {
 	<-done
 	if comm != "fcg" {
 		t.Errorf("payload in its function's cgroup runs as %q, want fcg", comm)
-	}
-}
-
-func TestShape(t *testing.T) {
-	tr := &sim.Trace{Functions: []string{"a", "b"}}
-	for i := 0; i < 100; i++ {
-		d := int64(1e5) // 0.1 ms
-		if i%10 == 0 {
-			d = int64(100e9) // 100 s
-		}
-		in := sim.Invocation{Arrival: int64(i) * 1e9, CPU: d, Func: uint32(i % 2)}
-		if i == 5 {
-			in.Waits, in.IO = 2, 2*d
-		}
-		tr.Inv = append(tr.Inv, in)
-	}
-	span, minD, maxD := int64(20e9), int64(10e6), int64(2e9)
-	out, err := Shape(tr, 2, 0.85, span, minD, maxD)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var total int64
-	for _, in := range out.Inv {
-		if in.CPU < minD || in.CPU > maxD {
-			t.Errorf("demand %d outside [%d, %d]", in.CPU, minD, maxD)
-		}
-		total += in.CPU
-	}
-	if got := float64(total) / (2 * float64(out.Span())); math.Abs(got-0.85) > 0.01 {
-		t.Errorf("load %.3f, want 0.85", got)
-	}
-	if out.Span() != span {
-		t.Errorf("span %d, want %d", out.Span(), span)
-	}
-	if in := out.Inv[5]; in.IO != 2*in.CPU || in.Waits != 2 {
-		t.Errorf("I/O not scaled with its CPU: %+v", in)
-	}
-	if out.Inv[0].CPU <= out.Inv[1].CPU {
-		t.Error("the order of demands was not kept")
-	}
-	if _, err := Shape(tr, 2, 0.85, span, 1e9, 2e9); err == nil {
-		t.Error("impossible shape accepted")
 	}
 }

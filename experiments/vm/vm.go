@@ -27,6 +27,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
+	"syscall"
 	"time"
 )
 
@@ -59,6 +61,26 @@ type Spec struct {
 	Console io.Writer
 	// Append is added to the kernel command line.
 	Append string
+	// Nice, if negative, raises the emulator's host CPU priority: qemu runs in a session of
+	// its own (so in an autogroup of its own where the host groups by session) whose nice
+	// value is set to Nice. Single-threaded TCG needs one host core, and on a shared host
+	// other work otherwise takes part of it, which the guest sees as a slower CPU (its
+	// clock runs on). Raising priority needs root; without it the boot goes on unchanged
+	// (Result.Niced says so).
+	Nice int
+	// SampleEvery, if > 0, samples the emulator's host CPU time at this interval
+	// (Result.HostSamples).
+	SampleEvery time.Duration
+	// Marks are console lines (exact, without the line end) at which the emulator's host
+	// CPU time is read as the line arrives (Result.Marks): the guest prints one to time a
+	// phase of its job on the host's clock.
+	Marks []string
+}
+
+// HostSample is the emulator's CPU time on the host at a moment of the boot.
+type HostSample struct {
+	At  time.Duration // since qemu started
+	CPU time.Duration // qemu's user + system CPU time so far
 }
 
 // Result is what came back from a guest that ran to the end of its script.
@@ -68,6 +90,47 @@ type Result struct {
 	Files    map[string][]byte // files sent with `send`, by base name
 	Duration time.Duration     // wall time of the boot that finished
 	Attempts int               // boots made (2 after an emulator crash)
+	// HostCPU is the emulator's user + system CPU time on the host over the boot: how
+	// much of a host core the guest got (HostCPU / Duration, about 1 while the guest is
+	// busy on an unloaded host).
+	HostCPU     time.Duration
+	HostSamples []HostSample // every Spec.SampleEvery
+	// Marks maps each of Spec.Marks the guest printed to the emulator's CPU time when the
+	// line arrived (the first time it did).
+	Marks map[string]HostSample
+	Niced bool // the emulator ran at Spec.Nice
+}
+
+// marker watches the console for Spec.Marks and reads the emulator's CPU time as each one
+// arrives.
+type marker struct {
+	marks   []string
+	pid     int
+	start   time.Time
+	partial []byte
+	mu      sync.Mutex
+	seen    map[string]HostSample
+}
+
+func (m *marker) Write(b []byte) (int, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.partial = append(m.partial, b...)
+	for {
+		i := bytes.IndexByte(m.partial, '\n')
+		if i < 0 {
+			return len(b), nil
+		}
+		line := strings.TrimRight(string(m.partial[:i]), "\r")
+		m.partial = m.partial[i+1:]
+		for _, mk := range m.marks {
+			if _, done := m.seen[mk]; !done && line == mk {
+				if c, err := processCPU(m.pid); err == nil {
+					m.seen[mk] = HostSample{At: time.Since(m.start), CPU: c}
+				}
+			}
+		}
+	}
 }
 
 // SerialTail returns the last n lines of the console output.
@@ -175,9 +238,50 @@ func boot(ctx context.Context, spec Spec, initrd, dir string) (*Result, error) {
 	cmd.Stdout = w
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
+	if spec.Nice < 0 {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	}
+	mk := &marker{marks: spec.Marks, seen: map[string]HostSample{}}
+	if len(spec.Marks) > 0 {
+		cmd.Stdout = io.MultiWriter(w, mk)
+	}
 	start := time.Now()
-	runErr := cmd.Run()
-	res := &Result{Serial: console.String(), Duration: time.Since(start), Files: map[string][]byte{}}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("qemu: %w", err)
+	}
+	mk.mu.Lock()
+	mk.pid, mk.start = cmd.Process.Pid, start
+	mk.mu.Unlock()
+	niced := spec.Nice < 0 && renice(cmd.Process.Pid, spec.Nice) == nil
+	var samples []HostSample
+	stopSampling := make(chan struct{})
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		if spec.SampleEvery <= 0 {
+			return
+		}
+		tick := time.NewTicker(spec.SampleEvery)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stopSampling:
+				return
+			case <-tick.C:
+				if c, err := processCPU(cmd.Process.Pid); err == nil {
+					samples = append(samples, HostSample{At: time.Since(start), CPU: c})
+				}
+			}
+		}
+	}()
+	runErr := cmd.Wait()
+	close(stopSampling)
+	<-sampled
+	res := &Result{Serial: console.String(), Duration: time.Since(start), Files: map[string][]byte{},
+		HostSamples: samples, Niced: niced, Marks: mk.seen}
+	if st := cmd.ProcessState; st != nil {
+		res.HostCPU = st.UserTime() + st.SystemTime()
+	}
 	if ctx.Err() == context.DeadlineExceeded {
 		return res, fmt.Errorf("%w after %v; console ends:\n%s", ErrTimeout, spec.Timeout, tail(res.Serial, 20))
 	}
@@ -205,6 +309,46 @@ func boot(ctx context.Context, spec Spec, initrd, dir string) (*Result, error) {
 	res.ExitCode = code
 	return res, nil
 }
+
+// renice sets the nice value of process pid's autogroup (its session, where the host
+// groups tasks by session) and of pid itself.
+func renice(pid, nice int) error {
+	ag := fmt.Sprintf("/proc/%d/autogroup", pid)
+	if _, err := os.Stat(ag); err == nil {
+		if err := os.WriteFile(ag, []byte(strconv.Itoa(nice)), 0); err != nil {
+			return err
+		}
+	}
+	return syscall.Setpriority(syscall.PRIO_PROCESS, pid, nice)
+}
+
+// processCPU reads the user + system CPU time of process pid (all its threads) from
+// /proc/pid/stat.
+func processCPU(pid int) (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// The fields after the command name (which may hold spaces) start after the last ')'.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("/proc/%d/stat: no command name", pid)
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0, fmt.Errorf("/proc/%d/stat: %d fields", pid, len(f))
+	}
+	ut, err1 := strconv.ParseInt(f[11], 10, 64)
+	st, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, fmt.Errorf("/proc/%d/stat: utime %q stime %q", pid, f[11], f[12])
+	}
+	return time.Duration(ut+st) * time.Second / clockTicks, nil
+}
+
+// clockTicks is USER_HZ, the unit of /proc/pid/stat times (100 on every Linux
+// architecture Go supports).
+const clockTicks = 100
 
 func firstMatch(s string) string {
 	for _, l := range strings.Split(s, "\n") {

@@ -141,3 +141,46 @@ func TestBoot(t *testing.T) {
 		t.Fatalf("exit %d, files %q; want 7 and state disabled", res.ExitCode, res.Files)
 	}
 }
+
+// TestProcessCPU reads this process's CPU time, which grows as it burns CPU.
+func TestProcessCPU(t *testing.T) {
+	before, err := processCPU(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Burn until the reading has moved by 50 ms (/proc counts in 10 ms ticks), or give up
+	// after 20 s of wall time: a loaded host may give this test little CPU.
+	x, after := 1, before
+	for end := time.Now().Add(20 * time.Second); after-before < 50*time.Millisecond && time.Now().Before(end); {
+		for range 1_000_000 {
+			x = x*1103515245 + 12345
+		}
+		if after, err = processCPU(os.Getpid()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if after-before < 50*time.Millisecond {
+		t.Errorf("20 s of burning moved the CPU time only from %v to %v (x=%d)", before, after, x)
+	}
+	if _, err := processCPU(1 << 30); err == nil {
+		t.Error("no error for a process that does not exist")
+	}
+}
+
+// TestMarker: a mark is timed once, when its whole line has arrived, however the console
+// output is split; other lines and partial matches are not marks.
+func TestMarker(t *testing.T) {
+	m := &marker{marks: []string{"=== go ===", "=== end ==="}, pid: os.Getpid(), start: time.Now(), seen: map[string]HostSample{}}
+	for _, chunk := range []string{"boot\n=== g", "o ===\r\n", "x === go ===\n", "=== go ===\n", "=== end =="} {
+		if n, err := m.Write([]byte(chunk)); err != nil || n != len(chunk) {
+			t.Fatalf("Write(%q) = %d, %v", chunk, n, err)
+		}
+	}
+	if len(m.seen) != 1 {
+		t.Fatalf("marks %v, want only \"=== go ===\" (the end line is incomplete)", m.seen)
+	}
+	first := m.seen["=== go ==="]
+	if first.At <= 0 || first.CPU <= 0 {
+		t.Errorf("mark %+v: want a time and a CPU reading", first)
+	}
+}

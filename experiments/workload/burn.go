@@ -52,7 +52,10 @@ func (s Spec) Validate() error {
 }
 
 // Run does the work of s: burst, sleep, burst, ... ending with a burst.
-func Run(s Spec) {
+func Run(s Spec) { run(s, time.Sleep) }
+
+// run is Run with the given sleep.
+func run(s Spec, sleep func(time.Duration)) {
 	bursts := int64(s.Blocks) + 1
 	per, rest := s.Units/bursts, s.Units%bursts
 	for b := int64(0); b < bursts; b++ {
@@ -62,7 +65,7 @@ func Run(s Spec) {
 		}
 		Burn(n)
 		if b < bursts-1 && s.Sleep > 0 {
-			time.Sleep(s.Sleep)
+			sleep(s.Sleep)
 		}
 	}
 }

@@ -7,8 +7,12 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"slices"
 	"sort"
+	"strconv"
+	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -27,6 +31,23 @@ type Calibration struct {
 	// whatever CPUs is. 0 when not measured.
 	CPUs          int     `json:"cpus,omitempty"`
 	EffectiveCPUs float64 `json:"effective_cpus,omitempty"`
+	// ShareOverhead is the fraction of CPU that payloads sharing the machine under its
+	// default scheduler use beyond what they use one at a time (MeasureSharing), and
+	// SwitchUs the same extra CPU per preemption of a payload, in microseconds.
+	// Under emulation a switch between processes costs far more than on hardware (the
+	// emulated TLB is flushed). 0 when not measured.
+	ShareOverhead float64 `json:"share_overhead,omitempty"`
+	SwitchUs      float64 `json:"switch_us,omitempty"`
+	// ProcessOverheadMs is the CPU the machine spends per payload process outside it (the
+	// parent's start and reap, the kernel's clean-up), in milliseconds
+	// (MeasureProcessOverhead). 0 when not measured.
+	ProcessOverheadMs float64 `json:"process_overhead_ms,omitempty"`
+	// SliceMs is the kernel's base slice for its fair scheduler (EEVDF's
+	// /sys/kernel/debug/sched/base_slice_ns), 0 when it could not be read; RunMs the CPU
+	// time payloads sharing the machine ran per preemption (MeasureSharing), the slice as
+	// delivered.
+	SliceMs float64 `json:"slice_ms,omitempty"`
+	RunMs   float64 `json:"run_ms,omitempty"`
 }
 
 // Units returns the work units that make ms milliseconds of CPU, spawn cost excluded.
@@ -45,6 +66,10 @@ func (c Calibration) Validate() error {
 	}
 	if c.SpawnMs < 0 {
 		return fmt.Errorf("spawn_ms: must be >= 0, got %g", c.SpawnMs)
+	}
+	if c.SwitchUs < 0 || c.ShareOverhead < 0 || c.SliceMs < 0 || c.RunMs < 0 || c.EffectiveCPUs < 0 || c.ProcessOverheadMs < 0 {
+		return fmt.Errorf("switch_us, share_overhead, slice_ms, effective_cpus and process_overhead_ms: must be >= 0, got %g, %g, %g, %g and %g",
+			c.SwitchUs, c.ShareOverhead, c.SliceMs, c.EffectiveCPUs, c.ProcessOverheadMs)
 	}
 	return nil
 }
@@ -110,6 +135,17 @@ func MeasureParallelism(units int64, n, rounds int) (float64, error) {
 	return samples[rounds/2], nil
 }
 
+// runPayload runs the payload at path with units work units and returns the CPU time
+// (user + system, from wait4) its process used.
+func runPayload(path string, units int64) (time.Duration, error) {
+	cmd := exec.Command(path, strconv.FormatInt(units, 10))
+	cmd.Stdout, cmd.Stderr = nil, os.Stderr
+	if err := cmd.Run(); err != nil {
+		return 0, fmt.Errorf("calibrate: payload %s: %w", path, err)
+	}
+	return cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime(), nil
+}
+
 // MeasureSpawn runs the payload at path with zero work rounds times and returns the median
 // CPU time (user + system, from wait4) one process costs.
 func MeasureSpawn(path string, rounds int) (time.Duration, error) {
@@ -118,19 +154,196 @@ func MeasureSpawn(path string, rounds int) (time.Duration, error) {
 	}
 	samples := make([]time.Duration, rounds)
 	for r := range samples {
-		cmd := exec.Command(path, "0")
-		cmd.Stdout, cmd.Stderr = nil, os.Stderr
-		if err := cmd.Run(); err != nil {
-			return 0, fmt.Errorf("calibrate: payload %s: %w", path, err)
+		d, err := runPayload(path, 0)
+		if err != nil {
+			return 0, err
 		}
-		samples[r] = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+		samples[r] = d
 	}
-	sort.Slice(samples, func(i, j int) bool { return samples[i] < samples[j] })
+	slices.Sort(samples)
 	return samples[rounds/2], nil
 }
 
-// Calibrate measures this machine: CPU per unit with a burn of about target CPU time per round,
-// and, when payload is not empty, the spawn cost of that payload binary.
+// MeasurePayloadUnits runs the payload at path with units work units rounds times and
+// returns the median CPU time per unit, its process cost spawn taken off. The median, not
+// the fastest round: on a shared host an emulated CPU's speed varies with the host's other
+// work, and what a replay meets is the typical speed.
+func MeasurePayloadUnits(path string, units int64, spawn time.Duration, rounds int) (time.Duration, error) {
+	if units <= 0 || rounds <= 0 {
+		return 0, fmt.Errorf("calibrate: units and rounds must be > 0")
+	}
+	samples := make([]time.Duration, rounds)
+	for r := range samples {
+		d, err := runPayload(path, units)
+		if err != nil {
+			return 0, err
+		}
+		samples[r] = d - spawn
+	}
+	slices.Sort(samples)
+	if samples[rounds/2] <= 0 {
+		return 0, fmt.Errorf("calibrate: %d units of payload %s took no CPU beyond its process cost", units, path)
+	}
+	return samples[rounds/2] / time.Duration(units), nil
+}
+
+// MeasureSharing runs k payloads of units work units each at once, rounds times, and
+// returns the medians of the extra CPU they use together: as a fraction of k times what one
+// uses alone (the median of k runs one at a time, before each round), and per time one of
+// them was preempted (its involuntary context switches, from wait4). Noise below zero counts
+// as 0. It also returns the median CPU time the payloads ran per preemption: the time slice
+// the kernel gives tasks that share a CPU, where it cannot be read (ReadBaseSlice). On a machine
+// with several CPUs the payloads share them and the overhead is what sharing costs there.
+func MeasureSharing(path string, units int64, k, rounds int) (overhead float64, perSwitch, run time.Duration, err error) {
+	if units <= 0 || k < 2 || rounds <= 0 {
+		return 0, 0, 0, fmt.Errorf("calibrate: units and rounds must be > 0 and payloads >= 2")
+	}
+	fracs := make([]float64, rounds)
+	costs := make([]float64, rounds)
+	runs := make([]float64, rounds)
+	for r := range rounds {
+		alone := make([]time.Duration, k)
+		for i := range alone {
+			if alone[i], err = runPayload(path, units); err != nil {
+				return 0, 0, 0, err
+			}
+		}
+		slices.Sort(alone)
+		cmds := make([]*exec.Cmd, k)
+		for i := range cmds {
+			cmds[i] = exec.Command(path, strconv.FormatInt(units, 10))
+			if err := cmds[i].Start(); err != nil {
+				return 0, 0, 0, fmt.Errorf("calibrate: payload %s: %w", path, err)
+			}
+		}
+		var together time.Duration
+		var switches int64
+		for _, c := range cmds {
+			if err := c.Wait(); err != nil {
+				return 0, 0, 0, fmt.Errorf("calibrate: payload %s: %w", path, err)
+			}
+			together += c.ProcessState.UserTime() + c.ProcessState.SystemTime()
+			if ru, ok := c.ProcessState.SysUsage().(*syscall.Rusage); ok {
+				switches += ru.Nivcsw // preemptions: the payloads never block
+			}
+		}
+		extra := max(float64(together-time.Duration(k)*alone[k/2]), 0)
+		fracs[r] = extra / float64(time.Duration(k)*alone[k/2])
+		costs[r] = extra / float64(max(switches, 1))
+		runs[r] = float64(together) / float64(max(switches, 1))
+	}
+	slices.Sort(fracs)
+	slices.Sort(costs)
+	slices.Sort(runs)
+	return fracs[rounds/2], time.Duration(costs[rounds/2]), time.Duration(runs[rounds/2]), nil
+}
+
+// CPUTimes is a reading of the machine's aggregate CPU time (/proc/stat).
+type CPUTimes struct {
+	Busy, Total time.Duration // all CPUs: not idle, and in all
+	Switches    int64         // context switches since boot
+	OK          bool          // the reading succeeded
+}
+
+// clockTicks is USER_HZ, the unit of /proc/stat (100 on every architecture Go supports).
+const clockTicks = 100
+
+// ReadCPUTimes reads /proc/stat; OK is false where it cannot be read.
+func ReadCPUTimes() CPUTimes {
+	data, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return CPUTimes{}
+	}
+	var t CPUTimes
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.Fields(line)
+		switch {
+		case len(f) > 5 && f[0] == "cpu":
+			// user nice system idle iowait irq softirq steal [guest guest_nice, already
+			// counted in user and nice]
+			for i, v := range f[1:min(len(f), 9)] {
+				n, _ := strconv.ParseInt(v, 10, 64)
+				d := time.Duration(n) * time.Second / clockTicks
+				t.Total += d
+				if i != 3 && i != 4 {
+					t.Busy += d
+				}
+			}
+			t.OK = true
+		case len(f) == 2 && f[0] == "ctxt":
+			t.Switches, _ = strconv.ParseInt(f[1], 10, 64)
+		}
+	}
+	return t
+}
+
+// Util is the busy fraction of the CPUs from reading t to reading u, -1 if either failed.
+func (t CPUTimes) Util(u CPUTimes) float64 {
+	if !t.OK || !u.OK || u.Total <= t.Total {
+		return -1
+	}
+	return float64(u.Busy-t.Busy) / float64(u.Total-t.Total)
+}
+
+// MeasureProcessOverhead runs n payloads of no work one after the other and returns the CPU
+// the machine spent per payload beyond the payload's own (its starting and reaping in the
+// parent, the kernel's clean-up after it): all CPUs' busy time (/proc/stat) less the
+// payloads' CPU, per payload, 0 if noise makes it negative. It includes whatever else ran
+// meanwhile, so it is measured on a quiet machine (a guest at the start of its job).
+func MeasureProcessOverhead(path string, n int) (time.Duration, error) {
+	if n <= 0 {
+		return 0, fmt.Errorf("calibrate: n must be > 0")
+	}
+	t0 := ReadCPUTimes()
+	var own time.Duration
+	for range n {
+		d, err := runPayload(path, 0)
+		if err != nil {
+			return 0, err
+		}
+		own += d
+	}
+	t1 := ReadCPUTimes()
+	if !t0.OK || !t1.OK {
+		return 0, fmt.Errorf("calibrate: /proc/stat unreadable")
+	}
+	return max((t1.Busy-t0.Busy-own)/time.Duration(n), 0), nil
+}
+
+// BaseSliceFile is where the kernel exposes its fair scheduler's base slice (debugfs).
+const BaseSliceFile = "/sys/kernel/debug/sched/base_slice_ns"
+
+// ReadBaseSlice returns the fair scheduler's base slice in ms from BaseSliceFile, or 0 when
+// it cannot be read (debugfs not mounted, not root, a kernel before EEVDF).
+func ReadBaseSlice() float64 {
+	data, err := os.ReadFile(BaseSliceFile)
+	if err != nil {
+		return 0
+	}
+	ns, err := strconv.ParseInt(strings.TrimSpace(string(data)), 10, 64)
+	if err != nil || ns <= 0 {
+		return 0
+	}
+	return float64(ns) / 1e6
+}
+
+// sharePayloads is how many payloads share the machine when MeasureSharing runs, shareMs
+// the CPU each does and shareRounds how many times.
+const (
+	sharePayloads = 8
+	shareMs       = 30
+	shareRounds   = 3
+	// overheadPayloads is how many payloads MeasureProcessOverhead runs: enough that
+	// /proc/stat's 10 ms ticks are a small part of what it measures.
+	overheadPayloads = 40
+)
+
+// Calibrate measures this machine with a work of about target CPU time per round. Without
+// a payload it times the burn in this process and measures how many CPUs work at once.
+// With the payload binary at path payload it also measures what one payload process costs
+// (spawn), times the units in payload processes (what the experiment runs) and measures
+// what payloads sharing the machine cost (MeasureSharing); and it reads the kernel's base
+// slice.
 func Calibrate(target time.Duration, rounds int, payload string) (Calibration, error) {
 	probe, err := MeasureUnits(50, 3)
 	if err != nil {
@@ -150,7 +363,7 @@ func Calibrate(target time.Duration, rounds int, payload string) (Calibration, e
 	if perUnit <= 0 {
 		return Calibration{}, fmt.Errorf("calibrate: the thread CPU clock did not advance")
 	}
-	c := Calibration{UnitsPerMs: float64(time.Millisecond) / float64(perUnit), CPUs: runtime.NumCPU()}
+	c := Calibration{UnitsPerMs: float64(time.Millisecond) / float64(perUnit), CPUs: runtime.NumCPU(), SliceMs: ReadBaseSlice()}
 	if c.CPUs > 1 {
 		if c.EffectiveCPUs, err = MeasureParallelism(units, c.CPUs, rounds); err != nil {
 			return Calibration{}, err
@@ -158,14 +371,50 @@ func Calibrate(target time.Duration, rounds int, payload string) (Calibration, e
 	} else {
 		c.EffectiveCPUs = 1
 	}
-	if payload != "" {
-		spawn, err := MeasureSpawn(payload, rounds)
-		if err != nil {
-			return Calibration{}, err
-		}
-		c.SpawnMs = float64(spawn) / float64(time.Millisecond)
+	if payload == "" {
+		return c, nil
 	}
+	spawn, err := MeasureSpawn(payload, 2*rounds+1)
+	if err != nil {
+		return Calibration{}, err
+	}
+	c.SpawnMs = float64(spawn) / float64(time.Millisecond)
+	over, err := MeasureProcessOverhead(payload, overheadPayloads)
+	if err != nil {
+		return Calibration{}, err
+	}
+	c.ProcessOverheadMs = float64(over) / float64(time.Millisecond)
+	if perUnit, err = MeasurePayloadUnits(payload, units, spawn, 2*rounds-1); err != nil {
+		return Calibration{}, err
+	}
+	c.UnitsPerMs = float64(time.Millisecond) / float64(perUnit)
+	f, sw, run, err := MeasureSharing(payload, int64(shareMs*c.UnitsPerMs), sharePayloads, shareRounds)
+	if err != nil {
+		return Calibration{}, err
+	}
+	c.ShareOverhead, c.SwitchUs, c.RunMs = f, float64(sw)/float64(time.Microsecond), float64(run)/float64(time.Millisecond)
 	return c, nil
+}
+
+// Average is the calibration of cs taken together: the mean CPU time per unit (UnitsPerMs
+// its inverse), the means of the other figures. cs must not be empty.
+func Average(cs []Calibration) Calibration {
+	var a Calibration
+	n := float64(len(cs))
+	var perUnit float64
+	for _, c := range cs {
+		perUnit += 1 / c.UnitsPerMs / n
+		a.SpawnMs += c.SpawnMs / n
+		a.EffectiveCPUs += c.EffectiveCPUs / n
+		a.ShareOverhead += c.ShareOverhead / n
+		a.SwitchUs += c.SwitchUs / n
+		a.ProcessOverheadMs += c.ProcessOverheadMs / n
+		a.SliceMs += c.SliceMs / n
+		a.RunMs += c.RunMs / n
+		a.CPUs = max(a.CPUs, c.CPUs)
+	}
+	a.UnitsPerMs = 1 / perUnit
+	return a
 }
 
 // ReadCalibration reads a calibration written by WriteCalibration.

@@ -1,9 +1,13 @@
 package kerneltest
 
 import (
+	"bufio"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -38,7 +42,7 @@ func CheckRecords[R any](t testing.TB, c Classifier, cgroupID func(dir string) (
 	if err := c.SetCommFunction("shortfn", 3); err != nil {
 		t.Fatal(err)
 	}
-	cg := newCgroup(t)
+	cg := Cgroup(t)
 	id, err := cgroupID(cg)
 	if err != nil {
 		t.Fatal(err)
@@ -99,12 +103,28 @@ func CheckRecords[R any](t testing.TB, c Classifier, cgroupID func(dir string) (
 	return line
 }
 
-// newCgroup creates a cgroup v2 directory for t under /sys/fs/cgroup and removes it when t ends.
-func newCgroup(t testing.TB) string {
+// Cgroup creates a cgroup v2 directory for t under the cgroup2 mount (/sys/fs/cgroup, or
+// /sys/fs/cgroup/unified on a hybrid host) and removes it when t ends. It skips t when there
+// is none or it cannot create one (fails when the kernel tests must run here).
+func Cgroup(t testing.TB) string {
 	t.Helper()
-	dir := filepath.Join("/sys/fs/cgroup", fmt.Sprintf("alps-kerneltest-%d", os.Getpid()))
+	root := ""
+	if f, err := os.Open("/proc/self/mountinfo"); err == nil {
+		s := bufio.NewScanner(f)
+		for s.Scan() { // ... mount-point ... - fstype ...
+			fields := strings.Fields(s.Text())
+			if i := slices.Index(fields, "-"); i > 4 && i+1 < len(fields) && fields[i+1] == "cgroup2" {
+				root = fields[4]
+			}
+		}
+		f.Close()
+	}
+	if root == "" {
+		missing(t, "no cgroup v2 hierarchy is mounted")
+	}
+	dir := filepath.Join(root, fmt.Sprintf("alps-kerneltest-%d-%d", os.Getpid(), cgroupSeq.Add(1)))
 	if err := os.Mkdir(dir, 0o755); err != nil {
-		t.Fatalf("creating a cgroup: %v", err)
+		missing(t, fmt.Sprintf("cannot create a cgroup: %v", err))
 	}
 	t.Cleanup(func() {
 		for range 50 { // its last processes may still be exiting
@@ -116,3 +136,6 @@ func newCgroup(t testing.TB) string {
 	})
 	return dir
 }
+
+// cgroupSeq numbers the cgroups of one test process.
+var cgroupSeq atomic.Int64

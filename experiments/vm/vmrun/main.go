@@ -41,6 +41,8 @@ func main() {
 	mem := flag.Int("mem", 1024, "guest memory (MiB)")
 	timeout := flag.Duration("timeout", 10*time.Minute, "limit of one boot")
 	quiet := flag.Bool("quiet", false, "do not print the guest console")
+	sample := flag.Duration("sample", 0, "if > 0, sample qemu's host CPU time at this interval into OUT/host-cpu.csv")
+	nice := flag.Int("nice", 0, "if negative, run qemu in its own session at this nice value (root; see vm.Spec.Nice)")
 	flag.Parse()
 	if *script == "" {
 		fmt.Fprintln(os.Stderr, "vmrun: -cmd is required")
@@ -48,7 +50,7 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	spec := vm.Spec{Files: files, Script: *script, CPUs: *cpus, MemMB: *mem, Timeout: *timeout}
+	spec := vm.Spec{Files: files, Script: *script, CPUs: *cpus, MemMB: *mem, Timeout: *timeout, Nice: *nice, SampleEvery: *sample}
 	if !*quiet {
 		spec.Console = os.Stdout
 	}
@@ -62,6 +64,14 @@ func main() {
 			fmt.Fprintf(os.Stderr, "vmrun: %v\n", err)
 			os.Exit(1)
 		}
+		if len(res.HostSamples) > 0 {
+			var b strings.Builder
+			b.WriteString("at_s,qemu_cpu_s\n")
+			for _, h := range res.HostSamples {
+				fmt.Fprintf(&b, "%.3f,%.3f\n", h.At.Seconds(), h.CPU.Seconds())
+			}
+			res.Files["host-cpu.csv"] = []byte(b.String())
+		}
 		for name, b := range res.Files {
 			if err := os.WriteFile(filepath.Join(*out, filepath.Base(name)), b, 0o644); err != nil {
 				fmt.Fprintf(os.Stderr, "vmrun: %v\n", err)
@@ -69,6 +79,7 @@ func main() {
 			}
 		}
 	}
-	fmt.Fprintf(os.Stderr, "vmrun: guest exited %d after %.1f s (%d boot(s))\n", res.ExitCode, res.Duration.Seconds(), res.Attempts)
+	fmt.Fprintf(os.Stderr, "vmrun: guest exited %d after %.1f s (%d boot(s)), qemu used %.1f s of host CPU\n",
+		res.ExitCode, res.Duration.Seconds(), res.Attempts, res.HostCPU.Seconds())
 	os.Exit(res.ExitCode)
 }

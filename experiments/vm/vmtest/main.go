@@ -294,7 +294,7 @@ type event struct {
 
 var (
 	logLine  = regexp.MustCompile(`^    \S+\.go:\d+: (.*)$`)
-	doneLine = regexp.MustCompile(`^--- (?:PASS|FAIL|SKIP): (\S+) \(([0-9.]+)s\)`)
+	doneLine = regexp.MustCompile(`^--- (PASS|FAIL|SKIP): (\S+) \(([0-9.]+)s\)`)
 )
 
 // collect turns the -test.v output of p's binary into one result per top-level test. rc is
@@ -311,7 +311,6 @@ func collect(p *pkg, where string, out []byte, rc int, want []string, all bool) 
 	}
 	byTest := map[string]*result{}
 	var order []string
-	var loose []string // output of no test: a panic, a build or flag error
 	dec := json.NewDecoder(bytes.NewReader(js))
 	for {
 		var e event
@@ -322,9 +321,6 @@ func collect(p *pkg, where string, out []byte, rc int, want []string, all bool) 
 		}
 		top, _, _ := strings.Cut(e.Test, "/")
 		if top == "" {
-			if e.Action == "output" && !isNoise(e.Output) {
-				loose = append(loose, strings.TrimRight(e.Output, "\n"))
-			}
 			continue
 		}
 		r := byTest[top]
@@ -336,8 +332,9 @@ func collect(p *pkg, where string, out []byte, rc int, want []string, all bool) 
 		switch e.Action {
 		case "output":
 			l := strings.TrimRight(e.Output, "\n")
-			if m := doneLine.FindStringSubmatch(l); m != nil && m[1] == top {
-				fmt.Sscan(m[2], &r.Seconds)
+			if m := doneLine.FindStringSubmatch(l); m != nil && m[2] == top {
+				r.Verdict = m[1] // test2json reports it only once a later line follows
+				fmt.Sscan(m[3], &r.Seconds)
 			}
 			if m := logLine.FindStringSubmatch(l); m != nil {
 				if r.Detail != "" {
@@ -380,15 +377,10 @@ func collect(p *pkg, where string, out []byte, rc int, want []string, all bool) 
 		failed = failed || r.Verdict == "FAIL"
 	}
 	if rc != 0 && !failed {
-		rs = append(rs, result{Package: p.Rel, Where: where, Verdict: "FAIL", Detail: fmt.Sprintf("test binary exited %d", rc), Output: loose})
+		all := lines(out)
+		rs = append(rs, result{Package: p.Rel, Where: where, Verdict: "FAIL", Detail: fmt.Sprintf("test binary exited %d", rc), Output: all[max(0, len(all)-20):]})
 	}
 	return rs
-}
-
-// isNoise is the test binary's own closing lines.
-func isNoise(l string) bool {
-	l = strings.TrimSpace(l)
-	return l == "" || l == "PASS" || l == "FAIL" || strings.HasPrefix(l, "ok ") || strings.HasPrefix(l, "FAIL\t")
 }
 
 func lines(b []byte) []string {

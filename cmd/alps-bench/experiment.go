@@ -1,0 +1,234 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+
+	"github.com/spf13/cobra"
+
+	"github.com/alps-sched/alps/cmd/internal/cli"
+	"github.com/alps-sched/alps/experiments/analysis"
+)
+
+// experimentOptions are alps-bench experiment's flags.
+type experimentOptions struct {
+	runOptions
+	loads       []float64
+	seeds       []uint
+	analyzeOnly bool
+}
+
+// pointDir is the runs directory of one load and seed: DIR/load-0.70/seed-1.
+func pointDir(runs string, load float64, seed uint) string {
+	return filepath.Join(runs, fmt.Sprintf("load-%.2f", load), "seed-"+strconv.FormatUint(uint64(seed), 10))
+}
+
+func experimentCmd(app *cli.App) *cobra.Command {
+	var o experimentOptions
+	cmd := &cobra.Command{
+		Use:   "experiment",
+		Short: "The experiment over loads and seeds: alps-bench run at each load and seed (a plan each), then a table and figures against load",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if len(o.loads) == 0 || len(o.seeds) == 0 {
+				return cli.Usagef("--loads and --seeds: need at least one each")
+			}
+			for _, l := range o.loads {
+				if !(l > 0 && l <= 2) {
+					return cli.Usagef("--loads: %g is not in (0, 2]", l)
+				}
+			}
+			if o.rounds < 1 {
+				return cli.Usagef("--rounds: must be >= 1, got %d", o.rounds)
+			}
+			if o.runs == "" {
+				return cli.Usagef("--runs is required (the experiment resumes from it)")
+			}
+			if !o.analyzeOnly {
+				env, err := shellEnv(o.feEnv)
+				if err != nil {
+					return err
+				}
+				bins, err := buildGuestBinaries()
+				if err != nil {
+					return err
+				}
+				for _, l := range o.loads {
+					for _, s := range o.seeds {
+						po := o.runOptions
+						po.load, po.seed, po.runs = l, uint64(s), pointDir(o.runs, l, s)
+						if err := os.MkdirAll(po.runs, 0o755); err != nil {
+							return err
+						}
+						fmt.Fprintf(app.Stderr(), "experiment: load %.2f seed %d\n", l, s)
+						if err := bootAll(cmd, app, po, schedulers, bins, env); err != nil {
+							return err
+						}
+					}
+				}
+			}
+			return experimentReport(app, o)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.out, "out", "experiments/results", "where experiment.json, experiment.txt and the figures go")
+	f.StringVar(&o.runs, "runs", "", "runs directory (required): DIR/load-L/seed-S/ per point, resumed where runs are missing")
+	f.StringVar(&o.kernel, "kernel", "", "sched_ext kernel to boot (default: the cached one)")
+	f.IntVar(&o.rounds, "rounds", 1, "runs per scheduler at each point")
+	f.Float64SliceVar(&o.loads, "loads", []float64{0.5, 0.7, 0.85, 0.95}, "offered loads")
+	f.UintSliceVar(&o.seeds, "seeds", []uint{1, 2, 3}, "plan seeds at each load")
+	f.DurationVar(&o.span, "span", 0, "arrivals' span of each plan (default 40 s)")
+	f.IntVar(&o.nice, "vm-nice", -20, "run qemu at this nice value in its own session (root; 0: as this process)")
+	f.StringSliceVar(&o.feEnv, "frontend-env", nil, "KEY=VALUE environment of alps-frontend in the guest")
+	f.BoolVar(&o.analyzeOnly, "analyze", false, "boot nothing: report on the runs already there")
+	return cmd
+}
+
+// point is one load's figures for one scheduler: per seed, the measured median over rounds
+// and the prediction.
+type point struct {
+	Load      float64   `json:"load"`
+	Scheduler string    `json:"scheduler"`
+	Seeds     []uint    `json:"seeds"`
+	MeanFCTMs []float64 `json:"mean_fct_ms"` // per seed
+	ShortMs   []float64 `json:"short_mean_fct_ms"`
+	LongP99SD []float64 `json:"long_p99_slowdown"`
+	PredMean  []float64 `json:"predicted_mean_fct_ms"`
+	PredShort []float64 `json:"predicted_short_mean_fct_ms"`
+	PredLong  []float64 `json:"predicted_long_p99_slowdown"`
+	GuestUtil []float64 `json:"guest_util"` // measured busy fraction over the arrivals, per seed (median over rounds)
+	Lost      int       `json:"lost"`
+	Ejections int       `json:"ejections"`
+}
+
+// experimentReport gathers every point there is in o.runs, writes experiment.json,
+// experiment.txt and the figures, and prints the table.
+func experimentReport(app *cli.App, o experimentOptions) error {
+	var pts []point
+	for _, l := range o.loads {
+		byName := map[string]*point{}
+		for _, s := range o.seeds {
+			dir := pointDir(o.runs, l, s)
+			if !exists(filepath.Join(dir, planFile)) {
+				continue
+			}
+			c, err := collect(app.Config(), dir, filepath.Join(dir, "out"), schedulers)
+			if err != nil {
+				fmt.Fprintf(app.Stderr(), "experiment: load %.2f seed %d left out: %v\n", l, s, err)
+				continue
+			}
+			for _, r := range c.sum.Schedulers {
+				p := byName[r.Name]
+				if p == nil {
+					p = &point{Load: l, Scheduler: r.Name}
+					byName[r.Name] = p
+				}
+				pr, _ := analysis.Find(c.predicted, r.Name)
+				p.Seeds = append(p.Seeds, s)
+				p.MeanFCTMs, p.ShortMs, p.LongP99SD = append(p.MeanFCTMs, r.MeanFCTMs), append(p.ShortMs, r.ShortMeanFCTMs), append(p.LongP99SD, r.LongP99Slowdown)
+				p.PredMean, p.PredShort, p.PredLong = append(p.PredMean, pr.MeanFCTMs), append(p.PredShort, pr.ShortMeanFCTMs), append(p.PredLong, pr.LongP99Slowdown)
+				p.GuestUtil = append(p.GuestUtil, analysis.Median(r.GuestUtilRuns))
+				p.Lost += r.Lost
+				p.Ejections += r.Ejections
+			}
+		}
+		for _, name := range schedulers {
+			if p := byName[name]; p != nil {
+				pts = append(pts, *p)
+			}
+		}
+	}
+	if len(pts) == 0 {
+		return fmt.Errorf("experiment: no complete point in %s", o.runs)
+	}
+	if err := os.MkdirAll(o.out, 0o755); err != nil {
+		return err
+	}
+	if err := analysis.WriteJSON(filepath.Join(o.out, "experiment.json"), pts); err != nil {
+		return err
+	}
+	var b bytes.Buffer
+	writeExperimentTable(&b, pts)
+	app.Stdout().Write(b.Bytes())
+	if err := os.WriteFile(filepath.Join(o.out, "experiment.txt"), b.Bytes(), 0o644); err != nil {
+		return err
+	}
+	return plotExperiment(o.out, pts)
+}
+
+// writeExperimentTable prints, per load and scheduler, the medians over seeds with their
+// range, the predictions' medians and their ratio.
+func writeExperimentTable(w *bytes.Buffer, pts []point) {
+	fmt.Fprintf(w, "%5s %-8s %5s %5s %24s %10s %9s %22s %10s %18s %10s %6s\n", "load", "sched", "seeds", "lost",
+		"mean_fct_ms [min-max]", "predicted", "meas/pred", "short_fct_ms [min-max]", "predicted", "long_p99_sd [range]", "predicted", "busy")
+	for _, p := range pts {
+		m, pm := analysis.Median(p.MeanFCTMs), analysis.Median(p.PredMean)
+		ratio := ""
+		if pm > 0 {
+			ratio = fmt.Sprintf("%.2f", m/pm)
+		}
+		fmt.Fprintf(w, "%5.2f %-8s %5d %5d %24s %10.1f %9s %22s %10.1f %18s %10.2f %6.2f\n", p.Load, p.Scheduler, len(p.Seeds), p.Lost+p.Ejections,
+			rng(p.MeanFCTMs), pm, ratio, rng(p.ShortMs), analysis.Median(p.PredShort), rng(p.LongP99SD), analysis.Median(p.PredLong), analysis.Median(p.GuestUtil))
+	}
+	var within, n int
+	for _, p := range pts {
+		m, pm := analysis.Median(p.MeanFCTMs), analysis.Median(p.PredMean)
+		if pm > 0 {
+			n++
+			if r := m / pm; r <= analysis.PredictionFactor && r >= 1/analysis.PredictionFactor {
+				within++
+			}
+		}
+	}
+	fmt.Fprintf(w, "medians over seeds (each seed a plan of its own; lost counts lost invocations and ejections); %d of %d within %.2fx of their prediction\n",
+		within, n, analysis.PredictionFactor)
+}
+
+// rng formats a median and its range.
+func rng(xs []float64) string {
+	if len(xs) == 0 {
+		return ""
+	}
+	if len(xs) == 1 {
+		return fmt.Sprintf("%.1f", xs[0])
+	}
+	return fmt.Sprintf("%.1f [%.1f-%.1f]", analysis.Median(xs), slices.Min(xs), slices.Max(xs))
+}
+
+// plotExperiment draws the three figures against load.
+func plotExperiment(out string, pts []point) error {
+	figs := []struct {
+		file, title, ylabel string
+		meas, pred          func(point) []float64
+	}{
+		{"experiment_mean_fct.png", "Mean FCT against offered load", "mean FCT (ms, log scale)",
+			func(p point) []float64 { return p.MeanFCTMs }, func(p point) []float64 { return p.PredMean }},
+		{"experiment_short_fct.png", "Short-class mean FCT against offered load", "short-class mean FCT (ms, log scale)",
+			func(p point) []float64 { return p.ShortMs }, func(p point) []float64 { return p.PredShort }},
+		{"experiment_long_slowdown.png", "Long-class p99 slowdown against offered load", "long-class p99 slowdown (FCT / demand, log scale)",
+			func(p point) []float64 { return p.LongP99SD }, func(p point) []float64 { return p.PredLong }},
+	}
+	for _, f := range figs {
+		var series []analysis.LoadSeries
+		for _, name := range schedulers {
+			meas := analysis.LoadSeries{Name: name}
+			pred := analysis.LoadSeries{Name: name, Dashed: true}
+			for _, p := range pts {
+				if p.Scheduler != name {
+					continue
+				}
+				meas.Points = append(meas.Points, analysis.LoadPoint{Load: p.Load, Values: f.meas(p)})
+				pred.Points = append(pred.Points, analysis.LoadPoint{Load: p.Load, Values: f.pred(p)})
+			}
+			series = append(series, meas, pred)
+		}
+		if err := analysis.PlotAgainstLoad(filepath.Join(out, f.file), f.title, f.ylabel, series); err != nil {
+			return fmt.Errorf("%s: %w", f.file, err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,95 @@
+package invocation
+
+// The scheduler's side of the interface, step for step the same as boundary.h (which the BPF
+// scheduler includes): how a thread's area is read when the thread stops running.
+
+// DoneMax is how many invocations one observation can finish.
+const DoneMax = Events / 2
+
+// State is a thread's invocation state, kept by the scheduler.
+type State struct {
+	Seen   uint64 // events of the area consumed
+	Start  uint64 // inside: the invocation's start
+	CPU    uint64 // inside: CPU it used up to the last observation
+	Inside bool
+	Class  uint32 // inside: its class hint
+}
+
+// Done is one finished invocation.
+type Done struct {
+	Start, End, CPU uint64
+	Class           uint32
+	Carried         bool // it started before this observation
+}
+
+// Obs is what one observation found.
+type Obs struct {
+	Done      []Done
+	Started   int  // starts honoured
+	Nested    int  // starts inside an invocation, ignored
+	Unmatched int  // ends outside an invocation, ignored
+	Lost      int  // events overwritten before they were read
+	Bad       int  // the area is not the thread's or went back (1), or events of no known kind
+	Marked    bool // a boundary was honoured: the invocation's attained CPU runs from Last
+	Fresh     bool // the invocation in progress started in this observation
+	Last      uint64
+}
+
+// Observe reads area a of thread tid at the end of its run [runStart, now] (CLOCK_MONOTONIC
+// ns, the area read while the thread was current): it consumes the events written since
+// s.Seen and updates s. Everything in the area is untrusted: an area that is not the thread's
+// (magic, tid or size) is not read, and the run still counts towards an invocation in
+// progress; one whose Seq went back was registered again, so the invocation in progress is
+// dropped and its events are read from the first; event times are clamped into the part of
+// the run not yet accounted for; a start inside an invocation and an end outside one are
+// counted and ignored. An invocation's CPU is the time it ran between its start and its end.
+func Observe(s *State, a *Area, tid uint32, runStart, now uint64) Obs {
+	var o Obs
+	runStart = min(runStart, now)
+	cursor := runStart
+	var n, first uint64
+	if a.Magic != Magic || a.TID != tid || a.NEvents != Events {
+		o.Bad = 1
+	} else {
+		if a.Seq < s.Seen {
+			o.Bad = 1
+			*s = State{}
+		}
+		n, first = a.Seq-s.Seen, s.Seen
+		if n > Events {
+			o.Lost = int(min(n-Events, 0xffffffff))
+			first, n = a.Seq-Events, Events
+		}
+		s.Seen = a.Seq
+	}
+	for i := range n {
+		e := a.Ev[(first+i)%Events]
+		t := min(max(e.Time, cursor), now)
+		switch e.Kind {
+		case KindStart:
+			if s.Inside {
+				o.Nested++
+				continue
+			}
+			s.Inside, s.Start, s.CPU, s.Class = true, t, 0, e.Class
+			o.Started++
+			o.Fresh = true
+		case KindEnd:
+			if !s.Inside {
+				o.Unmatched++
+				continue
+			}
+			o.Done = append(o.Done, Done{Start: s.Start, End: t, CPU: s.CPU + (t - cursor), Class: s.Class, Carried: !o.Fresh})
+			s.Inside, s.Start, s.CPU, s.Class, o.Fresh = false, 0, 0, 0, false
+		default:
+			o.Bad++
+			continue
+		}
+		cursor = t
+		o.Marked, o.Last = true, t
+	}
+	if s.Inside {
+		s.CPU += now - cursor
+	}
+	return o
+}
