@@ -242,7 +242,7 @@ func TestAnalyze(t *testing.T) {
 	if sum.Frontend.CPUPercent != 1.25 || sum.Frontend.UpdateP99Ms != 3.5 || sum.Frontend.Records != 600 || sum.Frontend.Updates != 40 {
 		t.Errorf("frontend figures %+v, want those of frontend.json (the fewest updates of the rounds)", sum.Frontend)
 	}
-	for _, w := range []string{"[", "host load (1 min) at each run's start: default 1.5 2.5 3.5", "guest CPU busy over the arrivals", "prediction: "} {
+	for _, w := range []string{"[", "host load (1 min) at each run's start: default 1.5 2.5 3.5", "CPU busy over the arrivals", "prediction: "} {
 		if !strings.Contains(stdout, w) {
 			t.Errorf("stdout lacks %q:\n%s", w, stdout)
 		}

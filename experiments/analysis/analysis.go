@@ -413,7 +413,7 @@ func WriteTable(w io.Writer, measured, predicted []Scheduler, fe Frontend) {
 		}
 	}
 	if len(utils) > 0 {
-		fmt.Fprintf(w, "guest CPU busy over the arrivals, per run: %s\n", strings.Join(utils, "; "))
+		fmt.Fprintf(w, "CPU busy over the arrivals, per run: %s\n", strings.Join(utils, "; "))
 	}
 	if len(loads) > 0 {
 		fmt.Fprintf(w, "host load (1 min) at each run's start: %s\n", strings.Join(loads, "; "))
@@ -423,6 +423,9 @@ func WriteTable(w io.Writer, measured, predicted []Scheduler, fe Frontend) {
 	}
 	if len(delivered) > 0 {
 		fmt.Fprintf(w, "host CPU the emulator got per busy guest second: %s\n", strings.Join(delivered, "; "))
+	}
+	if _, ok := Find(measured, "alps"); !ok {
+		return
 	}
 	fmt.Fprintf(w, "frontend: %d records, %d updates, cpu %.2f%% of one vCPU, update p99 %.2f ms",
 		fe.Records, fe.Updates, fe.CPUPercent, fe.UpdateP99Ms)
