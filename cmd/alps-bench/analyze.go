@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -410,27 +409,27 @@ func frontendOf(fes []frontend.Stats) analysis.Frontend {
 	return out
 }
 
-// simulatedCores is how many CPUs the simulator gets for the prediction: the CPUs the guest
-// delivers at once, as the calibration measured them (under single-threaded TCG the 2 vCPUs
-// take turns on one host thread: about 1), rounded, within 1..guestCPUs. A calibration
-// without that measurement gives the vCPU count.
+// simulatedCores is how many CPUs the simulator gets for the prediction: the machine's, as
+// the calibration counted them (the guest's one vCPU; the host's CPUs for the native check).
+// The note gives how many the calibration found working at once, which on a shared host is
+// often fewer: the prediction assumes the machine's CPUs are its own. Without a calibration,
+// the guest's vCPU count.
 func simulatedCores(calPath string) (int, string, error) {
 	cal, err := workload.ReadCalibration(calPath)
 	if errors.Is(err, os.ErrNotExist) {
-		return guestCPUs, fmt.Sprintf("the %d vCPUs; no calibration in the runs", guestCPUs), nil
+		return guestCPUs, fmt.Sprintf("the guest's %d vCPU(s); no calibration in the runs", guestCPUs), nil
 	}
 	if err != nil {
 		return 0, "", err
 	}
+	n := cal.CPUs
+	if n <= 0 {
+		n = guestCPUs
+	}
 	if cal.EffectiveCPUs <= 0 {
-		return guestCPUs, fmt.Sprintf("the %d vCPUs; the calibration did not measure how many run at once", guestCPUs), nil
+		return n, fmt.Sprintf("%d CPU(s); the calibration did not measure how many work at once", n), nil
 	}
-	cpus := cal.CPUs
-	if cpus <= 0 {
-		cpus = guestCPUs
-	}
-	n := min(max(int(math.Round(cal.EffectiveCPUs)), 1), cpus)
-	return n, fmt.Sprintf("the %d CPUs deliver %.2f at once, measured by calibrate", cpus, cal.EffectiveCPUs), nil
+	return n, fmt.Sprintf("%d CPU(s), %.2f of them working at once when calibrated", n, cal.EffectiveCPUs), nil
 }
 
 func readCount(path string) (int, error) {

@@ -242,7 +242,7 @@ func TestAnalyze(t *testing.T) {
 	if sum.Frontend.CPUPercent != 1.25 || sum.Frontend.UpdateP99Ms != 3.5 || sum.Frontend.Records != 600 || sum.Frontend.Updates != 40 {
 		t.Errorf("frontend figures %+v, want those of frontend.json (the fewest updates of the rounds)", sum.Frontend)
 	}
-	for _, w := range []string{"[", "host load (1 min) at each run's start: default 1.5 2.5 3.5", "guest CPU busy over the arrivals", "prediction: "} {
+	for _, w := range []string{"[", "host load (1 min) at each run's start: default 1.5 2.5 3.5", "CPU busy over the arrivals", "prediction: "} {
 		if !strings.Contains(stdout, w) {
 			t.Errorf("stdout lacks %q:\n%s", w, stdout)
 		}
@@ -583,5 +583,43 @@ func TestExperimentReport(t *testing.T) {
 		if st, err := os.Stat(filepath.Join(out, f)); err != nil || st.Size() == 0 {
 			t.Errorf("%s: %v", f, err)
 		}
+	}
+}
+
+// TestAnalyzeProbes: each run is predicted on the machine its probes measured: a run whose
+// CPU was half as fast as the plan's calibration is predicted slower than one as fast, and
+// the speed is reported per run.
+func TestAnalyzeProbes(t *testing.T) {
+	dir, _ := runsDir(t, map[string]float64{"default": 3, "vtime": 2.5, "alps": 1.4})
+	writeFile(t, filepath.Join(dir, "cal.json"), `{"units_per_ms": 100, "spawn_ms": 1, "cpus": 1, "effective_cpus": 1}`)
+	for r, upm := range []int{100, 50, 100} {
+		for _, f := range []string{probeBeforeFile, probeAfterFile} {
+			writeFile(t, filepath.Join(dir, "vtime", strconv.Itoa(r+1), f), fmt.Sprintf(`{"units_per_ms": %d, "spawn_ms": 1, "cpus": 1}`, upm))
+		}
+	}
+	out := t.TempDir()
+	if code, _, errOut := runBench(t, "analyze", "--dir", dir, "--out", out); code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var sum struct {
+		Schedulers []struct {
+			Name   string    `json:"name"`
+			Pred   []float64 `json:"predicted_mean_fct_ms_runs"`
+			Speeds []float64 `json:"speed_runs"`
+		} `json:"schedulers"`
+	}
+	data, err := os.ReadFile(filepath.Join(out, "latest.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, &sum); err != nil {
+		t.Fatal(err)
+	}
+	v := sum.Schedulers[1]
+	if v.Name != "vtime" || len(v.Pred) != 3 || len(v.Speeds) != 3 {
+		t.Fatalf("vtime row %+v", v)
+	}
+	if v.Speeds[0] != 1 || v.Speeds[1] != 2 || !(v.Pred[1] > 1.5*v.Pred[0]) || v.Pred[2] != v.Pred[0] {
+		t.Errorf("speeds %v, predictions %v: want run 2 twice as slow and predicted slower", v.Speeds, v.Pred)
 	}
 }

@@ -343,6 +343,23 @@ func spread(median float64, runs []float64) string {
 	return fmt.Sprintf("%.1f [%.1f-%.1f]", median, slices.Min(runs), slices.Max(runs))
 }
 
+// perRun lists, per scheduler that has them, a per-run figure: "default 0.84 0.94; vtime ...".
+func perRun(rows []Scheduler, format string, runs func(Scheduler) []float64) string {
+	var out []string
+	for _, r := range rows {
+		xs := runs(r)
+		if len(xs) == 0 {
+			continue
+		}
+		u := make([]string, len(xs))
+		for i, x := range xs {
+			u[i] = fmt.Sprintf(format, x)
+		}
+		out = append(out, r.Name+" "+strings.Join(u, " "))
+	}
+	return strings.Join(out, "; ")
+}
+
 // WriteTable prints the measured rows (medians over runs, the mean FCT with its range)
 // beside the simulator's prediction.
 func WriteTable(w io.Writer, measured, predicted []Scheduler, fe Frontend) {
@@ -381,48 +398,21 @@ func WriteTable(w io.Writer, measured, predicted []Scheduler, fe Frontend) {
 	if len(predicted) > 0 {
 		fmt.Fprintf(w, "order by mean FCT: measured %s; simulated %s\n", order(measured), order(predicted))
 	}
-	var utils, loads, delivered, speeds []string
-	for _, r := range measured {
-		if len(r.SpeedRuns) > 0 {
-			u := make([]string, len(r.SpeedRuns))
-			for i, x := range r.SpeedRuns {
-				u[i] = fmt.Sprintf("%.2f", x)
-			}
-			speeds = append(speeds, r.Name+" "+strings.Join(u, " "))
-		}
-		if len(r.DeliveredRuns) > 0 {
-			u := make([]string, len(r.DeliveredRuns))
-			for i, x := range r.DeliveredRuns {
-				u[i] = fmt.Sprintf("%.2f", x)
-			}
-			delivered = append(delivered, r.Name+" "+strings.Join(u, " "))
-		}
-		if len(r.GuestUtilRuns) > 0 {
-			u := make([]string, len(r.GuestUtilRuns))
-			for i, x := range r.GuestUtilRuns {
-				u[i] = fmt.Sprintf("%.2f", x)
-			}
-			utils = append(utils, r.Name+" "+strings.Join(u, " "))
-		}
-		if len(r.HostLoadRuns) > 0 {
-			u := make([]string, len(r.HostLoadRuns))
-			for i, x := range r.HostLoadRuns {
-				u[i] = fmt.Sprintf("%.1f", x)
-			}
-			loads = append(loads, r.Name+" "+strings.Join(u, " "))
+	for _, l := range []struct {
+		what, format string
+		runs         func(Scheduler) []float64
+	}{
+		{"CPU busy over the arrivals, per run", "%.2f", func(r Scheduler) []float64 { return r.GuestUtilRuns }},
+		{"host load (1 min) at each run's start", "%.1f", func(r Scheduler) []float64 { return r.HostLoadRuns }},
+		{"CPU time per unit of work, relative to the calibration (probed around each replay)", "%.2f", func(r Scheduler) []float64 { return r.SpeedRuns }},
+		{"host CPU the emulator got per busy guest second", "%.2f", func(r Scheduler) []float64 { return r.DeliveredRuns }},
+	} {
+		if line := perRun(measured, l.format, l.runs); line != "" {
+			fmt.Fprintf(w, "%s: %s\n", l.what, line)
 		}
 	}
-	if len(utils) > 0 {
-		fmt.Fprintf(w, "guest CPU busy over the arrivals, per run: %s\n", strings.Join(utils, "; "))
-	}
-	if len(loads) > 0 {
-		fmt.Fprintf(w, "host load (1 min) at each run's start: %s\n", strings.Join(loads, "; "))
-	}
-	if len(speeds) > 0 {
-		fmt.Fprintf(w, "CPU time per unit of work, relative to the calibration (probed around each replay): %s\n", strings.Join(speeds, "; "))
-	}
-	if len(delivered) > 0 {
-		fmt.Fprintf(w, "host CPU the emulator got per busy guest second: %s\n", strings.Join(delivered, "; "))
+	if _, ok := Find(measured, "alps"); !ok {
+		return
 	}
 	fmt.Fprintf(w, "frontend: %d records, %d updates, cpu %.2f%% of one vCPU, update p99 %.2f ms",
 		fe.Records, fe.Updates, fe.CPUPercent, fe.UpdateP99Ms)
