@@ -53,13 +53,14 @@ var requiredKfuncs = []string{"scx_bpf_dsq_insert___v2", "scx_bpf_dsq_move_to_lo
 	"scx_bpf_dsq_move", "scx_bpf_dsq_nr_queued", "scx_bpf_kick_cpu", "scx_bpf_nr_cpu_ids", "bpf_iter_scx_dsq_new", "bpf_iter_scx_dsq_next",
 	"bpf_iter_scx_dsq_destroy", "bpf_iter_num_new", "bpf_iter_num_next", "bpf_iter_num_destroy"}
 
-// watchdogTimeout is the scheduler's ops.timeout_ms: the kernel ejects it when a runnable
-// task waits this long.
-const watchdogTimeout = 10 * time.Second
+// MaxWaitLimit is the largest policy.Knobs.MaxWait the scheduler accepts (policy.MaxMaxWait,
+// the configuration's bound): half its watchdog timeout, so that the starvation guard always
+// acts first.
+const MaxWaitLimit = policy.MaxMaxWait
 
-// MaxWaitLimit is the largest policy.Knobs.MaxWait the scheduler accepts: half its watchdog
-// timeout, so that the starvation guard always acts first.
-const MaxWaitLimit = watchdogTimeout / 2
+// watchdogTimeout is the scheduler's ops.timeout_ms (bpf/alps.bpf.c): the kernel ejects it
+// when a runnable task waits this long.
+const watchdogTimeout = 2 * MaxWaitLimit
 
 // Options configure Load.
 type Options struct {

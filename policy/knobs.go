@@ -24,7 +24,9 @@ type Knobs struct {
 const (
 	MaxWakeLag      = 60 * time.Second
 	MaxDefaultSlice = 10 * time.Second
-	MaxMaxWait      = time.Hour
+	// MaxMaxWait is half the kernel scheduler's watchdog (ops.timeout_ms, 10 s), so that the
+	// guard, not the watchdog, acts on a starving task.
+	MaxMaxWait = 5 * time.Second
 )
 
 // Validate reports the first knob out of range, named by its configuration key.
