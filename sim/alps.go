@@ -160,13 +160,17 @@ func (a *ALPS) Pick(core int) (TaskID, int64, bool) {
 	if !ok {
 		return NoTask, 0, false
 	}
-	if !policy.Aged(a.enq[t], a.env.Now(), a.k) {
+	aged := policy.Aged(a.enq[t], a.env.Now(), a.k)
+	if !aged {
 		t = a.q.first()
 	}
 	a.q.take(t)
 	a.vnow = policy.AdvanceNow(a.vnow, a.v[t])
 	e, ranked := a.entry(t)
 	a.runL[core] = int(policy.Level(&e, ranked, a.att[t]))
+	if aged {
+		a.runL[core] = 0 // it runs its quantum as level 0: not preempted at once
+	}
 	return t, policy.Quantum(&e, ranked, a.att[t], a.k), true
 }
 
