@@ -114,10 +114,8 @@ func (g *gapRecorder) Segment(t TaskID, core int, start, end int64, why StopReas
 
 // TestALPSStarvationBound: the guard (rule step 8) bounds how long a queued task waits behind
 // work that arrived after it. A long invocation at a low level in a flood of short ones at
-// 97% load on one core waits at most MaxWait (and the short task then running) between its
-// runs; without the guard it waits for gaps in the flood (its completion, the flood's 3% of
-// idle time permitting, comes at the same time either way: the guard moves when it runs, not
-// how much).
+// 97% load on one core waits little more than MaxWait between its runs (behind the tasks that
+// aged before it); without the guard it waits for gaps in the flood.
 func TestALPSStarvationBound(t *testing.T) {
 	cfg := alpsTestConfig(1)
 	cfg.RankScale = model.RankByOrder
@@ -160,8 +158,10 @@ func TestALPSStarvationBound(t *testing.T) {
 	fctOff, gapOff := run(0)
 	t.Logf("long invocation: guard %d ms: FCT %d ms, longest wait between runs %.1f ms; no guard: FCT %d ms, longest wait %.1f ms",
 		wait/ms, fct/ms, float64(gap)/1e6, fctOff/ms, float64(gapOff)/1e6)
-	if gap > wait+ms { // the short task running when it aged finishes within 1 ms
-		t.Errorf("with a %d ms guard the long invocation waited %.1f ms between runs", wait/ms, float64(gap)/1e6)
+	// Once aged it runs after the tasks that aged before it (here 1 ms each, and the quanta of
+	// aged tasks are not preempted): W plus a few of those.
+	if gap > wait+wait/2 {
+		t.Errorf("with a %d ms guard the long invocation waited %.1f ms between runs, want at most %d ms", wait/ms, float64(gap)/1e6, (wait+wait/2)/ms)
 	}
 	if gapOff <= 2*wait {
 		t.Errorf("without the guard the longest wait was %.1f ms: want the guard to matter", float64(gapOff)/1e6)
