@@ -68,6 +68,8 @@ func TestBadInput(t *testing.T) {
 		{"scalar top level", "42\n", "top level must be a mapping"},
 		{"value given a mapping", "log:\n  level:\n    x: 1\n", "log.level takes a value"},
 		{"bad level", "log:\n  level: loud\n", "log.level"},
+		{"relative invocation map", "frontend:\n  invocation_map: alps-inv\n", `frontend.invocation_map: "alps-inv" is not an absolute path`},
+		{"invocation group alone", "frontend:\n  invocation_group: faas\n", `frontend.invocation_group: "faas" given without frontend.invocation_map`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
