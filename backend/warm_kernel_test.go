@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -50,7 +51,8 @@ func burnThread(d time.Duration) {
 // on one registered thread and prints "i class cpu_ns start_ns end_ns" for each, its CPU as
 // the thread CPU clock measured between its marks; "warm MAP liar THREADS SECONDS pairs|starts"
 // burns CPU on THREADS registered threads for SECONDS, marking a start (and with pairs an
-// end just before it) every millisecond of CPU.
+// end just before it) every millisecond of CPU; "warm MAP class C SECONDS" marks one start of
+// class C and burns CPU for SECONDS.
 func warmWorker(args []string) int {
 	if len(args) < 2 {
 		fmt.Fprintln(os.Stderr, "warm: MAP MODE ...")
@@ -94,6 +96,22 @@ func warmWorker(args []string) int {
 		}
 		out.Flush()
 		time.Sleep(50 * time.Millisecond) // blocks: the scheduler reads the last marks
+		return 0
+	case "class":
+		class, _ := strconv.Atoi(args[2])
+		secs, _ := strconv.ParseFloat(args[3], 64)
+		th, err := reg.Register()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "warm:", err)
+			return 1
+		}
+		defer th.Close()
+		th.Start(uint32(class))
+		stop := time.Now().Add(time.Duration(secs * float64(time.Second)))
+		for time.Now().Before(stop) {
+			burnThread(time.Millisecond)
+		}
+		th.End()
 		return 0
 	case "liar":
 		threads, _ := strconv.Atoi(args[2])
@@ -364,4 +382,61 @@ func TestKernelWarmAccess(t *testing.T) {
 	st, _ := os.Stat(mapPath)
 	t.Logf("map pinned %v, group %d: nobody in the group registered and got its 3 records; nobody outside it: %s",
 		st.Mode().Perm(), gid, bytes.TrimSpace(errOut))
+}
+
+// TestKernelWarmClasses: class entries order a thread by the class hint of its invocation in
+// progress. Workers of one function, one per CPU marking class 1 (level 0) and as many marking
+// class 2 (level 12), burn for 4 s: the class-1 threads get the CPUs, the class-2 ones little
+// more than the starvation guard gives.
+func TestKernelWarmClasses(t *testing.T) {
+	kerneltest.Attach(t)
+	const dur = 4 * time.Second
+	knobs := policy.Knobs{WakeLag: int64(20 * time.Millisecond), DefaultSlice: int64(20 * time.Millisecond),
+		MaxWait: int64(500 * time.Millisecond), Preempt: true}
+	mapPath := invocationMap(t)
+	s, err := backend.Load(backend.Options{Knobs: knobs, InvocationMap: mapPath, InvocationGroup: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { stop(t, s) })
+	if err := s.SetCommFunction("classfn", 5); err != nil {
+		t.Fatal(err)
+	}
+	tab := &policy.Table{Knobs: knobs, Entries: map[uint32]policy.Entry{5: {Rank: 6}},
+		Classes: map[policy.ClassKey]policy.Entry{{Function: 5, Class: 1}: {Rank: 0}, {Function: 5, Class: 2}: {Rank: 12}}}
+	if err := s.SetPolicy(tab); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Attach(); err != nil {
+		t.Fatal(err)
+	}
+	w := kerneltest.NewWorkloads(t)
+	n := runtime.NumCPU()
+	var cmds [2][]*exec.Cmd
+	c0, _ := s.Counters()
+	for class := 1; class <= 2; class++ {
+		for range n {
+			cmd := w.Command("classfn", "warm", mapPath, "class", strconv.Itoa(class), fmt.Sprint(dur.Seconds()))
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			cmds[class-1] = append(cmds[class-1], cmd)
+		}
+	}
+	var cpu [2]time.Duration
+	for i := range cmds {
+		for _, cmd := range cmds[i] {
+			if err := cmd.Wait(); err != nil {
+				t.Fatalf("class %d worker: %v", i+1, err)
+			}
+			cpu[i] += cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+		}
+	}
+	c1, _ := s.Counters()
+	line := fmt.Sprintf("%d threads of class 1 (level 0) used %.2f s of CPU, %d of class 2 (level 12) %.2f s, in %v; %d insertions ordered by a class entry",
+		n, cpu[0].Seconds(), n, cpu[1].Seconds(), dur, c1.Classed-c0.Classed)
+	if cpu[0] < 3*cpu[1] || c1.Classed == c0.Classed {
+		t.Fatal(line)
+	}
+	t.Log(line)
 }
