@@ -218,14 +218,8 @@ func Run(ctx context.Context, plan Plan, cfg Config) ([]Result, Stats, error) {
 		}
 	}
 	for i, inv := range plan.Invocations {
-		if d := time.Duration(inv.Arrival - since()); d > 0 {
-			select {
-			case <-ctx.Done():
-			case <-time.After(d):
-			}
-		}
-		if ctx.Err() != nil {
-			results[i].Err = "not started: " + ctx.Err().Error()
+		if err := waitUntil(ctx, time.Duration(inv.Arrival-since())); err != nil {
+			results[i].Err = "not started: " + err.Error()
 			continue
 		}
 		wg.Add(1)
@@ -235,7 +229,31 @@ func Run(ctx context.Context, plan Plan, cfg Config) ([]Result, Stats, error) {
 	// Drain, then kill the stragglers: they are lost.
 	done := make(chan struct{})
 	go func() { wg.Wait(); close(done) }()
-	drain := cfg.Drain
+	drainFor(ctx, done, cfg.Drain)
+	mu.Lock()
+	draining = true
+	for _, p := range procs {
+		p.Kill()
+	}
+	mu.Unlock()
+	<-done
+	stats.finish(c0, results)
+	return results, stats, nil
+}
+
+// waitUntil waits d (nothing when d <= 0) or until ctx is done, and returns ctx's error.
+func waitUntil(ctx context.Context, d time.Duration) error {
+	if d > 0 {
+		select {
+		case <-ctx.Done():
+		case <-time.After(d):
+		}
+	}
+	return ctx.Err()
+}
+
+// drainFor waits until done is closed, ctx is done or drain (a minute when <= 0) passes.
+func drainFor(ctx context.Context, done <-chan struct{}, drain time.Duration) {
 	if drain <= 0 {
 		drain = time.Minute
 	}
@@ -244,19 +262,15 @@ func Run(ctx context.Context, plan Plan, cfg Config) ([]Result, Stats, error) {
 	case <-ctx.Done():
 	case <-time.After(drain):
 	}
-	mu.Lock()
-	draining = true
-	for _, p := range procs {
-		p.Kill()
-	}
-	mu.Unlock()
-	<-done
+}
+
+// finish fills in what the replay's end tells: the CPUs' use since c0 and the last end of rs.
+func (s *Stats) finish(c0 workload.CPUTimes, rs []Result) {
 	c1 := workload.ReadCPUTimes()
-	stats.CPUs, stats.UtilWall, stats.ContextSwitches = runtime.NumCPU(), c0.Util(c1), c1.Switches-c0.Switches
-	for _, r := range results {
-		stats.WallS = max(stats.WallS, float64(r.End)/1e9)
+	s.CPUs, s.UtilWall, s.ContextSwitches = runtime.NumCPU(), c0.Util(c1), c1.Switches-c0.Switches
+	for _, r := range rs {
+		s.WallS = max(s.WallS, float64(r.End)/1e9)
 	}
-	return results, stats, nil
 }
 
 func makeLinks(payload, dir string, functions []string) ([]string, error) {

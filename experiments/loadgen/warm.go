@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime"
 	"strconv"
 	"sync"
 	"syscall"
@@ -150,14 +149,8 @@ func RunWarm(ctx context.Context, plan Plan, cfg WarmConfig) ([]Result, Stats, e
 	c0 := workload.ReadCPUTimes()
 	buf := make([]byte, 0, workload.RequestSize)
 	for i, inv := range plan.Invocations {
-		if d := time.Duration(inv.Arrival - since()); d > 0 {
-			select {
-			case <-ctx.Done():
-			case <-time.After(d):
-			}
-		}
-		if ctx.Err() != nil {
-			results[i].Err = "not sent: " + ctx.Err().Error()
+		if err := waitUntil(ctx, time.Duration(inv.Arrival-since())); err != nil {
+			results[i].Err = "not sent: " + err.Error()
 			continue
 		}
 		// A worker burns the whole demand: there is no process to start.
@@ -175,17 +168,7 @@ func RunWarm(ctx context.Context, plan Plan, cfg WarmConfig) ([]Result, Stats, e
 		}
 	}
 	stats.SpanS, stats.UtilSpan = time.Since(t0).Seconds(), c0.Util(workload.ReadCPUTimes())
-	drain := cfg.Drain
-	if drain <= 0 {
-		drain = time.Minute
-	}
-	select {
-	case <-done:
-	case <-ctx.Done():
-	case <-time.After(drain):
-	}
-	c1 := workload.ReadCPUTimes()
-	stats.CPUs, stats.UtilWall, stats.ContextSwitches = runtime.NumCPU(), c0.Util(c1), c1.Switches-c0.Switches
+	drainFor(ctx, done, cfg.Drain)
 	mu.Lock()
 	defer mu.Unlock()
 	out := make([]Result, len(results))
@@ -193,9 +176,9 @@ func RunWarm(ctx context.Context, plan Plan, cfg WarmConfig) ([]Result, Stats, e
 		if r.Lost && r.Err == "" {
 			r.Err = "no reply"
 		}
-		stats.WallS = max(stats.WallS, float64(r.End)/1e9)
 		out[i] = r
 	}
+	stats.finish(c0, out)
 	return out, stats, nil
 }
 

@@ -31,39 +31,15 @@ func TestRunWarmOnHost(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	plan := Plan{Functions: []string{"wshort", "wlong", "wunused"}}
-	for i := range 8 {
-		fn, demand := uint32(0), int64(5*time.Millisecond)
-		if i%4 == 3 {
-			fn, demand = 1, int64(60*time.Millisecond)
-		}
-		plan.Invocations = append(plan.Invocations, Invocation{ID: i, Function: fn, Class: uint32(i % 3),
-			Arrival: int64(i) * int64(15*time.Millisecond), Demand: demand})
-	}
-	plan.Invocations = append(plan.Invocations, Invocation{ID: 8, Function: 0, Arrival: int64(130 * time.Millisecond),
-		Demand: int64(10 * time.Millisecond), Blocks: 2, Sleep: int64(20 * time.Millisecond)})
+	plan := hostPlan("wshort", "wlong", "wunused")
 	links := t.TempDir()
-	rs, _, err := RunWarm(context.Background(), plan, WarmConfig{Config: Config{LinkDir: links, Calibration: cal, Drain: 20 * time.Second}, Worker: worker})
+	rs, st, err := RunWarm(context.Background(), plan, WarmConfig{Config: Config{LinkDir: links, Calibration: cal, Drain: 20 * time.Second}, Worker: worker})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rs) != len(plan.Invocations) {
-		t.Fatalf("%d results, want %d", len(rs), len(plan.Invocations))
-	}
-	for _, r := range rs {
-		if r.Lost {
-			t.Errorf("invocation %d lost: %s", r.ID, r.Err)
-			continue
-		}
-		if r.Start < r.Arrival || r.End < r.Start {
-			t.Errorf("invocation %d: arrival %d start %d end %d out of order", r.ID, r.Arrival, r.Start, r.End)
-		}
-		if r.CPU < r.Demand/3 || r.CPU > r.Demand*3+int64(20*time.Millisecond) {
-			t.Errorf("invocation %d: CPU %v for a demand of %v", r.ID, time.Duration(r.CPU), time.Duration(r.Demand))
-		}
-	}
-	if io := rs[8]; io.FCT() < int64(40*time.Millisecond) {
-		t.Errorf("I/O invocation with 2 sleeps of 20ms finished in %v", time.Duration(io.FCT()))
+	checkHostReplay(t, plan, rs, 1.0/3, 20*time.Millisecond)
+	if st.UtilWall <= 0 || st.UtilWall > 1 || st.SpanS <= 0 || st.WallS < st.SpanS {
+		t.Errorf("replay stats %+v", st)
 	}
 	if target, err := os.Readlink(filepath.Join(links, "wlong")); err != nil || target != worker {
 		t.Errorf("link wlong -> %q, %v; want %q", target, err, worker)
