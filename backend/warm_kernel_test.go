@@ -394,20 +394,11 @@ func TestKernelWarmClasses(t *testing.T) {
 	knobs := policy.Knobs{WakeLag: int64(20 * time.Millisecond), DefaultSlice: int64(20 * time.Millisecond),
 		MaxWait: int64(500 * time.Millisecond), Preempt: true}
 	mapPath := invocationMap(t)
-	s, err := backend.Load(backend.Options{Knobs: knobs, InvocationMap: mapPath, InvocationGroup: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { stop(t, s) })
-	if err := s.SetCommFunction("classfn", 5); err != nil {
-		t.Fatal(err)
-	}
-	tab := &policy.Table{Knobs: knobs, Entries: map[uint32]policy.Entry{5: {Rank: 6}},
+	entries := map[uint32]policy.Entry{5: {Rank: 6}}
+	s := start(t, backend.Options{Knobs: knobs, InvocationMap: mapPath, InvocationGroup: -1}, map[string]uint32{"classfn": 5}, entries)
+	tab := &policy.Table{Knobs: knobs, Entries: entries,
 		Classes: map[policy.ClassKey]policy.Entry{{Function: 5, Class: 1}: {Rank: 0}, {Function: 5, Class: 2}: {Rank: 12}}}
 	if err := s.SetPolicy(tab); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Attach(); err != nil {
 		t.Fatal(err)
 	}
 	w := kerneltest.NewWorkloads(t)
