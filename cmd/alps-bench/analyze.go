@@ -287,8 +287,11 @@ func analyze(app *cli.App, dir, out string, short bool) error {
 	writeHead(&table, c)
 	analysis.WriteTable(&table, sum.Schedulers, predicted, sum.Frontend)
 	targets, which := analysis.FullTargets, "full"
-	if short {
+	switch {
+	case short:
 		targets, which = analysis.SmokeTargets, "smoke"
+	case sum.Warm:
+		targets, which = analysis.WarmTargets, "warm"
 	}
 	fails := analysis.Check(sum, targets)
 	if len(fails) == 0 {

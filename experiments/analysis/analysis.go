@@ -237,12 +237,17 @@ type Targets struct {
 	MeanFCTRatio      float64 // alps mean FCT <= this x default's
 	ShortMeanFCTRatio float64 // alps short-class mean FCT <= this x default's
 	LongSlowdownRatio float64 // alps long-class p99 slowdown <= this x default's
+	BelowVtime        bool    // alps mean FCT < vtime's
 	FrontendCPU       float64 // frontend CPU % of one vCPU
 	UpdateP99Ms       float64
 }
 
 // FullTargets are the targets of the full experiment.
 var FullTargets = Targets{MeanFCTRatio: 0.6, ShortMeanFCTRatio: 0.5, LongSlowdownRatio: 1.5, FrontendCPU: 2, UpdateP99Ms: 10}
+
+// WarmTargets are the targets of the full warm experiment (make demo-warm, issue 13): alps's
+// mean FCT at most 0.8 x default's and below vtime's, with the frontend's budgets.
+var WarmTargets = Targets{MeanFCTRatio: 0.8, BelowVtime: true, FrontendCPU: 2, UpdateP99Ms: 10}
 
 // BasicTargets are what gates the full run (make demo): nothing lost, nothing ejected, the
 // loop closed, alps faster than default (mean FCT at least 1% lower: a tie is not faster).
@@ -283,6 +288,14 @@ func Check(s Summary, t Targets) []string {
 	ratio("mean FCT", alps.MeanFCTMs, def.MeanFCTMs, t.MeanFCTRatio)
 	ratio("short-class mean FCT", alps.ShortMeanFCTMs, def.ShortMeanFCTMs, t.ShortMeanFCTRatio)
 	ratio("long-class p99 slowdown", alps.LongP99Slowdown, def.LongP99Slowdown, t.LongSlowdownRatio)
+	if t.BelowVtime {
+		if vt, ok := Find(s.Schedulers, "vtime"); !ok {
+			fails = append(fails, "the vtime runs are needed")
+		} else if alps.MeanFCTMs >= vt.MeanFCTMs {
+			fails = append(fails, fmt.Sprintf("alps mean FCT %.1f ms is not below vtime's %.1f ms (%.2f x)",
+				alps.MeanFCTMs, vt.MeanFCTMs, alps.MeanFCTMs/vt.MeanFCTMs))
+		}
+	}
 	if t.FrontendCPU > 0 && s.Frontend.CPUPercent > t.FrontendCPU {
 		fails = append(fails, fmt.Sprintf("frontend CPU %.2f%% (target <= %.1f%%)", s.Frontend.CPUPercent, t.FrontendCPU))
 	}

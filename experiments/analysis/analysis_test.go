@@ -64,6 +64,11 @@ func TestCheck(t *testing.T) {
 		{"no records", Summary{Schedulers: []Scheduler{def, good}, Frontend: Frontend{Updates: 5}}, SmokeTargets, []string{"received 0 records and ran 5 updates"}},
 		{"no updates", Summary{Schedulers: []Scheduler{def, good}, Frontend: Frontend{Records: 10}}, BasicTargets, []string{"received 10 records and ran 0 updates"}},
 		{"missing run", Summary{Schedulers: []Scheduler{def}, Frontend: fe}, BasicTargets, []string{"both needed"}},
+		// The warm log's medians: 0.44 x default's, but above vtime's.
+		{"warm, above vtime", Summary{Schedulers: []Scheduler{{Name: "default", MeanFCTMs: 1101.2}, {Name: "vtime", MeanFCTMs: 471.5}, {Name: "alps", MeanFCTMs: 479.9}}, Frontend: fe}, WarmTargets, []string{"479.9 ms is not below vtime's 471.5 ms"}},
+		{"warm, all met", Summary{Schedulers: []Scheduler{def, {Name: "vtime", MeanFCTMs: 60}, {Name: "alps", MeanFCTMs: 55}}, Frontend: fe}, WarmTargets, nil},
+		{"warm, above 0.8 x default", Summary{Schedulers: []Scheduler{def, {Name: "vtime", MeanFCTMs: 95}, {Name: "alps", MeanFCTMs: 85}}, Frontend: fe}, WarmTargets, []string{"mean FCT is 0.85 x default's (target <= 0.80)"}},
+		{"warm, no vtime", Summary{Schedulers: []Scheduler{def, good}, Frontend: fe}, WarmTargets, []string{"vtime runs are needed"}},
 	}
 	for _, tt := range tests {
 		got := Check(tt.s, tt.t)
