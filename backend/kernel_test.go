@@ -476,11 +476,15 @@ func mean(x []float64) float64 {
 	return s / float64(len(x))
 }
 
+// verifierLimit is the instructions the kernel's verifier processes before it rejects a program
+// (BPF_COMPLEXITY_LIMIT_INSNS).
+const verifierLimit = 1_000_000
+
 // TestKernelCost reports what the scheduler's programs cost: their length, the verifier's
 // work, and with the kernel's BPF statistics on, the mean time of a run of each op under a
 // mixed load (hogs at two levels, short processes, preemption and the guard on) in the VM.
-// It checks that every op ran and that an enqueue takes less than 50 us on average even
-// under the emulator.
+// It checks that every op ran, that the verifier explored each in at most a quarter of its
+// limit, and that an enqueue takes less than 50 us on average even under the emulator.
 func TestKernelCost(t *testing.T) {
 	kerneltest.Attach(t)
 	stats, err := ebpf.EnableStats(uint32(unix.BPF_STATS_RUN_TIME))
@@ -518,6 +522,11 @@ func TestKernelCost(t *testing.T) {
 			float64(per)/1e3))
 		if c.VerifiedInsns == 0 || c.Insns == 0 || (c.Name != "init" && c.Runs == 0) {
 			t.Errorf("%s: %+v, want its size known and runs counted", c.Name, c)
+		}
+		// A program the verifier explores in more than a quarter of its 1M-instruction limit
+		// is one compiler change from being rejected (ops.stopping once hit the limit).
+		if c.VerifiedInsns > verifierLimit/4 {
+			t.Errorf("%s: the verifier processed %d instructions, want <= %d (a quarter of its limit)", c.Name, c.VerifiedInsns, verifierLimit/4)
 		}
 	}
 	line := strings.Join(parts, "; ") + " (init holds the guard's timer callback, whose runs are not counted)"

@@ -52,7 +52,9 @@ func burnThread(d time.Duration) {
 // the thread CPU clock measured between its marks; "warm MAP liar THREADS SECONDS pairs|starts"
 // burns CPU on THREADS registered threads for SECONDS, marking a start (and with pairs an
 // end just before it) every millisecond of CPU; "warm MAP class C SECONDS" marks one start of
-// class C and burns CPU for SECONDS.
+// class C and burns CPU for SECONDS; "warm MAP ignored" marks an end, a start of class 1, a
+// start of class 2 inside it, an end and an end again, printing "start_ns cpu_ns end_ns" of
+// the one invocation.
 func warmWorker(args []string) int {
 	if len(args) < 2 {
 		fmt.Fprintln(os.Stderr, "warm: MAP MODE ...")
@@ -95,6 +97,29 @@ func warmWorker(args []string) int {
 			fmt.Fprintf(out, "%d %d %d %d %d\n", i, class, cpu.Nanoseconds(), start, end)
 		}
 		out.Flush()
+		time.Sleep(50 * time.Millisecond) // blocks: the scheduler reads the last marks
+		return 0
+	case "ignored":
+		th, err := reg.Register()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "warm:", err)
+			return 1
+		}
+		defer th.Close()
+		pause := func() { unix.Nanosleep(&unix.Timespec{Nsec: int64(5 * time.Millisecond)}, nil) }
+		th.End() // an end without a start
+		pause()
+		start := th.Start(1)
+		c0 := threadCPU()
+		burnThread(3 * time.Millisecond)
+		pause()
+		th.Start(2) // a start inside the invocation
+		burnThread(3 * time.Millisecond)
+		cpu := threadCPU() - c0
+		end := th.End()
+		pause()
+		th.End() // an end without a start
+		fmt.Printf("%d %d %d\n", start, cpu.Nanoseconds(), end)
 		time.Sleep(50 * time.Millisecond) // blocks: the scheduler reads the last marks
 		return 0
 	case "class":
@@ -154,14 +179,40 @@ func invocationMap(t *testing.T) string {
 // blocking for their request, some back to back in one run, some blocking inside) gets one
 // record each, with its class, its marks as start and end, and a CPU time within
 // kerneltest.RecordTolerance of what the thread CPU clock measured between the marks; the
-// worker process's own end is no record.
+// worker process's own end is no record. It runs twice: alone, and beside a CPU hog of the
+// same level on every CPU, so that invocations are preempted and carried across runs.
 func TestKernelWarmRecords(t *testing.T) {
 	kerneltest.Attach(t)
-	const n = 12
 	mapPath := invocationMap(t)
 	s := start(t, backend.Options{Knobs: defaultKnobs, InvocationMap: mapPath, InvocationGroup: -1},
-		map[string]uint32{"warmfn": 5}, map[uint32]policy.Entry{5: {Rank: 1}})
+		map[string]uint32{"warmfn": 5, "warmhog": 6}, map[uint32]policy.Entry{5: {Rank: 1}, 6: {Rank: 1}})
 	w := kerneltest.NewWorkloads(t)
+	var lines []string
+	for _, hogs := range []int{0, runtime.NumCPU()} {
+		var hs []*exec.Cmd
+		for range hogs {
+			h, err := w.Start("warmhog", "hog")
+			if err != nil {
+				t.Fatal(err)
+			}
+			hs = append(hs, h)
+		}
+		line, ok, preempted := warmRecords(t, s, w, mapPath, 12)
+		kerneltest.Kill(hs...)
+		line = fmt.Sprintf("beside %d hogs: %s", hogs, line)
+		if !ok || (hogs > 0 && preempted == 0) { // the round with hogs must split invocations
+			t.Fatal(line)
+		}
+		lines = append(lines, line)
+	}
+	t.Log(strings.Join(lines, "; "))
+}
+
+// warmRecords runs the "records" worker for n requests and checks its records; it returns
+// what it measured, whether every record was right (the wrong ones are reported) and how many
+// invocations were preempted between their marks.
+func warmRecords(t *testing.T, s *backend.Scheduler, w *kerneltest.Workloads, mapPath string, n int) (line string, ok bool, preempted int) {
+	t.Helper()
 	cmd := w.Command("warmfn", "warm", mapPath, "records", strconv.Itoa(n))
 	cmd.Stdout = nil
 	stdout, err := cmd.StdoutPipe()
@@ -218,9 +269,10 @@ collect:
 	}
 	c1, _ := s.Counters()
 	if len(got) != n {
-		t.Fatalf("%d records of the worker (pid %d) for %d requests: %+v", len(got), pid, n, got)
+		return fmt.Sprintf("%d records of the worker (pid %d) for %d requests: %+v", len(got), pid, n, got), false, 0
 	}
 	slices.SortFunc(got, func(a, b policy.Record) int { return int(a.Start - b.Start) })
+	ok = true
 	var worst, sum time.Duration
 	var diffs []float64
 	for i, r := range got {
@@ -228,17 +280,76 @@ collect:
 		diff := time.Duration(r.CPU) - q.cpu
 		worst, sum = max(worst, diff.Abs()), sum+diff.Abs()
 		diffs = append(diffs, kerneltest.Ms(diff))
+		if r.Nivcsw > 0 {
+			preempted++
+		}
 		if r.Function != 5 || r.Class != q.class || r.Start != q.start || r.End != q.end || diff.Abs() > kerneltest.RecordTolerance {
 			t.Errorf("request %d (class %d, %v of CPU, marked %d..%d): record %+v", i, q.class, q.cpu, q.start, q.end, r)
+			ok = false
 		}
 	}
-	line := fmt.Sprintf("%d requests, %d records (function, class, start and end as marked); CPU off by at most %.2f ms (mean %.3f ms) from the thread clock (record - clock, ms: %v); no record of the worker's exit; marked starts %d, nested %d, unmatched %d, lost %d, bad %d, not current %d",
-		n, len(got), kerneltest.Ms(worst), kerneltest.Ms(sum/n), diffs, c1.MarkedStarts-c0.MarkedStarts, c1.NestedStarts-c0.NestedStarts,
-		c1.UnmatchedEnds-c0.UnmatchedEnds, c1.MarksLost-c0.MarksLost, c1.BadAreas-c0.BadAreas, c1.NotCurrentStops-c0.NotCurrentStops)
-	if t.Failed() {
-		t.Fatal(line)
+	return fmt.Sprintf("%d requests, %d records (function, class, start and end as marked), %d preempted inside; CPU off by at most %.2f ms (mean %.3f ms) from the thread clock (record - clock, ms: %v); no record of the worker's exit; marked starts %d, nested %d, unmatched %d, lost %d, bad %d, not current %d",
+		n, len(got), preempted, kerneltest.Ms(worst), kerneltest.Ms(sum/time.Duration(n)), diffs, c1.MarkedStarts-c0.MarkedStarts, c1.NestedStarts-c0.NestedStarts,
+		c1.UnmatchedEnds-c0.UnmatchedEnds, c1.MarksLost-c0.MarksLost, c1.BadAreas-c0.BadAreas, c1.NotCurrentStops-c0.NotCurrentStops), ok, preempted
+}
+
+// TestKernelWarmIgnored: marks the scheduler must count and ignore. A worker of a function
+// that marks an end without a start, a start inside its invocation and another end gets the
+// one record of the invocation it really marked (its first start to its end, its class, its
+// CPU); the same worker under a name of no function gets no record, its marks counted.
+func TestKernelWarmIgnored(t *testing.T) {
+	kerneltest.Attach(t)
+	mapPath := invocationMap(t)
+	s := start(t, backend.Options{Knobs: defaultKnobs, InvocationMap: mapPath, InvocationGroup: -1},
+		map[string]uint32{"warmfn": 5}, map[uint32]policy.Entry{5: {Rank: 1}})
+	w := kerneltest.NewWorkloads(t)
+	var lines []string
+	for _, name := range []string{"warmfn", "nofunction"} {
+		cmd := w.Command(name, "warm", mapPath, "ignored")
+		var out bytes.Buffer
+		cmd.Stdout = &out
+		c0, _ := s.Counters()
+		if err := cmd.Run(); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		var start, end int64
+		var cpu time.Duration
+		if _, err := fmt.Sscan(out.String(), &start, &cpu, &end); err != nil {
+			t.Fatalf("%s output %q: %v", name, out.String(), err)
+		}
+		var got []policy.Record
+		for timeout := time.After(time.Second); ; {
+			select {
+			case r := <-s.Records():
+				if r.PID == uint32(cmd.Process.Pid) {
+					got = append(got, r)
+				}
+				continue
+			case <-timeout:
+			}
+			break
+		}
+		c1, _ := s.Counters()
+		d := func(a, b uint64) uint64 { return b - a }
+		line := fmt.Sprintf("%s: %d records %+v (marked %d..%d, %v of CPU); marked starts %d, nested %d, unmatched %d, of no function %d",
+			name, len(got), got, start, end, cpu, d(c0.MarkedStarts, c1.MarkedStarts), d(c0.NestedStarts, c1.NestedStarts),
+			d(c0.UnmatchedEnds, c1.UnmatchedEnds), d(c0.UnknownMarks, c1.UnknownMarks))
+		var ok bool
+		if name == "warmfn" {
+			ok = len(got) == 1 && got[0].Function == 5 && got[0].Class == 1 && got[0].Start == start && got[0].End == end &&
+				(time.Duration(got[0].CPU)-cpu).Abs() <= kerneltest.RecordTolerance &&
+				d(c0.MarkedStarts, c1.MarkedStarts) == 1 && d(c0.NestedStarts, c1.NestedStarts) == 1 &&
+				d(c0.UnmatchedEnds, c1.UnmatchedEnds) == 2 && d(c0.UnknownMarks, c1.UnknownMarks) == 0
+		} else {
+			ok = len(got) == 0 && d(c0.UnknownMarks, c1.UnknownMarks) == 5 && d(c0.MarkedStarts, c1.MarkedStarts) == 0 &&
+				d(c0.NestedStarts, c1.NestedStarts) == 0 && d(c0.UnmatchedEnds, c1.UnmatchedEnds) == 0
+		}
+		if !ok {
+			t.Fatal(line)
+		}
+		lines = append(lines, line)
 	}
-	t.Log(line)
+	t.Log(strings.Join(lines, "; "))
 }
 
 // TestKernelWarmLiar: warm threads that mark a new invocation every millisecond of CPU to
