@@ -212,6 +212,9 @@ func replay(ctx context.Context, app *cli.App, run func(context.Context) ([]load
 	}
 	fmt.Fprintf(app.Stdout(), "loadgen: %d invocations, %d lost, in %.1fs; CPUs %.0f%% busy over the arrivals, %.0f%% until the last end\n",
 		len(rs), lost, time.Since(t0).Seconds(), 100*st.UtilSpan, 100*st.UtilWall)
+	if w := st.StartWait; w != nil {
+		fmt.Fprintf(app.Stdout(), "loadgen: requests waited for their start mark p50 %.2f, p90 %.2f, p99 %.2f, max %.2f ms\n", w.P50, w.P90, w.P99, w.Max)
+	}
 	return f.Close()
 }
 

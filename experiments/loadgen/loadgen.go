@@ -125,6 +125,17 @@ type Stats struct {
 	UtilWall float64 `json:"util_wall"`
 	// ContextSwitches over the whole replay.
 	ContextSwitches int64 `json:"context_switches"`
+	// StartWait (warm mode): how long requests waited from their sending to their start
+	// mark, ms; nil for process invocations.
+	StartWait *Quantiles `json:"start_wait_ms,omitempty"`
+}
+
+// Quantiles of a distribution.
+type Quantiles struct {
+	P50 float64 `json:"p50"`
+	P90 float64 `json:"p90"`
+	P99 float64 `json:"p99"`
+	Max float64 `json:"max"`
 }
 
 // Run replays plan and returns one result per invocation, in invocation order, and what the

@@ -5,10 +5,13 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"sync"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/alps-sched/alps/experiments/workload"
 )
@@ -32,9 +35,10 @@ type WarmConfig struct {
 // before the first arrival in its function's cgroup and under its function's name, serves the
 // function's invocations as requests over a pipe, each on a thread of its own between
 // invocation-boundary marks (alps-worker), burning its whole demand (no process to start:
-// the calibration's spawn cost is not taken off). Result.Start (and Exec) is when the request was
-// sent, End when its reply came back and CPU the serving thread's CPU between the marks, as
-// the worker measured it; Stats are Run's, from the first arrival on. It returns early with
+// the calibration's spawn cost is not taken off). Result.Start is when the request was sent,
+// Exec when the worker marked its start (how long the request waited for a serving thread),
+// End when its reply came back and CPU the serving thread's CPU between the marks, as the
+// worker measured it; Stats are Run's, from the first arrival on, with the start waits. It returns early with
 // what it has when ctx is cancelled (the rest lost).
 func RunWarm(ctx context.Context, plan Plan, cfg WarmConfig) ([]Result, Stats, error) {
 	var stats Stats
@@ -70,10 +74,11 @@ func RunWarm(ctx context.Context, plan Plan, cfg WarmConfig) ([]Result, Stats, e
 			Demand: inv.Demand, IO: int64(inv.Blocks) * inv.Sleep, Blocks: inv.Blocks, Lost: true}
 	}
 	var (
-		mu      sync.Mutex // results, pending, t0 (written by this goroutine only)
+		mu      sync.Mutex // results, pending, t0, mono0 (written by this goroutine only)
 		pending int
 		done    = make(chan struct{})
 		t0      time.Time
+		mono0   int64 // CLOCK_MONOTONIC at t0, the marks' clock
 	)
 	since := func() int64 { return int64(time.Since(t0)) }
 	workers := make([]*warmWorker, len(plan.Functions))
@@ -108,6 +113,7 @@ func RunWarm(ctx context.Context, plan Plan, cfg WarmConfig) ([]Result, Stats, e
 				}
 				r := &results[rp.ID]
 				r.End, r.CPU, r.Lost, r.Err = int64(time.Since(t0)), rp.CPU, false, ""
+				r.Exec = min(max(rp.Start-mono0, r.Start), r.End) // the start mark, on the replay's clock
 				if pending--; pending == 0 {
 					close(done)
 				}
@@ -144,7 +150,7 @@ func RunWarm(ctx context.Context, plan Plan, cfg WarmConfig) ([]Result, Stats, e
 	if pending == 0 {
 		close(done)
 	}
-	t0 = time.Now()
+	t0, mono0 = time.Now(), monotonic()
 	mu.Unlock()
 	c0 := workload.ReadCPUTimes()
 	buf := make([]byte, 0, workload.RequestSize)
@@ -159,7 +165,6 @@ func RunWarm(ctx context.Context, plan Plan, cfg WarmConfig) ([]Result, Stats, e
 			Blocks: uint32(inv.Blocks), SleepUs: uint32(min(inv.Sleep/1000, 1<<32-1))}
 		mu.Lock()
 		results[i].Start = max(since(), 1)
-		results[i].Exec = results[i].Start
 		mu.Unlock()
 		if _, err := workers[inv.Function].in.Write(rq.Encode(buf[:0])); err != nil {
 			mu.Lock()
@@ -179,7 +184,32 @@ func RunWarm(ctx context.Context, plan Plan, cfg WarmConfig) ([]Result, Stats, e
 		out[i] = r
 	}
 	stats.finish(c0, out)
+	stats.StartWait = startWaits(out)
 	return out, stats, nil
+}
+
+// startWaits summarises how long the answered requests waited from their sending to their
+// start mark.
+func startWaits(rs []Result) *Quantiles {
+	var ws []float64
+	for _, r := range rs {
+		if !r.Lost {
+			ws = append(ws, float64(r.Exec-r.Start)/1e6)
+		}
+	}
+	if len(ws) == 0 {
+		return nil
+	}
+	slices.Sort(ws)
+	q := func(p float64) float64 { return ws[int(p*float64(len(ws)-1)+0.5)] }
+	return &Quantiles{P50: q(0.5), P90: q(0.9), P99: q(0.99), Max: ws[len(ws)-1]}
+}
+
+// monotonic is CLOCK_MONOTONIC now, in ns: the clock of the workers' marks.
+func monotonic() int64 {
+	var ts unix.Timespec
+	unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts)
+	return ts.Nano()
 }
 
 // warmWorker is one function's worker process and its pipes.

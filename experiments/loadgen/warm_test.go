@@ -41,6 +41,16 @@ func TestRunWarmOnHost(t *testing.T) {
 	if st.UtilWall <= 0 || st.UtilWall > 1 || st.SpanS <= 0 || st.WallS < st.SpanS {
 		t.Errorf("replay stats %+v", st)
 	}
+	// Each request's start mark (Exec) falls between its sending and its reply, and the
+	// serving CPU fits between the mark and the reply.
+	for _, r := range rs {
+		if r.Exec < r.Start || r.Exec > r.End || r.End-r.Exec < r.CPU {
+			t.Errorf("invocation %d: sent %d, start mark %d, reply %d, CPU %d (ns)", r.ID, r.Start, r.Exec, r.End, r.CPU)
+		}
+	}
+	if w := st.StartWait; w == nil || w.P50 < 0 || w.P50 > w.P90 || w.P90 > w.P99 || w.P99 > w.Max || w.Max > 1000 {
+		t.Errorf("start waits %+v", w)
+	}
 	if target, err := os.Readlink(filepath.Join(links, "wlong")); err != nil || target != worker {
 		t.Errorf("link wlong -> %q, %v; want %q", target, err, worker)
 	}
