@@ -2,9 +2,8 @@ package workload
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
-	"io"
+	"os"
 	"sync"
 	"time"
 
@@ -88,95 +87,69 @@ type ServeOptions struct {
 	Prestart int
 }
 
-// Serve reads requests from in until EOF and serves each on a thread of its own (a pool of
-// OS threads, each registered once), writing a reply to out when it is done. It first
-// writes a reply with ID HelloID once Prestart threads are ready. It returns when in ends
-// and every request has been answered, or on the first error.
-func Serve(in io.Reader, out io.Writer, o ServeOptions) error {
+// Serve serves the requests read from the pipe in until its writer closes it, each on a
+// thread of its own, writing a reply to the pipe out when it is done. The serving threads
+// read the requests themselves, each blocked in read(2) on in while it waits for one, so that
+// a request wakes the thread that serves it and no other (a dispatcher thread would never mark
+// a boundary: its CPU would grow for the worker's whole life and sink its level, delaying
+// every request); while a thread serves, another waits to read, up to Threads serving at once.
+// Serve first writes a reply with ID HelloID once Prestart threads (at least one) are ready.
+// It returns when every thread has seen the end of in, or on the first error.
+func Serve(in, out *os.File, o ServeOptions) error {
 	if o.Threads < 1 {
 		return fmt.Errorf("serve: threads must be >= 1, got %d", o.Threads)
 	}
-	s := &server{out: out, reg: o.Registry, max: o.Threads, idle: make(chan *servingThread, o.Threads)}
-	defer s.stop()
-	for range min(o.Prestart, o.Threads) {
-		th, err := s.newThread()
-		if err != nil {
-			return err
+	s := &server{in: int(in.Fd()), out: int(out.Fd()), reg: o.Registry, max: o.Threads, failc: make(chan struct{})}
+	for range max(1, min(o.Prestart, o.Threads)) {
+		if err := s.spawn(); err != nil {
+			s.fail(err)
+			break
 		}
-		s.idle <- th
 	}
-	if err := s.reply(Reply{ID: HelloID}); err != nil {
-		return err
+	if s.failed() == nil {
+		s.reply(Reply{ID: HelloID})
 	}
-	buf := make([]byte, RequestSize)
-	for {
-		if _, err := io.ReadFull(in, buf); err != nil {
-			if errors.Is(err, io.EOF) {
-				s.wg.Wait()
-				return s.failed()
-			}
-			return fmt.Errorf("serve: reading a request: %w", err)
-		}
-		r := DecodeRequest(buf)
-		if r.Units < 0 || r.Units > MaxWorkerUnits {
-			return fmt.Errorf("serve: request %d: units %d not in [0, %d]", r.ID, r.Units, int64(MaxWorkerUnits))
-		}
-		if err := s.failed(); err != nil {
-			return err
-		}
-		th, err := s.get()
-		if err != nil {
-			return err
-		}
-		s.wg.Add(1)
-		th.work <- r
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-s.failc: // the other threads may stay blocked reading: the caller exits
 	}
+	return s.failed()
 }
 
 type server struct {
-	out  io.Writer
-	reg  *invocation.Registry
-	max  int
-	idle chan *servingThread
-	wg   sync.WaitGroup
-	all  []*servingThread // started (used by Serve's goroutine only)
+	in, out int // the pipes' fds, read and written with plain system calls
+	reg     *invocation.Registry
+	max     int
+	wg      sync.WaitGroup
+	failc   chan struct{} // closed at the first error
 
-	mu  sync.Mutex // out and err
-	err error
+	mu      sync.Mutex // the fields below
+	threads int        // started
+	waiting int        // blocked reading, or about to
+	eof     bool
+	err     error // the first error
 }
 
-// servingThread is one OS thread of the pool.
-type servingThread struct {
-	work chan Request
-}
+// spawn starts a serving thread and waits until it is registered.
+func (s *server) spawn() error { return <-s.start() }
 
-// get returns an idle thread, starting one while fewer than Threads exist, else waiting.
-func (s *server) get() (*servingThread, error) {
-	select {
-	case th := <-s.idle:
-		return th, nil
-	default:
-	}
-	if len(s.all) < s.max {
-		return s.newThread()
-	}
-	return <-s.idle, nil
-}
-
-// newThread starts a serving thread and waits until it is registered.
-func (s *server) newThread() (*servingThread, error) {
-	th := &servingThread{work: make(chan Request)}
-	ready := make(chan error)
-	go s.serve(th, ready)
-	if err := <-ready; err != nil {
-		return nil, err
-	}
-	s.all = append(s.all, th)
-	return th, nil
+// start starts a serving thread; its registration's outcome comes on the channel returned.
+func (s *server) start() <-chan error {
+	s.mu.Lock()
+	s.threads++
+	s.waiting++
+	s.mu.Unlock()
+	ready := make(chan error, 1)
+	s.wg.Add(1)
+	go s.serve(ready)
+	return ready
 }
 
 // serve is a serving thread's goroutine, locked to its OS thread for its whole life.
-func (s *server) serve(th *servingThread, ready chan<- error) {
+func (s *server) serve(ready chan<- error) {
+	defer s.wg.Done()
 	var t *invocation.Thread
 	if s.reg != nil {
 		var err error
@@ -193,42 +166,116 @@ func (s *server) serve(th *servingThread, ready chan<- error) {
 	if t.Registered() {
 		flags = ReplyRegistered
 	}
-	for r := range th.work {
+	buf := make([]byte, RequestSize)
+	for s.failed() == nil {
+		r, ok := s.read(buf)
+		if !ok {
+			return
+		}
+		s.took()
 		start := t.Start(r.Class)
 		c0 := threadCPU()
 		run(Spec{Units: r.Units, Blocks: int(r.Blocks), Sleep: time.Duration(r.SleepUs) * time.Microsecond}, nanosleep)
 		cpu := threadCPU() - c0
 		end := t.End()
-		s.reply(Reply{ID: r.ID, Flags: flags, CPU: int64(cpu), Start: int64(start), End: int64(end)}) // Serve sees an error
-		s.wg.Done()
-		s.idle <- th
+		s.reply(Reply{ID: r.ID, Flags: flags, CPU: int64(cpu), Start: int64(start), End: int64(end)})
+		s.mu.Lock()
+		s.waiting++
+		s.mu.Unlock()
 	}
 }
 
-// reply writes r (one write: atomic on a pipe); the first error is kept.
-func (s *server) reply(r Reply) error {
+// read reads one request; ok is false at the end of the input or on an error (kept).
+func (s *server) read(buf []byte) (r Request, ok bool) {
+	n, err := readFull(s.in, buf)
+	switch {
+	case err != nil:
+		s.fail(fmt.Errorf("serve: reading a request: %w", err))
+		return r, false
+	case n == 0:
+		s.mu.Lock()
+		s.eof = true
+		s.mu.Unlock()
+		return r, false
+	case n < len(buf):
+		s.fail(fmt.Errorf("serve: a request of %d bytes, want %d", n, len(buf)))
+		return r, false
+	}
+	r = DecodeRequest(buf)
+	if r.Units < 0 || r.Units > MaxWorkerUnits {
+		s.fail(fmt.Errorf("serve: request %d: units %d not in [0, %d]", r.ID, r.Units, int64(MaxWorkerUnits)))
+		return r, false
+	}
+	return r, true
+}
+
+// took notes that this thread took a request: when no other waits to read the next one, and
+// fewer than max threads exist, it starts one that will, without waiting for it (the request
+// taken is served at once).
+func (s *server) took() {
+	s.mu.Lock()
+	s.waiting--
+	grow := s.waiting == 0 && s.threads < s.max && !s.eof
+	s.mu.Unlock()
+	if grow {
+		ready := s.start()
+		go func() {
+			if err := <-ready; err != nil {
+				s.fail(err)
+			}
+		}()
+	}
+}
+
+// readFull reads len(buf) bytes from fd unless it ends first (n < len(buf), nil error).
+func readFull(fd int, buf []byte) (int, error) {
+	n := 0
+	for n < len(buf) {
+		m, err := unix.Read(fd, buf[n:])
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return n, err
+		}
+		if m == 0 {
+			break
+		}
+		n += m
+	}
+	return n, nil
+}
+
+// reply writes r in one write(2), atomic on a pipe; a failure is kept.
+func (s *server) reply(r Reply) {
+	b := r.Encode(make([]byte, 0, ReplySize))
+	for {
+		_, err := unix.Write(s.out, b)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			s.fail(fmt.Errorf("serve: writing a reply: %w", err))
+		}
+		return
+	}
+}
+
+// fail keeps the first error.
+func (s *server) fail(err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.err != nil {
-		return s.err
+	if s.err == nil {
+		s.err = err
+		close(s.failc)
 	}
-	if _, err := s.out.Write(r.Encode(make([]byte, 0, ReplySize))); err != nil {
-		s.err = fmt.Errorf("serve: writing a reply: %w", err)
-	}
-	return s.err
 }
 
+// failed returns the first error, nil when none.
 func (s *server) failed() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.err
-}
-
-// stop ends the serving threads.
-func (s *server) stop() {
-	for _, th := range s.all {
-		close(th.work)
-	}
 }
 
 // nanosleep blocks the calling thread (not only its goroutine) for d.

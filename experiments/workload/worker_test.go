@@ -2,6 +2,7 @@ package workload
 
 import (
 	"io"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -18,11 +19,22 @@ func TestWireRoundTrip(t *testing.T) {
 	}
 }
 
+// pipe returns a pipe, closed when t ends.
+func pipe(t *testing.T) (r, w *os.File) {
+	t.Helper()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close(); w.Close() })
+	return r, w
+}
+
 // serveAll serves reqs with o and returns the replies after the hello, by ID.
 func serveAll(t *testing.T, o ServeOptions, reqs []Request) map[uint32]Reply {
 	t.Helper()
-	inR, inW := io.Pipe()
-	outR, outW := io.Pipe()
+	inR, inW := pipe(t)
+	outR, outW := pipe(t)
 	errc := make(chan error, 1)
 	go func() { errc <- Serve(inR, outW, o); outW.Close() }()
 	go func() {
@@ -82,13 +94,44 @@ func TestServe(t *testing.T) {
 }
 
 func TestServeBadRequest(t *testing.T) {
-	inR, inW := io.Pipe()
-	go func() { inW.Write(Request{ID: 9, Units: -5}.Encode(nil)); inW.Close() }()
-	err := Serve(inR, io.Discard, ServeOptions{Threads: 1})
+	inR, inW := pipe(t)
+	outR, outW := pipe(t)
+	go io.Copy(io.Discard, outR)
+	inW.Write(Request{ID: 9, Units: -5}.Encode(nil))
+	err := Serve(inR, outW, ServeOptions{Threads: 1})
 	if err == nil || !strings.Contains(err.Error(), "request 9") {
 		t.Fatalf("Serve with a negative demand: %v, want an error naming request 9", err)
 	}
-	if err := Serve(strings.NewReader(""), io.Discard, ServeOptions{}); err == nil {
+	inR2, inW2 := pipe(t)
+	inW2.Write([]byte("short"))
+	inW2.Close()
+	if err := Serve(inR2, outW, ServeOptions{Threads: 1}); err == nil || !strings.Contains(err.Error(), "of 5 bytes") {
+		t.Fatalf("Serve of a truncated request: %v", err)
+	}
+	if err := Serve(inR2, outW, ServeOptions{}); err == nil {
 		t.Fatal("Serve with 0 threads: no error")
+	}
+}
+
+// TestServeThreads: requests arriving while all threads serve start more, up to Threads;
+// beyond that they wait.
+func TestServeThreads(t *testing.T) {
+	c, err := Calibrate(20*time.Millisecond, 3, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var reqs []Request
+	for i := range 6 {
+		reqs = append(reqs, Request{ID: uint32(i), Blocks: 1, SleepUs: 100000, Units: c.Units(1)}) // 100 ms asleep each
+	}
+	start := time.Now()
+	got := serveAll(t, ServeOptions{Threads: 3, Prestart: 1}, reqs)
+	el := time.Since(start)
+	if len(got) != 6 {
+		t.Fatalf("%d replies of 6", len(got))
+	}
+	// Three at a time: two waves of 100 ms, not one (6 threads) nor six (1 thread).
+	if el < 190*time.Millisecond || el > 550*time.Millisecond {
+		t.Errorf("6 requests sleeping 100 ms on 3 threads took %v, want about 200 ms", el)
 	}
 }
