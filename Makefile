@@ -50,7 +50,7 @@ vm-test: deps
 
 ## bench: the speed and memory benchmarks whose figures the README quotes
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./sim/ ./model/
+	$(GO) test -run '^$$' -bench . -benchmem ./sim/ ./model/ ./invocation/
 
 ## demo: the end-to-end experiment (default vs vtime vs alps) in the VM
 demo: deps build
