@@ -300,3 +300,28 @@ func TestModelCPU(t *testing.T) {
 		}
 	}
 }
+
+// TestPredictMeasuredCPU: on the measured CPU each invocation costs what its process used
+// (the demand where nothing was measured) plus the process overhead.
+func TestPredictMeasuredCPU(t *testing.T) {
+	l, err := configs.NewLoader()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := l.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := &sim.Trace{Functions: []string{"f"}, Inv: []sim.Invocation{{Arrival: 0, CPU: 10e6}, {Arrival: 1e9, CPU: 20e6}}}
+	os := []Outcome{{CPU: 10e6, CPUUsed: 14e6}, {CPU: 20e6}}
+	row, err := PredictMeasuredCPU(tr, os, Model{Cores: 1, ProcessOverheadMs: 1}, cfg, "default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (15.0 + 21) / 2; math.Abs(row.MeanFCTMs-want) > 0.01 {
+		t.Errorf("mean FCT %.3f ms, want %.1f", row.MeanFCTMs, want)
+	}
+	if _, err := PredictMeasuredCPU(tr, os[:1], Model{Cores: 1}, cfg, "default"); err == nil {
+		t.Error("one outcome for two invocations accepted")
+	}
+}
