@@ -231,11 +231,51 @@ type LoadSeries struct {
 	Name   string
 	Points []LoadPoint
 	Dashed bool // the prediction
+	// Dodge shifts the series' points along the load axis, so that error bars of several
+	// series at one load stay apart.
+	Dodge float64
 }
 
 // PlotAgainstLoad writes a figure against offered load to path (PNG): per series a line
 // through the medians, with the range of the values as error bars for measured series.
 func PlotAgainstLoad(path, title, ylabel string, series []LoadSeries) error {
+	p, leg, err := againstLoad(title, ylabel, series)
+	if err != nil {
+		return err
+	}
+	return save(p, leg, path)
+}
+
+// PlotRatioAgainstLoad is PlotAgainstLoad for ratios around 1, with the band [1/band, band]
+// drawn as two grey lines.
+func PlotRatioAgainstLoad(path, title, ylabel string, series []LoadSeries, band float64) error {
+	p, leg, err := againstLoad(title, ylabel, series)
+	if err != nil {
+		return err
+	}
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for _, s := range series {
+		for _, lp := range s.Points {
+			lo, hi = math.Min(lo, lp.Load), math.Max(hi, lp.Load)
+		}
+	}
+	for _, y := range []float64{1 / band, band} {
+		l, err := plotter.NewLine(plotter.XYs{{X: lo - 0.05, Y: y}, {X: hi + 0.05, Y: y}})
+		if err != nil {
+			return err
+		}
+		l.Color = color.Gray{Y: 140}
+		l.Dashes = []vg.Length{vg.Points(2), vg.Points(2)}
+		p.Add(l)
+		if y > 1 {
+			leg.Add(fmt.Sprintf("within %.2fx", band), l)
+		}
+	}
+	p.Y.Min, p.Y.Max = math.Min(p.Y.Min, 0.7), math.Max(p.Y.Max, 1.45)
+	return save(p, leg, path)
+}
+
+func againstLoad(title, ylabel string, series []LoadSeries) (*plot.Plot, plot.Legend, error) {
 	p := plot.New()
 	p.Title.Text = title
 	p.X.Label.Text = "offered load (CPU demand / CPU time available)"
@@ -268,7 +308,7 @@ func PlotAgainstLoad(path, title, ylabel string, series []LoadSeries) error {
 			for _, v := range lp.Values {
 				lo, hi = math.Min(lo, v), math.Max(hi, v)
 			}
-			pts = append(pts, plotter.XY{X: lp.Load, Y: m})
+			pts = append(pts, plotter.XY{X: lp.Load + s.Dodge, Y: m})
 			errs = append(errs, struct{ Low, High float64 }{m - math.Max(lo, m*1e-3), hi - m})
 		}
 		if len(pts) == 0 {
@@ -276,7 +316,7 @@ func PlotAgainstLoad(path, title, ylabel string, series []LoadSeries) error {
 		}
 		l, sc, err := plotter.NewLinePoints(pts)
 		if err != nil {
-			return fmt.Errorf("plot %s: %w", s.Name, err)
+			return nil, leg, fmt.Errorf("plot %s: %w", s.Name, err)
 		}
 		sr := Series{Name: s.Name, Dashed: s.Dashed}
 		style(&l.LineStyle, sr)
@@ -288,19 +328,19 @@ func PlotAgainstLoad(path, title, ylabel string, series []LoadSeries) error {
 				plotter.YErrorer
 			}{pts, errs})
 			if err != nil {
-				return fmt.Errorf("plot %s: %w", s.Name, err)
+				return nil, leg, fmt.Errorf("plot %s: %w", s.Name, err)
 			}
 			eb.LineStyle.Color = colorOf(s.Name)
 			p.Add(eb)
 		}
 		leg.Add(label(sr), l, sc)
 	}
-	return save(p, leg, path)
+	return p, leg, nil
 }
 
 // logTicks labels a log axis at 1, 2 and 5 times the powers of ten it spans (also 3 within
-// a decade and a half; every power of ten only, past three decades), with minor ticks in
-// between, so that even a narrow range has several labels.
+// a decade and a half, every tick within a factor of 3, every power of ten only past three
+// decades), with minor ticks in between, so that even a narrow range has several labels.
 type logTicks struct{}
 
 func (logTicks) Ticks(lo, hi float64) []plot.Tick {
@@ -311,6 +351,8 @@ func (logTicks) Ticks(lo, hi float64) []plot.Tick {
 	switch {
 	case hi/lo > 1000:
 		steps = []float64{1}
+	case hi/lo < 3:
+		steps = []float64{1, 2, 3, 4, 5, 6, 7, 8, 9}
 	case hi/lo < 30:
 		steps = []float64{1, 2, 3, 5}
 	}
@@ -324,7 +366,7 @@ func (logTicks) Ticks(lo, hi float64) []plot.Tick {
 			}
 			t := plot.Tick{Value: v}
 			if slices.Contains(steps, m) {
-				t.Label = strconv.FormatFloat(v, 'g', -1, 64)
+				t.Label = strconv.FormatFloat(v, 'g', 6, 64)
 			}
 			ts = append(ts, t)
 		}
