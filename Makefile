@@ -4,7 +4,7 @@ GO    ?= go
 BIN   := bin
 export CGO_ENABLED ?= 0
 
-.PHONY: all build test unit-test fuzz fuzz-short lint vm-test bench demo demo-short experiment native generate check-generated deps clean
+.PHONY: all build test unit-test fuzz fuzz-short lint vm-test bench demo demo-short demo-warm experiment native generate check-generated deps clean
 
 all: build
 
@@ -64,6 +64,12 @@ experiment: deps build
 ## native: the simulator's default-scheduler model against this host's own kernel (root, no VM)
 native: build
 	bash experiments/native.sh
+
+## demo-warm: make demo with warm invocations: one long-lived worker per function serves its
+## invocations as requests, marking their boundaries (package invocation); same trace, same
+## figures, into experiments/results/warm
+demo-warm: deps build
+	bash experiments/demo.sh --warm --out experiments/results/warm
 
 ## demo-short: the short version CI runs (gates on nothing lost or ejected and the loop closing)
 demo-short: deps build

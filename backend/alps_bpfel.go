@@ -13,19 +13,32 @@ import (
 	"github.com/cilium/ebpf"
 )
 
+type alpsAlpsSteps struct {
+	_        structs.HostLayout
+	Slice    uint64
+	StepAt   [8]uint64
+	StepRank [8]uint32
+	Rank     uint32
+	Nsteps   uint8
+	_        [3]byte
+}
+
 type alpsCounter uint32
 
 const (
 	alpsCounterCNT_ENQUEUE     alpsCounter = 0
 	alpsCounterCNT_DIRECT      alpsCounter = 1
 	alpsCounterCNT_RANKED      alpsCounter = 2
-	alpsCounterCNT_STALE       alpsCounter = 3
-	alpsCounterCNT_CAPPED      alpsCounter = 4
-	alpsCounterCNT_DISPATCH    alpsCounter = 5
-	alpsCounterCNT_RECORD      alpsCounter = 6
-	alpsCounterCNT_RECORD_LOST alpsCounter = 7
-	alpsCounterCNT_CLASSIFY    alpsCounter = 8
-	alpsCounterNR_COUNTERS     alpsCounter = 9
+	alpsCounterCNT_DEFAULT     alpsCounter = 3
+	alpsCounterCNT_STALE       alpsCounter = 4
+	alpsCounterCNT_AGED        alpsCounter = 5
+	alpsCounterCNT_PREEMPT     alpsCounter = 6
+	alpsCounterCNT_KEPT        alpsCounter = 7
+	alpsCounterCNT_DISPATCH    alpsCounter = 8
+	alpsCounterCNT_RECORD      alpsCounter = 9
+	alpsCounterCNT_RECORD_LOST alpsCounter = 10
+	alpsCounterCNT_CLASSIFY    alpsCounter = 11
+	alpsCounterNR_COUNTERS     alpsCounter = 12
 )
 
 type alpsDump struct {
@@ -34,14 +47,10 @@ type alpsDump struct {
 }
 
 type alpsEntry struct {
-	_        structs.HostLayout
-	Slice    uint64
-	StepAt   [8]uint64
-	StepRank [8]uint32
-	Rank     uint32
-	Nsteps   uint8
-	Valid    uint8
-	Pad      uint16
+	_     structs.HostLayout
+	Steps alpsAlpsSteps
+	Valid uint8
+	Pad   [7]uint8
 }
 
 type alpsExitRec struct {
@@ -55,10 +64,11 @@ type alpsExitRec struct {
 
 type alpsKnobs struct {
 	_            structs.HostLayout
-	RankStep     uint64
-	MaxPenalty   uint64
 	WakeLag      uint64
 	DefaultSlice uint64
+	MaxWait      uint64
+	Preempt      uint32
+	Pad          uint32
 }
 
 type alpsRecord struct {
@@ -82,14 +92,22 @@ const (
 	alpsRecordKindREC_EXIT       alpsRecordKind = 2
 )
 
+type alpsTable struct {
+	_     structs.HostLayout
+	Knobs alpsKnobs
+	Dflt  alpsEntry
+}
+
 // Names of all BPF objects in the ELF.
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
+	alpsMapAging           = "aging"
 	alpsMapAlpsOps         = "alps_ops"
 	alpsMapCgroupFn        = "cgroup_fn"
 	alpsMapCommFn          = "comm_fn"
 	alpsMapCounters        = "counters"
+	alpsMapCpuLevel        = "cpu_level"
 	alpsMapExitDump        = "exit_dump"
 	alpsMapExitInfo        = "exit_info"
 	alpsMapPolicy          = "policy"
@@ -180,10 +198,12 @@ type alpsProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type alpsMapSpecs struct {
+	Aging    *ebpf.MapSpec `ebpf:"aging"`
 	AlpsOps  *ebpf.MapSpec `ebpf:"alps_ops"`
 	CgroupFn *ebpf.MapSpec `ebpf:"cgroup_fn"`
 	CommFn   *ebpf.MapSpec `ebpf:"comm_fn"`
 	Counters *ebpf.MapSpec `ebpf:"counters"`
+	CpuLevel *ebpf.MapSpec `ebpf:"cpu_level"`
 	ExitDump *ebpf.MapSpec `ebpf:"exit_dump"`
 	ExitInfo *ebpf.MapSpec `ebpf:"exit_info"`
 	Policy   *ebpf.MapSpec `ebpf:"policy"`
@@ -226,10 +246,12 @@ func (o *alpsObjects) Close() error {
 //
 // It can be passed to loadAlpsObjects or ebpf.CollectionSpec.LoadAndAssign.
 type alpsMaps struct {
+	Aging    *ebpf.Map `ebpf:"aging"`
 	AlpsOps  *ebpf.Map `ebpf:"alps_ops"`
 	CgroupFn *ebpf.Map `ebpf:"cgroup_fn"`
 	CommFn   *ebpf.Map `ebpf:"comm_fn"`
 	Counters *ebpf.Map `ebpf:"counters"`
+	CpuLevel *ebpf.Map `ebpf:"cpu_level"`
 	ExitDump *ebpf.Map `ebpf:"exit_dump"`
 	ExitInfo *ebpf.Map `ebpf:"exit_info"`
 	Policy   *ebpf.Map `ebpf:"policy"`
@@ -240,10 +262,12 @@ type alpsMaps struct {
 
 func (m *alpsMaps) Close() error {
 	return _AlpsClose(
+		m.Aging,
 		m.AlpsOps,
 		m.CgroupFn,
 		m.CommFn,
 		m.Counters,
+		m.CpuLevel,
 		m.ExitDump,
 		m.ExitInfo,
 		m.Policy,

@@ -1,7 +1,8 @@
 // Package backend loads and drives the alps sched_ext scheduler (bpf/alps.bpf.c).
 //
-// The scheduler orders tasks by virtual time shifted by the learned rank of their function
-// (the rule of policy/ORDERING.md) and runs them with their function's slice. It installs
+// The scheduler orders tasks by priority level, then virtual time (the rule of
+// policy/ORDERING.md): a task's level comes from its function's step table at the CPU its
+// invocation has used, and it runs until its next step or its function's slice. It installs
 // policy tables (policy.Table) and reports finished invocations (policy.Record); a frontend
 // uses it like this:
 //
@@ -48,12 +49,23 @@ var (
 // requiredKfuncs are the kfuncs the scheduler calls without a fallback; Load names the
 // first one the kernel lacks (ErrOldSchedExt).
 var requiredKfuncs = []string{"scx_bpf_dsq_insert___v2", "scx_bpf_dsq_move_to_local___v2",
-	"scx_bpf_dsq_insert_vtime", "scx_bpf_create_dsq", "scx_bpf_select_cpu_dfl", "scx_bpf_error_bstr"}
+	"scx_bpf_dsq_insert_vtime", "scx_bpf_create_dsq", "scx_bpf_select_cpu_dfl", "scx_bpf_error_bstr",
+	"scx_bpf_dsq_move", "scx_bpf_dsq_nr_queued", "scx_bpf_kick_cpu", "scx_bpf_nr_cpu_ids", "bpf_iter_scx_dsq_new", "bpf_iter_scx_dsq_next",
+	"bpf_iter_scx_dsq_destroy", "bpf_iter_num_new", "bpf_iter_num_next", "bpf_iter_num_destroy"}
+
+// MaxWaitLimit is the largest policy.Knobs.MaxWait the scheduler accepts (policy.MaxMaxWait,
+// the configuration's bound): half its watchdog timeout, so that the starvation guard always
+// acts first.
+const MaxWaitLimit = policy.MaxMaxWait
+
+// watchdogTimeout is the scheduler's ops.timeout_ms (bpf/alps.bpf.c): the kernel ejects it
+// when a runnable task waits this long.
+const watchdogTimeout = 2 * MaxWaitLimit
 
 // Options configure Load.
 type Options struct {
-	// Knobs of the ordering rule until the first SetPolicy (every task is unranked until
-	// then, so only WakeLag and DefaultSlice matter); they must be valid.
+	// Knobs of the ordering rule until the first SetPolicy (every task is unranked, at level
+	// 0, until then); they must be valid, MaxWait at most MaxWaitLimit.
 	Knobs policy.Knobs
 	// HeartbeatStale: when the last Heartbeat is older than this, the scheduler ignores the
 	// policy table and orders every task as plain fair vtime (the fail-safe). 0 disables it.
@@ -78,10 +90,13 @@ type Options struct {
 type Counters struct {
 	Enqueues       uint64 // ops.enqueue calls
 	Direct         uint64 // wake-ups sent straight to an idle CPU
-	Ranked         uint64 // enqueues ordered by a rank
-	Stale          uint64 // enqueues of a classified task while the heartbeat was stale
-	Capped         uint64 // keys capped by the starvation bound
-	Dispatches     uint64 // tasks moved from the shared queue to a CPU
+	Ranked         uint64 // insertions (enqueues and direct) ordered by their function's entry
+	Default        uint64 // insertions ordered by the table's default entry
+	Stale          uint64 // insertions of a classified task while the heartbeat was stale
+	Aged           uint64 // tasks the starvation guard moved ahead of every level
+	Preempted      uint64 // CPUs kicked to preempt a task of a higher level
+	Kept           uint64 // slice ends where the running task kept its CPU (no smaller key queued)
+	Dispatches     uint64 // tasks moved from the queues to a CPU
 	Records        uint64 // invocation records sent
 	RecordsLost    uint64 // records lost in the kernel: ring buffer full
 	Classified     uint64 // classifications that found a function
@@ -92,7 +107,8 @@ type Counters struct {
 func counterFields(c *Counters) map[alpsCounter]*uint64 {
 	return map[alpsCounter]*uint64{
 		alpsCounterCNT_ENQUEUE: &c.Enqueues, alpsCounterCNT_DIRECT: &c.Direct, alpsCounterCNT_RANKED: &c.Ranked,
-		alpsCounterCNT_STALE: &c.Stale, alpsCounterCNT_CAPPED: &c.Capped, alpsCounterCNT_DISPATCH: &c.Dispatches,
+		alpsCounterCNT_DEFAULT: &c.Default, alpsCounterCNT_STALE: &c.Stale, alpsCounterCNT_AGED: &c.Aged,
+		alpsCounterCNT_PREEMPT: &c.Preempted, alpsCounterCNT_KEPT: &c.Kept, alpsCounterCNT_DISPATCH: &c.Dispatches,
 		alpsCounterCNT_RECORD: &c.Records, alpsCounterCNT_RECORD_LOST: &c.RecordsLost, alpsCounterCNT_CLASSIFY: &c.Classified,
 	}
 }

@@ -10,7 +10,7 @@ import (
 )
 
 // testKnobs are valid ordering knobs for tests (ns).
-var testKnobs = policy.Knobs{RankStep: 10e6, MaxPenalty: 500e6, WakeLag: 20e6, DefaultSlice: 20e6}
+var testKnobs = policy.Knobs{WakeLag: 20e6, DefaultSlice: 20e6, MaxWait: 500e6, Preempt: true}
 
 // TestNoSchedExtLoad checks the one-line error of Load on a host without sched_ext (make
 // vm-test runs the tests named TestNoSchedExt* on the host).
@@ -41,7 +41,8 @@ func TestLoadRefusesBadOptions(t *testing.T) {
 		opts Options
 		want string
 	}{
-		{"no knobs", Options{}, "max_penalty"},
+		{"no knobs", Options{}, "default_slice"},
+		{"guard slower than the watchdog", Options{Knobs: policy.Knobs{DefaultSlice: 20e6, MaxWait: int64(MaxWaitLimit) + 1}}, "max_wait"},
 		{"negative heartbeat bound", Options{Knobs: testKnobs, HeartbeatStale: -1}, "heartbeat"},
 	}
 	for _, tt := range tests {
@@ -75,6 +76,13 @@ func TestEntryRoundTrip(t *testing.T) {
 	}
 	if got := entryFrom(r); got != e {
 		t.Fatalf("round trip = %+v, want %+v", got, e)
+	}
+	// The table header: knobs, and the default entry only when the table has one.
+	for _, tb := range []policy.Table{{Knobs: testKnobs, Default: e, HasDefault: true}, {Knobs: policy.Knobs{DefaultSlice: 5e6}}} {
+		k, dflt, has := tableFrom(tableOf(&tb))
+		if k != tb.Knobs || has != tb.HasDefault || dflt != tb.Default {
+			t.Errorf("table header round trip = %+v, %+v, %v; want %+v, %+v, %v", k, dflt, has, tb.Knobs, tb.Default, tb.HasDefault)
+		}
 	}
 }
 

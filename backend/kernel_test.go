@@ -15,6 +15,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cilium/ebpf"
+	"golang.org/x/sys/unix"
+
 	"github.com/alps-sched/alps/backend"
 	"github.com/alps-sched/alps/internal/kerneltest"
 	"github.com/alps-sched/alps/policy"
@@ -174,40 +177,44 @@ func hogShare(t *testing.T, windows int, d time.Duration) []float64 {
 // host's qemu thread, so on a loaded host one window can be far off.
 func fairShare(t *testing.T) float64 { return median(hogShare(t, 3, time.Second)) }
 
-// policyKnobs: one rank level pushes a task back 750 ms of vtime, at most 1.5 s. Two groups
-// of CPU hogs that join together: the one ranked 2 levels behind (offset 1.5 s) waits until
-// the other has run 1.5 s ahead in vtime, so over 2 s on 2 CPUs with 2 hogs each the
-// ranked-ahead group gets (2 + 1.5) / (2 - 1.5) = 7x in theory (>= 2.5x asked).
+// policyKnobs: strict levels, the starvation guard at 500 ms and preemption. Two groups of
+// CPU hogs on 2 CPUs, one a level below the other: the lower level keeps both CPUs and the
+// other group runs only when the guard moves it ahead, one 20 ms quantum per hog every
+// 500 ms + a period of 125 ms of waiting, so over 2 s the first group gets about 30x the
+// CPU of the second in theory (>= 5x asked).
 func policyKnobs() policy.Knobs {
-	return policy.Knobs{RankStep: int64(750 * time.Millisecond), MaxPenalty: int64(1500 * time.Millisecond),
-		WakeLag: int64(20 * time.Millisecond), DefaultSlice: int64(20 * time.Millisecond)}
+	return policy.Knobs{WakeLag: int64(20 * time.Millisecond), DefaultSlice: int64(20 * time.Millisecond),
+		MaxWait: int64(500 * time.Millisecond), Preempt: true}
 }
 
-// defaultKnobs are the ordering knobs of the tests that do not depend on them.
-var defaultKnobs = policy.Knobs{RankStep: int64(10 * time.Millisecond), MaxPenalty: int64(500 * time.Millisecond),
-	WakeLag: int64(20 * time.Millisecond), DefaultSlice: int64(20 * time.Millisecond)}
+// defaultKnobs are the ordering knobs of the tests that do not depend on them (the
+// daemon's defaults).
+var defaultKnobs = policy.Knobs{WakeLag: int64(20 * time.Millisecond), DefaultSlice: int64(20 * time.Millisecond),
+	MaxWait: int64(2 * time.Second), Preempt: true}
 
 // heartbeatStale is the tests' heartbeat bound, as the daemon's.
 const heartbeatStale = 3 * time.Second
 
-// TestKernelPolicyEffect: ranking group A ahead gives it >= 2.5x the CPU of B; equal ranks
-// give about 1x.
+// TestKernelPolicyEffect: ranking group A a level below B gives it >= 5x the CPU of B;
+// equal levels give about 1x.
 func TestKernelPolicyEffect(t *testing.T) {
 	kerneltest.Attach(t)
-	ratio := func(rankB uint32, share func() float64) float64 {
+	ratio := func(levelB uint32, share func() float64) (float64, backend.Counters) {
 		s := start(t, backend.Options{Knobs: policyKnobs()}, map[string]uint32{"hogA": 0, "hogB": 1},
-			map[uint32]policy.Entry{0: {Rank: 0, Slice: int64(20 * time.Millisecond)}, 1: {Rank: rankB, Slice: int64(20 * time.Millisecond)}})
+			map[uint32]policy.Entry{0: {Rank: 0, Slice: int64(20 * time.Millisecond)}, 1: {Rank: levelB, Slice: int64(20 * time.Millisecond)}})
 		defer stop(t, s)
 		r := share()
-		if c, _ := s.Counters(); c.Ranked == 0 {
-			t.Fatalf("no enqueue was ranked: %+v", c)
+		c, _ := s.Counters()
+		if c.Ranked == 0 {
+			t.Fatalf("no insertion was ranked: %+v", c)
 		}
-		return r
+		return r, c
 	}
-	ranked := ratio(2, func() float64 { return hogShare(t, 1, 2*time.Second)[0] })
-	equal := ratio(0, func() float64 { return fairShare(t) })
-	line := fmt.Sprintf("A ranked ahead: A/B CPU = %.2fx (want >= 2.5); equal ranks: %.2fx (want 0.67..1.5)", ranked, equal)
-	if ranked < 2.5 || equal < 0.67 || equal > 1.5 {
+	ranked, c := ratio(2, func() float64 { return hogShare(t, 1, 2*time.Second)[0] })
+	equal, _ := ratio(0, func() float64 { return fairShare(t) })
+	line := fmt.Sprintf("A a level below B: A/B CPU = %.2fx (want >= 5; %d aged, %d preemptions, %d slices renewed); equal levels: %.2fx (want 0.67..1.5)",
+		ranked, c.Aged, c.Preempted, c.Kept, equal)
+	if ranked < 5 || equal < 0.67 || equal > 1.5 {
 		t.Fatal(line)
 	}
 	t.Log(line)
@@ -264,20 +271,27 @@ func TestKernelExitInfo(t *testing.T) {
 	t.Logf("exit info: %v", info)
 }
 
-// TestKernelStarvation: a long CPU hog ranked last beside a flood of short processes ranked
-// first for 20 s keeps running and nothing is ejected. Without a backlog the rule gives the hog
-// one slice per max_penalty + wake_lag of waiting, a share of slice / (slice + P + L) of a CPU
-// (14% here); the flood's backlog stretches that wait (the tasks queued ahead when vnow passes
-// the hog's key run first, ORDERING.md), so the check asks for a third of it and reports the
-// share and vnow's advance.
+// TestKernelStarvation: a CPU hog at level 8 beside a flood of short processes at level 0 for
+// 20 s keeps running and nothing is ejected. The guard (max_wait 200 ms, a period of 50 ms)
+// moves a task that waited max_wait ahead of every level at its next period, where it waits
+// only for the next CPU to finish its quantum (5 ms for the flood): no wait of the hog's
+// threads may exceed max_wait + period + 100 ms (those quanta, and the emulator, which runs
+// one vCPU at a time for up to 100 ms, delaying the other's timers). The waits are sampled
+// every millisecond by a real-time probe, which also records when it was not run although
+// due (the emulator running the other vCPU, or the host not running the emulator: no
+// sched_ext decision delays a real-time task); that time is taken out of a wait it
+// certainly fell within, and the line reports the waits with it too. Its CPU share is about one 20 ms quantum per wait, at least a third of
+// slice / (slice + max_wait + period) asked.
 func TestKernelStarvation(t *testing.T) {
 	kerneltest.Attach(t)
 	const dur = 20 * time.Second
-	knobs := policy.Knobs{RankStep: int64(10 * time.Millisecond), MaxPenalty: int64(100 * time.Millisecond),
-		WakeLag: int64(20 * time.Millisecond), DefaultSlice: int64(20 * time.Millisecond)}
+	knobs := policy.Knobs{WakeLag: int64(20 * time.Millisecond), DefaultSlice: int64(20 * time.Millisecond),
+		MaxWait: int64(200 * time.Millisecond), Preempt: true}
+	period := time.Duration(max(knobs.MaxWait/4, int64(10*time.Millisecond)))
+	bound := time.Duration(knobs.MaxWait) + period + 100*time.Millisecond
 	slice := 20 * time.Millisecond
 	s := start(t, backend.Options{Knobs: knobs}, map[string]uint32{"longhog": 1, "flood": 0},
-		map[uint32]policy.Entry{0: {Rank: 0, Slice: int64(5 * time.Millisecond)}, 1: {Rank: 15, Slice: int64(slice)}})
+		map[uint32]policy.Entry{0: {Rank: 0, Slice: int64(5 * time.Millisecond)}, 1: {Rank: 8, Slice: int64(slice)}})
 	w := kerneltest.NewWorkloads(t)
 	hog, err := w.Start("longhog", "hog")
 	if err != nil {
@@ -286,7 +300,8 @@ func TestKernelStarvation(t *testing.T) {
 	_ = w.Command("flood") // makes its link here, not in the spawners
 	time.Sleep(100 * time.Millisecond)
 	startCPU := kerneltest.ProcCPU(hog.Process.Pid)
-	vnow0, err := s.VirtualNow()
+	c0, _ := s.Counters()
+	probe, err := w.StartProbe(dur, hog.Process.Pid)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -310,27 +325,211 @@ func TestKernelStarvation(t *testing.T) {
 	}
 	wg.Wait()
 	got := kerneltest.ProcCPU(hog.Process.Pid) - startCPU
-	vnow1, _ := s.VirtualNow()
+	c1, _ := s.Counters()
+	stalls, waits, err := probe.Wait()
+	if err != nil {
+		t.Fatal(err)
+	}
 	select {
 	case <-s.Done():
 		info, _ := s.ExitInfo()
 		t.Fatalf("scheduler stopped during the flood: %v", info)
 	default:
 	}
-	nominal := float64(slice) / float64(int64(slice)+knobs.MaxPenalty+knobs.WakeLag)
+	var longest, longestRaw, stalled time.Duration
+	var ended, merged int64
+	for _, wt := range waits {
+		longest, longestRaw = max(longest, wt.Net(stalls)), max(longestRaw, wt.Longest())
+		ended += wt.Count
+		if wt.Count > 1 {
+			merged++
+		}
+	}
+	for _, st := range stalls {
+		stalled += time.Duration(st.End - st.Start)
+	}
+	nominal := float64(slice) / float64(slice+time.Duration(knobs.MaxWait)+period)
 	share := float64(got) / float64(dur)
 	st, ops := kerneltest.State()
-	line := fmt.Sprintf("hog got %.2f s of CPU, %.1f%% of a CPU over %v (nominal bound %.1f%%, want >= a third of it) beside %d flood processes (%d failed); vnow advanced %.2f s; still %s/%s",
-		got.Seconds(), 100*share, dur, 100*nominal, flooded, failed, time.Duration(vnow1-vnow0).Seconds(), st, ops)
-	if share < nominal/3 || flooded < 50 || failed > 0 || st != "enabled" {
+	line := fmt.Sprintf("hog's longest wait %.0f ms without the guest's stalls (%.0f ms with them; %d stalls, %.2f s in all) over %d waits (%d samples held two or more) (bound max_wait %v + period %v + 100 ms = %v); it got %.2f s of CPU, %.1f%% of a CPU over %v (nominal %.1f%%, want >= a third of it) beside %d flood processes (%d failed); %d tasks aged, %d preemptions; still %s/%s",
+		kerneltest.Ms(longest), kerneltest.Ms(longestRaw), len(stalls), stalled.Seconds(), ended, merged, time.Duration(knobs.MaxWait), period, bound,
+		got.Seconds(), 100*share, dur, 100*nominal, flooded, failed, c1.Aged-c0.Aged, c1.Preempted-c0.Preempted, st, ops)
+	if longest > bound || ended == 0 || share < nominal/3 || flooded < 50 || failed > 0 || st != "enabled" {
+		t.Fatal(line)
+	}
+	t.Log(line)
+}
+
+// fct runs workload args as a process named name and returns how long it took from its
+// start to its reaping, and the CPU it used (wait4's).
+func fct(t *testing.T, w *kerneltest.Workloads, name string, args ...string) (wall, cpu time.Duration) {
+	t.Helper()
+	c := w.Command(name, args...)
+	begin := time.Now()
+	if err := c.Run(); err != nil {
+		t.Fatalf("%s %v: %v", name, args, err)
+	}
+	wall = time.Since(begin)
+	ru := c.ProcessState.SysUsage().(*syscall.Rusage)
+	return wall, time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// TestKernelBimodal: one function whose invocations mostly need ~20 ms of CPU and a few 2 s.
+// With a step table (level 0 until an invocation has used 150 ms of CPU, level 8 after)
+// four long invocations started first sink to level 8, and short ones started after them,
+// one at a time, run at level 0, preempting them: every short one finishes before the long
+// ones, and faster than under one rank for the whole function (the same entry without
+// steps), where the short ones share the CPUs with the long ones. The table is what the
+// learner's empirical Gittins index gives such a function: the short ones are its mass
+// below 150 ms (process start included).
+func TestKernelBimodal(t *testing.T) {
+	kerneltest.Attach(t)
+	const (
+		nLong, nShort = 4, 8
+		step          = 150 * time.Millisecond
+		long, short   = 2 * time.Second, 20 * time.Millisecond
+	)
+	slice := int64(20 * time.Millisecond)
+	steps := policy.Entry{Rank: 0, Slice: slice, NSteps: 2, StepAt: [policy.MaxSteps]int64{0, int64(step)},
+		StepRank: [policy.MaxSteps]uint32{0, 8}}
+	flat := policy.Entry{Rank: 0, Slice: slice}
+	type run struct {
+		shortFCT, shortCPU []float64 // ms
+		longEnd            []time.Time
+		lastShortEnd       time.Time
+		longFCT            []float64 // s
+	}
+	measure := func(e policy.Entry) run {
+		s := start(t, backend.Options{Knobs: defaultKnobs, HeartbeatStale: heartbeatStale}, map[string]uint32{"bimodal": 5},
+			map[uint32]policy.Entry{5: e})
+		defer stop(t, s)
+		w := kerneltest.NewWorkloads(t)
+		var r run
+		var longs []*exec.Cmd
+		begin := time.Now()
+		for range nLong {
+			c, err := w.Start("bimodal", "work", long.String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			longs = append(longs, c)
+		}
+		// Let every long invocation pass the step.
+		for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+			passed := 0
+			for _, c := range longs {
+				if kerneltest.ProcCPU(c.Process.Pid) >= step+step/2 {
+					passed++
+				}
+			}
+			if passed == nLong {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%d of %d long invocations used %v of CPU within 5 s", passed, nLong, step+step/2)
+			}
+		}
+		ends := make([]time.Time, nLong)
+		var done sync.WaitGroup
+		for i, c := range longs {
+			done.Go(func() {
+				if err := c.Wait(); err != nil {
+					t.Errorf("long invocation: %v", err)
+				}
+				ends[i] = time.Now()
+			})
+		}
+		for range nShort {
+			wall, cpu := fct(t, w, "bimodal", "work", short.String())
+			r.shortFCT = append(r.shortFCT, kerneltest.Ms(wall))
+			r.shortCPU = append(r.shortCPU, kerneltest.Ms(cpu))
+		}
+		r.lastShortEnd = time.Now()
+		done.Wait()
+		r.longEnd = ends
+		for _, e := range ends {
+			r.longFCT = append(r.longFCT, e.Sub(begin).Seconds())
+		}
+		return r
+	}
+	withSteps, oneRank := measure(steps), measure(flat)
+	if maxCPU := slices.Max(withSteps.shortCPU); maxCPU >= kerneltest.Ms(step) {
+		t.Fatalf("a short invocation used %.1f ms of CPU (process start included), not below the %v step: the test's premise fails", maxCPU, step)
+	}
+	firstLongEnd := slices.MinFunc(withSteps.longEnd, func(a, b time.Time) int { return a.Compare(b) })
+	ms, mf := mean(withSteps.shortFCT), mean(oneRank.shortFCT)
+	line := fmt.Sprintf("short invocations (%.0f-%.0f ms of CPU): mean FCT %.0f ms with the step table, %.0f ms with one rank (ratio %.2f, want <= 0.75); the last one ended %.2f s before the first long one (with one rank %.2f s); long invocations' FCT %.2f-%.2f s (one rank %.2f-%.2f s)",
+		slices.Min(withSteps.shortCPU), slices.Max(withSteps.shortCPU), ms, mf, ms/mf, firstLongEnd.Sub(withSteps.lastShortEnd).Seconds(),
+		slices.MinFunc(oneRank.longEnd, func(a, b time.Time) int { return a.Compare(b) }).Sub(oneRank.lastShortEnd).Seconds(),
+		slices.Min(withSteps.longFCT), slices.Max(withSteps.longFCT), slices.Min(oneRank.longFCT), slices.Max(oneRank.longFCT))
+	if ms/mf > 0.75 || !withSteps.lastShortEnd.Before(firstLongEnd) {
+		t.Fatal(line)
+	}
+	t.Log(line)
+}
+
+func mean(x []float64) float64 {
+	var s float64
+	for _, v := range x {
+		s += v
+	}
+	return s / float64(len(x))
+}
+
+// TestKernelCost reports what the scheduler's programs cost: their length, the verifier's
+// work, and with the kernel's BPF statistics on, the mean time of a run of each op under a
+// mixed load (hogs at two levels, short processes, preemption and the guard on) in the VM.
+// It checks that every op ran and that an enqueue takes less than 50 us on average even
+// under the emulator.
+func TestKernelCost(t *testing.T) {
+	kerneltest.Attach(t)
+	stats, err := ebpf.EnableStats(uint32(unix.BPF_STATS_RUN_TIME))
+	if err != nil {
+		t.Fatalf("enabling BPF statistics: %v", err)
+	}
+	defer stats.Close()
+	s := start(t, backend.Options{Knobs: policyKnobs()}, map[string]uint32{"hogA": 0, "hogB": 1, "shortfn": 2},
+		map[uint32]policy.Entry{0: {Rank: 0}, 1: {Rank: 3}, 2: {NSteps: 2, StepAt: [policy.MaxSteps]int64{0, int64(50 * time.Millisecond)},
+			StepRank: [policy.MaxSteps]uint32{0, 5}}})
+	w := kerneltest.NewWorkloads(t)
+	for _, name := range []string{"hogA", "hogB", "hogB"} {
+		if _, err := w.Start(name, "hog"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for end := time.Now().Add(2 * time.Second); time.Now().Before(end); {
+		fct(t, w, "shortfn", "work", "5ms")
+	}
+	costs, err := s.Costs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var parts []string
+	var enqueue time.Duration
+	for _, c := range costs {
+		per := time.Duration(0)
+		if c.Runs > 0 {
+			per = c.RunTime / time.Duration(c.Runs)
+		}
+		if c.Name == "enqueue" {
+			enqueue = per
+		}
+		parts = append(parts, fmt.Sprintf("%s %d insns (verifier %d), %d runs, %.2f us/run", c.Name, c.Insns, c.VerifiedInsns, c.Runs,
+			float64(per)/1e3))
+		if c.VerifiedInsns == 0 || c.Insns == 0 || (c.Name != "init" && c.Runs == 0) {
+			t.Errorf("%s: %+v, want its size known and runs counted", c.Name, c)
+		}
+	}
+	line := strings.Join(parts, "; ") + " (init holds the guard's timer callback, whose runs are not counted)"
+	if t.Failed() || enqueue <= 0 || enqueue > 50*time.Microsecond {
 		t.Fatal(line)
 	}
 	t.Log(line)
 }
 
 // TestKernelFailSafe: SIGKILL of the loader returns the kernel to its default scheduler with
-// every task still running; a stale heartbeat makes ordering fair, a fresh one brings the
-// ranks back.
+// every task still running; a stale heartbeat makes ordering fair (every task at level 0), a
+// fresh one brings the levels back.
 func TestKernelFailSafe(t *testing.T) {
 	kerneltest.Attach(t)
 	w := kerneltest.NewWorkloads(t)
@@ -393,9 +592,9 @@ func TestKernelFailSafe(t *testing.T) {
 	s.Heartbeat()
 	fresh := hogShare(t, 1, 2*time.Second)[0]
 	close(beat)
-	line := fmt.Sprintf("SIGKILL: default scheduler back in %.0f ms, 3/3 bystanders running; stale heartbeat: A/B = %.2fx (want 0.67..1.5), %d stale enqueues, %d ranked; heartbeats again: %.2fx (want >= 2.5)",
+	line := fmt.Sprintf("SIGKILL: default scheduler back in %.0f ms, 3/3 bystanders running; stale heartbeat: A/B = %.2fx (want 0.67..1.5), %d stale insertions, %d ranked; heartbeats again: %.2fx (want >= 5)",
 		kerneltest.Ms(back), stale, c.Stale, c.Ranked, fresh)
-	if stale < 0.67 || stale > 1.5 || c.Stale == 0 || c.Ranked != 0 || fresh < 2.5 {
+	if stale < 0.67 || stale > 1.5 || c.Stale == 0 || c.Ranked != 0 || fresh < 5 {
 		t.Fatal(line)
 	}
 	t.Log(line)

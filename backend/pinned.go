@@ -19,7 +19,7 @@ import (
 // Names of the map pins Load creates under Options.PinPath.
 const (
 	PinPolicy   = "policy"    // the policy rows of both tables
-	PinTables   = "tables"    // the knobs of both tables
+	PinTables   = "tables"    // the knobs and default entries of both tables
 	PinState    = "state"     // the scheduler's globals (.data): layout, live half, heartbeat, vnow
 	PinConfig   = "config"    // its load-time constants (.rodata): the heartbeat bound
 	PinCounters = "counters"  // event counters
@@ -30,7 +30,7 @@ const (
 
 // LayoutVersion is the version of the pinned maps' layout this alps reads and writes
 // (LAYOUT_VERSION of bpf/alps.bpf.c).
-const LayoutVersion = 2
+const LayoutVersion = 3
 
 // Errors of OpenPinned, one line each and meant to be shown to the user as they are
 // (wrapped with the pin directory).
@@ -58,6 +58,10 @@ type Snapshot struct {
 	Now int64
 	// Policy is the live table's entries: function id -> entry (with its attained steps).
 	Policy map[uint32]policy.Entry
+	// Default, when HasDefault, is the live table's entry of every function without one
+	// (policy.Table.Default); without it such functions are unranked.
+	Default    policy.Entry
+	HasDefault bool
 	// Counters are the scheduler's event counts. RecordsDropped is always 0: the loader
 	// counts it in user space, not in a map.
 	Counters Counters
@@ -150,6 +154,13 @@ func (p *Pinned) Snapshot() (Snapshot, error) {
 // Close releases the map handles; the pins stay.
 func (p *Pinned) Close() error { return p.maps.close() }
 
+// tableHeader is one half's entry of the tables map: its knobs and default entry.
+type tableHeader struct {
+	knobs      policy.Knobs
+	dflt       policy.Entry
+	hasDefault bool
+}
+
 // pinnedState is what status reads of the scheduler's globals.
 type pinnedState struct {
 	layout, gen      uint32
@@ -159,7 +170,7 @@ type pinnedState struct {
 // mapSource is what snapshot reads; pinnedMaps reads the kernel maps, tests use a fake.
 type mapSource interface {
 	readState() (pinnedState, error)
-	readTables() ([2]policy.Knobs, error)
+	readTables() ([2]tableHeader, error)
 	// readPolicy returns the valid rows of the whole policy array (both halves), by key.
 	readPolicy() (map[uint32]alpsEntry, error)
 	readCounters() (Counters, error)
@@ -173,7 +184,7 @@ const snapshotTries = 3
 func snapshot(src mapSource, now func() uint64) (Snapshot, error) {
 	var (
 		st     pinnedState
-		tables [2]policy.Knobs
+		tables [2]tableHeader
 		rows   map[uint32]alpsEntry
 	)
 	for try := 0; ; try++ {
@@ -197,10 +208,13 @@ func snapshot(src mapSource, now func() uint64) (Snapshot, error) {
 			return Snapshot{}, fmt.Errorf("reading the policy table: it changed during each of %d reads", snapshotTries)
 		}
 	}
+	live := tables[st.gen&1]
 	s := Snapshot{
 		Layout:         st.layout,
 		Generation:     st.gen & 1,
-		Knobs:          tables[st.gen&1],
+		Knobs:          live.knobs,
+		Default:        live.dflt,
+		HasDefault:     live.hasDefault,
 		HeartbeatStale: time.Duration(st.stale),
 		Heartbeat:      int64(st.heartbeat),
 		Now:            int64(now()),
@@ -273,15 +287,15 @@ func (m *pinnedMaps) readState() (pinnedState, error) {
 	return s, err
 }
 
-func (m *pinnedMaps) readTables() ([2]policy.Knobs, error) {
-	var out [2]policy.Knobs
+func (m *pinnedMaps) readTables() ([2]tableHeader, error) {
+	var out [2]tableHeader
 	for i := range out {
-		var k alpsKnobs
-		if err := m.tables.Lookup(uint32(i), &k); err != nil {
+		var raw alpsTable
+		if err := m.tables.Lookup(uint32(i), &raw); err != nil {
 			return out, fmt.Errorf("reading the pinned policy knobs: %w", err)
 		}
-		out[i] = policy.Knobs{RankStep: int64(k.RankStep), MaxPenalty: int64(k.MaxPenalty), WakeLag: int64(k.WakeLag),
-			DefaultSlice: int64(k.DefaultSlice)}
+		h := &out[i]
+		h.knobs, h.dflt, h.hasDefault = tableFrom(raw)
 	}
 	return out, nil
 }

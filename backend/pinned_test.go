@@ -2,6 +2,7 @@ package backend
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,7 +19,7 @@ import (
 // successive readState calls (to simulate SetPolicy switching tables during a read).
 type fakeSource struct {
 	state   pinnedState
-	tables  [2]policy.Knobs
+	tables  [2]tableHeader
 	gens    []uint32
 	calls   int
 	rows    map[uint32]alpsEntry
@@ -36,26 +37,32 @@ func (f *fakeSource) readState() (pinnedState, error) {
 	f.calls++
 	return st, f.err
 }
-func (f *fakeSource) readTables() ([2]policy.Knobs, error)      { return f.tables, nil }
+func (f *fakeSource) readTables() ([2]tableHeader, error)       { return f.tables, nil }
 func (f *fakeSource) readPolicy() (map[uint32]alpsEntry, error) { return f.rows, nil }
 func (f *fakeSource) readCounters() (Counters, error)           { return f.counter, nil }
 func (f *fakeSource) readComms() (map[string]uint32, error)     { return f.comms, nil }
 func (f *fakeSource) readCgroups() (map[uint64]uint32, error)   { return f.cgroups, nil }
 
+// row is a kernel policy row without steps.
+func row(rank uint32, slice uint64, valid uint8) alpsEntry {
+	return alpsEntry{Steps: alpsAlpsSteps{Rank: rank, Slice: slice}, Valid: valid}
+}
+
 func TestSnapshotLiveHalf(t *testing.T) {
 	const ms = uint64(time.Millisecond)
 	const mf = policy.MaxFunctions
 	rows := map[uint32]alpsEntry{
-		3:          {Rank: 9, Valid: 1, Slice: 1 * ms}, // half 0
-		5:          {Rank: 1, Valid: 0, Slice: 2 * ms}, // half 0, invalid
-		mf + 3:     {Rank: 0, Valid: 1, Slice: 4 * ms}, // half 1
-		mf + 7:     {Rank: 2, Valid: 1, Slice: 0},      // half 1, default slice
-		mf + 8:     {Rank: 4, Valid: 0, Slice: 8 * ms}, // half 1, invalid
-		2*mf - 1:   {Rank: 5, Valid: 1, Slice: 3 * ms, Nsteps: 2, StepAt: [8]uint64{0, 9 * ms}, StepRank: [8]uint32{5, 8}},
-		2*mf + 100: {Rank: 1, Valid: 1}, // out of range: ignored
+		3:          row(9, 1*ms, 1), // half 0
+		5:          row(1, 2*ms, 0), // half 0, invalid
+		mf + 3:     row(0, 4*ms, 1), // half 1
+		mf + 7:     row(2, 0, 1),    // half 1, default slice
+		mf + 8:     row(4, 8*ms, 0), // half 1, invalid
+		2*mf - 1:   {Steps: alpsAlpsSteps{Rank: 5, Slice: 3 * ms, Nsteps: 2, StepAt: [8]uint64{0, 9 * ms}, StepRank: [8]uint32{5, 8}}, Valid: 1},
+		2*mf + 100: row(1, 0, 1), // out of range: ignored
 	}
-	tables := [2]policy.Knobs{{RankStep: 10e6, MaxPenalty: 500e6, WakeLag: 20e6, DefaultSlice: 20e6},
-		{RankStep: 50e6, MaxPenalty: 900e6, WakeLag: 10e6, DefaultSlice: 5e6}}
+	pooled := policy.Entry{Rank: 2, NSteps: 2, StepAt: [8]int64{0, 40e6}, StepRank: [8]uint32{2, 7}}
+	tables := [2]tableHeader{{knobs: policy.Knobs{WakeLag: 20e6, DefaultSlice: 20e6, MaxWait: 500e6}},
+		{knobs: policy.Knobs{WakeLag: 10e6, DefaultSlice: 5e6, Preempt: true}, dflt: pooled, hasDefault: true}}
 	tests := []struct {
 		name string
 		gen  uint32
@@ -85,8 +92,8 @@ func TestSnapshotLiveHalf(t *testing.T) {
 					t.Errorf("Policy[%d] = %+v (present %v), want %+v", fn, got, ok, e)
 				}
 			}
-			if s.Knobs != tables[tt.gen] {
-				t.Errorf("Knobs = %+v, want the live table's %+v", s.Knobs, tables[tt.gen])
+			if live := tables[tt.gen]; s.Knobs != live.knobs || s.Default != live.dflt || s.HasDefault != live.hasDefault {
+				t.Errorf("Knobs, Default, HasDefault = %+v, %+v, %v; want the live table's %+v", s.Knobs, s.Default, s.HasDefault, live)
 			}
 			if s.HeartbeatAge() != 250*time.Millisecond || s.HeartbeatStale != 3*time.Second || s.Stale() {
 				t.Errorf("HeartbeatAge() = %v, bound %v, Stale() = %v; want 250ms, 3s, false", s.HeartbeatAge(), s.HeartbeatStale, s.Stale())
@@ -99,7 +106,7 @@ func TestSnapshotLiveHalf(t *testing.T) {
 }
 
 func TestSnapshotRetriesWhenTheTableSwitches(t *testing.T) {
-	rows := map[uint32]alpsEntry{1: {Rank: 1, Valid: 1}, policy.MaxFunctions + 2: {Rank: 2, Valid: 1}}
+	rows := map[uint32]alpsEntry{1: row(1, 0, 1), policy.MaxFunctions + 2: row(2, 0, 1)}
 	// Read 1: gen 0 before, 1 after (switched: read again). Read 2: 1 and 1.
 	src := &fakeSource{gens: []uint32{0, 1, 1, 1}, rows: rows}
 	s, err := snapshot(src, func() uint64 { return 0 })
@@ -235,9 +242,13 @@ func TestPinnedRoundTrip(t *testing.T) {
 	first := map[uint32]policy.Entry{1: {Rank: 3, Slice: 5e6}, 9: {Rank: 0}}
 	second := map[uint32]policy.Entry{2: {Rank: 1, Slice: 7e6}, 9: {Rank: 4, Slice: 1e6}, policy.MaxFunctions - 1: steps}
 	third := map[uint32]policy.Entry{4: {Rank: 0, Slice: 2e6}}
+	pooled := policy.Entry{Rank: 1, Slice: 3e6, NSteps: 2, StepAt: [policy.MaxSteps]int64{0, 40e6},
+		StepRank: [policy.MaxSteps]uint32{1, 6}}
 	for i, table := range []map[uint32]policy.Entry{first, second, third} {
-		k.RankStep = int64(i+1) * 10e6
-		if err := s.SetPolicy(&policy.Table{Knobs: k, Entries: table}); err != nil {
+		k.MaxWait = int64(i+1) * 100e6
+		k.Preempt = i%2 == 1
+		hasDefault := i == 1 // the second table pools; the third, installed over the first's half, does not
+		if err := s.SetPolicy(&policy.Table{Knobs: k, Entries: table, Default: pooled, HasDefault: hasDefault}); err != nil {
 			t.Fatal(err)
 		}
 		if err := s.Heartbeat(); err != nil {
@@ -259,6 +270,9 @@ func TestPinnedRoundTrip(t *testing.T) {
 			if snap.Policy[fn] != e {
 				t.Errorf("policy[%d] = %+v, want %+v", fn, snap.Policy[fn], e)
 			}
+		}
+		if snap.HasDefault != hasDefault || (hasDefault && snap.Default != pooled) {
+			t.Errorf("default entry %+v (present %v), want %+v (present %v)", snap.Default, snap.HasDefault, pooled, hasDefault)
 		}
 		if snap.Knobs != k || snap.Layout != LayoutVersion || snap.HeartbeatStale != 3*time.Second {
 			t.Errorf("knobs %+v, layout %d, heartbeat bound %v; want %+v, %d, 3s", snap.Knobs, snap.Layout, snap.HeartbeatStale,
@@ -312,7 +326,7 @@ func TestPinnedRoundTrip(t *testing.T) {
 	if err := s.objs.alpsVariables.LayoutVersion.Set(uint32(LayoutVersion + 1)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := OpenPinned(pins); err == nil || !strings.Contains(err.Error(), "layout version 3") {
+	if _, err := OpenPinned(pins); err == nil || !strings.Contains(err.Error(), fmt.Sprintf("layout version %d", LayoutVersion+1)) {
 		t.Errorf("OpenPinned of layout %d: %v; want a refusal naming the version", LayoutVersion+1, err)
 	}
 	if err := s.objs.alpsVariables.LayoutVersion.Set(uint32(LayoutVersion)); err != nil {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/asm"
 	"github.com/cilium/ebpf/btf"
 	"github.com/cilium/ebpf/link"
 	"github.com/cilium/ebpf/ringbuf"
@@ -65,6 +66,9 @@ type Scheduler struct {
 // load/verifier error.
 func Load(opts Options) (*Scheduler, error) {
 	if err := opts.Knobs.Validate(); err != nil {
+		return nil, fmt.Errorf("alps knobs: %w", err)
+	}
+	if err := checkKnobs(opts.Knobs); err != nil {
 		return nil, fmt.Errorf("alps knobs: %w", err)
 	}
 	if opts.HeartbeatStale < 0 {
@@ -283,14 +287,15 @@ func (s *Scheduler) SetPolicy(t *policy.Table) error {
 
 // install writes t to the idle half and flips; s.mu is held or s is not yet shared.
 func (s *Scheduler) install(t *policy.Table) error {
+	if err := checkKnobs(t.Knobs); err != nil {
+		return err
+	}
 	var gen uint32
 	if err := s.objs.Gen.Get(&gen); err != nil {
 		return fmt.Errorf("reading the live table: %w", err)
 	}
 	next := (gen + 1) & 1
-	k := t.Knobs
-	raw := alpsKnobs{RankStep: uint64(k.RankStep), MaxPenalty: uint64(k.MaxPenalty), WakeLag: uint64(k.WakeLag),
-		DefaultSlice: uint64(k.DefaultSlice)}
+	raw := tableOf(t)
 	if err := s.objs.Tables.Update(next, &raw, ebpf.UpdateAny); err != nil {
 		return fmt.Errorf("writing the policy knobs: %w", err)
 	}
@@ -312,7 +317,7 @@ func (s *Scheduler) install(t *policy.Table) error {
 	if err := s.setVar(s.objs.Gen, next); err != nil {
 		return err
 	}
-	s.knobs = k
+	s.knobs = t.Knobs
 	s.idleFns = s.liveFns
 	s.liveFns = make([]uint32, 0, len(t.Entries))
 	for fn := range t.Entries {
@@ -321,20 +326,53 @@ func (s *Scheduler) install(t *policy.Table) error {
 	return nil
 }
 
+// checkKnobs refuses knobs the kernel cannot honour: a starvation guard slower than its
+// watchdog.
+func checkKnobs(k policy.Knobs) error {
+	if k.MaxWait > int64(MaxWaitLimit) {
+		return fmt.Errorf("policy.max_wait_ms: at most %d in the kernel (its watchdog ejects a scheduler that leaves a task waiting %v), got %g",
+			MaxWaitLimit.Milliseconds(), watchdogTimeout, float64(k.MaxWait)/1e6)
+	}
+	return nil
+}
+
+// tableOf is the kernel header of t: its knobs and default entry.
+func tableOf(t *policy.Table) alpsTable {
+	k := t.Knobs
+	raw := alpsTable{Knobs: alpsKnobs{WakeLag: uint64(k.WakeLag), DefaultSlice: uint64(k.DefaultSlice), MaxWait: uint64(k.MaxWait)}}
+	if k.Preempt {
+		raw.Knobs.Preempt = 1
+	}
+	if t.HasDefault {
+		raw.Dflt = entryOf(t.Default)
+	}
+	return raw
+}
+
+// tableFrom is the knobs and default entry of the kernel header r.
+func tableFrom(r alpsTable) (k policy.Knobs, dflt policy.Entry, hasDefault bool) {
+	k = policy.Knobs{WakeLag: int64(r.Knobs.WakeLag), DefaultSlice: int64(r.Knobs.DefaultSlice),
+		MaxWait: int64(r.Knobs.MaxWait), Preempt: r.Knobs.Preempt != 0}
+	if r.Dflt.Valid != 0 {
+		dflt, hasDefault = entryFrom(r.Dflt), true
+	}
+	return k, dflt, hasDefault
+}
+
 // entryOf is the kernel row of e.
 func entryOf(e policy.Entry) alpsEntry {
-	r := alpsEntry{Slice: uint64(e.Slice), Rank: e.Rank, Nsteps: e.NSteps, Valid: 1}
-	for i := range int(e.NSteps) {
-		r.StepAt[i], r.StepRank[i] = uint64(e.StepAt[i]), e.StepRank[i]
+	r := alpsEntry{Steps: alpsAlpsSteps{Slice: uint64(e.Slice), Rank: e.Rank, Nsteps: e.NSteps}, Valid: 1}
+	for i := range int(min(e.NSteps, policy.MaxSteps)) {
+		r.Steps.StepAt[i], r.Steps.StepRank[i] = uint64(e.StepAt[i]), e.StepRank[i]
 	}
 	return r
 }
 
 // entryFrom is the policy entry of kernel row r.
 func entryFrom(r alpsEntry) policy.Entry {
-	e := policy.Entry{Rank: r.Rank, Slice: int64(r.Slice), NSteps: min(r.Nsteps, policy.MaxSteps)}
+	e := policy.Entry{Rank: r.Steps.Rank, Slice: int64(r.Steps.Slice), NSteps: min(r.Steps.Nsteps, policy.MaxSteps)}
 	for i := range int(e.NSteps) {
-		e.StepAt[i], e.StepRank[i] = int64(r.StepAt[i]), r.StepRank[i]
+		e.StepAt[i], e.StepRank[i] = int64(r.Steps.StepAt[i]), r.Steps.StepRank[i]
 	}
 	return e
 }
@@ -487,9 +525,8 @@ func (s *Scheduler) Wait(ctx context.Context) (policy.ExitInfo, error) {
 	}
 }
 
-// VirtualNow returns the scheduler's global virtual time (vnow of ORDERING.md), ns. The
-// starvation bound is stated in it: a queued task runs before vnow advances by
-// MaxPenalty + WakeLag past its enqueue.
+// VirtualNow returns the scheduler's global virtual time (vnow of ORDERING.md), ns: the
+// fairness base within a level.
 func (s *Scheduler) VirtualNow() (int64, error) {
 	var v uint64
 	if err := s.objs.VtimeNow.Get(&v); err != nil {
@@ -623,4 +660,50 @@ func (s *Scheduler) pin(dir string) error {
 		}
 	}
 	return nil
+}
+
+// ProgramCost is what one of the scheduler's BPF programs costs the kernel.
+type ProgramCost struct {
+	Name string // the sched_ext op, e.g. "enqueue"
+	// Insns is the program's length after the verifier rewrote it (xlated instructions,
+	// its subprograms and inlined helpers included); a run executes at most these once
+	// each, plus its loops.
+	Insns int
+	// VerifiedInsns is how many instructions the verifier processed to prove the program
+	// safe, over all the paths it explored (the "processed insns" of its log).
+	VerifiedInsns uint32
+	// Runs and RunTime count its runs and their total time, only while the kernel's BPF
+	// statistics are on (ebpf.EnableStats, or sysctl kernel.bpf_stats_enabled=1).
+	Runs    uint64
+	RunTime time.Duration
+}
+
+// Costs returns the cost of the scheduler's ops that run per scheduling event (select_cpu,
+// enqueue, dispatch, running, stopping) and of init, whose program holds the starvation
+// guard's timer callback (the kernel does not count the callback's runs).
+func (s *Scheduler) Costs() ([]ProgramCost, error) {
+	progs := []struct {
+		name string
+		p    *ebpf.Program
+	}{{"select_cpu", s.objs.AlpsSelectCpu}, {"enqueue", s.objs.AlpsEnqueue}, {"dispatch", s.objs.AlpsDispatch},
+		{"running", s.objs.AlpsRunning}, {"stopping", s.objs.AlpsStopping}, {"init", s.objs.AlpsInit}}
+	out := make([]ProgramCost, 0, len(progs))
+	for _, pr := range progs {
+		info, err := pr.p.Info()
+		if err != nil {
+			return nil, fmt.Errorf("reading the info of the alps program %s: %w", pr.name, err)
+		}
+		c := ProgramCost{Name: pr.name}
+		if n, err := info.TranslatedSize(); err == nil {
+			c.Insns = n / asm.InstructionSize
+		}
+		c.VerifiedInsns, _ = info.VerifiedInstructions()
+		st, err := pr.p.Stats()
+		if err != nil {
+			return nil, fmt.Errorf("reading the run statistics of the alps program %s: %w", pr.name, err)
+		}
+		c.Runs, c.RunTime = st.RunCount, st.Runtime
+		out = append(out, c)
+	}
+	return out, nil
 }

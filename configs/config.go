@@ -206,6 +206,9 @@ func (c Config) Validate() error {
 	if err := SFSParams(c.Sim).Validate(); err != nil { // and the cfs knobs
 		return err
 	}
+	if err := SimParams(c, 1).V1.Validate(); err != nil {
+		return err
+	}
 	return c.Frontend.Validate()
 }
 

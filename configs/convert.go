@@ -29,42 +29,45 @@ func LearnerConfig(c Config) model.Config {
 func learnerConfig(c Config) model.Config {
 	l := c.Learner
 	return model.Config{
-		WindowSize:      l.WindowSize,
-		WindowSpan:      l.WindowSpanMs * 1e6,
-		UpdateInterval:  l.UpdateIntervalMs * 1e6,
-		Cores:           l.Cores,
-		Predictor:       l.Predictor,
-		EWMAAlpha:       l.EWMAAlpha,
-		Percentile:      l.Percentile,
-		Alpha:           l.Alpha,
-		Beta:            l.Beta,
-		Gamma:           l.Gamma,
-		Theta:           l.Theta,
-		SliceCap:        ns(l.SliceCapMs),
-		MinSlice:        ns(l.MinSliceMs),
-		SRPTSlice:       l.SRPTSlice,
-		RankLevels:      l.RankLevels,
-		RankScale:       l.RankScale,
-		MaxFunctions:    l.MaxFunctions,
-		IORule:          l.IORule,
-		AttainedRanks:   l.AttainedRanks,
-		AttainedSteps:   l.AttainedSteps,
-		AttainedRule:    l.AttainedRule,
-		AttainedDefault: l.AttainedDefault,
-		MinSamples:      l.MinSamples,
-		RelativeRanks:   l.RelativeRanks,
-		ClassKeys:       l.ClassKeys,
-		Knobs:           OrderKnobs(c.Policy),
+		WindowSize:        l.WindowSize,
+		WindowSpan:        l.WindowSpanMs * 1e6,
+		UpdateInterval:    l.UpdateIntervalMs * 1e6,
+		Cores:             l.Cores,
+		Predictor:         l.Predictor,
+		EWMAAlpha:         l.EWMAAlpha,
+		Percentile:        l.Percentile,
+		Alpha:             l.Alpha,
+		Beta:              l.Beta,
+		Gamma:             l.Gamma,
+		Theta:             l.Theta,
+		SliceCap:          ns(l.SliceCapMs),
+		MinSlice:          ns(l.MinSliceMs),
+		SRPTSlice:         l.SRPTSlice,
+		RankLevels:        l.RankLevels,
+		RankScale:         l.RankScale,
+		LevelsPerDoubling: l.LevelsPerDoubling,
+		RankStep:          ns(c.Policy.RankStepMs),
+		MaxFunctions:      l.MaxFunctions,
+		IORule:            l.IORule,
+		AttainedRanks:     l.AttainedRanks,
+		AttainedSteps:     l.AttainedSteps,
+		AttainedRule:      l.AttainedRule,
+		AttainedDefault:   l.AttainedDefault,
+		MinSamples:        l.MinSamples,
+		PriorWeight:       l.PriorWeight,
+		RelativeRanks:     l.RelativeRanks,
+		ClassKeys:         l.ClassKeys,
+		Knobs:             OrderKnobs(c.Policy),
 	}
 }
 
 // OrderKnobs converts the policy section: the ordering rule's knobs.
 func OrderKnobs(p Policy) policy.Knobs {
 	return policy.Knobs{
-		RankStep:     ns(p.RankStepMs),
-		MaxPenalty:   ns(p.MaxPenaltyMs),
 		WakeLag:      ns(p.WakeLagMs),
 		DefaultSlice: ns(p.DefaultSliceMs),
+		MaxWait:      ns(p.MaxWaitMs),
+		Preempt:      p.Preempt,
 	}
 }
 
@@ -101,5 +104,7 @@ func SimParams(c Config, cores int) sim.Params {
 		CFS:     CFSParams(c.Sim),
 		SFS:     SFSParams(c.Sim),
 		Learner: learnerConfig(c),
+		V1: sim.V1Knobs{RankStep: ns(c.Policy.RankStepMs), MaxPenalty: ns(c.Policy.MaxPenaltyMs),
+			WakeLag: ns(c.Policy.WakeLagMs), DefaultSlice: ns(c.Policy.DefaultSliceMs)},
 	}
 }

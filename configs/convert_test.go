@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/alps-sched/alps/policy"
+	"github.com/alps-sched/alps/sim"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files of the defaults (TestDefaultsGolden)")
@@ -30,11 +31,12 @@ func defaults(t *testing.T) Config {
 func TestConvert(t *testing.T) {
 	c := defaults(t)
 	c.Policy.RankStepMs, c.Policy.MaxPenaltyMs, c.Policy.WakeLagMs, c.Policy.DefaultSliceMs = 0.5, 250, 3, 20
+	c.Policy.MaxWaitMs, c.Policy.Preempt = 1500, true
 	c.Sim.CFSContextSwitchUs, c.Sim.CFSMigrationCostUs, c.Sim.CFSLatencyMs = 2.5, 500, 24
 	c.Sim.SFSInitialSliceMs, c.Sim.SFSUpdateEvery = 6, 100
 	c.Learner.SliceCapMs, c.Learner.WindowSpanMs, c.Learner.Cores = 1.5, 60_000, 0
 
-	knobs := policy.Knobs{RankStep: 500_000, MaxPenalty: 250_000_000, WakeLag: 3_000_000, DefaultSlice: 20_000_000}
+	knobs := policy.Knobs{WakeLag: 3_000_000, DefaultSlice: 20_000_000, MaxWait: 1_500_000_000, Preempt: true}
 	if got := OrderKnobs(c.Policy); got != knobs {
 		t.Errorf("OrderKnobs: %+v, want %+v", got, knobs)
 	}
@@ -48,7 +50,11 @@ func TestConvert(t *testing.T) {
 		t.Errorf("SFS params %+v", p.SFS)
 	case p.Learner.Cores != 0:
 		t.Errorf("SimParams: learner cores %d, want 0 (the simulated cores)", p.Learner.Cores)
-	case p.Learner.SliceCap != 1_500_000 || p.Learner.WindowSpan != 60_000_000_000 || p.Learner.Knobs != knobs:
+	case p.Learner.SliceCap != 1_500_000 || p.Learner.WindowSpan != 60_000_000_000 || p.Learner.Knobs != knobs ||
+		p.Learner.RankStep != 500_000:
+		t.Errorf("learner config %+v", p.Learner)
+	case p.V1 != sim.V1Knobs{RankStep: 500_000, MaxPenalty: 250_000_000, WakeLag: 3_000_000, DefaultSlice: 20_000_000}:
+		t.Errorf("rule v1 knobs %+v", p.V1)
 		t.Errorf("learner config %+v", p.Learner)
 	}
 	if lc := LearnerConfig(c); lc.Cores != runtime.NumCPU() {

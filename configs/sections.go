@@ -12,31 +12,33 @@ import (
 
 // Learner configures the frontend's learning loop (model/). Durations are milliseconds.
 type Learner struct {
-	WindowSize       int     `mapstructure:"window_size"`
-	WindowSpanMs     int64   `mapstructure:"window_span_ms"`
-	UpdateIntervalMs int64   `mapstructure:"update_interval_ms"`
-	Cores            int     `mapstructure:"cores"`
-	Predictor        string  `mapstructure:"predictor"`
-	EWMAAlpha        float64 `mapstructure:"ewma_alpha"`
-	Percentile       float64 `mapstructure:"percentile"`
-	Alpha            float64 `mapstructure:"alpha"`
-	Beta             float64 `mapstructure:"beta"`
-	Gamma            float64 `mapstructure:"gamma"`
-	Theta            float64 `mapstructure:"theta"`
-	SliceCapMs       float64 `mapstructure:"slice_cap_ms"`
-	MinSliceMs       float64 `mapstructure:"min_slice_ms"`
-	SRPTSlice        bool    `mapstructure:"srpt_slice"`
-	RankLevels       int     `mapstructure:"rank_levels"`
-	RankScale        string  `mapstructure:"rank_scale"`
-	IORule           bool    `mapstructure:"io_rule"`
-	MaxFunctions     int     `mapstructure:"max_functions"`
-	AttainedRanks    bool    `mapstructure:"attained_ranks"`
-	AttainedSteps    int     `mapstructure:"attained_steps"`
-	AttainedRule     string  `mapstructure:"attained_rule"`
-	AttainedDefault  bool    `mapstructure:"attained_default"`
-	MinSamples       int     `mapstructure:"min_samples"`
-	RelativeRanks    bool    `mapstructure:"relative_ranks"`
-	ClassKeys        bool    `mapstructure:"class_keys"`
+	WindowSize        int     `mapstructure:"window_size"`
+	WindowSpanMs      int64   `mapstructure:"window_span_ms"`
+	UpdateIntervalMs  int64   `mapstructure:"update_interval_ms"`
+	Cores             int     `mapstructure:"cores"`
+	Predictor         string  `mapstructure:"predictor"`
+	EWMAAlpha         float64 `mapstructure:"ewma_alpha"`
+	Percentile        float64 `mapstructure:"percentile"`
+	Alpha             float64 `mapstructure:"alpha"`
+	Beta              float64 `mapstructure:"beta"`
+	Gamma             float64 `mapstructure:"gamma"`
+	Theta             float64 `mapstructure:"theta"`
+	SliceCapMs        float64 `mapstructure:"slice_cap_ms"`
+	MinSliceMs        float64 `mapstructure:"min_slice_ms"`
+	SRPTSlice         bool    `mapstructure:"srpt_slice"`
+	RankLevels        int     `mapstructure:"rank_levels"`
+	RankScale         string  `mapstructure:"rank_scale"`
+	LevelsPerDoubling float64 `mapstructure:"levels_per_doubling"`
+	IORule            bool    `mapstructure:"io_rule"`
+	MaxFunctions      int     `mapstructure:"max_functions"`
+	AttainedRanks     bool    `mapstructure:"attained_ranks"`
+	AttainedSteps     int     `mapstructure:"attained_steps"`
+	AttainedRule      string  `mapstructure:"attained_rule"`
+	AttainedDefault   bool    `mapstructure:"attained_default"`
+	MinSamples        int     `mapstructure:"min_samples"`
+	PriorWeight       float64 `mapstructure:"prior_weight"`
+	RelativeRanks     bool    `mapstructure:"relative_ranks"`
+	ClassKeys         bool    `mapstructure:"class_keys"`
 }
 
 // Ranges of the frontend section (alps.yaml documents them; the other sections' ranges are
@@ -55,6 +57,8 @@ type Policy struct {
 	MaxPenaltyMs   float64 `mapstructure:"max_penalty_ms"`
 	WakeLagMs      float64 `mapstructure:"wake_lag_ms"`
 	DefaultSliceMs float64 `mapstructure:"default_slice_ms"`
+	MaxWaitMs      float64 `mapstructure:"max_wait_ms"`
+	Preempt        bool    `mapstructure:"preempt"`
 }
 
 // Frontend configures the alps-frontend daemon.

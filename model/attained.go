@@ -35,12 +35,12 @@ const (
 	AttainedQuantile = "quantile"
 )
 
-// attainedCandidates is the most attained points (a = 0 and sample quantiles j/M) R is
-// evaluated at per function (M = min(attainedCandidates, samples/4)).
-const attainedCandidates = 16
+// attainedCandidates is the most attained points (a = 0 and quantiles of the distribution)
+// R is evaluated at per function.
+const attainedCandidates = 32
 
-// Cutoffs that fewer than max(minCutoffFrac of the remaining samples, minCutoffCount) samples
-// complete are not considered: on an empirical sample the minimum over every cutoff is biased
+// Cutoffs that complete less than max(minCutoffFrac of the mass above a, minCutoffCount
+// samples) are not considered: on an empirical sample the minimum over every cutoff is biased
 // far down by the noise of cutoffs just above a (a memoryless demand of mean 1 s gave R as low
 // as 0.16 s on 2,000 samples without this).
 const (
@@ -48,82 +48,156 @@ const (
 	minCutoffCount = 3
 )
 
-// gittinsR returns R(a) for the samples xs sorted ascending with prefix sums ps
-// (ps[i] = xs[0]+...+xs[i-1]), where s is the index of the first sample above a (s < len(xs)).
-func gittinsR(xs, ps []float64, s int, a float64) float64 {
-	n := len(xs)
-	m := float64(n - s)
-	best := math.Inf(1)
-	need := min(n-s, max(int(math.Ceil(minCutoffFrac*m)), minCutoffCount))
-	for j := s + need - 1; j < n; j++ {
-		if j+1 < n && xs[j+1] == xs[j] {
-			continue // the cutoff at a tied value counts every tie as done
+// empirical is a discrete demand distribution: support points xs (ascending, distinct) with
+// masses ws, and the prefix sums pw of ws and pwx of ws*xs (one longer than xs). A function's
+// own samples have mass 1 each; a prior (the pooled window) adds its points with a total
+// mass of the prior weight.
+type empirical struct {
+	xs, ws, pw, pwx []float64
+	grid            []gridPoint // attainedSteps's scratch
+}
+
+// gridPoint is a candidate attained service a with the mass and mass-weighted sum of the
+// support points at or below it.
+type gridPoint struct{ a, pw, pwx float64 }
+
+// reset makes d the distribution of the sorted samples xs (mass 1 each) mixed with prior (nil:
+// none) scaled to a total mass of priorMass.
+func (d *empirical) reset(xs []float64, prior *empirical, priorMass float64) {
+	d.xs, d.ws = d.xs[:0], d.ws[:0]
+	scale := 0.0
+	var px, pws []float64
+	if prior != nil && priorMass > 0 && len(prior.xs) > 0 {
+		px, pws = prior.xs, prior.ws
+		scale = priorMass / prior.pw[len(prior.xs)]
+	}
+	i, j := 0, 0
+	for i < len(xs) || j < len(px) {
+		var x, w float64
+		if j >= len(px) || (i < len(xs) && xs[i] <= px[j]) {
+			x, w = xs[i], 1
+			i++
+		} else {
+			x, w = px[j], pws[j]*scale
+			j++
 		}
-		// E[min(D-a, xs[j]-a) | D > a] * m and the count of samples in (a, xs[j]].
-		num := ps[j+1] - ps[s] + float64(n-1-j)*xs[j] - m*a
-		if cnt := float64(j - s + 1); num < best*cnt {
-			best = num / cnt
+		if n := len(d.xs); n > 0 && d.xs[n-1] == x {
+			d.ws[n-1] += w
+			continue
+		}
+		d.xs = append(d.xs, x)
+		d.ws = append(d.ws, w)
+	}
+	d.sums()
+}
+
+// sums fills the prefix sums of d.
+func (d *empirical) sums() {
+	n := len(d.xs)
+	d.pw = append(d.pw[:0], 0)
+	d.pwx = append(d.pwx[:0], 0)
+	for k := range n {
+		d.pw = append(d.pw, d.pw[k]+d.ws[k])
+		d.pwx = append(d.pwx, d.pwx[k]+d.ws[k]*d.xs[k])
+	}
+}
+
+// above is the index of the first support point above a.
+func (d *empirical) above(a float64) int {
+	return sort.SearchFloat64s(d.xs, math.Nextafter(a, math.Inf(1)))
+}
+
+// quantile is the first support point at which the cumulative mass reaches q of the total.
+func (d *empirical) quantile(q float64) float64 {
+	n := len(d.xs)
+	target := q * d.pw[n]
+	k := sort.Search(n, func(k int) bool { return d.pw[k+1] >= target })
+	return d.xs[min(k, n-1)]
+}
+
+// gridR returns R at grid[i].a for a job re-ranked only at the grid's points (the last point
+// is the largest demand; total is the whole mass): the least, over the later points b, of
+// E[min(D-a, b-a) | D > a] / P(D <= b | D > a), skipping cutoffs that complete less than
+// max(minCutoffFrac of the mass above a, minCutoffCount samples).
+func gridR(grid []gridPoint, i int, total float64) float64 {
+	g := grid[i]
+	m := total - g.pw // mass above a
+	need := min(m, max(minCutoffFrac*m, minCutoffCount))
+	best := math.Inf(1)
+	for _, b := range grid[i+1:] {
+		done := b.pw - g.pw
+		if done < need*(1-1e-12) {
+			continue
+		}
+		// E[min(D-a, b-a) | D > a] * m, and the mass in (a, b].
+		num := b.pwx - g.pwx - done*g.a + (total-b.pw)*(b.a-g.a)
+		if num < best*done {
+			best = num / done
 		}
 	}
 	return best
 }
 
-// servedIn is the CPU the samples receive while their attained service is in [lo, hi)
-// (hi = +Inf for the last interval): sum over samples of clamp(x-lo, 0, hi-lo).
-func servedIn(xs, ps []float64, lo, hi float64) float64 {
-	n := len(xs)
-	i := sort.SearchFloat64s(xs, math.Nextafter(lo, math.Inf(1))) // first x > lo
+// servedIn is the CPU the distribution's mass receives while its attained service is in
+// [lo, hi) (hi = +Inf for the last interval): the mass-weighted sum of clamp(x-lo, 0, hi-lo).
+func (d *empirical) servedIn(lo, hi float64) float64 {
+	n := len(d.xs)
+	i := d.above(lo)
 	if math.IsInf(hi, 1) {
-		return ps[n] - ps[i] - float64(n-i)*lo
+		return d.pwx[n] - d.pwx[i] - (d.pw[n]-d.pw[i])*lo
 	}
-	j := sort.SearchFloat64s(xs, math.Nextafter(hi, math.Inf(1))) // first x > hi
-	return ps[j] - ps[i] - float64(j-i)*lo + float64(n-j)*(hi-lo)
+	j := d.above(hi)
+	return d.pwx[j] - d.pwx[i] - (d.pw[j]-d.pw[i])*lo + (d.pw[n]-d.pw[j])*(hi-lo)
 }
 
-// attainedSteps fills e's step table from the function's samples xs (sorted ascending; ps
-// their prefix sums, len(xs)+1) with at most k steps. rankOf turns a demand into a rank;
-// capRank is the rank whose offset reaches the penalty bound (higher ranks order the same).
-// cand is scratch of at least attainedCandidates entries.
-func attainedSteps(e *policy.Entry, xs, ps []float64, k int, rule string, rankOf func(float64) int, capRank int, cand []attCand) {
-	n := len(xs)
+// attainedSteps fills e's step table from the demand distribution d with at most k steps.
+// rankOf turns a demand into a rank; capRank is the last rank. cand is scratch.
+func attainedSteps(e *policy.Entry, d *empirical, k int, rule string, rankOf func(float64) int, capRank int, cand []attCand) []attCand {
+	n := len(d.xs)
 	k = min(max(k, 1), policy.MaxSteps)
 	e.NSteps = 0
 	if n == 0 {
-		return
+		return cand
 	}
 	if rule == AttainedQuantile {
-		q50, q75 := xs[(n-1)/2], xs[(3*(n-1))/4]
+		q50, q75 := d.quantile(0.5), d.quantile(0.75)
 		e.NSteps = 1
 		e.StepAt[0], e.StepRank[0] = 0, uint32(min(rankOf(q50), capRank))
-		if i := sort.SearchFloat64s(xs, math.Nextafter(q75, math.Inf(1))); i < n && k >= 2 {
-			rem := (ps[n]-ps[i])/float64(n-i) - q75
+		if i := d.above(q75); i < n && k >= 2 {
+			rem := (d.pwx[n]-d.pwx[i])/(d.pw[n]-d.pw[i]) - q75
 			if r := uint32(min(rankOf(rem), capRank)); r != e.StepRank[0] {
 				e.StepAt[1], e.StepRank[1] = int64(q75), r
 				e.NSteps = 2
 			}
 		}
-		return
+		return cand
 	}
-	// Candidates: a = 0 and the distinct sample quantiles j/M that some sample exceeds.
-	cand = cand[:0]
-	cand = append(cand, attCand{a: 0, rank: min(rankOf(gittinsR(xs, ps, 0, 0)), capRank)})
-	lastA := 0.0
-	nc := min(attainedCandidates, max(1, n/4)) // no more candidates than a few samples apart
+	// Candidates: a = 0 and the distinct quantiles j/M of the distribution that some mass
+	// exceeds. A task is re-ranked only where a step starts, so R at a candidate takes its
+	// cutoffs at the later candidates and the largest demand (the Gittins index of a job
+	// re-ranked on the grid): O(M^2) per function instead of O(M * support).
+	grid := d.grid[:0]
+	grid = append(grid, gridPoint{a: 0})
+	nc := min(attainedCandidates, n)
 	for j := 1; j < nc; j++ {
-		a := xs[j*n/nc]
-		if a <= lastA {
-			continue
+		a := d.quantile(float64(j) / float64(nc))
+		if a > grid[len(grid)-1].a && d.above(a) < n {
+			grid = append(grid, gridPoint{a: a})
 		}
-		lastA = a
-		s := sort.SearchFloat64s(xs, math.Nextafter(a, math.Inf(1)))
-		if s >= n {
-			break
-		}
-		r := min(rankOf(gittinsR(xs, ps, s, a)), capRank)
-		if r == cand[len(cand)-1].rank {
+	}
+	grid = append(grid, gridPoint{a: d.xs[n-1]}) // every demand is done here
+	for i := range grid {
+		s := d.above(grid[i].a)
+		grid[i].pw, grid[i].pwx = d.pw[s], d.pwx[s]
+	}
+	d.grid = grid
+	cand = cand[:0]
+	for i := 0; i+1 < len(grid); i++ {
+		r := min(rankOf(gridR(grid, i, d.pw[n])), capRank)
+		if len(cand) > 0 && r == cand[len(cand)-1].rank {
 			continue // a step never needs to start inside a run of equal ranks
 		}
-		cand = append(cand, attCand{a: a, rank: r})
+		cand = append(cand, attCand{a: grid[i].a, rank: r})
 	}
 	c := len(cand)
 	if c <= k {
@@ -131,14 +205,14 @@ func attainedSteps(e *policy.Entry, xs, ps []float64, k int, rule string, rankOf
 			e.StepAt[i], e.StepRank[i] = int64(cand[i].a), uint32(cand[i].rank)
 		}
 		e.NSteps = uint8(c)
-		return
+		return cand
 	}
 	for i := range cand {
 		hi := math.Inf(1)
 		if i+1 < c {
 			hi = cand[i+1].a
 		}
-		cand[i].w = servedIn(xs, ps, cand[i].a, hi)
+		cand[i].w = d.servedIn(cand[i].a, hi)
 	}
 	// Compress to at most k steps: a step starting at candidate i carries rank(cand[i]);
 	// cost of candidate j under it is w_j * |rank_j - rank_i|. best[s][j]: least cost of
@@ -174,6 +248,7 @@ func attainedSteps(e *policy.Entry, xs, ps []float64, k int, rule string, rankOf
 		e.NSteps++
 	}
 	e.StepAt[0] = 0
+	return cand
 }
 
 type attCand struct {
@@ -182,24 +257,11 @@ type attCand struct {
 	w    float64
 }
 
-// sortedSamples copies each function's samples into l.sorted, sorted ascending per function,
-// with per-function prefix sums in l.prefix (function f's at l.fns[f].off+f).
+// sortedSamples sorts each function's samples in place (l.samples, per function).
 func (l *Learner) sortedSamples() {
-	l.sorted = append(l.sorted[:0], l.samples...)
-	need := len(l.samples) + len(l.fns)
-	if cap(l.prefix) < need {
-		l.prefix = make([]float64, need)
-	}
-	l.prefix = l.prefix[:need]
 	for i := range l.fns {
 		f := &l.fns[i]
-		xs := l.sorted[f.off : f.off+f.n]
-		slices.Sort(xs)
-		ps := l.prefix[f.off+i : f.off+i+f.n+1]
-		ps[0] = 0
-		for j, x := range xs {
-			ps[j+1] = ps[j] + x
-		}
+		slices.Sort(l.samples[f.off : f.off+f.n])
 	}
 }
 
@@ -209,29 +271,28 @@ func (l *Learner) sortedSamples() {
 func (l *Learner) RankOf(d float64) uint32 { return uint32(l.rankOf(d)) }
 
 // StepsOf returns the attained-service step table the learner's configuration (attained
-// steps and rule, rank scale, penalty bound) derives from the demand samples xs (ns, any
-// order; not modified), as policy.Entry.NSteps/StepAt/StepRank and Rank. Diagnostics use it to
-// build tables from a demand distribution the learner does not see (srpt's alps-gittins-dist).
+// steps and rule, rank scale) derives from the demand samples xs (ns, any order; not
+// modified), without a prior, as policy.Entry.NSteps/StepAt/StepRank and Rank. Diagnostics use
+// it to build tables from a demand distribution the learner does not see (sim's
+// alps-gittins-dist).
 func (l *Learner) StepsOf(xs []float64) policy.Entry {
 	s := slices.Clone(xs)
 	slices.Sort(s)
-	ps := make([]float64, len(s)+1)
-	for i, x := range s {
-		ps[i+1] = ps[i] + x
-	}
+	var d empirical
+	d.reset(s, nil, 0)
 	var e policy.Entry
-	attainedSteps(&e, s, ps, max(l.cfg.AttainedSteps, 1), cmp.Or(l.cfg.AttainedRule, AttainedGittins), l.rankOf, l.capRank(), nil)
+	attainedSteps(&e, &d, max(l.cfg.AttainedSteps, 1), cmp.Or(l.cfg.AttainedRule, AttainedGittins), l.rankOf, l.capRank(), nil)
 	e.Rank = e.StepRank[0]
 	return e
 }
 
-// pooledMax is the most samples of the pooled window the default step table is built from
-// (every k-th sample beyond it): it bounds the sort to keep the update fast.
+// pooledMax is the most samples of the pooled window the prior is built from (every k-th
+// sample beyond it): it bounds the sort to keep the update fast.
 const pooledMax = 2048
 
-// pooledSteps is the attained step table of the whole window's samples pooled (a function
-// the table does not know is assumed to be drawn from the host's mix), with the default slice.
-func (l *Learner) pooledSteps() policy.Entry {
+// pool builds l.prior, the distribution of the whole window's samples pooled (a function the
+// table does not know, or knows from few samples, is assumed to be drawn from the host's mix).
+func (l *Learner) pool() {
 	stride := max(1, (len(l.samples)+pooledMax-1)/pooledMax)
 	xs := l.pooled[:0]
 	for i := 0; i < len(l.samples); i += stride {
@@ -239,15 +300,35 @@ func (l *Learner) pooledSteps() policy.Entry {
 	}
 	l.pooled = xs
 	slices.Sort(xs)
-	if cap(l.pooledPS) < len(xs)+1 {
-		l.pooledPS = make([]float64, len(xs)+1)
+	l.prior.reset(xs, nil, 0)
+	// The prior mixed into every function: priorPoints quantiles of equal mass (the mixing
+	// costs each function priorPoints support points, not the pooled window's).
+	l.priorQ.xs, l.priorQ.ws = l.priorQ.xs[:0], l.priorQ.ws[:0]
+	if len(xs) == 0 {
+		l.priorQ.sums()
+		return
 	}
-	ps := l.pooledPS[:len(xs)+1]
-	for i, x := range xs {
-		ps[i+1] = ps[i] + x
+	for k := range priorPoints {
+		x := xs[min(len(xs)-1, (2*k+1)*len(xs)/(2*priorPoints))]
+		if n := len(l.priorQ.xs); n > 0 && l.priorQ.xs[n-1] == x {
+			l.priorQ.ws[n-1]++
+			continue
+		}
+		l.priorQ.xs = append(l.priorQ.xs, x)
+		l.priorQ.ws = append(l.priorQ.ws, 1)
 	}
+	l.priorQ.sums()
+}
+
+// priorPoints is the number of quantiles of the pooled window mixed into each function's
+// distribution.
+const priorPoints = 64
+
+// pooledSteps is the attained step table of the pooled window (l.prior, built by pool), with
+// the default slice.
+func (l *Learner) pooledSteps() policy.Entry {
 	e := policy.Entry{Slice: l.cfg.Knobs.DefaultSlice}
-	attainedSteps(&e, xs, ps, l.cfg.AttainedSteps, l.cfg.AttainedRule, l.rankOf, l.capRank(), l.cand)
+	l.cand = attainedSteps(&e, &l.prior, l.cfg.AttainedSteps, l.cfg.AttainedRule, l.rankOf, l.capRank(), l.cand)
 	e.Rank = e.StepRank[0]
 	return e
 }

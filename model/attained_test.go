@@ -9,15 +9,13 @@ import (
 	"github.com/alps-sched/alps/policy"
 )
 
-// prefixOf returns xs sorted and its prefix sums.
-func prefixOf(xs []float64) ([]float64, []float64) {
+// distOf returns the empirical distribution of xs (mass 1 each).
+func distOf(xs []float64) *empirical {
 	xs = slices.Clone(xs)
 	slices.Sort(xs)
-	ps := make([]float64, len(xs)+1)
-	for i, x := range xs {
-		ps[i+1] = ps[i] + x
-	}
-	return xs, ps
+	var d empirical
+	d.reset(xs, nil, 0)
+	return &d
 }
 
 func repeat(x float64, n int) []float64 {
@@ -56,26 +54,59 @@ func TestGittinsR(t *testing.T) {
 		{"ties", []float64{1, 1, 1, 9}, 0, 4.0 / 3},
 	}
 	for _, tc := range tests {
-		xs, ps := prefixOf(tc.xs)
-		s := 0
-		for s < len(xs) && xs[s] <= tc.a {
-			s++
-		}
-		if got := gittinsR(xs, ps, s, tc.a); math.Abs(got-tc.want) > 1e-9 {
+		if got := fullGridR(distOf(tc.xs), tc.a); math.Abs(got-tc.want) > 1e-9 {
 			t.Errorf("%s: R(%g) = %g, want %g", tc.name, tc.a, got, tc.want)
 		}
 	}
 }
 
+// fullGridR is R(a) with a cutoff at every support point above a (the empirical Gittins
+// index, unrestricted): gridR on the grid of a and every support point above it.
+func fullGridR(d *empirical, a float64) float64 {
+	grid := []gridPoint{{a: a}}
+	for _, x := range d.xs {
+		if x > a {
+			grid = append(grid, gridPoint{a: x})
+		}
+	}
+	for i := range grid {
+		s := d.above(grid[i].a)
+		grid[i].pw, grid[i].pwx = d.pw[s], d.pwx[s]
+	}
+	return gridR(grid, 0, d.pw[len(d.xs)])
+}
+
+// TestGridRWeighted: with masses, R is the mass-weighted form: a sample of mass 2 counts as
+// two samples of mass 1, and a prior mixed in at weight w moves R between the two.
+func TestGridRWeighted(t *testing.T) {
+	var twice, doubled empirical
+	twice.reset([]float64{10, 10, 50, 50, 50, 2000}, nil, 0)
+	doubled.xs, doubled.ws = []float64{10, 50, 2000}, []float64{2, 3, 1}
+	doubled.sums()
+	for _, a := range []float64{0, 10, 49} {
+		if x, y := fullGridR(&twice, a), fullGridR(&doubled, a); math.Abs(x-y) > 1e-9 {
+			t.Errorf("R(%g): %g with repeated samples, %g with masses", a, x, y)
+		}
+	}
+	short := distOf(repeat(10, 20))
+	long := distOf(repeat(1000, 20))
+	var mixed empirical
+	mixed.reset(repeat(10, 20), long, 20) // as much prior as own mass
+	r0, r1, rm := fullGridR(short, 0), fullGridR(long, 0), fullGridR(&mixed, 0)
+	if !(r0 < rm && rm < r1) {
+		t.Errorf("R(0): own %g, prior %g, mixed %g: want the mix in between", r0, r1, rm)
+	}
+}
+
 func TestServedIn(t *testing.T) {
-	xs, ps := prefixOf([]float64{1, 4, 10})
+	d := distOf([]float64{1, 4, 10})
 	for _, tc := range []struct{ lo, hi, want float64 }{
 		{0, 2, 1 + 2 + 2},
 		{2, 5, 0 + 2 + 3},
 		{4, math.Inf(1), 6},
 		{0, math.Inf(1), 15},
 	} {
-		if got := servedIn(xs, ps, tc.lo, tc.hi); math.Abs(got-tc.want) > 1e-9 {
+		if got := d.servedIn(tc.lo, tc.hi); math.Abs(got-tc.want) > 1e-9 {
 			t.Errorf("servedIn(%g, %g) = %g, want %g", tc.lo, tc.hi, got, tc.want)
 		}
 	}
@@ -123,9 +154,8 @@ func TestAttainedSteps(t *testing.T) {
 		{"quantile bimodal", bimodal, 2, AttainedQuantile, [2]int{0, 0}, [2]int{6, 7}, 7, 30},
 	}
 	for _, tc := range tests {
-		xs, ps := prefixOf(tc.xs)
 		var e policy.Entry
-		attainedSteps(&e, xs, ps, tc.k, tc.rule, func(d float64) int { return logRank(d) }, 10, nil)
+		attainedSteps(&e, distOf(tc.xs), tc.k, tc.rule, func(d float64) int { return logRank(d) }, 10, nil)
 		if e.NSteps < 1 || int(e.NSteps) > tc.k || e.StepAt[0] != 0 {
 			t.Fatalf("%s: %d steps from %d, want 1..%d from 0", tc.name, e.NSteps, e.StepAt[0], tc.k)
 		}
@@ -175,7 +205,7 @@ func TestEntryRankAt(t *testing.T) {
 // the rank of its mean, and it is demoted after its short mode; off, entries carry no steps.
 func TestLearnerAttainedRanks(t *testing.T) {
 	cfg := testConfig()
-	cfg.RankScale, cfg.RankLevels, cfg.Knobs.RankStep = RankByLog, 32, 50*msec
+	cfg.RankScale, cfg.RankLevels, cfg.RankStep = RankByLog, 32, 50*msec
 	rng := rand.New(rand.NewPCG(5, 6))
 	var recs []policy.Record
 	at := int64(0)

@@ -42,9 +42,16 @@ type Config struct {
 	// false every ranked function gets policy.Knobs.DefaultSlice.
 	SRPTSlice bool
 
-	RankLevels   int
-	RankScale    string // order, demand or log
-	MaxFunctions int
+	RankLevels int
+	RankScale  string // order, demand or log
+	// RankStep is the demand of the first rank step: on the log scale rank r >= 1 holds
+	// demands from RankStep * 2^((r-1)/LevelsPerDoubling) on; on the demand scale a rank is
+	// RankStep of demand.
+	RankStep int64
+	// LevelsPerDoubling is how many ranks the log scale puts in each doubling of demand
+	// (at least 1).
+	LevelsPerDoubling float64
+	MaxFunctions      int
 	// IORule ranks a function by its total CPU demand per invocation; when false it is ranked
 	// by its mean CPU burst between sleeps (ALPS's I/O blind spot).
 	IORule bool
@@ -58,6 +65,10 @@ type Config struct {
 	// AttainedDefault also gives the table a Default step table, from the whole window's
 	// samples pooled, for functions without an entry (with attained ranks on).
 	AttainedDefault bool
+	// PriorWeight is the mass, in samples, of the pooled window's distribution mixed into each
+	// function's own samples for its attained steps: a function seen a few times is assumed
+	// to be partly like the host's mix, one seen often is its own.
+	PriorWeight float64
 	// MinSamples is how many completed invocations a function needs in the window before
 	// it gets an entry (fewer: no entry, unranked); 0 or 1 ranks from the first one.
 	MinSamples int
@@ -82,22 +93,22 @@ type Learner struct {
 	version uint64
 
 	// scratch reused across updates
-	recs     []policy.Record
-	class    []int32 // per record: its function's class
-	jobs     []SimJob
-	jobTmp   []SimJob
-	stats    []SegStats
-	classOf  map[uint32]int32
-	fns      []fnInfo
-	samples  []float64
-	scratch  []float64
-	sorted   []float64 // attained ranks: samples sorted per function
-	prefix   []float64 // and their prefix sums
-	cand     []attCand
-	pooled   []float64 // attained default: the pooled window's samples
-	pooledPS []float64
-	sim      simulator
-	base     uint32 // RelativeRanks: the rank subtracted in the last derive
+	recs    []policy.Record
+	class   []int32 // per record: its function's class
+	jobs    []SimJob
+	jobTmp  []SimJob
+	stats   []SegStats
+	classOf map[uint32]int32
+	fns     []fnInfo
+	samples []float64
+	scratch []float64
+	cand    []attCand
+	pooled  []float64 // attained ranks: the pooled window's samples
+	prior   empirical // and their distribution
+	priorQ  empirical // its quantiles: the prior mixed into each function
+	dist    empirical // a function's distribution (its samples and the prior)
+	sim     simulator
+	base    uint32 // RelativeRanks: the rank subtracted in the last derive
 	// forgot maps a forgotten function to the window's Total when it was forgotten: its
 	// records added before that are skipped.
 	forgot map[uint32]int64
@@ -189,7 +200,9 @@ func (l *Learner) Update(now int64) *policy.Table {
 	l.fitClasses()
 	l.group()
 	l.predict()
-	l.simulate()
+	if l.cfg.SRPTSlice {
+		l.simulate() // its segments are only used by the slice rule
+	}
 	tab.Entries = l.derive()
 	if l.cfg.AttainedRanks && l.cfg.AttainedDefault {
 		tab.Default, tab.HasDefault = l.pooledSteps(), true
@@ -320,9 +333,7 @@ func (l *Learner) derive() map[uint32]policy.Entry {
 	capRank := l.capRank()
 	if c.AttainedRanks {
 		l.sortedSamples()
-		if cap(l.cand) < attainedCandidates {
-			l.cand = make([]attCand, 0, attainedCandidates)
-		}
+		l.pool()
 	}
 	out := make(map[uint32]policy.Entry, len(order))
 	for _, fi := range order {
@@ -339,9 +350,8 @@ func (l *Learner) derive() map[uint32]policy.Entry {
 		}
 		e := policy.Entry{Rank: ranks[fi], Slice: slice, Demand: int64(f.demand)}
 		if c.AttainedRanks {
-			xs := l.sorted[f.off : f.off+f.n]
-			ps := l.prefix[f.off+fi : f.off+fi+f.n+1]
-			attainedSteps(&e, xs, ps, c.AttainedSteps, c.AttainedRule, l.rankOf, capRank, l.cand)
+			l.dist.reset(l.samples[f.off:f.off+f.n], &l.priorQ, c.PriorWeight)
+			l.cand = attainedSteps(&e, &l.dist, c.AttainedSteps, c.AttainedRule, l.rankOf, capRank, l.cand)
 			if e.NSteps > 0 {
 				e.Rank = e.StepRank[0]
 			}
@@ -362,14 +372,8 @@ func lowerRanks(e *policy.Entry, base uint32) {
 	}
 }
 
-// capRank is the lowest rank whose offset reaches the penalty bound (higher ranks order the same).
-func (l *Learner) capRank() int {
-	c := l.cfg
-	if c.Knobs.RankStep > 0 {
-		return min(c.RankLevels-1, int((c.Knobs.MaxPenalty+c.Knobs.RankStep-1)/c.Knobs.RankStep))
-	}
-	return c.RankLevels - 1
-}
+// capRank is the last rank that orders differently from the ones above it: the last level.
+func (l *Learner) capRank() int { return min(l.cfg.RankLevels, policy.MaxLevels) - 1 }
 
 // rankOf is the rank of a demand (ns) on the log or demand scale, in [0, RankLevels-1]
 // (0 for the order scale, which ranks by position instead).
@@ -378,12 +382,17 @@ func (l *Learner) rankOf(d float64) int {
 	var r int
 	switch c.RankScale {
 	case RankByDemand:
-		if c.Knobs.RankStep > 0 {
-			r = int(math.Round(d / float64(c.Knobs.RankStep)))
+		if c.RankStep > 0 {
+			r = int(math.Round(d / float64(c.RankStep)))
 		}
 	case RankByLog:
-		if c.Knobs.RankStep > 0 && d >= float64(c.Knobs.RankStep) {
-			r = int(math.Log2(d/float64(c.Knobs.RankStep))) + 1
+		if c.RankStep > 0 && d >= float64(c.RankStep) {
+			if lpd := c.LevelsPerDoubling; lpd <= 1 {
+				_, e := math.Frexp(d / float64(c.RankStep)) // floor(log2 x) = e - 1, exactly
+				r = e
+			} else {
+				r = int(lpd*math.Log2(d/float64(c.RankStep))) + 1
+			}
 		}
 	}
 	return min(max(r, 0), c.RankLevels-1)

@@ -12,13 +12,16 @@ import (
 // Ranges of a Config. They are the single definition of the ranges of the configuration's
 // learner.* keys (configs converts the keys and calls Validate), so errors name those keys.
 const (
-	MaxWindowSize     = 1_000_000
-	MaxWindowSpan     = 7 * 24 * time.Hour
-	MaxUpdateInterval = time.Hour
-	MaxCores          = 8192
-	MaxSliceCap       = 10 * time.Second
-	MaxRankLevels     = 1024
-	MaxRuleFactor     = 100 // alpha, beta and gamma
+	MaxWindowSize        = 1_000_000
+	MaxWindowSpan        = 7 * 24 * time.Hour
+	MaxUpdateInterval    = time.Hour
+	MaxCores             = 8192
+	MaxSliceCap          = 10 * time.Second
+	MaxRankLevels        = 1024
+	MaxRuleFactor        = 100 // alpha, beta and gamma
+	MaxRankStep          = 60 * time.Second
+	MaxLevelsPerDoubling = 8
+	MaxPriorWeight       = 1e6
 )
 
 // Validate reports the first field out of range, named by its configuration key
@@ -38,6 +41,8 @@ func (c Config) Validate() error {
 		{"learner.beta", c.Beta, 0, false, MaxRuleFactor},
 		{"learner.gamma", c.Gamma, 0, true, MaxRuleFactor},
 		{"learner.theta", c.Theta, 0, false, 100},
+		{"learner.levels_per_doubling", c.LevelsPerDoubling, 0, false, MaxLevelsPerDoubling}, // 0 means 1
+		{"learner.prior_weight", c.PriorWeight, 0, false, MaxPriorWeight},
 	} {
 		if math.IsNaN(f.v) || f.v < f.lo || f.open && f.v == f.lo || f.v > f.hi {
 			lb := "["
@@ -64,6 +69,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("learner.rank_levels: must be in [1, %d], got %d", MaxRankLevels, c.RankLevels)
 	case c.MaxFunctions < 1 || c.MaxFunctions > policy.MaxFunctions:
 		return fmt.Errorf("learner.max_functions: must be in [1, %d], got %d", policy.MaxFunctions, c.MaxFunctions)
+	case c.RankStep < 0 || c.RankStep > int64(MaxRankStep):
+		return fmt.Errorf("policy.rank_step_ms: must be in [0, %s], got %s", ms(int64(MaxRankStep)), ms(c.RankStep))
 	case c.MinSamples < 0 || c.MinSamples > c.WindowSize:
 		return fmt.Errorf("learner.min_samples: must be in [0, window_size], got %d", c.MinSamples)
 	}

@@ -36,8 +36,10 @@ func TestValidateNamesKeys(t *testing.T) {
 		{func(c *Config) { c.RankScale = "linear" }, `learner.rank_scale: "linear" is not one of`},
 		{func(c *Config) { c.AttainedRanks, c.RankScale = true, RankByOrder }, "learner.attained_ranks: needs rank_scale log or demand"},
 		{func(c *Config) { c.AttainedRanks, c.RankScale, c.AttainedSteps = true, RankByLog, 9 }, "learner.attained_steps: must be in [1, 8], got 9"},
-		{func(c *Config) { c.Knobs.RankStep = -1 }, "policy.rank_step_ms: must be in [0, 60000], got -0.000001"},
-		{func(c *Config) { c.Knobs.MaxPenalty = 0 }, "policy.max_penalty_ms: must be in (0, 3600000], got 0"},
+		{func(c *Config) { c.RankStep = -1 }, "policy.rank_step_ms: must be in [0, 60000], got -0.000001"},
+		{func(c *Config) { c.Knobs.MaxWait = -1 }, "policy.max_wait_ms: must be in [0, 5000], got -0.000001"},
+		{func(c *Config) { c.PriorWeight = -1 }, "learner.prior_weight: must be in [0, 1000000], got -1"},
+		{func(c *Config) { c.LevelsPerDoubling = 9 }, "learner.levels_per_doubling: must be in [0, 8], got 9"},
 		{func(c *Config) { c.Knobs.WakeLag = 61e9 }, "policy.wake_lag_ms: must be in [0, 60000], got 61000"},
 		{func(c *Config) { c.Knobs.DefaultSlice = 0 }, "policy.default_slice_ms: must be in (0, 10000], got 0"},
 	}

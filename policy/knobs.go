@@ -6,41 +6,38 @@ import (
 	"time"
 )
 
-// Knobs are the global parameters of the ordering rule (ORDERING.md) and of its fail-safe,
-// in nanoseconds. They travel with every policy table.
+// Knobs are the global parameters of the ordering rule (ORDERING.md) that travel with every
+// policy table, in nanoseconds.
 type Knobs struct {
-	RankStep     int64 // vtime offset per rank level, >= 0
-	MaxPenalty   int64 // starvation bound: no key sits more than this ahead of the global vtime, > 0
 	WakeLag      int64 // the most vtime credit a task keeps at an enqueue, >= 0
 	DefaultSlice int64 // slice of a task whose function has no entry, > 0
-	// HeartbeatStale: when the frontend's last heartbeat is older than this, the scheduler
-	// ignores the table and orders every task as plain fair vtime. 0 disables the check.
-	HeartbeatStale int64
+	// MaxWait is the starvation guard: a task queued this long (wall-clock ns) runs before
+	// every level. 0 disables it.
+	MaxWait int64
+	// Preempt: a task queued at a level above a running task's, with no CPU idle, preempts
+	// the running task of the lowest level.
+	Preempt bool
 }
 
 // Ranges of the knobs. They are the single definition of the ranges of the configuration's
 // policy.* keys (configs converts the keys and calls Validate), so errors name those keys.
 const (
-	MaxRankStep       = 60 * time.Second
-	MaxMaxPenalty     = time.Hour
-	MaxWakeLag        = 60 * time.Second
-	MaxDefaultSlice   = 10 * time.Second
-	MaxHeartbeatStale = time.Hour
+	MaxWakeLag      = 60 * time.Second
+	MaxDefaultSlice = 10 * time.Second
+	// MaxMaxWait is half the kernel scheduler's watchdog (ops.timeout_ms, 10 s), so that the
+	// guard, not the watchdog, acts on a starving task.
+	MaxMaxWait = 5 * time.Second
 )
 
 // Validate reports the first knob out of range, named by its configuration key.
 func (k Knobs) Validate() error {
 	switch {
-	case k.RankStep < 0 || k.RankStep > int64(MaxRankStep):
-		return fmt.Errorf("policy.rank_step_ms: must be in [0, %s], got %s", ms(int64(MaxRankStep)), ms(k.RankStep))
-	case k.MaxPenalty <= 0 || k.MaxPenalty > int64(MaxMaxPenalty):
-		return fmt.Errorf("policy.max_penalty_ms: must be in (0, %s], got %s", ms(int64(MaxMaxPenalty)), ms(k.MaxPenalty))
 	case k.WakeLag < 0 || k.WakeLag > int64(MaxWakeLag):
 		return fmt.Errorf("policy.wake_lag_ms: must be in [0, %s], got %s", ms(int64(MaxWakeLag)), ms(k.WakeLag))
 	case k.DefaultSlice <= 0 || k.DefaultSlice > int64(MaxDefaultSlice):
 		return fmt.Errorf("policy.default_slice_ms: must be in (0, %s], got %s", ms(int64(MaxDefaultSlice)), ms(k.DefaultSlice))
-	case k.HeartbeatStale < 0 || k.HeartbeatStale > int64(MaxHeartbeatStale):
-		return fmt.Errorf("heartbeat_stale: must be in [0, %v], got %d ns", MaxHeartbeatStale, k.HeartbeatStale)
+	case k.MaxWait < 0 || k.MaxWait > int64(MaxMaxWait):
+		return fmt.Errorf("policy.max_wait_ms: must be in [0, %s], got %s", ms(int64(MaxMaxWait)), ms(k.MaxWait))
 	}
 	return nil
 }

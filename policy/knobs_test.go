@@ -6,20 +6,18 @@ import (
 )
 
 func TestKnobsValidate(t *testing.T) {
-	ok := Knobs{RankStep: 10e6, MaxPenalty: 500e6, WakeLag: 20e6, DefaultSlice: 20e6, HeartbeatStale: 3e9}
+	ok := Knobs{WakeLag: 20e6, DefaultSlice: 20e6, MaxWait: 2e9, Preempt: true}
 	tests := []struct {
 		name string
 		mod  func(*Knobs)
 		want string // substring of the error; "" for valid
 	}{
 		{"valid", func(*Knobs) {}, ""},
-		{"heartbeat check off", func(k *Knobs) { k.HeartbeatStale = 0 }, ""},
-		{"no rank step", func(k *Knobs) { k.RankStep = 0 }, ""},
-		{"negative rank step", func(k *Knobs) { k.RankStep = -1 }, "rank_step"},
-		{"zero penalty", func(k *Knobs) { k.MaxPenalty = 0 }, "max_penalty"},
+		{"guard off", func(k *Knobs) { k.MaxWait = 0 }, ""},
+		{"no lag", func(k *Knobs) { k.WakeLag = 0 }, ""},
 		{"negative lag", func(k *Knobs) { k.WakeLag = -1 }, "wake_lag"},
 		{"zero default slice", func(k *Knobs) { k.DefaultSlice = 0 }, "default_slice"},
-		{"negative heartbeat", func(k *Knobs) { k.HeartbeatStale = -1 }, "heartbeat_stale"},
+		{"negative guard", func(k *Knobs) { k.MaxWait = -1 }, "max_wait"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -40,7 +38,7 @@ func TestKnobsValidate(t *testing.T) {
 }
 
 func TestTableValidate(t *testing.T) {
-	k := Knobs{RankStep: 10e6, MaxPenalty: 500e6, WakeLag: 20e6, DefaultSlice: 20e6}
+	k := Knobs{WakeLag: 20e6, DefaultSlice: 20e6, MaxWait: 2e9}
 	steps := func(at ...int64) Entry {
 		e := Entry{NSteps: uint8(len(at))}
 		copy(e.StepAt[:], at)
@@ -53,7 +51,7 @@ func TestTableValidate(t *testing.T) {
 	}{
 		{"empty", Table{Knobs: k}, ""},
 		{"steps", Table{Knobs: k, Entries: map[uint32]Entry{1: steps(0, 5, 9)}}, ""},
-		{"bad knobs", Table{}, "max_penalty"},
+		{"bad knobs", Table{}, "default_slice"},
 		{"id out of range", Table{Knobs: k, Entries: map[uint32]Entry{MaxFunctions: {}}}, "function id 16384"},
 		{"negative slice", Table{Knobs: k, Entries: map[uint32]Entry{2: {Slice: -1}}}, "function 2: negative slice"},
 		{"first step not at 0", Table{Knobs: k, Entries: map[uint32]Entry{3: steps(1, 5)}}, "function 3: the first step starts at 1"},

@@ -6,12 +6,26 @@
  * includes it too.
  *
  * vtimes are unsigned 64-bit and compared through signed differences, so they may
- * wrap around like the kernel's.
+ * wrap around like the kernel's; a queue key holds the level in its top bits and the
+ * vtime modulo 2^56 below.
  */
 #ifndef ALPS_ORDERING_H
 #define ALPS_ORDERING_H
 
 #define ALPS_NICE0_WEIGHT 100
+#define ALPS_MAX_LEVELS 32	       /* policy.MaxLevels */
+#define ALPS_MAX_STEPS 8	       /* policy.MaxSteps */
+#define ALPS_MIN_QUANTUM 1000000ULL    /* policy.MinQuantum, ns */
+#define ALPS_LEVEL_SHIFT 56
+
+/* A function's row of the policy table (policy.Entry), as the rule reads it. */
+struct alps_steps {
+	unsigned long long slice;
+	unsigned long long step_at[ALPS_MAX_STEPS];
+	unsigned int step_rank[ALPS_MAX_STEPS];
+	unsigned int rank;
+	unsigned char nsteps;
+};
 
 /* True when vtime a is before vtime b. */
 static inline int alps_before(unsigned long long a, unsigned long long b)
@@ -19,7 +33,7 @@ static inline int alps_before(unsigned long long a, unsigned long long b)
 	return (long long)(a - b) < 0;
 }
 
-/* Step 2, on every enqueue: a task keeps at most lag of credit behind vnow. */
+/* Step 2, on every enqueue: a task keeps at most lag of credit. */
 static inline unsigned long long alps_clamp_lag(unsigned long long v, unsigned long long vnow,
 						 unsigned long long lag)
 {
@@ -29,33 +43,77 @@ static inline unsigned long long alps_clamp_lag(unsigned long long v, unsigned l
 }
 
 /*
- * Step 3: the DSQ key. A ranked task is pushed back by rank * rank_step, at most
- * max_penalty; no key is ever more than max_penalty ahead of vnow (the starvation bound).
+ * Step 3: the level of a task that has used attained ns in its invocation: the last step
+ * it reached (the rank without steps), 0 when unranked; past the last step (at > 0) one
+ * level lower per doubling of attained beyond it; at most the last level.
  */
-static inline unsigned long long alps_key(unsigned long long v, unsigned long long vnow, int ranked,
-					  unsigned int rank, unsigned long long rank_step,
-					  unsigned long long max_penalty)
+static inline unsigned int alps_level(const struct alps_steps *e, int ranked, unsigned long long attained)
 {
-	unsigned long long off = 0, key, cap;
+	unsigned long long last = 0, x;
+	unsigned int r;
+	int i;
 
-	if (ranked) {
-		off = (unsigned long long)rank * rank_step;
-		if (off > max_penalty)
-			off = max_penalty;
+	if (!ranked)
+		return 0;
+	r = e->rank;
+	if (e->nsteps) {
+		r = e->step_rank[0];
+		for (i = 1; i < ALPS_MAX_STEPS; i++) {
+			if (i >= e->nsteps)
+				break;
+			last = e->step_at[i];
+			if (attained < last)
+				break;
+			r = e->step_rank[i];
+		}
+		if (e->nsteps > 1 && i >= e->nsteps && last && attained >= 2 * last) {
+			x = attained / last;
+			for (i = 0; i < 64 && x >= 2; i++) {
+				x >>= 1;
+				r++;
+			}
+		}
 	}
-	key = v + off;
-	cap = vnow + max_penalty;
-	return alps_before(cap, key) ? cap : key;
+	return r < ALPS_MAX_LEVELS ? r : ALPS_MAX_LEVELS - 1;
 }
 
-/* Step 4: the slice, the function's when ranked (and set), else the default. */
-static inline unsigned long long alps_slice(int ranked, unsigned long long slice,
-					    unsigned long long default_slice)
+/* Step 4: the queue key, levels in strict order and the vtime within a level. */
+static inline unsigned long long alps_key(unsigned int level, unsigned long long v)
 {
-	return ranked && slice ? slice : default_slice;
+	if (level >= ALPS_MAX_LEVELS)
+		level = ALPS_MAX_LEVELS - 1;
+	return (unsigned long long)level << ALPS_LEVEL_SHIFT | (v & ((1ULL << ALPS_LEVEL_SHIFT) - 1));
 }
 
-/* Step 6: charge used ns of run time, scaled by the task's weight (100 = nice 0). */
+/*
+ * Step 5: the quantum: the function's slice (the default without an entry or a slice), cut
+ * at the next step so that the task is queued again at its new level, at least
+ * ALPS_MIN_QUANTUM.
+ */
+static inline unsigned long long alps_quantum(const struct alps_steps *e, int ranked,
+					      unsigned long long attained, unsigned long long default_slice)
+{
+	unsigned long long q = default_slice, left;
+	int i;
+
+	if (!ranked)
+		return q;
+	if (e->slice)
+		q = e->slice;
+	for (i = 1; i < ALPS_MAX_STEPS; i++) {
+		if (i >= e->nsteps)
+			break;
+		if (attained < e->step_at[i]) {
+			left = e->step_at[i] - attained;
+			if (left < ALPS_MIN_QUANTUM)
+				left = ALPS_MIN_QUANTUM;
+			return left < q ? left : q;
+		}
+	}
+	return q;
+}
+
+/* Step 7: charge used ns of run time, scaled by the task's weight (100 = nice 0). */
 static inline unsigned long long alps_charge(unsigned long long v, unsigned long long used,
 					     unsigned int weight)
 {
@@ -64,10 +122,16 @@ static inline unsigned long long alps_charge(unsigned long long v, unsigned long
 	return v + used * ALPS_NICE0_WEIGHT / weight;
 }
 
-/* Steps 5 and 6: the global vtime never goes back. */
+/* Steps 6 and 7: the global vtime never goes back. */
 static inline unsigned long long alps_advance_now(unsigned long long vnow, unsigned long long v)
 {
 	return alps_before(vnow, v) ? v : vnow;
+}
+
+/* Step 8: a task queued at enq has waited max_wait (0: never) by now. */
+static inline int alps_aged(unsigned long long enq, unsigned long long now, unsigned long long max_wait)
+{
+	return max_wait && now - enq >= max_wait;
 }
 
 #endif /* ALPS_ORDERING_H */

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 )
@@ -27,8 +26,12 @@ func TestOrderingHeaderVectors(t *testing.T) {
 	}
 	var in bytes.Buffer
 	for _, v := range vs {
-		fmt.Fprintf(&in, "%d %d %d %d %d %d %d %d %d\n", v.V, v.Vnow, v.Weight, b2i(v.Ranked), v.Rank, v.Used,
-			v.Knobs.RankStep, v.Knobs.MaxPenalty, v.Knobs.WakeLag)
+		fmt.Fprintf(&in, "%d %d %d %d %d %d %d %d %d %d %d", v.V, v.Vnow, v.Weight, b2i(v.Ranked), v.Attained,
+			v.Entry.Slice, v.Entry.Rank, v.Entry.NSteps, v.Used, v.Knobs.WakeLag, v.Knobs.DefaultSlice)
+		for i := range MaxSteps {
+			fmt.Fprintf(&in, " %d %d", v.Entry.StepAt[i], v.Entry.StepRank[i])
+		}
+		in.WriteString("\n")
 	}
 	cmd := exec.Command(bin)
 	cmd.Stdin = &in
@@ -42,12 +45,10 @@ func TestOrderingHeaderVectors(t *testing.T) {
 	}
 	for i, v := range vs {
 		t.Run(v.Name, func(t *testing.T) {
-			got := strings.Fields(lines[i])
-			want := []int64{v.WantVEnq, v.WantKey, v.WantVDone, v.WantVnowDone}
-			for j, name := range []string{"v_enq", "key", "v_done", "vnow_done"} {
-				if got[j] != strconv.FormatInt(want[j], 10) {
-					t.Errorf("%s = %s, want %d", name, got[j], want[j])
-				}
+			want := fmt.Sprintf("%d %d %d %d %d %d %d", v.WantVEnq, v.WantLevel, v.WantKey, v.WantQuantum,
+				v.WantVDone, v.WantVnowDone, v.WantAttainedDone)
+			if got := strings.Join(strings.Fields(lines[i]), " "); got != want {
+				t.Errorf("v_enq level key quantum v_done vnow_done attained_done = %s, want %s", got, want)
 			}
 		})
 	}

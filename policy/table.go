@@ -106,8 +106,8 @@ func (t *Table) Len() int {
 
 // WriteText writes the table in a human-readable form, functions in id order.
 func (t *Table) WriteText(w io.Writer) error {
-	if _, err := fmt.Fprintf(w, "version %d rank_step %dns max_penalty %dns wake_lag %dns default_slice %dns\n",
-		t.Version, t.Knobs.RankStep, t.Knobs.MaxPenalty, t.Knobs.WakeLag, t.Knobs.DefaultSlice); err != nil {
+	if _, err := fmt.Fprintf(w, "version %d wake_lag %dns default_slice %dns max_wait %dns preempt %v\n",
+		t.Version, t.Knobs.WakeLag, t.Knobs.DefaultSlice, t.Knobs.MaxWait, t.Knobs.Preempt); err != nil {
 		return err
 	}
 	ids := make([]uint32, 0, len(t.Entries))

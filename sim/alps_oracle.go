@@ -31,7 +31,7 @@ func (a *ALPSOracle) Runnable(t TaskID, why Reason) {
 	if !a.Remaining {
 		d += a.att[t]
 	}
-	a.enqueue(t, why, true, a.learner.RankOf(float64(d)))
+	a.enqueue(t, why, a.learner.RankOf(float64(d)))
 }
 
 func newALPSOracle(remaining bool) Factory {
@@ -73,14 +73,18 @@ func (a *ALPSGittinsDist) Start(env *Env) {
 	for fn, xs := range by {
 		a.steps[fn] = a.learner.StepsOf(xs)
 	}
+	a.entry = func(t TaskID) (policy.Entry, bool) {
+		e := a.steps[a.env.Func(t)]
+		if te, ok := a.table.Lookup(a.env.Func(t)); ok {
+			e.Slice = te.Slice // the learned slice; the steps are the distribution's
+		}
+		return e, true
+	}
 }
 
 // Runnable implements Policy: rule steps 1-3 with the function's step for the task's
 // attained CPU (every task ranked).
-func (a *ALPSGittinsDist) Runnable(t TaskID, why Reason) {
-	e := a.steps[a.env.Func(t)]
-	a.enqueue(t, why, true, e.RankAt(a.att[t]))
-}
+func (a *ALPSGittinsDist) Runnable(t TaskID, why Reason) { a.ALPS.Runnable(t, why) }
 
 func newALPSGittinsDist(p Params) (Policy, error) {
 	a, err := newALPSFromParams(p)

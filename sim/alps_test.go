@@ -15,8 +15,8 @@ func alpsTestConfig(cores int) model.Config {
 		WindowSize: 10000, WindowSpan: 60_000 * ms, UpdateInterval: 100 * ms, Cores: cores,
 		Predictor: "mean", EWMAAlpha: 0.2, Percentile: 0.9,
 		Alpha: 1, Beta: 0, Gamma: 1, Theta: 100, SliceCap: 200 * ms, MinSlice: ms, SRPTSlice: true,
-		RankLevels: 16, RankScale: model.RankByDemand, MaxFunctions: 100, IORule: true,
-		Knobs: policy.Knobs{RankStep: 10 * ms, MaxPenalty: 500 * ms, WakeLag: 20 * ms, DefaultSlice: 20 * ms},
+		RankLevels: 16, RankScale: model.RankByDemand, RankStep: 10 * ms, MaxFunctions: 100, IORule: true,
+		Knobs: policy.Knobs{WakeLag: 20 * ms, DefaultSlice: 20 * ms, MaxWait: 2000 * ms, Preempt: true},
 	}
 }
 
@@ -95,18 +95,32 @@ func TestALPSLearnsShortFirst(t *testing.T) {
 	}
 }
 
-// TestALPSStarvationBound: the penalty bound keeps a long function within reach of its fair
-// share under a flood of short work: with it, a long invocation finishes within twice its
-// plain fair-vtime FCT; without it, it waits for gaps in the flood. (P is vtime: the global
-// vtime advances by one short task's run per drain of the queue of tasks joined at the same
-// vtime, so under a deep backlog P of vtime is many times P of wall-clock time.)
+// gapRecorder records, per task, the longest time between the end of one of its run
+// segments and the start of the next when it stopped runnable (quantum expired or preempted).
+type gapRecorder struct {
+	lastEnd map[TaskID]int64
+	maxGap  map[TaskID]int64
+}
+
+func (g *gapRecorder) Segment(t TaskID, core int, start, end int64, why StopReason) {
+	if e, ok := g.lastEnd[t]; ok {
+		g.maxGap[t] = max(g.maxGap[t], start-e)
+	}
+	delete(g.lastEnd, t)
+	if why == QuantumExpired || why == Preempted {
+		g.lastEnd[t] = end
+	}
+}
+
+// TestALPSStarvationBound: the guard (rule step 8) bounds how long a queued task waits behind
+// work that arrived after it. A long invocation at a low level in a flood of short ones at
+// 97% load on one core waits little more than MaxWait between its runs (behind the tasks that
+// aged before it); without the guard it waits for gaps in the flood.
 func TestALPSStarvationBound(t *testing.T) {
 	cfg := alpsTestConfig(1)
 	cfg.RankScale = model.RankByOrder
 	cfg.SRPTSlice = false
 	cfg.Knobs.DefaultSlice = 10 * ms
-	cfg.Knobs.RankStep = 1000 * ms
-	cfg.Knobs.MaxPenalty = 2 * ms
 	rng := rand.New(rand.NewPCG(5, 5))
 	tr := &Trace{Functions: []string{"short", "long"}}
 	// Teach the learner: a few of each, spread out.
@@ -123,31 +137,34 @@ func TestALPSStarvationBound(t *testing.T) {
 	}
 	tr.Inv = append(tr.Inv, Invocation{Arrival: base + 10*ms, CPU: 100 * ms, Func: 1})
 	tr.Sort()
-	longFCT := func(cfg model.Config) int64 {
-		res, err := Run(tr, newTestALPS(t, cfg), Options{Cores: 1})
+	long := TaskID(-1)
+	for i, in := range tr.Inv {
+		if in.Func == 1 && in.Arrival == base+10*ms {
+			long = TaskID(i)
+		}
+	}
+	run := func(maxWait int64) (fct, gap int64) {
+		c := cfg
+		c.Knobs.MaxWait = maxWait
+		g := &gapRecorder{lastEnd: map[TaskID]int64{}, maxGap: map[TaskID]int64{}}
+		res, err := Run(tr, newTestALPS(t, c), Options{Cores: 1, Observer: g})
 		if err != nil {
 			t.Fatal(err)
 		}
-		for i := range res.Records {
-			if r := &res.Records[i]; r.Func == 1 && r.Arrival == base+10*ms {
-				return r.FCT()
-			}
-		}
-		t.Fatal("long invocation not found")
-		return 0
+		return res.Records[long].FCT(), g.maxGap[long]
 	}
-	bounded := longFCT(cfg)
-	plain := cfg
-	plain.UpdateInterval = 0 // never learns: plain fair vtime
-	fair := longFCT(plain)
-	cfg.Knobs.MaxPenalty = 100_000 * ms
-	unbounded := longFCT(cfg)
-	t.Logf("long invocation FCT: %d ms bounded, %d ms fair vtime, %d ms unbounded", bounded/ms, fair/ms, unbounded/ms)
-	if bounded > 2*fair {
-		t.Errorf("with a 2 ms bound the long invocation took %d ms, fair vtime %d ms", bounded/ms, fair/ms)
+	const wait = 50 * ms
+	fct, gap := run(wait)
+	fctOff, gapOff := run(0)
+	t.Logf("long invocation: guard %d ms: FCT %d ms, longest wait between runs %.1f ms; no guard: FCT %d ms, longest wait %.1f ms",
+		wait/ms, fct/ms, float64(gap)/1e6, fctOff/ms, float64(gapOff)/1e6)
+	// Once aged it runs after the tasks that aged before it (here 1 ms each, and the quanta of
+	// aged tasks are not preempted): W plus a few of those.
+	if gap > wait+wait/2 {
+		t.Errorf("with a %d ms guard the long invocation waited %.1f ms between runs, want at most %d ms", wait/ms, float64(gap)/1e6, (wait+wait/2)/ms)
 	}
-	if bounded > unbounded*9/10 {
-		t.Errorf("without the bound the long invocation took %d ms, with it %d ms: want the bound to matter", unbounded/ms, bounded/ms)
+	if gapOff <= 2*wait {
+		t.Errorf("without the guard the longest wait was %.1f ms: want the guard to matter", float64(gapOff)/1e6)
 	}
 }
 

@@ -19,6 +19,8 @@ type Params struct {
 	// Learner configures alps's learner; its Knobs are replaced by Knobs, and Cores 0 means
 	// the simulated cores.
 	Learner model.Config
+	// V1 are the knobs of the first ordering rule (alps-v1, for the ablation).
+	V1 V1Knobs
 }
 
 // Factory makes a fresh policy for one simulation.
@@ -44,6 +46,14 @@ var registry = map[string]Factory{
 	},
 	"vtime": func(p Params) (Policy, error) { return NewVtime(p.Knobs), nil },
 	"alps":  newALPSFromParams,
+	// alps under the first ordering rule (one capped vtime offset per function), for the ablation.
+	"alps-v1": func(p Params) (Policy, error) {
+		l, err := newLearner(p)
+		if err != nil {
+			return nil, err
+		}
+		return newALPSv1(l, p.V1), nil
+	},
 	// Diagnostics: alps ranked by each invocation's true (remaining) demand.
 	"alps-oracle":     newALPSOracle(false),
 	"alps-oracle-rem": newALPSOracle(true),

@@ -67,7 +67,7 @@ func tickSim(tr *Trace, cores int, name string, p policy.Knobs) []int64 {
 				v[id] = policy.Charge(v[id], sliceTicks*tick, policy.NiceZeroWeight)
 				vnow = policy.AdvanceNow(vnow, v[id])
 				v[id] = policy.ClampLag(v[id], vnow, p.WakeLag) // ORDERING.md step 2: every enqueue
-				vq.push(policy.Key(v[id], vnow, false, 0, p), id)
+				vq.push(v[id], id)                              // unranked: level 0, the key is the vtime
 				running[c] = NoTask
 			}
 		}
@@ -81,7 +81,7 @@ func tickSim(tr *Trace, cores int, name string, p policy.Knobs) []int64 {
 				fifo.push(id)
 			case "vtime":
 				v[id] = policy.ClampLag(v[id], vnow, p.WakeLag)
-				vq.push(policy.Key(v[id], vnow, false, 0, p), id)
+				vq.push(v[id], id) // unranked: level 0, the key is the vtime
 			}
 		}
 		delete(wakes, now)
@@ -94,7 +94,7 @@ func tickSim(tr *Trace, cores int, name string, p policy.Knobs) []int64 {
 				runnable = append(runnable, id)
 			case "vtime":
 				v[id] = policy.ClampLag(vnow, vnow, p.WakeLag)
-				vq.push(policy.Key(v[id], vnow, false, 0, p), id)
+				vq.push(v[id], id) // unranked: level 0, the key is the vtime
 			}
 		}
 		switch name {

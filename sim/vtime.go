@@ -81,7 +81,7 @@ func (s *Vtime) Start(e *Env) {
 		s.runV[c] = noRun
 	}
 	s.ff.init(e.Cores(), s.p.DefaultSlice)
-	if s.p.DefaultSlice <= 0 || s.p.WakeLag < 0 || s.p.MaxPenalty < 0 {
+	if s.p.DefaultSlice <= 0 || s.p.WakeLag < 0 {
 		s.stepwise = true // Forward's proof assumes these
 	}
 }
@@ -101,7 +101,7 @@ func (s *Vtime) enqueue(t TaskID, why Reason) {
 		s.v[t] = s.vnow // join at vnow (rule step 1)
 	}
 	s.v[t] = policy.ClampLag(s.v[t], s.vnow, s.p.WakeLag) // step 2: every enqueue
-	s.q.push(policy.Key(s.v[t], s.vnow, false, 0, s.p), t)
+	s.q.push(s.v[t], t)                                   // unranked: level 0, the key is the vtime (rule step 4)
 }
 
 // closeOpen brings the open runs up to date before task t is enqueued (see Vtime). It
@@ -201,7 +201,7 @@ func (s *Vtime) Pick(core int) (TaskID, int64, bool) {
 		s.nextB = min(s.nextB, s.env.RunStart(core)+s.p.DefaultSlice)
 		return t, 0, true
 	}
-	return t, policy.Slice(false, 0, s.p), true
+	return t, s.p.DefaultSlice, true
 }
 
 // floorSlice is r rounded down to whole slices, r >= 0.

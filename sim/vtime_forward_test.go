@@ -40,7 +40,7 @@ func TestVtimeForward(t *testing.T) {
 		{"heavy", func(seed uint64, c int, rho float64) *Trace { return heavyTrace(seed, 800, c, rho) }},
 		{"heavy jitter", func(seed uint64, c int, rho float64) *Trace { return jitter(heavyTrace(seed, 800, c, rho), seed) }},
 	}
-	params := []policy.Knobs{base, {RankStep: base.RankStep, MaxPenalty: base.MaxPenalty, WakeLag: 0, DefaultSlice: 5e6}, {MaxPenalty: base.MaxPenalty, WakeLag: 3e6, DefaultSlice: 7_300_001}}
+	params := []policy.Knobs{base, {WakeLag: 0, DefaultSlice: 5e6}, {WakeLag: 3e6, DefaultSlice: 7_300_001}}
 	var skipped int64
 	seed := uint64(100)
 	for _, g := range gens {

@@ -39,7 +39,7 @@ func (m *maxVChecker) Pick(core int) (TaskID, int64, bool) {
 // robin phases and closed runs while nothing waits) and open runs, with and without I/O.
 func TestVtimeMaxV(t *testing.T) {
 	base := testParams(t, 1).Knobs
-	params := []policy.Knobs{base, {MaxPenalty: base.MaxPenalty, WakeLag: 3e6, DefaultSlice: 7_300_001}}
+	params := []policy.Knobs{base, {WakeLag: 3e6, DefaultSlice: 7_300_001}}
 	traces := []struct {
 		name string
 		tr   func(seed uint64, cores int, rho float64) *Trace

@@ -3,11 +3,15 @@
  * alps: a sched_ext scheduler for serverless hosts.
  *
  * One shared vtime DSQ, as in the kernel's tools/sched_ext/scx_simple.bpf.c, ordered by
- * the alps ordering rule (policy/ORDERING.md, policy/ordering.h): a task whose function
- * has an entry in a fresh policy table is inserted at its vtime plus an offset that grows
- * with its rank (rank 0 runs first; the offset is at most max_penalty, the starvation
- * bound) and runs with its function's slice. A function's rank may step with the CPU the
- * task has used in its current invocation (attained service).
+ * the alps ordering rule (policy/ORDERING.md, policy/ordering.h): a task's key is its
+ * priority level above its vtime, so levels are strict priorities and vtime orders tasks
+ * within a level. The level comes from the step table of the task's function (or the
+ * table's default entry) at the CPU the task has used in its current invocation
+ * (attained service), and the task runs at most until its next step, so it is queued
+ * again at its new level. Two guards keep the strict levels honest: a BPF timer moves
+ * tasks that waited max_wait into a FIFO DSQ served before every level (the starvation
+ * bound), and with preempt a task enqueued at a level preempts the CPU running the
+ * highest level above it.
  *
  * Tasks are classified into functions in the kernel, at fork and exec, by cgroup id
  * (map cgroup_fn) or process name (map comm_fn); threads and children inherit their
@@ -27,65 +31,103 @@ char _license[] SEC("license") = "GPL";
 /*
  * kfuncs. cilium/ebpf matches kfunc names literally, and on kernels that have both
  * scx_bpf_dsq_insert and scx_bpf_dsq_insert___v2 the plain name resolves ambiguously, so
- * the two dispatch kfuncs are the ___v2 ones (the loader names a kernel without them in
- * one line, ErrOldSchedExt). scx_bpf_now is optional: weak, with bpf_ktime_get_ns as the
- * fallback where the kernel lacks it.
+ * the two dispatch kfuncs are the ___v2 ones. The loader names a kernel without any of
+ * the required ones in one line (requiredKfuncs, ErrOldSchedExt). scx_bpf_now is
+ * optional: weak, with bpf_ktime_get_ns as the fallback where the kernel lacks it.
  */
 s32 scx_bpf_create_dsq(u64 dsq_id, s32 node) __ksym;
 s32 scx_bpf_select_cpu_dfl(struct task_struct *p, s32 prev_cpu, u64 wake_flags, bool *is_idle) __ksym;
 bool scx_bpf_dsq_insert___v2(struct task_struct *p, u64 dsq_id, u64 slice, u64 enq_flags) __ksym;
 void scx_bpf_dsq_insert_vtime(struct task_struct *p, u64 dsq_id, u64 slice, u64 vtime, u64 enq_flags) __ksym;
 bool scx_bpf_dsq_move_to_local___v2(u64 dsq_id, u64 enq_flags) __ksym;
+bool scx_bpf_dsq_move(struct bpf_iter_scx_dsq *it__iter, struct task_struct *p, u64 dsq_id, u64 enq_flags) __ksym;
+s32 scx_bpf_dsq_nr_queued(u64 dsq_id) __ksym;
+void scx_bpf_kick_cpu(s32 cpu, u64 flags) __ksym;
+u32 scx_bpf_nr_cpu_ids(void) __ksym;
 void scx_bpf_error_bstr(char *fmt, unsigned long long *data, u32 data__sz) __ksym;
 u64 scx_bpf_now(void) __ksym __weak;
+int bpf_iter_scx_dsq_new(struct bpf_iter_scx_dsq *it, u64 dsq_id, u64 flags) __ksym;
+struct task_struct *bpf_iter_scx_dsq_next(struct bpf_iter_scx_dsq *it) __ksym;
+void bpf_iter_scx_dsq_destroy(struct bpf_iter_scx_dsq *it) __ksym;
+int bpf_iter_num_new(struct bpf_iter_num *it, int start, int end) __ksym;
+int *bpf_iter_num_next(struct bpf_iter_num *it) __ksym;
+void bpf_iter_num_destroy(struct bpf_iter_num *it) __ksym;
 
 /* libbpf >= 1.2 has it; bookworm's 1.1 does not. True when the kernel has the weak ksym. */
 #ifndef bpf_ksym_exists
 #define bpf_ksym_exists(sym) (!!(sym))
 #endif
 
+/*
+ * Open-coded iterators (libbpf >= 1.2 has bpf_for_each and bpf_for; bookworm's 1.1 does
+ * not): the iterator lives in the loop and is destroyed when the loop is left, however.
+ * ALPS_ITER is the running iterator, for kfuncs that take it (scx_bpf_dsq_move).
+ */
+#define ALPS_ITER (&___it)
+#define alps_for_each(type, cur, args...)                                                         \
+	for (struct bpf_iter_##type ___it __attribute__((aligned(8), cleanup(bpf_iter_##type##_destroy))), \
+	     *___p __attribute__((unused)) = (bpf_iter_##type##_new(&___it, ##args), (void *)0);   \
+	     ((cur) = bpf_iter_##type##_next(&___it));)
+
 #define BPF_STRUCT_OPS(name, args...) SEC("struct_ops/" #name) BPF_PROG(name, ##args)
 #define BPF_STRUCT_OPS_SLEEPABLE(name, args...) SEC("struct_ops.s/" #name) BPF_PROG(name, ##args)
 #define ENOMEM 12
+#define ENOENT 2
+#define CLOCK_MONOTONIC 1
 
-#define SHARED_DSQ 0
+#define SHARED_DSQ 0	    /* every queued task, by key: level, then vtime */
+#define AGED_DSQ 1	    /* FIFO of the tasks that waited max_wait: served first */
 #define MAX_FUNCTIONS 16384 /* function ids are 0..MAX_FUNCTIONS-1 (policy.MaxFunctions) */
-#define MAX_STEPS 8	    /* policy.MaxSteps */
+#define MAX_CPUS 1024	    /* CPUs whose running level preemption tracks */
 #define EXIT_DUMP_LEN 32768 /* the kernel's debug dump at an error exit (ops.exit_dump_len) */
-#define LAYOUT_VERSION 2    /* of the maps and globals below; alps-frontend status checks it */
+#define LAYOUT_VERSION 3    /* of the maps and globals below; alps-frontend status checks it */
 
-/* The knobs of one policy table (policy.Knobs); each half of the double buffer has its own. */
+#define AGING_MIN_PERIOD 10000000ULL  /* the guard looks at the queue at least 10 ms apart */
+#define AGING_IDLE_PERIOD 100000000ULL /* with the guard off, it looks at max_wait every 100 ms */
+
+/* The knobs of one policy table (policy.Knobs). */
 struct knobs {
-	u64 rank_step;
-	u64 max_penalty;
 	u64 wake_lag;
 	u64 default_slice;
+	u64 max_wait; /* ns a queued task waits at most before it runs ahead of every level; 0: off */
+	u32 preempt;  /* 1: an enqueue preempts the CPU running the highest level above its own */
+	u32 pad;
 };
 
 /*
- * One function's row of a policy table (policy.Entry). With nsteps > 0 a task whose
- * invocation has used at least step_at[i] ns of CPU has rank step_rank[i] for the last
- * such i (step_at[0] = 0); else rank applies.
+ * One function's row of a policy table (policy.Entry): its step table, as ordering.h
+ * reads it. valid is 0 for a function without an entry.
  */
 struct entry {
-	u64 slice;
-	u64 step_at[MAX_STEPS];
-	u32 step_rank[MAX_STEPS];
-	u32 rank;
-	u8 nsteps;
+	struct alps_steps steps;
 	u8 valid;
-	u16 pad;
+	u8 pad[7];
 };
 
+/*
+ * A policy table without its rows: the knobs, and the default entry (policy.Table.Default)
+ * of every function without a row of its own, valid when the table has one.
+ */
+struct table {
+	struct knobs knobs;
+	struct entry dflt;
+};
+
+/*
+ * The state of a task. Its invocation state is attained: reset by new_invocation, today
+ * at exec and when the task becomes a function's; an interface for long-lived workers
+ * that start invocations themselves would call it too.
+ */
 struct task_ctx {
-	u64 v;	      /* the task's own vtime, never shifted by rank */
+	u64 v;	      /* the task's own vtime, never shifted by its level */
 	u64 started;  /* when it last started running */
-	u64 attained; /* CPU it has used in its current invocation (since exec or fork) */
+	u64 attained; /* CPU it has used in its current invocation */
+	u64 enq;      /* when it was last inserted into the shared DSQ (ktime): the guard's clock */
 	u64 end;      /* when the process exited (group leader) */
 	u32 fn;	      /* function id or FN_NONE */
 	u32 src;      /* enum cls_src */
 	u32 cls_gen;  /* cls_gen at its last classification */
-	u32 pad;
+	u32 level;    /* its level when last inserted; 0 once aged (preemption reads it) */
 };
 
 /* Why the scheduler stopped, copied out of struct scx_exit_info in ops.exit (as UEI does). */
@@ -100,10 +142,13 @@ struct exit_rec {
 enum counter {
 	CNT_ENQUEUE,	 /* ops.enqueue calls */
 	CNT_DIRECT,	 /* wake-ups sent straight to an idle CPU */
-	CNT_RANKED,	 /* enqueues ordered by a rank */
-	CNT_STALE,	 /* enqueues of a classified task while the heartbeat was stale */
-	CNT_CAPPED,	 /* keys capped at vnow + max_penalty */
-	CNT_DISPATCH,	 /* tasks moved from the shared DSQ to a CPU */
+	CNT_RANKED,	 /* insertions ordered by their function's entry */
+	CNT_DEFAULT,	 /* insertions ordered by the table's default entry */
+	CNT_STALE,	 /* insertions of a classified task while the heartbeat was stale */
+	CNT_AGED,	 /* tasks the guard moved ahead of every level */
+	CNT_PREEMPT,	 /* CPUs kicked to preempt a task of a higher level */
+	CNT_KEPT,	 /* slice ends where the task kept its CPU: no queued key below its own */
+	CNT_DISPATCH,	 /* tasks moved from the DSQs to a CPU */
 	CNT_RECORD,	 /* invocation records sent */
 	CNT_RECORD_LOST, /* records lost: ring buffer full */
 	CNT_CLASSIFY,	 /* classifications that found a function */
@@ -127,12 +172,12 @@ u64 heartbeat SEC(".data");	/* CLOCK_MONOTONIC ns of the loader's last heartbeat
 u64 fault_after SEC(".data");	/* debug: scx_bpf_error() after this many enqueues; 0: off */
 u64 vtime_now SEC(".data");	/* the global virtual clock (vnow in ORDERING.md) */
 
-/* The two policy tables: knobs in tables[gen], rows at policy[gen * MAX_FUNCTIONS + fn]. */
+/* The two policy tables: tables[gen] (knobs, default entry), rows at policy[gen * MAX_FUNCTIONS + fn]. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 2);
 	__type(key, u32);
-	__type(value, struct knobs);
+	__type(value, struct table);
 } tables SEC(".maps");
 
 struct {
@@ -141,6 +186,26 @@ struct {
 	__type(key, u32);
 	__type(value, struct entry);
 } policy SEC(".maps");
+
+/* The level of the task each CPU runs (0 when idle): where an enqueue looks for a task to preempt. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, MAX_CPUS);
+	__type(key, u32);
+	__type(value, u32);
+} cpu_level SEC(".maps");
+
+/* The starvation guard's timer (rule step 8). */
+struct aging_timer {
+	struct bpf_timer timer;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, u32);
+	__type(value, struct aging_timer);
+} aging SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -163,23 +228,32 @@ struct {
 /* Enqueues so far, for the fault-injection knob. */
 static u64 nr_enqueues;
 
+/* Set by ops.exit: the guard's timer stops re-arming itself. */
+static bool exiting;
+
 static __always_inline u64 now(void)
 {
 	return bpf_ksym_exists(scx_bpf_now) ? scx_bpf_now() : bpf_ktime_get_ns();
 }
 
-/* The knobs of the live table. */
-static __always_inline struct knobs *live_knobs(void)
+/* The live table. */
+static __always_inline struct table *live_table(void)
 {
 	u32 g = gen & 1;
 
 	return bpf_map_lookup_elem(&tables, &g);
 }
 
+/* A new invocation starts: the CPU it has used restarts at 0. */
+static __always_inline void new_invocation(struct task_ctx *t)
+{
+	t->attained = 0;
+}
+
 /*
  * Classify t's task by its cgroup, then by its name (classify_task); without a match a
- * function inherited at fork is kept. A task that becomes a function's (exec, or a new
- * classification) starts a new invocation: its attained CPU restarts at 0.
+ * function inherited at fork is kept. A task that becomes another function's starts a
+ * new invocation.
  */
 static __always_inline void classify(struct task_ctx *t, struct task_struct *p, u64 cgid)
 {
@@ -188,41 +262,92 @@ static __always_inline void classify(struct task_ctx *t, struct task_struct *p, 
 	t->cls_gen = cls_gen;
 	classify_task(t, p, cgid);
 	if (t->fn != before)
-		t->attained = 0;
+		new_invocation(t);
 }
 
-/* t's row of the live table, or NULL when t is not ranked (no entry, or a stale heartbeat). */
-static __always_inline struct entry *ranked(struct task_ctx *t)
+/*
+ * The step table t is ordered by: its function's row of the live table, else the table's
+ * default entry; NULL when t is not ranked (no function, no row and no default, or a
+ * stale heartbeat).
+ */
+static __always_inline const struct alps_steps *ranked(struct task_ctx *t, struct table *tb, bool counted)
 {
-	struct entry *pol;
+	struct entry *row;
 	u32 idx;
 
 	if (t->fn == FN_NONE || t->fn >= MAX_FUNCTIONS)
 		return NULL;
 	if (heartbeat_stale && bpf_ktime_get_ns() - heartbeat > heartbeat_stale) {
-		count(CNT_STALE);
+		if (counted)
+			count(CNT_STALE);
 		return NULL;
 	}
 	idx = (gen & 1) * MAX_FUNCTIONS + t->fn;
-	pol = bpf_map_lookup_elem(&policy, &idx);
-	return pol && pol->valid ? pol : NULL;
+	row = bpf_map_lookup_elem(&policy, &idx);
+	if (row && row->valid) {
+		if (counted)
+			count(CNT_RANKED);
+		return &row->steps;
+	}
+	if (tb->dflt.valid) {
+		if (counted)
+			count(CNT_DEFAULT);
+		return &tb->dflt.steps;
+	}
+	return NULL;
 }
 
-/* The rank of a task of pol's function that has used attained ns in its invocation. */
-static __always_inline u32 rank_at(struct entry *pol, u64 attained)
+/*
+ * Rule steps 3 and 5 at an insertion: sets t's level and returns its quantum, the
+ * function's slice cut at its next step.
+ */
+static __always_inline u64 place(struct task_ctx *t, struct table *tb)
 {
-	u32 r = pol->rank;
-	int i;
+	const struct alps_steps *e = ranked(t, tb, true);
 
-	if (!pol->nsteps)
-		return r;
-	r = pol->step_rank[0];
-	for (i = 1; i < MAX_STEPS; i++) {
-		if (i >= pol->nsteps || attained < pol->step_at[i])
-			break;
-		r = pol->step_rank[i];
+	if (!e) {
+		t->level = 0;
+		return tb->knobs.default_slice;
 	}
-	return r;
+	t->level = alps_level(e, 1, t->attained);
+	return alps_quantum(e, 1, t->attained, tb->knobs.default_slice);
+}
+
+/* Record the level of the task this CPU runs, for preempt_above. */
+static __always_inline void set_cpu_level(u32 level)
+{
+	u32 cpu = bpf_get_smp_processor_id();
+	u32 *l = bpf_map_lookup_elem(&cpu_level, &cpu);
+
+	if (l)
+		*l = level;
+}
+
+/*
+ * Rule step 9: a task was queued at level; preempt the CPU running the highest level
+ * above it, if any. Its level is cleared so that concurrent enqueues pick another CPU.
+ */
+static __always_inline void preempt_above(u32 level)
+{
+	u32 nr = scx_bpf_nr_cpu_ids(), worst = level, victim = MAX_CPUS, c, *l;
+	int *cpu;
+
+	if (nr > MAX_CPUS)
+		nr = MAX_CPUS;
+	alps_for_each(num, cpu, 0, nr) {
+		c = *cpu;
+		l = bpf_map_lookup_elem(&cpu_level, &c);
+		if (l && *l > worst) {
+			worst = *l;
+			victim = c;
+		}
+	}
+	l = bpf_map_lookup_elem(&cpu_level, &victim);
+	if (!l)
+		return; /* no CPU runs a higher level */
+	*l = 0;
+	scx_bpf_kick_cpu(victim, SCX_KICK_PREEMPT);
+	count(CNT_PREEMPT);
 }
 
 /*
@@ -241,9 +366,8 @@ static __always_inline void maybe_fault(void)
 
 s32 BPF_STRUCT_OPS(alps_select_cpu, struct task_struct *p, s32 prev_cpu, u64 wake_flags)
 {
-	struct entry *pol;
 	struct task_ctx *t;
-	struct knobs *k;
+	struct table *tb;
 	bool is_idle = false;
 	s32 cpu;
 
@@ -252,59 +376,91 @@ s32 BPF_STRUCT_OPS(alps_select_cpu, struct task_struct *p, s32 prev_cpu, u64 wak
 		return cpu;
 	/*
 	 * An idle CPU: run the waking task there at once (ops.enqueue is skipped), but
-	 * still apply the lag clamp of rule step 2 and the function's slice.
+	 * still apply the lag clamp of rule step 2 and its quantum.
 	 */
-	k = live_knobs();
+	tb = live_table();
 	t = get_ctx(p);
-	if (!k || !t)
+	if (!tb || !t)
 		return cpu;
-	t->v = alps_clamp_lag(t->v, vtime_now, k->wake_lag);
-	pol = ranked(t);
-	scx_bpf_dsq_insert___v2(p, SCX_DSQ_LOCAL, alps_slice(!!pol, pol ? pol->slice : 0, k->default_slice), 0);
+	t->v = alps_clamp_lag(t->v, vtime_now, tb->knobs.wake_lag);
+	scx_bpf_dsq_insert___v2(p, SCX_DSQ_LOCAL, place(t, tb), 0);
 	count(CNT_DIRECT);
 	return cpu;
 }
 
 void BPF_STRUCT_OPS(alps_enqueue, struct task_struct *p, u64 enq_flags)
 {
-	struct entry *pol;
 	struct task_ctx *t;
-	struct knobs *k;
-	u64 key, slice, off = 0;
-	u32 rank = 0;
+	struct table *tb;
+	u64 slice;
 
 	count(CNT_ENQUEUE);
-	k = live_knobs();
+	tb = live_table();
 	t = get_ctx(p);
-	if (!k || !t) {
-		scx_bpf_dsq_insert_vtime(p, SHARED_DSQ, SCX_SLICE_DFL, vtime_now, enq_flags);
+	if (!tb || !t) {
+		scx_bpf_dsq_insert_vtime(p, SHARED_DSQ, SCX_SLICE_DFL, alps_key(0, vtime_now), enq_flags);
 		return;
 	}
 	maybe_fault();
 	if (t->cls_gen != cls_gen)
 		classify(t, p, task_cgroup_id(p));
-	/*
-	 * Rule step 2 on every enqueue (wake-up, slice expiry, preemption): at most
-	 * wake_lag of credit. The rank offset is added after the clamp, in the key only,
-	 * so the clamp never erases a rank boost.
-	 */
-	t->v = alps_clamp_lag(t->v, vtime_now, k->wake_lag);
-	pol = ranked(t);
-	if (pol) {
-		rank = rank_at(pol, t->attained);
-		count(CNT_RANKED);
-		off = alps_key(0, 0, 1, rank, k->rank_step, k->max_penalty);
-	}
-	key = alps_key(t->v, vtime_now, !!pol, rank, k->rank_step, k->max_penalty);
-	slice = alps_slice(!!pol, pol ? pol->slice : 0, k->default_slice);
-	if (key != t->v + off)
-		count(CNT_CAPPED);
-	scx_bpf_dsq_insert_vtime(p, SHARED_DSQ, slice, key, enq_flags);
+	/* Rule step 2 on every enqueue (wake-up, slice expiry, preemption): at most wake_lag of credit. */
+	t->v = alps_clamp_lag(t->v, vtime_now, tb->knobs.wake_lag);
+	slice = place(t, tb);
+	t->enq = bpf_ktime_get_ns(); /* comparable across CPUs, unlike scx_bpf_now */
+	scx_bpf_dsq_insert_vtime(p, SHARED_DSQ, slice, alps_key(t->level, t->v), enq_flags);
+	if (tb->knobs.preempt && t->level < ALPS_MAX_LEVELS - 1)
+		preempt_above(t->level);
 }
 
+/*
+ * Whether prev, whose slice ended while it is still runnable, keeps its CPU: when the key
+ * it would be queued at now is below every queued key (the smallest key runs) and the
+ * guard has no task waiting. The kernel calls ops.dispatch before it queues prev again,
+ * so without this any queued task, of any level, would take the CPU from it. A task that
+ * keeps its CPU gets the quantum and level an enqueue would give it.
+ */
+static __always_inline bool keep_prev(struct task_struct *prev)
+{
+	const struct alps_steps *e;
+	struct task_struct *p;
+	struct task_ctx *t;
+	struct table *tb;
+	u64 used, attained, v, head = 0;
+	bool queued = false;
+	u32 level;
+
+	if (!(prev->scx.flags & SCX_TASK_QUEUED) || scx_bpf_dsq_nr_queued(AGED_DSQ) > 0)
+		return false;
+	tb = live_table();
+	t = get_ctx(prev);
+	if (!tb || !t)
+		return false;
+	alps_for_each(scx_dsq, p, SHARED_DSQ, 0) {
+		head = p->scx.dsq_vtime;
+		queued = true;
+		break;
+	}
+	used = now() - t->started;
+	attained = t->attained + used;
+	e = ranked(t, tb, false);
+	level = e ? alps_level(e, 1, attained) : 0;
+	v = alps_clamp_lag(alps_charge(t->v, used, prev->scx.weight), vtime_now, tb->knobs.wake_lag);
+	if (queued && alps_key(level, v) >= head)
+		return false;
+	prev->scx.slice = e ? alps_quantum(e, 1, attained, tb->knobs.default_slice) : tb->knobs.default_slice;
+	t->level = level;
+	set_cpu_level(level);
+	count(CNT_KEPT);
+	return true;
+}
+
+/* The guard's tasks first, then the lowest key, unless prev still has the lowest key. */
 void BPF_STRUCT_OPS(alps_dispatch, s32 cpu, struct task_struct *prev)
 {
-	if (scx_bpf_dsq_move_to_local___v2(SHARED_DSQ, 0))
+	if (prev && keep_prev(prev))
+		return;
+	if (scx_bpf_dsq_move_to_local___v2(AGED_DSQ, 0) || scx_bpf_dsq_move_to_local___v2(SHARED_DSQ, 0))
 		count(CNT_DISPATCH);
 }
 
@@ -315,7 +471,8 @@ void BPF_STRUCT_OPS(alps_running, struct task_struct *p)
 	if (!t)
 		return;
 	t->started = now();
-	vtime_now = alps_advance_now(vtime_now, t->v); /* step 5 */
+	vtime_now = alps_advance_now(vtime_now, t->v); /* step 6 */
+	set_cpu_level(t->level);
 }
 
 void BPF_STRUCT_OPS(alps_stopping, struct task_struct *p, bool runnable)
@@ -323,9 +480,10 @@ void BPF_STRUCT_OPS(alps_stopping, struct task_struct *p, bool runnable)
 	struct task_ctx *t = get_ctx(p);
 	u64 used;
 
+	set_cpu_level(0);
 	if (!t)
 		return;
-	/* Step 6: charge the run time scaled by weight, and let vnow follow. */
+	/* Step 7: the run counts towards the invocation and is charged scaled by weight; vnow follows. */
 	used = now() - t->started;
 	t->attained += used;
 	t->v = alps_charge(t->v, used, p->scx.weight);
@@ -350,7 +508,8 @@ s32 BPF_STRUCT_OPS(alps_init_task, struct task_struct *p, struct scx_init_task_a
 		return -ENOMEM;
 	t->fn = FN_NONE;
 	t->src = SRC_NONE;
-	t->attained = 0;
+	t->level = 0;
+	new_invocation(t);
 	/*
 	 * At fork the parent is current: a new thread or child process inherits the
 	 * function of the one that created it (threads of a function are the function).
@@ -379,9 +538,78 @@ void BPF_STRUCT_OPS(alps_cgroup_move, struct task_struct *p, struct cgroup *from
 		classify(t, p, BPF_CORE_READ(to, kn, id));
 }
 
+/* Wake the idle CPUs, if any, so that they dispatch. */
+static __always_inline void kick_idle(void)
+{
+	u32 nr = scx_bpf_nr_cpu_ids();
+	int *cpu;
+
+	alps_for_each(num, cpu, 0, nr)
+		scx_bpf_kick_cpu(*cpu, SCX_KICK_IDLE);
+}
+
+/* How long the guard's timer sleeps: a quarter of max_wait, at least AGING_MIN_PERIOD. */
+static __always_inline u64 aging_period(u64 max_wait)
+{
+	if (!max_wait)
+		return AGING_IDLE_PERIOD;
+	return max_wait / 4 > AGING_MIN_PERIOD ? max_wait / 4 : AGING_MIN_PERIOD;
+}
+
+/*
+ * Rule step 8, the starvation guard: every period, move the tasks of the shared DSQ that
+ * were inserted max_wait or more ago into the aged DSQ, which ops.dispatch serves first.
+ * A task therefore waits at most max_wait + one period in the shared DSQ, then behind
+ * the aged tasks ahead of it and the slices running. Moved, it runs as level 0: no
+ * enqueue preempts it.
+ */
+static int age(void *map, int *key, struct aging_timer *a)
+{
+	struct table *tb = live_table();
+	u64 max_wait = tb ? tb->knobs.max_wait : 0, at = bpf_ktime_get_ns();
+	struct task_struct *p;
+	struct task_ctx *t;
+	bool moved = false;
+
+	if (exiting)
+		return 0;
+	if (max_wait) {
+		alps_for_each(scx_dsq, p, SHARED_DSQ, 0) {
+			t = get_ctx(p);
+			/* enq after at: inserted since this walk began */
+			if (!t || alps_before(at, t->enq) || !alps_aged(t->enq, at, max_wait))
+				continue;
+			t->level = 0;
+			if (scx_bpf_dsq_move(ALPS_ITER, p, AGED_DSQ, 0)) {
+				count(CNT_AGED);
+				moved = true;
+			}
+		}
+	}
+	/* No CPU dispatched since: an idle one would not notice the aged tasks. */
+	if (moved)
+		kick_idle();
+	bpf_timer_start(&a->timer, aging_period(max_wait), 0);
+	return 0;
+}
+
 s32 BPF_STRUCT_OPS_SLEEPABLE(alps_init)
 {
-	return scx_bpf_create_dsq(SHARED_DSQ, -1);
+	struct aging_timer *a;
+	u32 zero = 0;
+	s32 err;
+
+	err = scx_bpf_create_dsq(SHARED_DSQ, -1);
+	if (!err)
+		err = scx_bpf_create_dsq(AGED_DSQ, -1);
+	if (err)
+		return err;
+	a = bpf_map_lookup_elem(&aging, &zero);
+	if (!a)
+		return -ENOENT;
+	bpf_timer_init(&a->timer, &aging, CLOCK_MONOTONIC);
+	bpf_timer_set_callback(&a->timer, age);
+	return bpf_timer_start(&a->timer, AGING_MIN_PERIOD, 0);
 }
 
 void BPF_STRUCT_OPS(alps_exit, struct scx_exit_info *ei)
@@ -391,6 +619,7 @@ void BPF_STRUCT_OPS(alps_exit, struct scx_exit_info *ei)
 	struct dump *d = bpf_map_lookup_elem(&exit_dump, &zero);
 	struct record *r;
 
+	exiting = true;
 	if (e) {
 		e->kind = ei->kind;
 		e->code = ei->exit_code;
@@ -417,7 +646,7 @@ int BPF_PROG(alps_exec, struct task_struct *p, pid_t old_pid, struct linux_binpr
 
 	if (t) {
 		classify(t, p, task_cgroup_id(p));
-		t->attained = 0; /* a new program: a new invocation */
+		new_invocation(t); /* a new program: a new invocation */
 	}
 	return 0;
 }
@@ -450,8 +679,12 @@ struct sched_ext_ops alps_ops = {
 	.cgroup_move = (void *)alps_cgroup_move,
 	.init = (void *)alps_init,
 	.exit = (void *)alps_exit,
-	/* The kernel ejects us if a runnable task waits this long (the watchdog). */
-	.timeout_ms = 5000,
+	/*
+	 * The kernel ejects us if a runnable task waits this long (the watchdog). The guard
+	 * serves a task within max_wait (at most 5 s, backend.MaxWaitLimit) plus a period and
+	 * the slices ahead of it, so only a broken scheduler, or the guard turned off, trips it.
+	 */
+	.timeout_ms = 10000,
 	.exit_dump_len = EXIT_DUMP_LEN,
 	.name = "alps",
 };

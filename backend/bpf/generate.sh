@@ -40,7 +40,7 @@ cd "$root/backend"
 # mirrors a struct by hand; -no-global-types because struct sched_ext_ops (function pointers)
 # has no Go form.
 go run github.com/cilium/ebpf/cmd/bpf2go -cc clang-19 -target bpfel -go-package backend \
-	-no-global-types -type knobs -type entry -type exit_rec -type dump -type counter -type record -type record_kind \
+	-no-global-types -type knobs -type alps_steps -type entry -type table -type exit_rec -type dump -type counter -type record -type record_kind \
 	alps bpf/alps.bpf.c -- -O2 -g -Wall -Wno-microsoft-anon-tag -fms-extensions \
 	-I"$hdr" -Ibpf -I../policy
 echo "generate: backend/alps_bpfel.go and backend/alps_bpfel.o rebuilt"
@@ -48,7 +48,7 @@ echo "generate: backend/alps_bpfel.go and backend/alps_bpfel.o rebuilt"
 # The ordering rule alone, run in the kernel by the VM suite against the vectors.
 cd "$root/backend/orderingcheck"
 go run github.com/cilium/ebpf/cmd/bpf2go -cc clang-19 -target bpfel -go-package orderingcheck \
-	-no-global-types -type vector check ../bpf/ordering_check.bpf.c -- -O2 -g -Wall -I../../policy -I/usr/include/x86_64-linux-gnu
+	-no-global-types -type vector -type alps_steps check ../bpf/ordering_check.bpf.c -- -O2 -g -Wall -I../../policy -I/usr/include/x86_64-linux-gnu
 echo "generate: backend/orderingcheck/check_bpfel.{go,o} rebuilt"
 
 # The tracing-only records for --dry-run on kernels without sched_ext (backend/tracer).

@@ -13,22 +13,35 @@ import (
 	"github.com/cilium/ebpf"
 )
 
+type checkAlpsSteps struct {
+	_        structs.HostLayout
+	Slice    uint64
+	StepAt   [8]uint64
+	StepRank [8]uint32
+	Rank     uint32
+	Nsteps   uint8
+	_        [3]byte
+}
+
 type checkVector struct {
-	_          structs.HostLayout
-	V          uint64
-	Vnow       uint64
-	Used       uint64
-	RankStep   uint64
-	MaxPenalty uint64
-	WakeLag    uint64
-	Weight     uint32
-	Rank       uint32
-	Ranked     uint32
-	Pad        uint32
-	V_enq      uint64
-	Key        uint64
-	V_done     uint64
-	VnowDone   uint64
+	_            structs.HostLayout
+	E            checkAlpsSteps
+	V            uint64
+	Vnow         uint64
+	Attained     uint64
+	Used         uint64
+	WakeLag      uint64
+	DefaultSlice uint64
+	Weight       uint32
+	Ranked       uint32
+	V_enq        uint64
+	Key          uint64
+	Quantum      uint64
+	V_done       uint64
+	VnowDone     uint64
+	AttainedDone uint64
+	Level        uint32
+	Pad          uint32
 }
 
 // Names of all BPF objects in the ELF.

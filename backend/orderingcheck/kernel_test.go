@@ -7,9 +7,10 @@ import (
 	"github.com/alps-sched/alps/policy"
 )
 
-// TestKernelVectors: the ordering rule compiled for BPF gives, in the running kernel, the
-// outputs of every vector of policy.Vectors (the Go rule and the C harness on the host
-// are checked against the same file).
+// TestKernelVectors: the ordering rule compiled for BPF gives, in the running kernel, every
+// output (v after the clamp, level, key, quantum, v, vnow and attained after the run) of
+// every vector of policy.Vectors (the Go rule and the C harness on the host are checked
+// against the same file).
 func TestKernelVectors(t *testing.T) {
 	kerneltest.Root(t)
 	cases, err := policy.Vectors()
@@ -22,15 +23,15 @@ func TestKernelVectors(t *testing.T) {
 	}
 	defer c.Close()
 	for _, tc := range cases {
-		g, err := c.Run(tc)
+		got, err := c.Run(tc)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if want := [4]int64{tc.WantVEnq, tc.WantKey, tc.WantVDone, tc.WantVnowDone}; g != want {
-			t.Errorf("vector %s: got v_enq, key, v_done, vnow_done = %v, want %v", tc.Name, g, want)
+		if want := Want(tc); got != want {
+			t.Errorf("vector %s: got %+v, want %+v", tc.Name, got, want)
 		}
 	}
 	if !t.Failed() {
-		t.Logf("%d/%d vectors agree", len(cases), len(cases))
+		t.Logf("%d/%d vectors agree on v_enq, level, key, quantum, v_done, vnow_done, attained_done", len(cases), len(cases))
 	}
 }

@@ -31,17 +31,40 @@ func Open() (*Checker, error) {
 // Close frees the program.
 func (c *Checker) Close() error { return c.objs.Close() }
 
-// Run runs the cycle of v in the kernel and returns its outputs: v after the clamp, the
-// key, and v and vnow after the run (the order of policy.Vector's Want fields).
-func (c *Checker) Run(v policy.Vector) ([4]int64, error) {
-	in := checkVector{V: uint64(v.V), Vnow: uint64(v.Vnow), Used: uint64(v.Used), RankStep: uint64(v.Knobs.RankStep),
-		MaxPenalty: uint64(v.Knobs.MaxPenalty), WakeLag: uint64(v.Knobs.WakeLag), Weight: v.Weight, Rank: v.Rank}
+// Outputs are what one cycle of a vector computes, the Want fields of policy.Vector.
+type Outputs struct {
+	VEnq, VDone, VnowDone, AttainedDone int64
+	Level                               uint32
+	Key                                 uint64
+	Quantum                             int64
+}
+
+// Want returns the outputs v expects.
+func Want(v policy.Vector) Outputs {
+	return Outputs{VEnq: v.WantVEnq, VDone: v.WantVDone, VnowDone: v.WantVnowDone, AttainedDone: v.WantAttainedDone,
+		Level: v.WantLevel, Key: v.WantKey, Quantum: v.WantQuantum}
+}
+
+// Run runs the cycle of v in the kernel and returns its outputs.
+func (c *Checker) Run(v policy.Vector) (Outputs, error) {
+	in := checkVector{E: steps(v.Entry), V: uint64(v.V), Vnow: uint64(v.Vnow), Attained: uint64(v.Attained),
+		Used: uint64(v.Used), WakeLag: uint64(v.Knobs.WakeLag), DefaultSlice: uint64(v.Knobs.DefaultSlice), Weight: v.Weight}
 	if v.Ranked {
 		in.Ranked = 1
 	}
 	out := in
 	if _, err := c.objs.OrderingCycle.Run(&ebpf.RunOptions{Context: in, ContextOut: &out}); err != nil {
-		return [4]int64{}, fmt.Errorf("running the ordering check program: %w", err)
+		return Outputs{}, fmt.Errorf("running the ordering check program: %w", err)
 	}
-	return [4]int64{int64(out.V_enq), int64(out.Key), int64(out.V_done), int64(out.VnowDone)}, nil
+	return Outputs{VEnq: int64(out.V_enq), VDone: int64(out.V_done), VnowDone: int64(out.VnowDone),
+		AttainedDone: int64(out.AttainedDone), Level: out.Level, Key: out.Key, Quantum: int64(out.Quantum)}, nil
+}
+
+// steps is e as ordering.h reads it.
+func steps(e policy.Entry) checkAlpsSteps {
+	s := checkAlpsSteps{Slice: uint64(e.Slice), Rank: e.Rank, Nsteps: e.NSteps}
+	for i := range policy.MaxSteps {
+		s.StepAt[i], s.StepRank[i] = uint64(e.StepAt[i]), e.StepRank[i]
+	}
+	return s
 }

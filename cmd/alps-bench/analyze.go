@@ -185,7 +185,11 @@ func collect(cfg configs.Config, dir, out string, scheds []string) (*collected, 
 	if haveCal {
 		_, model = analysis.MachineModel(cfg, cal, cores)
 	}
-	var sum analysis.Summary
+	warm := exists(filepath.Join(dir, warmMarker))
+	if warm {
+		model = model.Warm()
+	}
+	sum := analysis.Summary{Warm: warm}
 	var predicted []analysis.Scheduler
 	var series, predSeries []analysis.Series
 	var fes []frontend.Stats
@@ -220,6 +224,9 @@ func collect(cfg configs.Config, dir, out string, scheds []string) (*collected, 
 				if rcfg, m, err = runModel(cfg, d, cal, cores); err != nil {
 					return nil, err
 				}
+			}
+			if warm {
+				m = m.Warm()
 			}
 			speeds = append(speeds, max(m.Speed, 0))
 			models = append(models, m)

@@ -53,7 +53,7 @@ func experimentCmd(app *cli.App) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				bins, err := buildGuestBinaries()
+				bins, err := buildGuestBinaries(false)
 				if err != nil {
 					return err
 				}

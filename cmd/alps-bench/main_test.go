@@ -401,7 +401,13 @@ func TestBadInput(t *testing.T) {
 		{"calibrate with no rounds", func(*testing.T) []string { return []string{"calibrate", "--rounds", "0"} },
 			cli.ExitUsage, []string{"--rounds and --target must be > 0"}},
 		{"loadgen without its inputs", func(*testing.T) []string { return []string{"loadgen", "--trace", "x.csv"} },
-			cli.ExitUsage, []string{"--trace, --calibration and --payload are required"}},
+			cli.ExitUsage, []string{"--trace, --calibration and --payload (with --warm: --worker) are required"}},
+		{"warm loadgen without its worker", func(*testing.T) []string {
+			return []string{"loadgen", "--warm", "--trace", "x.csv", "--calibration", "c.json", "--payload", "p"}
+		}, cli.ExitUsage, []string{"with --warm: --worker"}},
+		{"warm loadgen with no threads", func(*testing.T) []string {
+			return []string{"loadgen", "--warm", "--trace", "x.csv", "--calibration", "c.json", "--worker", "w", "--worker-threads", "0"}
+		}, cli.ExitUsage, []string{"--worker-threads: must be in [1, 4096], got 0"}},
 		{"loadgen of a missing trace", func(t *testing.T) []string {
 			return []string{"loadgen", "--trace", filepath.Join(t.TempDir(), "t.csv"), "--calibration", "c.json", "--payload", "p"}
 		}, cli.ExitFailure, []string{"t.csv"}},
@@ -621,5 +627,65 @@ func TestAnalyzeProbes(t *testing.T) {
 	}
 	if v.Speeds[0] != 1 || v.Speeds[1] != 2 || !(v.Pred[1] > 1.5*v.Pred[0]) || v.Pred[2] != v.Pred[0] {
 		t.Errorf("speeds %v, predictions %v: want run 2 twice as slow and predicted slower", v.Speeds, v.Pred)
+	}
+}
+
+// TestAnalyzeWarm: warm runs (the runs directory's warm marker) are predicted without the
+// payload process's cost, which a worker does not pay, and latest.json says they are warm.
+func TestAnalyzeWarm(t *testing.T) {
+	type summary struct {
+		Warm  bool `json:"warm"`
+		Model struct {
+			SpawnMs    float64 `json:"spawn_ms"`
+			OverheadMs float64 `json:"process_overhead_ms"`
+		} `json:"model"`
+		Schedulers []struct {
+			Pred []float64 `json:"predicted_mean_fct_ms_runs"`
+		} `json:"schedulers"`
+	}
+	analyzed := func(warm bool) summary {
+		dir, _ := runsDir(t, map[string]float64{"default": 3, "vtime": 2.5, "alps": 1.4})
+		writeFile(t, filepath.Join(dir, "cal.json"), `{"units_per_ms": 100, "spawn_ms": 20, "process_overhead_ms": 5, "cpus": 1, "effective_cpus": 1}`)
+		if warm {
+			writeFile(t, filepath.Join(dir, warmMarker), "")
+		}
+		out := t.TempDir()
+		if code, _, errOut := runBench(t, "analyze", "--dir", dir, "--out", out); code != 0 {
+			t.Fatalf("exit %d: %s", code, errOut)
+		}
+		var s summary
+		data, err := os.ReadFile(filepath.Join(out, "latest.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(data, &s); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	cold, warm := analyzed(false), analyzed(true)
+	if cold.Warm || !warm.Warm {
+		t.Errorf("warm flag: cold %v, warm %v", cold.Warm, warm.Warm)
+	}
+	if cold.Model.SpawnMs != 20 || cold.Model.OverheadMs != 5 || warm.Model.SpawnMs != 0 || warm.Model.OverheadMs != 0 {
+		t.Errorf("models: cold %+v, warm %+v; want the process costs only for cold runs", cold.Model, warm.Model)
+	}
+	if len(cold.Schedulers) != 3 || len(warm.Schedulers) != 3 || !(warm.Schedulers[0].Pred[0] < cold.Schedulers[0].Pred[0]) {
+		t.Errorf("predicted default mean FCT: cold %v, warm %v; want warm lower (no process per invocation)", cold.Schedulers, warm.Schedulers)
+	}
+}
+
+// TestRunMode: a runs directory holds runs of one mode; run --warm marks it warm.
+func TestRunMode(t *testing.T) {
+	dir := t.TempDir()
+	if err := (runOptions{runs: dir, warm: true}).checkMode(); err != nil || !exists(filepath.Join(dir, warmMarker)) {
+		t.Fatalf("checkMode of a new warm directory: %v, marker %v", err, exists(filepath.Join(dir, warmMarker)))
+	}
+	writeFile(t, filepath.Join(dir, planFile), "arrival_ms,function,cpu_ms\n")
+	if err := (runOptions{runs: dir}).checkMode(); err == nil || !strings.Contains(err.Error(), "holds warm runs") {
+		t.Errorf("cold runs into a warm directory: %v, want refused", err)
+	}
+	if got := (runOptions{warm: true}).loadgenMode(); got != "--warm --worker /bin/alps-worker" {
+		t.Errorf("warm loadgen mode %q", got)
 	}
 }

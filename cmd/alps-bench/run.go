@@ -59,7 +59,8 @@ func writeGuestConfig(path, calPath string) error {
 // with the same work units). Every boot calibrates again just before and just after its
 // replay (probe-*.json): the emulated CPU's speed and costs move with the host's other work,
 // and the run's prediction is made on the machine it measured. Arguments: scheduler, plan
-// flags, frontend environment, marks and drain.
+// flags, frontend environment, marks, the load generator's mode (payload processes or warm
+// workers) and drain.
 const guestScript = `set -u
 sched=%s
 cd /tmp
@@ -81,7 +82,7 @@ if [ $sched != default ]; then
 fi
 alps-bench calibrate --payload /bin/alps-payload --out probe-before.json || exit 1
 echo "%s"
-alps-bench loadgen --trace plan.csv --calibration cal.json --payload /bin/alps-payload --links /tmp/fn --cgroup-root /sys/fs/cgroup/alps --drain %s --realtime 10 --out results.csv --stats replay.json || exit 1
+alps-bench loadgen --trace plan.csv --calibration cal.json %s --links /tmp/fn --cgroup-root /sys/fs/cgroup/alps --drain %s --realtime 10 --out results.csv --stats replay.json || exit 1
 echo "%s"
 alps-bench calibrate --payload /bin/alps-payload --out probe-after.json || exit 1
 ej=0
@@ -107,6 +108,33 @@ type runOptions struct {
 	span              time.Duration
 	seed              uint64
 	nice              int
+	warm              bool
+}
+
+// loadgenMode is the load generator's mode in the guest: payload processes, or with --warm
+// one warm worker per function.
+func (o runOptions) loadgenMode() string {
+	if o.warm {
+		return "--warm --worker /bin/alps-worker"
+	}
+	return "--payload /bin/alps-payload"
+}
+
+// warmMarker is the file that says a runs directory holds warm runs (run --warm).
+const warmMarker = "warm"
+
+// checkMode marks a new runs directory warm when o is, and refuses to add runs of the other
+// mode to one that has runs already.
+func (o runOptions) checkMode() error {
+	warm := exists(filepath.Join(o.runs, warmMarker))
+	if exists(filepath.Join(o.runs, planFile)) && warm != o.warm {
+		return cli.Usagef("--runs %s holds %s runs: add %s ones elsewhere", o.runs, map[bool]string{true: "warm", false: "cold"}[warm],
+			map[bool]string{true: "warm", false: "cold"}[o.warm])
+	}
+	if o.warm {
+		return os.WriteFile(filepath.Join(o.runs, warmMarker), nil, 0o644)
+	}
+	return nil
 }
 
 // plan flags of a run: the full experiment replays 40 s of arrivals of 48 functions, the
@@ -221,7 +249,10 @@ func runCmd(app *cli.App) *cobra.Command {
 			} else if err := os.MkdirAll(o.runs, 0o755); err != nil {
 				return err
 			}
-			bins, err := buildGuestBinaries()
+			if err := o.checkMode(); err != nil {
+				return err
+			}
+			bins, err := buildGuestBinaries(o.warm)
 			if err != nil {
 				return err
 			}
@@ -249,6 +280,7 @@ func runCmd(app *cli.App) *cobra.Command {
 	f.Uint64Var(&o.seed, "seed", 1, "seed of the plan")
 	f.IntVar(&o.nice, "vm-nice", -20, "run qemu at this nice value in its own session (root; 0: as this process); keeps other work on the host from slowing the guest")
 	f.StringSliceVar(&o.only, "schedulers", schedulers, "boot only these runs (default, vtime, alps); with --runs, a later call adds the others and analyses once all are there")
+	f.BoolVar(&o.warm, "warm", false, "warm invocations: one long-lived worker per function serves its invocations as requests (alps-worker), marking their boundaries (make demo-warm)")
 	f.StringSliceVar(&o.feEnv, "frontend-env", nil, "KEY=VALUE environment of alps-frontend in the guest (diagnostics, e.g. GODEBUG=gctrace=1)")
 	return cmd
 }
@@ -274,13 +306,16 @@ func bootOnce(cmd *cobra.Command, app *cli.App, o runOptions, b boot, bins map[s
 	}
 	files := map[string]string{"/bin/alps-bench": bins["alps-bench"], "/bin/alps-payload": bins["alps-payload"],
 		"/bin/alps-frontend": bins["alps-frontend"], "/frontend.yaml": cfgPath}
+	if o.warm {
+		files["/bin/alps-worker"] = bins["alps-worker"]
+	}
 	// The first boot calibrates and plans; every later one (and a rerun into the same runs
 	// directory) replays that plan.
 	planPath, cal := filepath.Join(o.runs, planFile), filepath.Join(o.runs, "cal.json")
 	if exists(planPath) && exists(cal) {
 		files["/plan.csv"], files["/cal.json"] = planPath, cal
 	}
-	script := fmt.Sprintf(guestScript, b.sched, o.planFlags(), env, markStart, o.drain(), markEnd)
+	script := fmt.Sprintf(guestScript, b.sched, o.planFlags(), env, markStart, o.loadgenMode(), o.drain(), markEnd)
 	h := hostInfo{LoadBefore: loadAvg()}
 	t0 := time.Now()
 	res, err := vm.Run(cmd.Context(), vm.Spec{Kernel: o.kernel, Files: files, Script: script,
@@ -358,8 +393,8 @@ func exists(path string) bool {
 	return err == nil
 }
 
-// buildGuestBinaries builds the static binaries the guest runs.
-func buildGuestBinaries() (map[string]string, error) {
+// buildGuestBinaries builds the static binaries the guest runs (with warm, the worker too).
+func buildGuestBinaries(warm bool) (map[string]string, error) {
 	dir, err := os.MkdirTemp("", "alps-guest-bin-")
 	if err != nil {
 		return nil, err
@@ -370,7 +405,11 @@ func buildGuestBinaries() (map[string]string, error) {
 		return nil, err
 	}
 	bins["alps-payload"] = payload
-	for _, name := range []string{"alps-bench", "alps-frontend"} {
+	names := []string{"alps-bench", "alps-frontend"}
+	if warm {
+		names = append(names, "alps-worker")
+	}
+	for _, name := range names {
 		c := exec.Command("go", "build", "-o", filepath.Join(dir, name), "./cmd/"+name)
 		c.Env = append(os.Environ(), "CGO_ENABLED=0")
 		if out, err := c.CombinedOutput(); err != nil {

@@ -120,14 +120,18 @@ func makePlan(o planOptions) (*sim.Trace, error) {
 func loadgenCmd(app *cli.App) *cobra.Command {
 	var tracePath, calPath, out, statsPath string
 	var rt int
-	var cfg loadgen.Config
+	var warm bool
+	var cfg loadgen.WarmConfig
 	cmd := &cobra.Command{
 		Use:   "loadgen",
-		Short: "Replay a trace with real payload processes, each in its function's cgroup under its function's name",
+		Short: "Replay a trace with real payload processes (or warm workers), each in its function's cgroup under its function's name",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if tracePath == "" || calPath == "" || cfg.Payload == "" {
-				return cli.Usagef("--trace, --calibration and --payload are required")
+			if tracePath == "" || calPath == "" || (!warm && cfg.Payload == "") || (warm && cfg.Worker == "") {
+				return cli.Usagef("--trace, --calibration and --payload (with --warm: --worker) are required")
+			}
+			if cfg.Threads < 1 || cfg.Threads > 4096 {
+				return cli.Usagef("--worker-threads: must be in [1, 4096], got %d", cfg.Threads)
 			}
 			if rt < 0 || rt > 99 {
 				return cli.Usagef("--realtime: must be in [0, 99], got %d", rt)
@@ -148,7 +152,15 @@ func loadgenCmd(app *cli.App) *cobra.Command {
 			if cfg.Calibration, err = workload.ReadCalibration(calPath); err != nil {
 				return err
 			}
-			return replay(cmd.Context(), app, p, cfg, out, statsPath)
+			run := func(ctx context.Context) ([]loadgen.Result, loadgen.Stats, error) {
+				return loadgen.Run(ctx, p, cfg.Config)
+			}
+			if warm {
+				run = func(ctx context.Context) ([]loadgen.Result, loadgen.Stats, error) {
+					return loadgen.RunWarm(ctx, p, cfg)
+				}
+			}
+			return replay(cmd.Context(), app, run, out, statsPath)
 		},
 	}
 	f := cmd.Flags()
@@ -160,13 +172,18 @@ func loadgenCmd(app *cli.App) *cobra.Command {
 	f.DurationVar(&cfg.Drain, "drain", time.Minute, "wait this long after the last arrival before killing what runs (lost)")
 	f.StringVar(&out, "out", "results.csv", "results CSV to write")
 	f.StringVar(&statsPath, "stats", "", "also write the machine's utilisation during the replay here (JSON)")
+	f.BoolVar(&warm, "warm", false, "warm mode: one long-lived worker per function (--worker) serves its invocations as requests, marking their boundaries")
+	f.StringVar(&cfg.Worker, "worker", "", "alps-worker binary (--warm)")
+	f.StringVar(&cfg.Map, "invocation-map", "", "with --warm: the workers register their threads in the alps invocation map pinned here (empty: unregistered)")
+	f.IntVar(&cfg.Threads, "worker-threads", 64, "with --warm: the most invocations one worker serves at once")
 	f.IntVar(&rt, "realtime", 0, "if > 0, run at this SCHED_FIFO priority (root) so that arrivals are on time whatever the scheduler under test does; the payloads return to the normal class at their first instruction")
 	return cmd
 }
 
-func replay(ctx context.Context, app *cli.App, p loadgen.Plan, cfg loadgen.Config, out, statsPath string) error {
+// replay runs a replay and writes its results and stats.
+func replay(ctx context.Context, app *cli.App, run func(context.Context) ([]loadgen.Result, loadgen.Stats, error), out, statsPath string) error {
 	t0 := time.Now()
-	rs, st, err := loadgen.Run(ctx, p, cfg)
+	rs, st, err := run(ctx)
 	if err != nil {
 		return err
 	}

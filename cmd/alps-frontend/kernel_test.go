@@ -22,15 +22,17 @@ func TestMain(m *testing.M) { kerneltest.Main(m, nil) }
 
 // TestKernelStatus: while alps runs a classified hog with a policy table and heartbeats every
 // 100 ms, as the daemon does,
-// "alps-frontend status" and backend.OpenPinned show the live table, knobs, classifier, a
-// fresh heartbeat and counters that move; after a table switch the new table; after Close,
-// status fails with one line.
+// "alps-frontend status" and backend.OpenPinned show the live table (its default entry
+// included), knobs, classifier, a fresh heartbeat and counters that move; after a table
+// switch the new table; after Close, status fails with one line.
 func TestKernelStatus(t *testing.T) {
 	kerneltest.Attach(t)
 	pins := fmt.Sprintf("/sys/fs/bpf/alps-kerneltest-%d", os.Getpid())
 	t.Cleanup(func() { os.Remove(pins) })
-	knobs := policy.Knobs{RankStep: int64(10 * time.Millisecond), MaxPenalty: int64(500 * time.Millisecond),
-		WakeLag: int64(20 * time.Millisecond), DefaultSlice: int64(20 * time.Millisecond)}
+	knobs := policy.Knobs{WakeLag: int64(20 * time.Millisecond), DefaultSlice: int64(20 * time.Millisecond),
+		MaxWait: int64(time.Second), Preempt: true}
+	pooled := policy.Entry{Rank: 1, Slice: int64(4 * time.Millisecond), NSteps: 2, StepAt: [policy.MaxSteps]int64{0, int64(60 * time.Millisecond)},
+		StepRank: [policy.MaxSteps]uint32{1, 4}}
 	first := map[uint32]policy.Entry{0: {Rank: 1, Slice: int64(7 * time.Millisecond)}, 5: {Rank: 0, Slice: int64(3 * time.Millisecond)},
 		6: {Rank: 2, NSteps: 2, StepAt: [policy.MaxSteps]int64{0, int64(30 * time.Millisecond)}, StepRank: [policy.MaxSteps]uint32{2, 5}}}
 	s, err := backend.Load(backend.Options{Knobs: knobs, HeartbeatStale: heartbeatStale, PinPath: pins})
@@ -44,7 +46,7 @@ func TestKernelStatus(t *testing.T) {
 	if err := s.SetCommFunction("hogA", 0); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.SetPolicy(&policy.Table{Knobs: knobs, Entries: first}); err != nil {
+	if err := s.SetPolicy(&policy.Table{Knobs: knobs, Entries: first, Default: pooled, HasDefault: true}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Attach(); err != nil {
@@ -74,8 +76,9 @@ func TestKernelStatus(t *testing.T) {
 	time.Sleep(500 * time.Millisecond)
 	cfg := writeConfig(t, fmt.Sprintf("frontend:\n  pin_path: %s\n", pins))
 	var snapMs float64
-	// read checks what OpenPinned and the status command show against the table want.
-	read := func(want map[uint32]policy.Entry) (backend.Snapshot, statusReport) {
+	// read checks what OpenPinned and the status command show against the table want and
+	// its default entry (nil: none).
+	read := func(want map[uint32]policy.Entry, dflt *policy.Entry) (backend.Snapshot, statusReport) {
 		t.Helper()
 		begin := time.Now()
 		p, err := backend.OpenPinned(pins)
@@ -99,6 +102,9 @@ func TestKernelStatus(t *testing.T) {
 		if snap.Knobs != knobs {
 			t.Fatalf("pinned knobs %+v, want %+v", snap.Knobs, knobs)
 		}
+		if snap.HasDefault != (dflt != nil) || (dflt != nil && snap.Default != *dflt) {
+			t.Fatalf("pinned default entry %+v (present %v), want %+v", snap.Default, snap.HasDefault, dflt)
+		}
 		if age := snap.HeartbeatAge(); age < 0 || age > time.Second || snap.Stale() {
 			t.Fatalf("heartbeat age %v (stale %v), want < 1s after heartbeats every 100 ms", age, snap.Stale())
 		}
@@ -111,8 +117,12 @@ func TestKernelStatus(t *testing.T) {
 			t.Fatalf("status --json: %v:\n%s", err, out)
 		}
 		if r.PinPath != pins || r.SchedExt != "enabled" || !strings.HasPrefix(r.Ops, "alps") || r.HeartbeatStale ||
-			r.Functions != len(want) || len(r.Top) != len(want) || r.Knobs.RankStepMs != nsMs(knobs.RankStep) {
+			r.Functions != len(want) || len(r.Top) != len(want) || r.Knobs.MaxWaitMs != nsMs(knobs.MaxWait) ||
+			r.Knobs.Preempt != knobs.Preempt || (r.Default != nil) != (dflt != nil) {
 			t.Fatalf("status --json shows %s", out)
+		}
+		if dflt != nil && (r.Default.Rank != dflt.Rank || len(r.Default.Steps) != int(dflt.NSteps)) {
+			t.Fatalf("status --json shows the default entry %+v, want %+v", r.Default, dflt)
 		}
 		for i, row := range r.Top {
 			e := want[row.ID]
@@ -133,7 +143,7 @@ func TestKernelStatus(t *testing.T) {
 		}
 		return snap, r
 	}
-	snap, _ := read(first)
+	snap, _ := read(first, &pooled)
 	if fn, ok := snap.Comms["hogA"]; !ok || fn != 0 {
 		t.Fatalf("pinned process names %v, want hogA -> 0", snap.Comms)
 	}
@@ -146,7 +156,7 @@ func TestKernelStatus(t *testing.T) {
 		t.Fatal(err)
 	}
 	time.Sleep(200 * time.Millisecond)
-	snap2, r2 := read(second)
+	snap2, r2 := read(second, nil)
 	if snap2.Generation == snap.Generation || r2.Generation != snap2.Generation {
 		t.Fatalf("generation %d after a table switch (status %d), want it flipped from %d", snap2.Generation, r2.Generation, snap.Generation)
 	}

@@ -258,8 +258,6 @@ func TestBadInput(t *testing.T) {
 			cli.ExitFailure, []string{`alps.yaml:1: unknown key "frontnd"`}},
 		{"bad config value", "frontend:\n  heartbeat_interval_ms: 0\n", []string{"--dry-run", "--records", recs},
 			cli.ExitFailure, []string{"frontend.heartbeat_interval_ms"}},
-		{"simulator-only default entry", "learner:\n  attained_ranks: true\n  attained_default: true\n", []string{"--dry-run", "--records", recs},
-			cli.ExitFailure, []string{"learner.attained_default", "simulator only"}},
 		{"class keys before the backend applies them", "learner:\n  class_keys: true\n", []string{"--dry-run", "--records", recs},
 			cli.ExitFailure, []string{"learner.class_keys", "does not apply"}},
 		{"bad process-name rule", "frontend:\n  process_names: [\"a-name-longer-than-15=f\"]\n", []string{"--dry-run", "--records", recs},

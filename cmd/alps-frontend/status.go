@@ -17,6 +17,7 @@ import (
 	"github.com/alps-sched/alps/backend"
 	"github.com/alps-sched/alps/configs"
 	"github.com/alps-sched/alps/frontend"
+	"github.com/alps-sched/alps/policy"
 )
 
 // statusSource is what status reads: the pinned maps of a running daemon (backend.Pinned), or
@@ -55,36 +56,44 @@ type statusOptions struct {
 
 // statusReport is what status shows; its JSON form is `alps-frontend status --json`.
 type statusReport struct {
-	PinPath        string         `json:"pin_path"`
-	SchedExt       string         `json:"sched_ext"` // enabled, disabled, ... or "unavailable: why"
-	Ops            string         `json:"ops"`       // the running sched_ext scheduler, "" when none
-	HeartbeatAgeMs float64        `json:"heartbeat_age_ms"`
-	HeartbeatStale bool           `json:"heartbeat_stale"`
-	StaleAfterMs   float64        `json:"stale_after_ms"` // 0: never stale
-	Generation     uint32         `json:"generation"`
-	Knobs          statusKnobs    `json:"knobs"`
-	Functions      int            `json:"functions"` // functions in the live table
-	Top            []statusRow    `json:"top"`       // first-ranked first
-	Counters       statusCounters `json:"counters"`
+	PinPath        string      `json:"pin_path"`
+	SchedExt       string      `json:"sched_ext"` // enabled, disabled, ... or "unavailable: why"
+	Ops            string      `json:"ops"`       // the running sched_ext scheduler, "" when none
+	HeartbeatAgeMs float64     `json:"heartbeat_age_ms"`
+	HeartbeatStale bool        `json:"heartbeat_stale"`
+	StaleAfterMs   float64     `json:"stale_after_ms"` // 0: never stale
+	Generation     uint32      `json:"generation"`
+	Knobs          statusKnobs `json:"knobs"`
+	Functions      int         `json:"functions"` // functions in the live table
+	// Default is the live table's entry of every function without one; null when it has
+	// none (such functions are unranked).
+	Default  *statusEntry   `json:"default"`
+	Top      []statusRow    `json:"top"` // first-ranked first
+	Counters statusCounters `json:"counters"`
 }
 
 type statusKnobs struct {
-	RankStepMs     float64 `json:"rank_step_ms"`
-	MaxPenaltyMs   float64 `json:"max_penalty_ms"`
 	WakeLagMs      float64 `json:"wake_lag_ms"`
 	DefaultSliceMs float64 `json:"default_slice_ms"`
+	MaxWaitMs      float64 `json:"max_wait_ms"` // 0: the starvation guard is off
+	Preempt        bool    `json:"preempt"`
+}
+
+// statusEntry is a policy entry as status shows it.
+type statusEntry struct {
+	Rank uint32 `json:"rank"`
+	// SliceMs is the slice the function's tasks run with (the default slice when the table
+	// leaves it 0).
+	SliceMs float64 `json:"slice_ms"`
+	// Steps are the attained-service steps: from FromMs of CPU used in an invocation on,
+	// its tasks have Rank, a priority level (empty: Rank throughout).
+	Steps []statusStep `json:"steps"`
 }
 
 type statusRow struct {
 	ID   uint32 `json:"id"`
 	Name string `json:"name"` // "#ID" when no classifier names it
-	Rank uint32 `json:"rank"`
-	// SliceMs is the slice the function's tasks run with (the default slice when the table
-	// leaves it 0).
-	SliceMs float64 `json:"slice_ms"`
-	// Steps are the function's attained-service steps: from FromMs of CPU used in an
-	// invocation on, its tasks have Rank (empty: Rank throughout).
-	Steps []statusStep `json:"steps"`
+	statusEntry
 	// ClassifiedBy lists what makes a task this function: "comm NAME" or "cgroup PATH".
 	ClassifiedBy []string `json:"classified_by"`
 }
@@ -98,8 +107,11 @@ type statusCounters struct {
 	Enqueues    uint64 `json:"enqueues"`
 	Direct      uint64 `json:"direct"`
 	Ranked      uint64 `json:"ranked"`
+	Default     uint64 `json:"default"`
 	Stale       uint64 `json:"stale"`
-	Capped      uint64 `json:"capped"`
+	Aged        uint64 `json:"aged"`
+	Preempted   uint64 `json:"preempted"`
+	Kept        uint64 `json:"kept"`
 	Dispatches  uint64 `json:"dispatches"`
 	Records     uint64 `json:"records"`
 	RecordsLost uint64 `json:"records_lost"`
@@ -110,29 +122,43 @@ func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond)
 
 func nsMs(ns int64) float64 { return ms(time.Duration(ns)) }
 
+// entryStatus is e as status shows it, with the default slice filled in.
+func entryStatus(e policy.Entry, k policy.Knobs) statusEntry {
+	slice := e.Slice
+	if slice == 0 {
+		slice = k.DefaultSlice
+	}
+	steps := []statusStep{}
+	for i := range int(e.NSteps) {
+		steps = append(steps, statusStep{FromMs: nsMs(e.StepAt[i]), Rank: e.StepRank[i]})
+	}
+	return statusEntry{Rank: e.Rank, SliceMs: nsMs(slice), Steps: steps}
+}
+
 // buildStatus turns a snapshot into the report: names from the classifiers (see
 // functionNames), the top rows by rank.
 func buildStatus(snap backend.Snapshot, names map[uint32]functionName, pin string, top int) statusReport {
 	c := snap.Counters
+	k := snap.Knobs
 	r := statusReport{
 		PinPath:        pin,
 		HeartbeatAgeMs: ms(snap.HeartbeatAge()),
 		HeartbeatStale: snap.Stale(),
 		StaleAfterMs:   ms(snap.HeartbeatStale),
 		Generation:     snap.Generation,
-		Knobs: statusKnobs{RankStepMs: nsMs(snap.Knobs.RankStep), MaxPenaltyMs: nsMs(snap.Knobs.MaxPenalty),
-			WakeLagMs: nsMs(snap.Knobs.WakeLag), DefaultSliceMs: nsMs(snap.Knobs.DefaultSlice)},
+		Knobs: statusKnobs{WakeLagMs: nsMs(k.WakeLag), DefaultSliceMs: nsMs(k.DefaultSlice), MaxWaitMs: nsMs(k.MaxWait),
+			Preempt: k.Preempt},
 		Functions: len(snap.Policy),
-		Counters: statusCounters{Enqueues: c.Enqueues, Direct: c.Direct, Ranked: c.Ranked, Stale: c.Stale,
-			Capped: c.Capped, Dispatches: c.Dispatches, Records: c.Records, RecordsLost: c.RecordsLost,
+		Counters: statusCounters{Enqueues: c.Enqueues, Direct: c.Direct, Ranked: c.Ranked, Default: c.Default, Stale: c.Stale,
+			Aged: c.Aged, Preempted: c.Preempted, Kept: c.Kept, Dispatches: c.Dispatches, Records: c.Records, RecordsLost: c.RecordsLost,
 			Classified: c.Classified},
 		Top: []statusRow{},
 	}
+	if snap.HasDefault {
+		d := entryStatus(snap.Default, k)
+		r.Default = &d
+	}
 	for id, e := range snap.Policy {
-		slice := e.Slice
-		if slice == 0 {
-			slice = snap.Knobs.DefaultSlice
-		}
 		n := names[id]
 		name := n.name
 		if name == "" {
@@ -142,11 +168,7 @@ func buildStatus(snap backend.Snapshot, names map[uint32]functionName, pin strin
 		if by == nil {
 			by = []string{}
 		}
-		steps := []statusStep{}
-		for i := range int(e.NSteps) {
-			steps = append(steps, statusStep{FromMs: nsMs(e.StepAt[i]), Rank: e.StepRank[i]})
-		}
-		r.Top = append(r.Top, statusRow{ID: id, Name: name, Rank: e.Rank, SliceMs: nsMs(slice), Steps: steps, ClassifiedBy: by})
+		r.Top = append(r.Top, statusRow{ID: id, Name: name, statusEntry: entryStatus(e, k), ClassifiedBy: by})
 	}
 	sort.Slice(r.Top, func(i, j int) bool {
 		if r.Top[i].Rank != r.Top[j].Rank {
@@ -158,6 +180,21 @@ func buildStatus(snap backend.Snapshot, names map[uint32]functionName, pin strin
 		r.Top = r.Top[:top]
 	}
 	return r
+}
+
+// stepsText is steps as "0ms:1 40ms:6", or "-" when there are none.
+func stepsText(steps []statusStep) string {
+	if len(steps) == 0 {
+		return "-"
+	}
+	var b strings.Builder
+	for i, st := range steps {
+		if i > 0 {
+			b.WriteString(" ")
+		}
+		fmt.Fprintf(&b, "%gms:%d", st.FromMs, st.Rank)
+	}
+	return b.String()
 }
 
 // writeStatus prints the report as text (an aligned table) or JSON.
@@ -188,10 +225,19 @@ func writeStatus(w io.Writer, r statusReport, asJSON bool) error {
 	}
 	fmt.Fprintf(tw, "sched_ext:\t%s\n", schedExt)
 	fmt.Fprintf(tw, "heartbeat:\t%s\n", hb)
-	fmt.Fprintf(tw, "policy:\t%d functions ranked (table %d); rank step %g ms, max penalty %g ms, wake lag %g ms, default slice %g ms\n",
-		r.Functions, r.Generation, r.Knobs.RankStepMs, r.Knobs.MaxPenaltyMs, r.Knobs.WakeLagMs, r.Knobs.DefaultSliceMs)
-	fmt.Fprintf(tw, "counters:\tenqueues %d, direct %d, ranked %d, stale %d, capped %d, dispatches %d, records %d, records lost %d, classified %d\n",
-		c.Enqueues, c.Direct, c.Ranked, c.Stale, c.Capped, c.Dispatches, c.Records, c.RecordsLost, c.Classified)
+	guard := "off"
+	if r.Knobs.MaxWaitMs > 0 {
+		guard = fmt.Sprintf("%g ms", r.Knobs.MaxWaitMs)
+	}
+	fmt.Fprintf(tw, "policy:\t%d functions ranked (table %d); wake lag %g ms, default slice %g ms, max wait %s, preempt %v\n",
+		r.Functions, r.Generation, r.Knobs.WakeLagMs, r.Knobs.DefaultSliceMs, guard, r.Knobs.Preempt)
+	if d := r.Default; d != nil {
+		fmt.Fprintf(tw, "default entry:\trank %d, slice %.2f ms, steps %s (functions without an entry)\n", d.Rank, d.SliceMs, stepsText(d.Steps))
+	} else {
+		fmt.Fprintf(tw, "default entry:\tnone (functions without an entry are unranked)\n")
+	}
+	fmt.Fprintf(tw, "counters:\tenqueues %d, direct %d, ranked %d, default %d, stale %d, aged %d, preempted %d, kept %d, dispatches %d, records %d, records lost %d, classified %d\n",
+		c.Enqueues, c.Direct, c.Ranked, c.Default, c.Stale, c.Aged, c.Preempted, c.Kept, c.Dispatches, c.Records, c.RecordsLost, c.Classified)
 	if err := tw.Flush(); err != nil {
 		return err
 	}
@@ -203,17 +249,7 @@ func writeStatus(w io.Writer, r statusReport, asJSON bool) error {
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "RANK\tID\tFUNCTION\tSLICE_MS\tSTEPS (CPU USED -> RANK)\tCLASSIFIED BY\n")
 	for _, row := range r.Top {
-		steps := "-"
-		if len(row.Steps) > 0 {
-			var b strings.Builder
-			for i, st := range row.Steps {
-				if i > 0 {
-					b.WriteString(" ")
-				}
-				fmt.Fprintf(&b, "%gms:%d", st.FromMs, st.Rank)
-			}
-			steps = b.String()
-		}
+		steps := stepsText(row.Steps)
 		by := make([]string, len(row.ClassifiedBy))
 		for i, b := range row.ClassifiedBy {
 			by[i] = printable(b)

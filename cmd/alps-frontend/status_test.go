@@ -49,8 +49,11 @@ func fakeEnv(want string, src *fakePins) (statusEnv, *string) {
 func testSnapshot() backend.Snapshot {
 	ms := time.Millisecond
 	return backend.Snapshot{
-		Knobs: policy.Knobs{RankStep: int64(10 * ms), MaxPenalty: int64(500 * ms), WakeLag: int64(20 * ms),
-			DefaultSlice: int64(20 * ms)},
+		Knobs: policy.Knobs{WakeLag: int64(20 * ms), DefaultSlice: int64(20 * ms), MaxWait: int64(2 * time.Second),
+			Preempt: true},
+		Default: policy.Entry{Rank: 3, NSteps: 2, StepAt: [policy.MaxSteps]int64{0, int64(80 * ms)},
+			StepRank: [policy.MaxSteps]uint32{3, 9}},
+		HasDefault:     true,
 		HeartbeatStale: 3 * time.Second,
 		Layout:         backend.LayoutVersion,
 		Generation:     1,
@@ -63,7 +66,7 @@ func testSnapshot() backend.Snapshot {
 				StepRank: [policy.MaxSteps]uint32{1, 6}},
 			7: {Rank: 1, Slice: int64(3 * ms)}, // ties with 2: by id
 		},
-		Counters: backend.Counters{Enqueues: 1000, Ranked: 900, Capped: 3, Records: 42},
+		Counters: backend.Counters{Enqueues: 1000, Ranked: 900, Default: 50, Aged: 3, Preempted: 7, Kept: 11, Records: 42},
 		Comms:    map[string]uint32{"resize": 0, "thumbnail-gen": 1},
 	}
 }
@@ -197,11 +200,12 @@ func TestStatusText(t *testing.T) {
 		t.Errorf("opened %q (closed %v), want /run/pins from frontend.pin_path, closed", *opened, src.closed)
 	}
 	for _, want := range []string{
-		"pinned maps:  /run/pins\n",
-		`sched_ext:    enabled (ops "alps")`,
-		"heartbeat:    250ms ago (ranks apply; stale after 3s)",
-		"policy:       4 functions ranked (table 1)",
-		"enqueues 1000,", "ranked 900,", "capped 3,", "records 42,",
+		"pinned maps:    /run/pins\n",
+		`sched_ext:      enabled (ops "alps")`,
+		"heartbeat:      250ms ago (ranks apply; stale after 3s)",
+		"policy:         4 functions ranked (table 1); wake lag 20 ms, default slice 20 ms, max wait 2000 ms, preempt true\n",
+		"default entry:  rank 3, slice 20.00 ms, steps 0ms:3 80ms:9 (functions without an entry)\n",
+		"enqueues 1000,", "ranked 900,", "default 50,", "aged 3,", "preempted 7,", "kept 11,", "records 42,",
 		"(top 3 of 4; --top 0 shows all)",
 	} {
 		if !strings.Contains(out, want) {
@@ -245,13 +249,15 @@ func TestStatusStaleAndEmpty(t *testing.T) {
 	snap := testSnapshot()
 	snap.Now = snap.Heartbeat + int64(5*time.Second)
 	snap.Policy = nil
+	snap.HasDefault = false
 	const leftOver = "alps is not attached; these pins were left by a daemon that did not stop cleanly"
 	env, _ := fakeEnv("/sys/fs/bpf/alps", &fakePins{snap: snap})
 	code, out, errOut := runFrontend(t, env, "status")
 	if code != 0 {
 		t.Fatalf("exit %d, stderr %q", code, errOut)
 	}
-	for _, want := range []string{"5s ago STALE: older than 3s, the kernel ignores the ranks", "no function is ranked yet"} {
+	for _, want := range []string{"5s ago STALE: older than 3s, the kernel ignores the ranks", "no function is ranked yet",
+		"default entry:  none (functions without an entry are unranked)"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
@@ -260,7 +266,7 @@ func TestStatusStaleAndEmpty(t *testing.T) {
 		t.Errorf("alps attached, yet the pins are called left over:\n%s", out)
 	}
 	env.schedExt = func() (string, string, error) { return "disabled", "", nil }
-	if code, out, errOut = runFrontend(t, env, "status"); code != 0 || !strings.Contains(out, "sched_ext:    disabled: "+leftOver) {
+	if code, out, errOut = runFrontend(t, env, "status"); code != 0 || !strings.Contains(out, "sched_ext:      disabled: "+leftOver) {
 		t.Errorf("sched_ext disabled: exit %d (stderr %q), output lacks the left-over note:\n%s", code, errOut, out)
 	}
 }
@@ -280,7 +286,16 @@ func TestStatusJSON(t *testing.T) {
 		Functions      int     `json:"functions"`
 		Knobs          struct {
 			DefaultSliceMs float64 `json:"default_slice_ms"`
+			MaxWaitMs      float64 `json:"max_wait_ms"`
+			Preempt        bool    `json:"preempt"`
 		} `json:"knobs"`
+		Default *struct {
+			Rank  uint32 `json:"rank"`
+			Steps []struct {
+				FromMs float64 `json:"from_ms"`
+				Rank   uint32  `json:"rank"`
+			} `json:"steps"`
+		} `json:"default"`
 		Top []struct {
 			ID      uint32  `json:"id"`
 			Name    string  `json:"name"`
@@ -300,7 +315,8 @@ func TestStatusJSON(t *testing.T) {
 		t.Fatalf("not JSON: %v\n%s", err, out)
 	}
 	if r.PinPath != "/sys/fs/bpf/alps" || r.SchedExt != "enabled" || r.Ops != "alps" || r.HeartbeatAgeMs != 250 ||
-		r.HeartbeatStale == nil || *r.HeartbeatStale || r.Functions != 4 || r.Knobs.DefaultSliceMs != 20 || r.Counters.Enqueues != 1000 {
+		r.HeartbeatStale == nil || *r.HeartbeatStale || r.Functions != 4 || r.Knobs.DefaultSliceMs != 20 || r.Counters.Enqueues != 1000 ||
+		r.Knobs.MaxWaitMs != 2000 || !r.Knobs.Preempt || r.Default == nil || r.Default.Rank != 3 || fmt.Sprint(r.Default.Steps) != "[{0 3} {80 9}]" {
 		t.Errorf("header fields wrong: %+v", r)
 	}
 	if len(r.Top) != 2 || r.Top[0].ID != 1 || r.Top[0].Name != "thumbnail-gen" || r.Top[0].SliceMs != 20 ||

@@ -3,6 +3,8 @@ package main
 import (
 	"fmt"
 	"io"
+	"strconv"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -13,7 +15,7 @@ import (
 
 func newGenCmd(app *cli.App) (*cobra.Command, error) {
 	o := trace.GenOptions{Arrivals: trace.ArrivalsAzure}
-	var out string
+	var out, pareto string
 	cmd := &cobra.Command{
 		Use:   "gen",
 		Short: "Generate a synthetic Azure-like trace (CSV)",
@@ -27,9 +29,20 @@ event 2/25, timer 16/2, other 12/3); a function's rate varies minute to minute b
 multipliers whose coefficient of variation is --burstiness (0: steady); queue and event
 invocations arrive in batches of mean size --batch; timers fire periodically at a fixed second
 of the minute (half of them at second 0); HTTP and other invocations arrive at uniform seconds
-within their minute. --arrivals poisson spreads all invocations uniformly over the span.`,
+within their minute. --arrivals poisson spreads all invocations uniformly over the span.
+--pareto-shape A:B makes each function's demand Pareto (shape uniform in [A, B], the same
+mean) instead of log-normal: heavy tails within functions.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if pareto != "" {
+				a, b, ok := strings.Cut(pareto, ":")
+				x, err1 := strconv.ParseFloat(a, 64)
+				y, err2 := strconv.ParseFloat(b, 64)
+				if !ok || err1 != nil || err2 != nil {
+					return cli.UsageError(fmt.Errorf("--pareto-shape: %q is not A:B", pareto))
+				}
+				o.ParetoShape = [2]float64{x, y}
+			}
 			toFile := out != "" && out != "-"
 			if toFile {
 				if err := outfile.Check(out); err != nil {
@@ -66,6 +79,7 @@ within their minute. --arrivals poisson spreads all invocations uniformly over t
 	f.Float64Var(&o.Burstiness, "burstiness", trace.DefaultBurstiness,
 		"azure arrivals: coefficient of variation of a function's per-minute rate, in [0, 5]")
 	f.Float64Var(&o.Batch, "batch", trace.DefaultBatch, "azure arrivals: mean batch size of queue and event triggers, in [1, 1000]")
+	f.StringVar(&pareto, "pareto-shape", "", "A:B: Pareto demand within each function, shape uniform in [A, B] (1 < A <= B <= 10)")
 	f.StringVar(&out, "out", "-", "output CSV file (- for stdout)")
 	return cmd, nil
 }

@@ -1,5 +1,5 @@
-// Command ablation measures the alps policy against cfs, vtime and srpt on synthetic
-// Azure-like traces (several seeds) and prints the target ratios and the ablation table.
+// Command ablation measures the alps policy and its variants against srpt, gittins, las, cfs
+// and vtime on synthetic Azure-like traces (several seeds) and prints the ablation tables.
 //
 //	go run ./experiments/ablation [-seeds 3] [-first-seed 1] [-arrivals azure] [-functions 200] [-minutes 60] [-cores 16] [-load 0.85]
 //
@@ -56,34 +56,35 @@ func main() {
 
 var variants = []variant{
 	{name: "alps"},
-	{name: "pred=mean", set: map[string]any{"learner.predictor": "mean"}},
-	{name: "pred=percentile", set: map[string]any{"learner.predictor": "percentile"}},
+	// Rule v1 (one capped vtime offset per function) with its last defaults, and rule v1 with
+	// today's learner (attained steps etc.).
+	{name: "rule-v1", policy: "alps-v1", set: map[string]any{"learner.attained_ranks": false,
+		"learner.attained_default": false, "learner.srpt_slice": true, "learner.prior_weight": 0,
+		"policy.rank_step_ms": 50}},
+	{name: "rule-v1+steps", policy: "alps-v1"},
+	// The guard and preemption.
+	{name: "no-guard", set: map[string]any{"policy.max_wait_ms": 0}},
+	{name: "guard=500ms", set: map[string]any{"policy.max_wait_ms": 500}},
+	{name: "guard=100ms", set: map[string]any{"policy.max_wait_ms": 100}},
+	{name: "no-preempt", set: map[string]any{"policy.preempt": false}},
+	// The steps: one level per function (its predicted demand's), and fewer steps.
+	{name: "one-level", set: map[string]any{"learner.attained_ranks": false}},
+	{name: "steps=2", set: map[string]any{"learner.attained_steps": 2}},
+	{name: "steps=4", set: map[string]any{"learner.attained_steps": 4}},
+	// The pooled window: as a prior mixed into each function, and as the default entry.
+	{name: "no-prior", set: map[string]any{"learner.prior_weight": 0}},
+	{name: "prior=8", set: map[string]any{"learner.prior_weight": 8}},
+	{name: "no-pooled-default", set: map[string]any{"learner.attained_default": false}},
+	// The SRPT simulation of the window (the ALPS slice rule) and the predictor.
+	{name: "srpt-slice", set: map[string]any{"learner.srpt_slice": true}},
 	{name: "pred=regression", set: map[string]any{"learner.predictor": "regression"}},
-	{name: "pred=logmean", set: map[string]any{"learner.predictor": "logmean"}},
-	{name: "no-srpt-slice", set: map[string]any{"learner.srpt_slice": false}},
-	{name: "no-bound", set: map[string]any{"policy.max_penalty_ms": 1e9}},
-	{name: "bound=30ms", set: map[string]any{"policy.max_penalty_ms": 30}},
-	{name: "step=2ms", set: map[string]any{"policy.rank_step_ms": 2}},
 	{name: "no-io-rule", set: map[string]any{"learner.io_rule": false}},
-	{name: "alps-ranks", set: map[string]any{"learner.rank_scale": "order", "learner.rank_levels": 16, "policy.rank_step_ms": 10}},
 	{name: "window=60s", set: map[string]any{"learner.window_span_ms": 60000}},
-	// Early learning (experiments/early.md): absolute ranks (the default before), a minimum
-	// number of samples before a function is ranked, a higher slice floor.
-	{name: "absolute-ranks", set: map[string]any{"learner.relative_ranks": false}, named: true},
-	{name: "min-samples=3", set: map[string]any{"learner.min_samples": 3}, named: true},
-	{name: "min-slice=10ms", set: map[string]any{"learner.min_slice_ms": 10}, named: true},
-	{name: "attained", set: map[string]any{"learner.attained_ranks": true}, named: true},
-	{name: "attained-K1", set: map[string]any{"learner.attained_ranks": true, "learner.attained_steps": 1}, named: true},
-	{name: "attained-K2", set: map[string]any{"learner.attained_ranks": true, "learner.attained_steps": 2}, named: true},
-	{name: "attained-K8", set: map[string]any{"learner.attained_ranks": true, "learner.attained_steps": 8}, named: true},
-	{name: "attained-default", set: map[string]any{"learner.attained_ranks": true, "learner.attained_default": true}, named: true},
-	{name: "p50-p75", set: map[string]any{"learner.attained_ranks": true, "learner.attained_rule": "quantile", "learner.attained_steps": 2}, named: true},
-	// Clairvoyant diagnostics: the rank of each invocation's true total (remaining) demand.
+	// Gittins steps from each function's whole demand distribution in the trace (the rule's
+	// own loss, without the learning's), and the clairvoyant rank of each invocation.
+	{name: "gittins-dist", policy: "alps-gittins-dist"},
 	{name: "oracle", policy: "alps-oracle", named: true},
 	{name: "oracle-rem", policy: "alps-oracle-rem", named: true},
-	// Gittins steps from each function's whole demand distribution in the trace (attained CPU only).
-	{name: "gittins-dist", set: map[string]any{"learner.attained_steps": 4}, policy: "alps-gittins-dist", named: true},
-	{name: "gittins-dist-K8", set: map[string]any{"learner.attained_steps": 8}, policy: "alps-gittins-dist", named: true},
 }
 
 func config(over map[string]any, extra string) (configs.Config, error) {
@@ -130,7 +131,7 @@ func run(seeds, first int, gen trace.GenOptions, only, extra string) error {
 		fmt.Printf("\n## %s: %d cores, load %.2f, I/O-bound fraction %.1f, %d functions, %g minutes, %s arrivals, seeds %d..%d\n\n",
 			w.name, cores, gen.Load, io, gen.Functions, gen.Minutes, gen.Arrivals, first, first+seeds-1)
 		var rows []*row
-		for _, b := range []string{"srpt", "ps", "cfs", "vtime"} {
+		for _, b := range []string{"srpt", "gittins", "las", "cfs", "vtime"} {
 			rows = append(rows, &row{name: b, policy: b, cfg: base})
 		}
 		for _, v := range variants {
@@ -155,7 +156,7 @@ func run(seeds, first int, gen trace.GenOptions, only, extra string) error {
 		sem := make(chan struct{}, 2)
 		for s := 1; s <= seeds; s++ {
 			g := gen
-			g.IOFraction, g.Seed = io, uint64(first+s-1)
+			g.IOFraction, g.Seed, g.ParetoShape = io, uint64(first+s-1), w.pareto
 			tr, err := trace.Generate(g)
 			if err != nil {
 				return err
@@ -203,11 +204,13 @@ func run(seeds, first int, gen trace.GenOptions, only, extra string) error {
 var workloads = []struct {
 	name    string
 	io      float64
-	wakeups uint32 // if > 1: each I/O-bound invocation's waits are multiplied by this
+	wakeups uint32     // if > 1: each I/O-bound invocation's waits are multiplied by this
+	pareto  [2]float64 // Pareto demand within functions (trace.GenOptions.ParetoShape)
 }{
-	{"cpu", 0, 1},
-	{"mixed", 0.3, 1},
-	{"mixed-chatty", 0.3, 16},
+	{"cpu", 0, 1, [2]float64{}},
+	{"pareto", 0, 1, [2]float64{1.5, 3}},
+	{"mixed", 0.3, 1, [2]float64{}},
+	{"mixed-chatty", 0.3, 16, [2]float64{}},
 }
 
 // chatty splits every I/O-bound invocation's CPU into k times more bursts (same total CPU and
@@ -258,21 +261,28 @@ func print(rows []*row, io bool) {
 	short := func(s metrics.Summary) float64 { return s.ShortMeanFCT }
 	cpuFCT := func(s metrics.Summary) float64 { return s.MeanWait }
 	ioP99 := func(s metrics.Summary) float64 { return s.MeanWait*0 + s.Makespan }
+	worst := func(r *row, f func(metrics.Summary) float64, den *row) float64 {
+		var w float64
+		for i := range r.sum {
+			w = max(w, f(r.sum[i])/f(den.sum[i]))
+		}
+		return w
+	}
 	if !io {
-		fmt.Println("| policy | mean FCT ms | ÷cfs | ÷vtime | ÷srpt | short mean FCT ÷cfs | long p99 slowdown | ÷cfs |")
-		fmt.Println("|---|---|---|---|---|---|---|---|")
+		fmt.Println("| policy | mean FCT ms | ÷cfs | ÷las | ÷gittins (worst) | ÷srpt | short mean ÷srpt | long p99 slowdown | ÷cfs |")
+		fmt.Println("|---|---|---|---|---|---|---|---|---|")
 		for _, r := range rows {
-			fmt.Printf("| %s | %.0f | %.3f | %.3f | %.3f | %.3f | %.1f | %.2f |\n", r.name, mean(r, fct, nil),
-				mean(r, fct, ref["cfs"]), mean(r, fct, ref["vtime"]), mean(r, fct, ref["srpt"]),
-				mean(r, short, ref["cfs"]), mean(r, long, nil), mean(r, long, ref["cfs"]))
+			fmt.Printf("| %s | %.0f | %.3f | %.3f | %.3f (%.3f) | %.3f | %.2f | %.1f | %.2f |\n", r.name, mean(r, fct, nil),
+				mean(r, fct, ref["cfs"]), mean(r, fct, ref["las"]), mean(r, fct, ref["gittins"]), worst(r, fct, ref["gittins"]),
+				mean(r, fct, ref["srpt"]), mean(r, short, ref["srpt"]), mean(r, long, nil), mean(r, long, ref["cfs"]))
 		}
 		return
 	}
-	fmt.Println("| policy | mean FCT ÷cfs | ÷vtime | ÷srpt | CPU-bound mean FCT ÷cfs | I/O-bound p99 FCT ÷cfs | long p99 slowdown ÷cfs |")
-	fmt.Println("|---|---|---|---|---|---|---|")
+	fmt.Println("| policy | mean FCT ÷cfs | ÷las | ÷gittins | ÷srpt | CPU-bound mean FCT ÷cfs | I/O-bound p99 FCT ÷cfs | long p99 slowdown ÷cfs |")
+	fmt.Println("|---|---|---|---|---|---|---|---|")
 	for _, r := range rows {
-		fmt.Printf("| %s | %.3f | %.3f | %.3f | %.3f | %.3f | %.2f |\n", r.name,
-			mean(r, fct, ref["cfs"]), mean(r, fct, ref["vtime"]), mean(r, fct, ref["srpt"]),
+		fmt.Printf("| %s | %.3f | %.3f | %.3f | %.3f | %.3f | %.3f | %.2f |\n", r.name,
+			mean(r, fct, ref["cfs"]), mean(r, fct, ref["las"]), mean(r, fct, ref["gittins"]), mean(r, fct, ref["srpt"]),
 			mean(r, cpuFCT, ref["cfs"]), mean(r, ioP99, ref["cfs"]), mean(r, long, ref["cfs"]))
 	}
 }

@@ -112,6 +112,9 @@ type Summary struct {
 	Frontend   Frontend      `json:"frontend"`
 	// Model is the machine the prediction simulated, from the calibration.
 	Model *Model `json:"model,omitempty"`
+	// Warm: the invocations were requests to one long-lived worker per function (alps-bench
+	// run --warm), not processes.
+	Warm bool `json:"warm,omitempty"`
 }
 
 // Model is what the simulator was told about the machine for the prediction.
@@ -133,6 +136,13 @@ type Model struct {
 	// took off each demand when it converted it to work units. 0: as planned.
 	Speed       float64 `json:"speed"`
 	SpawnPlanMs float64 `json:"spawn_plan_ms,omitempty"`
+}
+
+// Warm is m for warm invocations: requests to a long-lived worker, which burns an
+// invocation's whole demand and starts no process (no spawn cost, no process overhead).
+func (m Model) Warm() Model {
+	m.SpawnMs, m.SpawnPlanMs, m.ProcessOverheadMs = 0, 0, 0
+	return m
 }
 
 // MedianModel is the median of each figure of ms (the model the summary states when every

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"strconv"
 	"sync"
 	"syscall"
@@ -31,15 +32,18 @@ type WarmConfig struct {
 // RunWarm replays plan in warm mode: one long-lived worker process per function, started
 // before the first arrival in its function's cgroup and under its function's name, serves the
 // function's invocations as requests over a pipe, each on a thread of its own between
-// invocation-boundary marks (alps-worker). Result.Start is when the request was sent, End
-// when its reply came back and CPU the serving thread's CPU between the marks, as the worker
-// measured it. It returns early with what it has when ctx is cancelled (the rest lost).
-func RunWarm(ctx context.Context, plan Plan, cfg WarmConfig) ([]Result, error) {
+// invocation-boundary marks (alps-worker), burning its whole demand (no process to start:
+// the calibration's spawn cost is not taken off). Result.Start (and Exec) is when the request was
+// sent, End when its reply came back and CPU the serving thread's CPU between the marks, as
+// the worker measured it; Stats are Run's, from the first arrival on. It returns early with
+// what it has when ctx is cancelled (the rest lost).
+func RunWarm(ctx context.Context, plan Plan, cfg WarmConfig) ([]Result, Stats, error) {
+	var stats Stats
 	if err := plan.Validate(); err != nil {
-		return nil, fmt.Errorf("loadgen: %w", err)
+		return nil, stats, fmt.Errorf("loadgen: %w", err)
 	}
 	if err := cfg.Calibration.Validate(); err != nil {
-		return nil, fmt.Errorf("loadgen: calibration: %w", err)
+		return nil, stats, fmt.Errorf("loadgen: calibration: %w", err)
 	}
 	if cfg.Threads <= 0 {
 		cfg.Threads = 64
@@ -53,11 +57,11 @@ func RunWarm(ctx context.Context, plan Plan, cfg WarmConfig) ([]Result, error) {
 	}
 	links, err := makeLinks(cfg.Worker, cfg.LinkDir, plan.Functions)
 	if err != nil {
-		return nil, err
+		return nil, stats, err
 	}
 	cgfds, err := openCgroups(cfg.CgroupRoot, plan.Functions)
 	if err != nil {
-		return nil, err
+		return nil, stats, err
 	}
 	defer closeAll(cgfds)
 
@@ -92,7 +96,7 @@ func RunWarm(ctx context.Context, plan Plan, cfg WarmConfig) ([]Result, error) {
 		}
 		w, err := startWorker(links[f], name, cg, cfg)
 		if err != nil {
-			return nil, err
+			return nil, stats, err
 		}
 		workers[f] = w
 		go func() {
@@ -127,12 +131,12 @@ func RunWarm(ctx context.Context, plan Plan, cfg WarmConfig) ([]Result, error) {
 		select {
 		case err := <-ready:
 			if err != nil {
-				return nil, err
+				return nil, stats, err
 			}
 		case <-deadline:
-			return nil, fmt.Errorf("loadgen: the workers did not start within %v", cfg.Ready)
+			return nil, stats, fmt.Errorf("loadgen: the workers did not start within %v", cfg.Ready)
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			return nil, stats, ctx.Err()
 		}
 	}
 
@@ -143,6 +147,7 @@ func RunWarm(ctx context.Context, plan Plan, cfg WarmConfig) ([]Result, error) {
 	}
 	t0 = time.Now()
 	mu.Unlock()
+	c0 := workload.ReadCPUTimes()
 	buf := make([]byte, 0, workload.RequestSize)
 	for i, inv := range plan.Invocations {
 		if d := time.Duration(inv.Arrival - since()); d > 0 {
@@ -155,10 +160,13 @@ func RunWarm(ctx context.Context, plan Plan, cfg WarmConfig) ([]Result, error) {
 			results[i].Err = "not sent: " + ctx.Err().Error()
 			continue
 		}
-		rq := workload.Request{ID: uint32(i), Class: inv.Class, Units: cfg.Calibration.Units(float64(inv.Demand) / 1e6),
+		// A worker burns the whole demand: there is no process to start.
+		units := int64(float64(inv.Demand)/1e6*cfg.Calibration.UnitsPerMs + 0.5)
+		rq := workload.Request{ID: uint32(i), Class: inv.Class, Units: units,
 			Blocks: uint32(inv.Blocks), SleepUs: uint32(min(inv.Sleep/1000, 1<<32-1))}
 		mu.Lock()
 		results[i].Start = max(since(), 1)
+		results[i].Exec = results[i].Start
 		mu.Unlock()
 		if _, err := workers[inv.Function].in.Write(rq.Encode(buf[:0])); err != nil {
 			mu.Lock()
@@ -166,6 +174,7 @@ func RunWarm(ctx context.Context, plan Plan, cfg WarmConfig) ([]Result, error) {
 			mu.Unlock()
 		}
 	}
+	stats.SpanS, stats.UtilSpan = time.Since(t0).Seconds(), c0.Util(workload.ReadCPUTimes())
 	drain := cfg.Drain
 	if drain <= 0 {
 		drain = time.Minute
@@ -175,6 +184,8 @@ func RunWarm(ctx context.Context, plan Plan, cfg WarmConfig) ([]Result, error) {
 	case <-ctx.Done():
 	case <-time.After(drain):
 	}
+	c1 := workload.ReadCPUTimes()
+	stats.CPUs, stats.UtilWall, stats.ContextSwitches = runtime.NumCPU(), c0.Util(c1), c1.Switches-c0.Switches
 	mu.Lock()
 	defer mu.Unlock()
 	out := make([]Result, len(results))
@@ -182,9 +193,10 @@ func RunWarm(ctx context.Context, plan Plan, cfg WarmConfig) ([]Result, error) {
 		if r.Lost && r.Err == "" {
 			r.Err = "no reply"
 		}
+		stats.WallS = max(stats.WallS, float64(r.End)/1e9)
 		out[i] = r
 	}
-	return out, nil
+	return out, stats, nil
 }
 
 // warmWorker is one function's worker process and its pipes.

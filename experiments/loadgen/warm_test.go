@@ -43,7 +43,7 @@ func TestRunWarmOnHost(t *testing.T) {
 	plan.Invocations = append(plan.Invocations, Invocation{ID: 8, Function: 0, Arrival: int64(130 * time.Millisecond),
 		Demand: int64(10 * time.Millisecond), Blocks: 2, Sleep: int64(20 * time.Millisecond)})
 	links := t.TempDir()
-	rs, err := RunWarm(context.Background(), plan, WarmConfig{Config: Config{LinkDir: links, Calibration: cal, Drain: 20 * time.Second}, Worker: worker})
+	rs, _, err := RunWarm(context.Background(), plan, WarmConfig{Config: Config{LinkDir: links, Calibration: cal, Drain: 20 * time.Second}, Worker: worker})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +77,7 @@ func TestRunWarmDrain(t *testing.T) {
 	plan := Plan{Functions: []string{"whog"}, Invocations: []Invocation{{ID: 0, Demand: int64(time.Hour)}}}
 	cal := workload.Calibration{UnitsPerMs: 1000}
 	start := time.Now()
-	rs, err := RunWarm(context.Background(), plan, WarmConfig{Config: Config{LinkDir: t.TempDir(), Calibration: cal, Drain: 200 * time.Millisecond}, Worker: worker})
+	rs, _, err := RunWarm(context.Background(), plan, WarmConfig{Config: Config{LinkDir: t.TempDir(), Calibration: cal, Drain: 200 * time.Millisecond}, Worker: worker})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +92,7 @@ func TestRunWarmDrain(t *testing.T) {
 func TestRunWarmMissingMap(t *testing.T) {
 	worker := buildWorker(t)
 	plan := Plan{Functions: []string{"wa"}, Invocations: []Invocation{{}}}
-	_, err := RunWarm(context.Background(), plan, WarmConfig{Config: Config{LinkDir: t.TempDir(), Calibration: workload.Calibration{UnitsPerMs: 1}},
+	_, _, err := RunWarm(context.Background(), plan, WarmConfig{Config: Config{LinkDir: t.TempDir(), Calibration: workload.Calibration{UnitsPerMs: 1}},
 		Worker: worker, Map: filepath.Join(t.TempDir(), "none"), Ready: 5 * time.Second})
 	if err == nil || !strings.Contains(err.Error(), "did not start") {
 		t.Errorf("workers without their map: %v, want an error", err)

@@ -76,8 +76,9 @@ func Attach(t testing.TB) {
 
 // Main is the TestMain of a package with kernel tests. In a process started by
 // Workloads.Start it runs the workload named by its first argument instead of the tests and
-// exits: "hog" spins forever, "work D" spins until the process used D of CPU, and roles adds
-// the package's own (e.g. a loader that attaches and waits to be killed).
+// exits: "hog" spins forever, "work D" spins until the process used D of CPU, "probe D [PID]"
+// records the machine's stalls and a process's waits (StartProbe), and roles adds the package's own (e.g. a
+// loader that attaches and waits to be killed).
 func Main(m *testing.M, roles map[string]func(args []string) int) {
 	if os.Getenv(envWorkload) != "1" {
 		os.Exit(m.Run())
@@ -100,6 +101,8 @@ func Main(m *testing.M, roles map[string]func(args []string) int) {
 		}
 		Spin(d)
 		os.Exit(0)
+	case role == "probe":
+		os.Exit(probe(rest))
 	case roles[role] != nil:
 		os.Exit(roles[role](rest))
 	default:

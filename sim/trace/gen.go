@@ -24,6 +24,11 @@ type GenOptions struct {
 	Arrivals   Arrivals
 	Burstiness float64 // CV of a function's per-minute rate, in [0, 5]; 0: steady rates
 	Batch      float64 // mean batch size of queue and event triggers, in [1, 1000]
+
+	// ParetoShape, when its first value is > 0, makes each function's demand Pareto with a
+	// shape drawn uniformly in [ParetoShape[0], ParetoShape[1]] (both in (1, 10]) and the
+	// mean the log-normal would have: heavy-tailed demand within functions.
+	ParetoShape [2]float64
 }
 
 // Validate names the first bad option as its flag.
@@ -41,6 +46,8 @@ func (o GenOptions) Validate() error {
 		return fmt.Errorf("--load: must be in (0, 1.5], got %g", o.Load)
 	case !(o.IOFraction >= 0 && o.IOFraction <= 1):
 		return fmt.Errorf("--io-fraction: must be in [0, 1], got %g", o.IOFraction)
+	case o.ParetoShape[0] != 0 && !(o.ParetoShape[0] > 1 && o.ParetoShape[0] <= o.ParetoShape[1] && o.ParetoShape[1] <= 10):
+		return fmt.Errorf("--pareto-shape: must be A:B with 1 < A <= B <= 10, got %g:%g", o.ParetoShape[0], o.ParetoShape[1])
 	case o.Arrivals != ArrivalsPoisson && o.Arrivals != ArrivalsAzure:
 		return fmt.Errorf("--arrivals: unknown model %d", int(o.Arrivals))
 	case o.Arrivals == ArrivalsAzure && !(o.Burstiness >= 0 && o.Burstiness <= maxBurstiness):
@@ -71,6 +78,7 @@ const (
 
 type genFunc struct {
 	median, sigma float64 // seconds, log-normal sigma
+	shape         float64 // Pareto shape (GenOptions.ParetoShape), 0: log-normal
 	io            bool
 }
 
@@ -106,8 +114,15 @@ func generate(o GenOptions) (*sim.Trace, []trigger, error) {
 		weight[i] = math.Exp(popularitySigma * r.NormFloat64())
 	}
 	// The Azure model's draws come from their own stream, so the functions' durations (and,
-	// for Poisson arrivals, the whole trace) are those of the same seed without it.
+	// for Poisson arrivals, the whole trace) are those of the same seed without it; so do the
+	// Pareto shapes and draws.
 	src := rand.NewPCG(o.Seed, 0x617a7572)
+	pareto := rand.New(rand.NewPCG(o.Seed, 0x70617265))
+	if o.ParetoShape[0] > 0 {
+		for i := range fs {
+			fs[i].shape = o.ParetoShape[0] + (o.ParetoShape[1]-o.ParetoShape[0])*pareto.Float64()
+		}
+	}
 	triggers := make([]trigger, o.Functions)
 	if o.Arrivals == ArrivalsAzure {
 		triggers = assignTriggers(rand.New(src), weight)
@@ -137,6 +152,11 @@ func generate(o GenOptions) (*sim.Trace, []trigger, error) {
 		f := min(sort.SearchFloat64s(cum, r.Float64()*wsum), o.Functions-1)
 		g := &fs[f]
 		d := g.median * math.Exp(g.sigma*r.NormFloat64())
+		if g.shape > 0 {
+			// Pareto of the log-normal's mean: scale mean * (shape-1) / shape.
+			mean := g.median * math.Exp(g.sigma*g.sigma/2)
+			d = mean * (g.shape - 1) / g.shape / math.Pow(1-pareto.Float64(), 1/g.shape)
+		}
 		d = min(max(d, minDemand), maxDemand)
 		in := sim.Invocation{CPU: int64(d * 1e9), Func: uint32(f)}
 		if g.io {
