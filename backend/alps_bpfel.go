@@ -26,19 +26,27 @@ type alpsAlpsSteps struct {
 type alpsCounter uint32
 
 const (
-	alpsCounterCNT_ENQUEUE     alpsCounter = 0
-	alpsCounterCNT_DIRECT      alpsCounter = 1
-	alpsCounterCNT_RANKED      alpsCounter = 2
-	alpsCounterCNT_DEFAULT     alpsCounter = 3
-	alpsCounterCNT_STALE       alpsCounter = 4
-	alpsCounterCNT_AGED        alpsCounter = 5
-	alpsCounterCNT_PREEMPT     alpsCounter = 6
-	alpsCounterCNT_KEPT        alpsCounter = 7
-	alpsCounterCNT_DISPATCH    alpsCounter = 8
-	alpsCounterCNT_RECORD      alpsCounter = 9
-	alpsCounterCNT_RECORD_LOST alpsCounter = 10
-	alpsCounterCNT_CLASSIFY    alpsCounter = 11
-	alpsCounterNR_COUNTERS     alpsCounter = 12
+	alpsCounterCNT_ENQUEUE       alpsCounter = 0
+	alpsCounterCNT_DIRECT        alpsCounter = 1
+	alpsCounterCNT_RANKED        alpsCounter = 2
+	alpsCounterCNT_DEFAULT       alpsCounter = 3
+	alpsCounterCNT_STALE         alpsCounter = 4
+	alpsCounterCNT_AGED          alpsCounter = 5
+	alpsCounterCNT_PREEMPT       alpsCounter = 6
+	alpsCounterCNT_KEPT          alpsCounter = 7
+	alpsCounterCNT_DISPATCH      alpsCounter = 8
+	alpsCounterCNT_RECORD        alpsCounter = 9
+	alpsCounterCNT_RECORD_LOST   alpsCounter = 10
+	alpsCounterCNT_CLASSIFY      alpsCounter = 11
+	alpsCounterCNT_CLASSED       alpsCounter = 12
+	alpsCounterCNT_INV_START     alpsCounter = 13
+	alpsCounterCNT_INV_NESTED    alpsCounter = 14
+	alpsCounterCNT_INV_UNMATCHED alpsCounter = 15
+	alpsCounterCNT_INV_LOST      alpsCounter = 16
+	alpsCounterCNT_INV_BAD       alpsCounter = 17
+	alpsCounterCNT_INV_UNKNOWN   alpsCounter = 18
+	alpsCounterCNT_INV_NOTCUR    alpsCounter = 19
+	alpsCounterNR_COUNTERS       alpsCounter = 20
 )
 
 type alpsDump struct {
@@ -76,7 +84,7 @@ type alpsRecord struct {
 	Kind     alpsRecordKind
 	Fn       uint32
 	Pid      uint32
-	Pad      uint32
+	Class    uint32
 	Start    uint64
 	End      uint64
 	Cpu      uint64
@@ -105,15 +113,19 @@ const (
 	alpsMapAging           = "aging"
 	alpsMapAlpsOps         = "alps_ops"
 	alpsMapCgroupFn        = "cgroup_fn"
+	alpsMapClassPolicy     = "class_policy"
 	alpsMapCommFn          = "comm_fn"
 	alpsMapCounters        = "counters"
 	alpsMapCpuLevel        = "cpu_level"
 	alpsMapExitDump        = "exit_dump"
 	alpsMapExitInfo        = "exit_info"
+	alpsMapInvAreas        = "inv_areas"
 	alpsMapPolicy          = "policy"
 	alpsMapRecords         = "records"
 	alpsMapTables          = "tables"
 	alpsMapTaskCtxs        = "task_ctxs"
+	alpsMapWarmCtxs        = "warm_ctxs"
+	alpsMapWarmScratch     = "warm_scratch"
 	alpsProgAlpsCgroupMove = "alps_cgroup_move"
 	alpsProgAlpsDispatch   = "alps_dispatch"
 	alpsProgAlpsEnable     = "alps_enable"
@@ -198,18 +210,22 @@ type alpsProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type alpsMapSpecs struct {
-	Aging    *ebpf.MapSpec `ebpf:"aging"`
-	AlpsOps  *ebpf.MapSpec `ebpf:"alps_ops"`
-	CgroupFn *ebpf.MapSpec `ebpf:"cgroup_fn"`
-	CommFn   *ebpf.MapSpec `ebpf:"comm_fn"`
-	Counters *ebpf.MapSpec `ebpf:"counters"`
-	CpuLevel *ebpf.MapSpec `ebpf:"cpu_level"`
-	ExitDump *ebpf.MapSpec `ebpf:"exit_dump"`
-	ExitInfo *ebpf.MapSpec `ebpf:"exit_info"`
-	Policy   *ebpf.MapSpec `ebpf:"policy"`
-	Records  *ebpf.MapSpec `ebpf:"records"`
-	Tables   *ebpf.MapSpec `ebpf:"tables"`
-	TaskCtxs *ebpf.MapSpec `ebpf:"task_ctxs"`
+	Aging       *ebpf.MapSpec `ebpf:"aging"`
+	AlpsOps     *ebpf.MapSpec `ebpf:"alps_ops"`
+	CgroupFn    *ebpf.MapSpec `ebpf:"cgroup_fn"`
+	ClassPolicy *ebpf.MapSpec `ebpf:"class_policy"`
+	CommFn      *ebpf.MapSpec `ebpf:"comm_fn"`
+	Counters    *ebpf.MapSpec `ebpf:"counters"`
+	CpuLevel    *ebpf.MapSpec `ebpf:"cpu_level"`
+	ExitDump    *ebpf.MapSpec `ebpf:"exit_dump"`
+	ExitInfo    *ebpf.MapSpec `ebpf:"exit_info"`
+	InvAreas    *ebpf.MapSpec `ebpf:"inv_areas"`
+	Policy      *ebpf.MapSpec `ebpf:"policy"`
+	Records     *ebpf.MapSpec `ebpf:"records"`
+	Tables      *ebpf.MapSpec `ebpf:"tables"`
+	TaskCtxs    *ebpf.MapSpec `ebpf:"task_ctxs"`
+	WarmCtxs    *ebpf.MapSpec `ebpf:"warm_ctxs"`
+	WarmScratch *ebpf.MapSpec `ebpf:"warm_scratch"`
 }
 
 // alpsVariableSpecs contains global variables before they are loaded into the kernel.
@@ -246,18 +262,22 @@ func (o *alpsObjects) Close() error {
 //
 // It can be passed to loadAlpsObjects or ebpf.CollectionSpec.LoadAndAssign.
 type alpsMaps struct {
-	Aging    *ebpf.Map `ebpf:"aging"`
-	AlpsOps  *ebpf.Map `ebpf:"alps_ops"`
-	CgroupFn *ebpf.Map `ebpf:"cgroup_fn"`
-	CommFn   *ebpf.Map `ebpf:"comm_fn"`
-	Counters *ebpf.Map `ebpf:"counters"`
-	CpuLevel *ebpf.Map `ebpf:"cpu_level"`
-	ExitDump *ebpf.Map `ebpf:"exit_dump"`
-	ExitInfo *ebpf.Map `ebpf:"exit_info"`
-	Policy   *ebpf.Map `ebpf:"policy"`
-	Records  *ebpf.Map `ebpf:"records"`
-	Tables   *ebpf.Map `ebpf:"tables"`
-	TaskCtxs *ebpf.Map `ebpf:"task_ctxs"`
+	Aging       *ebpf.Map `ebpf:"aging"`
+	AlpsOps     *ebpf.Map `ebpf:"alps_ops"`
+	CgroupFn    *ebpf.Map `ebpf:"cgroup_fn"`
+	ClassPolicy *ebpf.Map `ebpf:"class_policy"`
+	CommFn      *ebpf.Map `ebpf:"comm_fn"`
+	Counters    *ebpf.Map `ebpf:"counters"`
+	CpuLevel    *ebpf.Map `ebpf:"cpu_level"`
+	ExitDump    *ebpf.Map `ebpf:"exit_dump"`
+	ExitInfo    *ebpf.Map `ebpf:"exit_info"`
+	InvAreas    *ebpf.Map `ebpf:"inv_areas"`
+	Policy      *ebpf.Map `ebpf:"policy"`
+	Records     *ebpf.Map `ebpf:"records"`
+	Tables      *ebpf.Map `ebpf:"tables"`
+	TaskCtxs    *ebpf.Map `ebpf:"task_ctxs"`
+	WarmCtxs    *ebpf.Map `ebpf:"warm_ctxs"`
+	WarmScratch *ebpf.Map `ebpf:"warm_scratch"`
 }
 
 func (m *alpsMaps) Close() error {
@@ -265,15 +285,19 @@ func (m *alpsMaps) Close() error {
 		m.Aging,
 		m.AlpsOps,
 		m.CgroupFn,
+		m.ClassPolicy,
 		m.CommFn,
 		m.Counters,
 		m.CpuLevel,
 		m.ExitDump,
 		m.ExitInfo,
+		m.InvAreas,
 		m.Policy,
 		m.Records,
 		m.Tables,
 		m.TaskCtxs,
+		m.WarmCtxs,
+		m.WarmScratch,
 	)
 }
 

@@ -78,6 +78,13 @@ type Options struct {
 	// RecordBuffer is the capacity of the Records channel; 0 means 4096. A record that
 	// finds the channel full is dropped and counted (Dropped).
 	RecordBuffer int
+	// InvocationMap, if set, pins the registration map of warm worker threads (package
+	// invocation) at this path of a bpffs, so that function runtimes can register the
+	// threads whose invocation boundaries they mark. Its mode is 0600, or 0660 with group
+	// InvocationGroup when that is >= 0: the group whose processes may register threads.
+	// Empty: only this process can register threads (InvocationAreas).
+	InvocationMap   string
+	InvocationGroup int
 	// RecordLatency is how long a record may wait in the ring buffer: once the reader has
 	// drained the ring it sleeps this long before it waits for the next record, so records
 	// reach Records in one burst per period instead of one wake-up each (a daemon that learns
@@ -101,6 +108,16 @@ type Counters struct {
 	RecordsLost    uint64 // records lost in the kernel: ring buffer full
 	Classified     uint64 // classifications that found a function
 	RecordsDropped uint64 // records dropped in user space: Records channel full
+
+	// Warm invocations (package invocation): boundaries marked by worker threads.
+	Classed         uint64 // insertions ordered by a class entry (the class of a marked invocation)
+	MarkedStarts    uint64 // starts honoured (each ends in a record, or is in progress)
+	NestedStarts    uint64 // starts marked inside an invocation: ignored
+	UnmatchedEnds   uint64 // ends marked outside an invocation: ignored
+	MarksLost       uint64 // marks overwritten in an area before the scheduler read them
+	BadAreas        uint64 // areas not the thread's (magic, tid, size, unreadable) or registered again
+	UnknownMarks    uint64 // marks of threads of no function: ignored
+	NotCurrentStops uint64 // stops of a marking thread on another's behalf: its area read at the next
 }
 
 // counterFields maps the scheduler's counters (enum counter, generated) to Counters.
@@ -110,6 +127,9 @@ func counterFields(c *Counters) map[alpsCounter]*uint64 {
 		alpsCounterCNT_DEFAULT: &c.Default, alpsCounterCNT_STALE: &c.Stale, alpsCounterCNT_AGED: &c.Aged,
 		alpsCounterCNT_PREEMPT: &c.Preempted, alpsCounterCNT_KEPT: &c.Kept, alpsCounterCNT_DISPATCH: &c.Dispatches,
 		alpsCounterCNT_RECORD: &c.Records, alpsCounterCNT_RECORD_LOST: &c.RecordsLost, alpsCounterCNT_CLASSIFY: &c.Classified,
+		alpsCounterCNT_CLASSED: &c.Classed, alpsCounterCNT_INV_START: &c.MarkedStarts, alpsCounterCNT_INV_NESTED: &c.NestedStarts,
+		alpsCounterCNT_INV_UNMATCHED: &c.UnmatchedEnds, alpsCounterCNT_INV_LOST: &c.MarksLost, alpsCounterCNT_INV_BAD: &c.BadAreas,
+		alpsCounterCNT_INV_UNKNOWN: &c.UnknownMarks, alpsCounterCNT_INV_NOTCUR: &c.NotCurrentStops,
 	}
 }
 

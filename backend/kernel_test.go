@@ -27,7 +27,7 @@ import (
 // in a VM). Their workloads are this test binary started under process names the scheduler
 // classifies; "load" is a loader that attaches alps and waits to be killed.
 func TestMain(m *testing.M) {
-	kerneltest.Main(m, map[string]func([]string) int{"load": loadAndWait})
+	kerneltest.Main(m, map[string]func([]string) int{"load": loadAndWait, "warm": warmWorker})
 }
 
 // loadAndWait loads and attaches alps and waits for a signal or the scheduler's end.

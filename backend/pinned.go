@@ -26,11 +26,12 @@ const (
 	PinCommFn   = "comm_fn"   // process-name classifier
 	PinCgroupFn = "cgroup_fn" // cgroup classifier
 	PinExitInfo = "exit_info" // why it stopped
+	PinClasses  = "classes"   // the class entries of both tables
 )
 
 // LayoutVersion is the version of the pinned maps' layout this alps reads and writes
 // (LAYOUT_VERSION of bpf/alps.bpf.c).
-const LayoutVersion = 3
+const LayoutVersion = 4
 
 // Errors of OpenPinned, one line each and meant to be shown to the user as they are
 // (wrapped with the pin directory).
@@ -58,6 +59,8 @@ type Snapshot struct {
 	Now int64
 	// Policy is the live table's entries: function id -> entry (with its attained steps).
 	Policy map[uint32]policy.Entry
+	// Classes are the live table's class entries (functions learned per class hint).
+	Classes map[policy.ClassKey]policy.Entry
 	// Default, when HasDefault, is the live table's entry of every function without one
 	// (policy.Table.Default); without it such functions are unranked.
 	Default    policy.Entry
@@ -105,7 +108,7 @@ func OpenPinned(dir string) (*Pinned, error) {
 	}{
 		{PinState, ".data", &pm.state}, {PinConfig, ".rodata", &pm.config}, {PinTables, "tables", &pm.tables},
 		{PinPolicy, "policy", &pm.policy}, {PinCounters, "counters", &pm.counters}, {PinCommFn, "comm_fn", &pm.commFn},
-		{PinCgroupFn, "cgroup_fn", &pm.cgroupFn},
+		{PinCgroupFn, "cgroup_fn", &pm.cgroupFn}, {PinClasses, "class_policy", &pm.classes},
 	}
 	for _, w := range want {
 		p := filepath.Join(dir, w.name)
@@ -176,6 +179,8 @@ type mapSource interface {
 	readCounters() (Counters, error)
 	readComms() (map[string]uint32, error)
 	readCgroups() (map[uint64]uint32, error)
+	// readClasses returns the valid class entries of both halves, by kernel key (classKey).
+	readClasses() (map[uint64]alpsEntry, error)
 }
 
 // snapshotTries bounds how often snapshot reads the table again after a concurrent switch.
@@ -186,6 +191,7 @@ func snapshot(src mapSource, now func() uint64) (Snapshot, error) {
 		st     pinnedState
 		tables [2]tableHeader
 		rows   map[uint32]alpsEntry
+		cls    map[uint64]alpsEntry
 	)
 	for try := 0; ; try++ {
 		before, err := src.readState()
@@ -196,6 +202,9 @@ func snapshot(src mapSource, now func() uint64) (Snapshot, error) {
 			return Snapshot{}, err
 		}
 		if rows, err = src.readPolicy(); err != nil {
+			return Snapshot{}, err
+		}
+		if cls, err = src.readClasses(); err != nil {
 			return Snapshot{}, err
 		}
 		if st, err = src.readState(); err != nil {
@@ -219,6 +228,7 @@ func snapshot(src mapSource, now func() uint64) (Snapshot, error) {
 		Heartbeat:      int64(st.heartbeat),
 		Now:            int64(now()),
 		Policy:         map[uint32]policy.Entry{},
+		Classes:        map[policy.ClassKey]policy.Entry{},
 	}
 	base := s.Generation * policy.MaxFunctions
 	for key, r := range rows {
@@ -226,6 +236,11 @@ func snapshot(src mapSource, now func() uint64) (Snapshot, error) {
 			continue
 		}
 		s.Policy[key-base] = entryFrom(r)
+	}
+	for key, r := range cls {
+		if k, g := classKeyFrom(key); r.Valid != 0 && g == s.Generation {
+			s.Classes[k] = entryFrom(r)
+		}
 	}
 	var err error
 	if s.Counters, err = src.readCounters(); err != nil {
@@ -241,13 +256,13 @@ func snapshot(src mapSource, now func() uint64) (Snapshot, error) {
 }
 
 type pinnedMaps struct {
-	spec                                                      *ebpf.CollectionSpec
-	state, config, tables, policy, counters, commFn, cgroupFn *ebpf.Map
+	spec                                                               *ebpf.CollectionSpec
+	state, config, tables, policy, counters, commFn, cgroupFn, classes *ebpf.Map
 }
 
 func (m *pinnedMaps) close() error {
 	var first error
-	for _, mm := range []*ebpf.Map{m.state, m.config, m.tables, m.policy, m.counters, m.commFn, m.cgroupFn} {
+	for _, mm := range []*ebpf.Map{m.state, m.config, m.tables, m.policy, m.counters, m.commFn, m.cgroupFn, m.classes} {
 		if mm == nil {
 			continue
 		}
@@ -342,6 +357,22 @@ func (m *pinnedMaps) iteratePolicy() (map[uint32]alpsEntry, error) {
 	}
 	if err := it.Err(); err != nil {
 		return nil, fmt.Errorf("reading the pinned policy table: %w", err)
+	}
+	return out, nil
+}
+
+func (m *pinnedMaps) readClasses() (map[uint64]alpsEntry, error) {
+	out := map[uint64]alpsEntry{}
+	var (
+		key uint64
+		val alpsEntry
+	)
+	it := m.classes.Iterate()
+	for it.Next(&key, &val) {
+		out[key] = val
+	}
+	if err := it.Err(); err != nil {
+		return nil, fmt.Errorf("reading the pinned class entries: %w", err)
 	}
 	return out, nil
 }

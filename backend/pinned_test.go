@@ -3,9 +3,12 @@ package backend
 import (
 	"errors"
 	"fmt"
+	"github.com/alps-sched/alps/invocation"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -26,6 +29,7 @@ type fakeSource struct {
 	counter Counters
 	comms   map[string]uint32
 	cgroups map[uint64]uint32
+	classes map[uint64]alpsEntry
 	err     error
 }
 
@@ -37,11 +41,12 @@ func (f *fakeSource) readState() (pinnedState, error) {
 	f.calls++
 	return st, f.err
 }
-func (f *fakeSource) readTables() ([2]tableHeader, error)       { return f.tables, nil }
-func (f *fakeSource) readPolicy() (map[uint32]alpsEntry, error) { return f.rows, nil }
-func (f *fakeSource) readCounters() (Counters, error)           { return f.counter, nil }
-func (f *fakeSource) readComms() (map[string]uint32, error)     { return f.comms, nil }
-func (f *fakeSource) readCgroups() (map[uint64]uint32, error)   { return f.cgroups, nil }
+func (f *fakeSource) readTables() ([2]tableHeader, error)        { return f.tables, nil }
+func (f *fakeSource) readPolicy() (map[uint32]alpsEntry, error)  { return f.rows, nil }
+func (f *fakeSource) readCounters() (Counters, error)            { return f.counter, nil }
+func (f *fakeSource) readComms() (map[string]uint32, error)      { return f.comms, nil }
+func (f *fakeSource) readCgroups() (map[uint64]uint32, error)    { return f.cgroups, nil }
+func (f *fakeSource) readClasses() (map[uint64]alpsEntry, error) { return f.classes, nil }
 
 // row is a kernel policy row without steps.
 func row(rank uint32, slice uint64, valid uint8) alpsEntry {
@@ -63,19 +68,26 @@ func TestSnapshotLiveHalf(t *testing.T) {
 	pooled := policy.Entry{Rank: 2, NSteps: 2, StepAt: [8]int64{0, 40e6}, StepRank: [8]uint32{2, 7}}
 	tables := [2]tableHeader{{knobs: policy.Knobs{WakeLag: 20e6, DefaultSlice: 20e6, MaxWait: 500e6}},
 		{knobs: policy.Knobs{WakeLag: 10e6, DefaultSlice: 5e6, Preempt: true}, dflt: pooled, hasDefault: true}}
+	classes := map[uint64]alpsEntry{
+		classKey(0, policy.ClassKey{Function: 3, Class: 2}): row(1, 0, 1),
+		classKey(1, policy.ClassKey{Function: 3, Class: 2}): row(6, 0, 1),
+		classKey(1, policy.ClassKey{Function: 7, Class: 9}): row(8, 0, 0), // invalid
+	}
 	tests := []struct {
-		name string
-		gen  uint32
-		want map[uint32]policy.Entry
+		name    string
+		gen     uint32
+		want    map[uint32]policy.Entry
+		classes map[policy.ClassKey]policy.Entry
 	}{
-		{"half 0", 0, map[uint32]policy.Entry{3: {Rank: 9, Slice: 1e6}}},
+		{"half 0", 0, map[uint32]policy.Entry{3: {Rank: 9, Slice: 1e6}}, map[policy.ClassKey]policy.Entry{{Function: 3, Class: 2}: {Rank: 1}}},
 		{"half 1", 1, map[uint32]policy.Entry{3: {Rank: 0, Slice: 4e6}, 7: {Rank: 2},
-			mf - 1: {Rank: 5, Slice: 3e6, NSteps: 2, StepAt: [8]int64{0, 9e6}, StepRank: [8]uint32{5, 8}}}},
+			mf - 1: {Rank: 5, Slice: 3e6, NSteps: 2, StepAt: [8]int64{0, 9e6}, StepRank: [8]uint32{5, 8}}},
+			map[policy.ClassKey]policy.Entry{{Function: 3, Class: 2}: {Rank: 6}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			src := &fakeSource{state: pinnedState{layout: LayoutVersion, gen: tt.gen, heartbeat: 1_000 * ms, stale: 3000 * ms},
-				tables: tables, rows: rows, counter: Counters{Enqueues: 42},
+				tables: tables, rows: rows, classes: classes, counter: Counters{Enqueues: 42},
 				comms: map[string]uint32{"resize": 3}, cgroups: map[uint64]uint32{77: 7}}
 			s, err := snapshot(src, func() uint64 { return 1_250 * ms })
 			if err != nil {
@@ -97,6 +109,9 @@ func TestSnapshotLiveHalf(t *testing.T) {
 			}
 			if s.HeartbeatAge() != 250*time.Millisecond || s.HeartbeatStale != 3*time.Second || s.Stale() {
 				t.Errorf("HeartbeatAge() = %v, bound %v, Stale() = %v; want 250ms, 3s, false", s.HeartbeatAge(), s.HeartbeatStale, s.Stale())
+			}
+			if !reflect.DeepEqual(s.Classes, tt.classes) {
+				t.Errorf("Classes = %+v, want %+v", s.Classes, tt.classes)
 			}
 			if s.Counters.Enqueues != 42 || s.Comms["resize"] != 3 || s.Cgroups[77] != 7 {
 				t.Errorf("counters/classifiers not carried: %+v %v %v", s.Counters, s.Comms, s.Cgroups)
@@ -195,6 +210,8 @@ type testObjects struct {
 	CommFn   *ebpf.Map `ebpf:"comm_fn"`
 	CgroupFn *ebpf.Map `ebpf:"cgroup_fn"`
 	ExitInfo *ebpf.Map `ebpf:"exit_info"`
+	Classes  *ebpf.Map `ebpf:"class_policy"`
+	InvAreas *ebpf.Map `ebpf:"inv_areas"`
 	Data     *ebpf.Map `ebpf:".data"`
 	Rodata   *ebpf.Map `ebpf:".rodata"`
 	alpsVariables
@@ -216,13 +233,14 @@ func mapsOnly(t *testing.T) *Scheduler {
 		t.Skipf("cannot create the alps maps here: %v", err)
 	}
 	t.Cleanup(func() {
-		for _, m := range []*ebpf.Map{o.Policy, o.Tables, o.Counters, o.CommFn, o.CgroupFn, o.ExitInfo, o.Data, o.Rodata} {
+		for _, m := range []*ebpf.Map{o.Policy, o.Tables, o.Counters, o.CommFn, o.CgroupFn, o.ExitInfo, o.Classes, o.InvAreas, o.Data, o.Rodata} {
 			m.Close()
 		}
 	})
 	s := &Scheduler{done: make(chan struct{})}
 	s.objs.Policy, s.objs.Tables, s.objs.Counters, s.objs.CommFn = o.Policy, o.Tables, o.Counters, o.CommFn
 	s.objs.CgroupFn, s.objs.ExitInfo, s.objs.Data, s.objs.Rodata = o.CgroupFn, o.ExitInfo, o.Data, o.Rodata
+	s.objs.ClassPolicy, s.objs.InvAreas = o.Classes, o.InvAreas
 	s.objs.alpsVariables = o.alpsVariables
 	return s
 }
@@ -244,11 +262,16 @@ func TestPinnedRoundTrip(t *testing.T) {
 	third := map[uint32]policy.Entry{4: {Rank: 0, Slice: 2e6}}
 	pooled := policy.Entry{Rank: 1, Slice: 3e6, NSteps: 2, StepAt: [policy.MaxSteps]int64{0, 40e6},
 		StepRank: [policy.MaxSteps]uint32{1, 6}}
+	classes := []map[policy.ClassKey]policy.Entry{
+		{{Function: 1, Class: 2}: {Rank: 0}, {Function: 1, Class: 5}: {Rank: 6, Slice: 2e6}},
+		{{Function: 9, Class: 1}: steps},
+		nil, // installed over the first's half: its classes are gone
+	}
 	for i, table := range []map[uint32]policy.Entry{first, second, third} {
 		k.MaxWait = int64(i+1) * 100e6
 		k.Preempt = i%2 == 1
 		hasDefault := i == 1 // the second table pools; the third, installed over the first's half, does not
-		if err := s.SetPolicy(&policy.Table{Knobs: k, Entries: table, Default: pooled, HasDefault: hasDefault}); err != nil {
+		if err := s.SetPolicy(&policy.Table{Knobs: k, Entries: table, Default: pooled, HasDefault: hasDefault, Classes: classes[i]}); err != nil {
 			t.Fatal(err)
 		}
 		if err := s.Heartbeat(); err != nil {
@@ -270,6 +293,9 @@ func TestPinnedRoundTrip(t *testing.T) {
 			if snap.Policy[fn] != e {
 				t.Errorf("policy[%d] = %+v, want %+v", fn, snap.Policy[fn], e)
 			}
+		}
+		if len(snap.Classes) != len(classes[i]) || (len(classes[i]) > 0 && !reflect.DeepEqual(snap.Classes, classes[i])) {
+			t.Errorf("class entries %+v, want %+v", snap.Classes, classes[i])
 		}
 		if snap.HasDefault != hasDefault || (hasDefault && snap.Default != pooled) {
 			t.Errorf("default entry %+v (present %v), want %+v (present %v)", snap.Default, snap.HasDefault, pooled, hasDefault)
@@ -353,5 +379,48 @@ func TestPinnedRoundTrip(t *testing.T) {
 	if _, err := OpenPinned(other); err == nil || !strings.Contains(err.Error(), filepath.Join(other, PinTables)) ||
 		!strings.Contains(err.Error(), "not this alps version's") {
 		t.Errorf("OpenPinned over foreign maps: %v; want it to name %s as not alps's", err, PinTables)
+	}
+}
+
+// TestInvocationMapPin: the registration map is pinned 0600, or 0660 with the group given, and
+// a thread registered through the pin is in the scheduler's map.
+func TestInvocationMapPin(t *testing.T) {
+	dir := bpffs(t)
+	s := mapsOnly(t)
+	for _, gid := range []int{-1, 4242} {
+		p := filepath.Join(dir, fmt.Sprintf("inv-%d", gid))
+		if err := s.pinInvocationMap(p, gid); err != nil {
+			t.Fatal(err)
+		}
+		st, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := os.FileMode(0o600)
+		if gid >= 0 {
+			want = 0o660
+		}
+		if st.Mode().Perm() != want || (gid >= 0 && int(st.Sys().(*syscall.Stat_t).Gid) != gid) {
+			t.Errorf("group %d: pin mode %v gid %d, want %v", gid, st.Mode().Perm(), st.Sys().(*syscall.Stat_t).Gid, want)
+		}
+	}
+	reg, err := invocation.Open(filepath.Join(dir, "inv-4242"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reg.Close()
+	th, err := reg.Register()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer th.Close()
+	pidfd, err := unix.PidfdOpen(unix.Gettid(), unix.PIDFD_THREAD)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(pidfd)
+	var addr uint64
+	if err := s.InvocationAreas().Lookup(uint32(pidfd), &addr); err != nil || addr == 0 {
+		t.Errorf("the registered thread's entry: %#x, %v", addr, err)
 	}
 }

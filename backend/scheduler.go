@@ -52,9 +52,11 @@ type Scheduler struct {
 	tracing []link.Link // the exec/exit/free tracepoint programs
 
 	mu      sync.Mutex
-	knobs   policy.Knobs // of the live table
-	liveFns []uint32     // function ids of the live half of the policy array
-	idleFns []uint32     // function ids still valid in the idle half
+	knobs   policy.Knobs      // of the live table
+	liveFns []uint32          // function ids of the live half of the policy array
+	idleFns []uint32          // function ids still valid in the idle half
+	liveCls []policy.ClassKey // class entries of the live half
+	idleCls []policy.ClassKey // and of the idle half
 	link    link.Link
 	exit    *policy.ExitInfo
 	closed  bool
@@ -127,6 +129,12 @@ func Load(opts Options) (*Scheduler, error) {
 	}
 	if opts.PinPath != "" {
 		if err := s.pin(opts.PinPath); err != nil {
+			s.Close()
+			return nil, err
+		}
+	}
+	if opts.InvocationMap != "" {
+		if err := s.pinInvocationMap(opts.InvocationMap, opts.InvocationGroup); err != nil {
 			s.Close()
 			return nil, err
 		}
@@ -314,8 +322,16 @@ func (s *Scheduler) install(t *policy.Table) error {
 			return fmt.Errorf("writing the policy table: %w", err)
 		}
 	}
+	if err := s.installClasses(next, t.Classes); err != nil {
+		return err
+	}
 	if err := s.setVar(s.objs.Gen, next); err != nil {
 		return err
+	}
+	s.idleCls = s.liveCls
+	s.liveCls = make([]policy.ClassKey, 0, len(t.Classes))
+	for k := range t.Classes {
+		s.liveCls = append(s.liveCls, k)
 	}
 	s.knobs = t.Knobs
 	s.idleFns = s.liveFns
@@ -375,6 +391,72 @@ func entryFrom(r alpsEntry) policy.Entry {
 		e.StepAt[i], e.StepRank[i] = int64(r.Steps.StepAt[i]), r.Steps.StepRank[i]
 	}
 	return e
+}
+
+// classKey is the class_policy key of k in half g (CLASS_KEY in alps.bpf.c).
+func classKey(g uint32, k policy.ClassKey) uint64 {
+	return uint64(g&1)<<48 | uint64(k.Function)<<32 | uint64(k.Class)
+}
+
+// classKeyFrom is the class and half of a class_policy key.
+func classKeyFrom(key uint64) (k policy.ClassKey, g uint32) {
+	return policy.ClassKey{Function: uint32(key>>32) & 0xffff, Class: uint32(key)}, uint32(key>>48) & 1
+}
+
+// installClasses writes the class entries of the idle half g: deletes those the table
+// before last left and classes does not set, then writes classes.
+func (s *Scheduler) installClasses(g uint32, classes map[policy.ClassKey]policy.Entry) error {
+	for _, k := range s.idleCls {
+		if _, ok := classes[k]; !ok {
+			if err := s.objs.ClassPolicy.Delete(classKey(g, k)); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
+				return fmt.Errorf("clearing the class entries: %w", err)
+			}
+		}
+	}
+	if len(classes) > maxClassEntries {
+		return fmt.Errorf("policy table: %d class entries, more than the scheduler's %d", len(classes), maxClassEntries)
+	}
+	if len(classes) == 0 {
+		return nil
+	}
+	keys := make([]uint64, 0, len(classes))
+	vals := make([]alpsEntry, 0, len(classes))
+	for k, e := range classes {
+		keys = append(keys, classKey(g, k))
+		vals = append(vals, entryOf(e))
+	}
+	if _, err := s.objs.ClassPolicy.BatchUpdate(keys, vals, nil); err != nil {
+		return fmt.Errorf("writing the class entries: %w", err)
+	}
+	return nil
+}
+
+// maxClassEntries is the most class entries one table may have (half the kernel's map).
+const maxClassEntries = 16384
+
+// InvocationAreas is the registration map of warm worker threads (package invocation's
+// NewRegistry takes it), for a runtime in this process.
+func (s *Scheduler) InvocationAreas() *ebpf.Map { return s.objs.InvAreas }
+
+// pinInvocationMap pins the registration map at path, mode 0600, or 0660 with group gid when
+// gid >= 0.
+func (s *Scheduler) pinInvocationMap(path string, gid int) error {
+	os.Remove(path) // a stale pin of a previous run
+	if err := s.objs.InvAreas.Pin(path); err != nil {
+		return fmt.Errorf("pinning the invocation map %s: %w", path, err)
+	}
+	s.pinned = append(s.pinned, path)
+	mode := os.FileMode(0o600)
+	if gid >= 0 {
+		if err := os.Chown(path, -1, gid); err != nil {
+			return fmt.Errorf("pinning the invocation map %s: %w", path, err)
+		}
+		mode = 0o660
+	}
+	if err := os.Chmod(path, mode); err != nil {
+		return fmt.Errorf("pinning the invocation map %s: %w", path, err)
+	}
+	return nil
 }
 
 // clearIdle invalidates the rows of the idle half (at base) that the table before last
@@ -598,7 +680,7 @@ func (s *Scheduler) readRecords() {
 
 // recordOf is the policy record of the kernel's record r.
 func recordOf(r alpsRecord) policy.Record {
-	return policy.Record{Function: r.Fn, PID: r.Pid, Start: int64(r.Start), End: int64(r.End), CPU: int64(r.Cpu),
+	return policy.Record{Function: r.Fn, PID: r.Pid, Class: r.Class, Start: int64(r.Start), End: int64(r.End), CPU: int64(r.Cpu),
 		RunDelay: int64(r.RunDelay), Nvcsw: r.Nvcsw, Nivcsw: r.Nivcsw}
 }
 
@@ -647,7 +729,8 @@ func (s *Scheduler) pin(dir string) error {
 		return fmt.Errorf("pin directory %s: %w", dir, err)
 	}
 	maps := map[string]*ebpf.Map{PinPolicy: s.objs.Policy, PinTables: s.objs.Tables, PinState: s.objs.Data, PinConfig: s.objs.Rodata,
-		PinCgroupFn: s.objs.CgroupFn, PinCommFn: s.objs.CommFn, PinCounters: s.objs.Counters, PinExitInfo: s.objs.ExitInfo}
+		PinCgroupFn: s.objs.CgroupFn, PinCommFn: s.objs.CommFn, PinCounters: s.objs.Counters, PinExitInfo: s.objs.ExitInfo,
+		PinClasses: s.objs.ClassPolicy}
 	for name, m := range maps {
 		p := filepath.Join(dir, name)
 		os.Remove(p) // a stale pin of a previous run

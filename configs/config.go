@@ -131,7 +131,8 @@ func (l *Loader) ReadYAML(name string, data []byte) error {
 		return err
 	}
 	if err := l.v.MergeConfig(bytes.NewReader(data)); err != nil {
-		return fmt.Errorf("config %s: %w", name, err)
+		// viper's messages can span lines; the contract is one line naming the file.
+		return fmt.Errorf("config %s: %s", name, strings.Join(strings.Fields(err.Error()), " "))
 	}
 	l.file = name
 	return nil
@@ -247,12 +248,17 @@ func (l *Loader) checkKeys(path string, root *yaml.Node) error {
 }
 
 func (l *Loader) walk(path, prefix string, n *yaml.Node) error {
+	seen := make(map[string]int) // keys are case-insensitive, as viper reads them
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, val := n.Content[i], n.Content[i+1]
 		key := strings.ToLower(k.Value)
 		if prefix != "" {
 			key = prefix + "." + key
 		}
+		if first, dup := seen[key]; dup {
+			return fmt.Errorf("config %s:%d: %s is already given at line %d", path, k.Line, key, first)
+		}
+		seen[key] = k.Line
 		if l.known[key] {
 			if val.Kind == yaml.MappingNode {
 				return fmt.Errorf("config %s:%d: %s takes a value, not a mapping", path, val.Line, key)

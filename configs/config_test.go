@@ -58,6 +58,8 @@ func TestBadInput(t *testing.T) {
 	}{
 		{"unknown key", "learner:\n  window_sise: 5\n", `c.yaml:2: unknown key "learner.window_sise"`},
 		{"unknown section", "lerner:\n  window_size: 5\n", `c.yaml:1: unknown key "lerner"`},
+		{"duplicate section", "learner:\n  alpha: 0.5\nlearner:\n", `c.yaml:3: learner is already given at line 1`},
+		{"duplicate key, other case", "learner:\n  alpha: 0.5\n  Alpha: 0.6\n", `c.yaml:3: learner.alpha is already given at line 2`},
 		{"negative window", "learner:\n  window_size: -1\n", "learner.window_size: must be in [1, 1000000], got -1"},
 		{"zero interval", "learner:\n  update_interval_ms: 0\n", "learner.update_interval_ms: must be at least 1, got 0"},
 		{"negative alpha", "learner:\n  alpha: -0.5\n", "learner.alpha: must be in [0, 100], got -0.5"},
@@ -68,6 +70,8 @@ func TestBadInput(t *testing.T) {
 		{"scalar top level", "42\n", "top level must be a mapping"},
 		{"value given a mapping", "log:\n  level:\n    x: 1\n", "log.level takes a value"},
 		{"bad level", "log:\n  level: loud\n", "log.level"},
+		{"relative invocation map", "frontend:\n  invocation_map: alps-inv\n", `frontend.invocation_map: "alps-inv" is not an absolute path`},
+		{"invocation group alone", "frontend:\n  invocation_group: faas\n", `frontend.invocation_group: "faas" given without frontend.invocation_map`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -16,6 +16,8 @@ func FuzzReadYAML(f *testing.F) {
 	f.Add([]byte("learner:\n  window_size: 2.7\n---\nlog:\n  level: debug\n"))
 	f.Add([]byte("frontend:\n  metrics_addr: 0.0.0.0:9464\n  cgroup_patterns: [\"^fn-(.*)$\"]\n"))
 	f.Add([]byte("sim:\n  cfs_context_switch_us: 1e400\n"))
+	f.Add([]byte("learner:\nlearner:\n"))
+	f.Add([]byte("learner:\n  alpha: 0.5\n  Alpha: 0.6\n"))
 	f.Add(DefaultYAML())
 	f.Fuzz(func(t *testing.T, data []byte) {
 		l, err := NewLoader()

@@ -3,6 +3,7 @@ package configs
 import (
 	"fmt"
 	"net"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -72,6 +73,8 @@ type Frontend struct {
 	RecordBuffer        int      `mapstructure:"record_buffer"`
 	PinPath             string   `mapstructure:"pin_path"`
 	Learning            bool     `mapstructure:"learning"`
+	InvocationMap       string   `mapstructure:"invocation_map"`
+	InvocationGroup     string   `mapstructure:"invocation_group"`
 }
 
 // Validate names the first bad key.
@@ -106,6 +109,10 @@ func (f Frontend) Validate() error {
 		return fmt.Errorf("frontend.record_buffer: must be in [1, %d], got %d", maxRecordBuffer, f.RecordBuffer)
 	case f.CgroupRoot == "":
 		return fmt.Errorf("frontend.cgroup_root: must not be empty")
+	case f.InvocationMap != "" && !filepath.IsAbs(f.InvocationMap):
+		return fmt.Errorf("frontend.invocation_map: %q is not an absolute path", f.InvocationMap)
+	case f.InvocationGroup != "" && f.InvocationMap == "":
+		return fmt.Errorf("frontend.invocation_group: %q given without frontend.invocation_map", f.InvocationGroup)
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package frontend
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -62,8 +63,9 @@ type Daemon struct {
 	started  time.Time
 	cpu0     time.Duration
 	updates  uint64
-	skipped  uint64        // updates skipped because the window had not changed
-	first    time.Duration // the first update's latency (also in lat)
+	skipped  uint64          // updates skipped because the window had not changed
+	first    time.Duration   // the first update's latency (also in lat)
+	perClass map[uint32]bool // the functions learned per class hint at the last update
 }
 
 // eviction is an id the registry gave to another function after the first at records of
@@ -316,6 +318,7 @@ func (d *Daemon) step() (beat bool) {
 		d.log.Warn().Err(err).Msg("heartbeat")
 	}
 	d.table = t
+	d.logClassKeys()
 	d.updates++
 	if d.updates == 1 {
 		d.first = el
@@ -334,6 +337,43 @@ func (d *Daemon) step() (beat bool) {
 			Dur("took", el).Str("top", d.Top(t, 5)).Msg("policy pushed")
 	}
 	return err == nil
+}
+
+// classFitter is implemented by learners that key functions by class hint (model.Learner).
+type classFitter interface {
+	ClassFits() []model.ClassFit
+}
+
+// logClassKeys says when a function starts or stops being learned per class hint, with the
+// prediction errors that decided it.
+func (d *Daemon) logClassKeys() {
+	cf, ok := d.learner.(classFitter)
+	if !ok {
+		return
+	}
+	fits := cf.ClassFits()
+	now := map[uint32]bool{}
+	for _, f := range fits {
+		if f.Keyed {
+			now[f.Function] = true
+		}
+		if f.Keyed != d.perClass[f.Function] {
+			msg := "function learned per class hint"
+			if !f.Keyed {
+				msg = "function learned as a whole again"
+			}
+			d.log.Info().Str("function", d.reg.Name(f.Function)).Int("classes", f.Classes).Float64("class_error", f.ClassErr).
+				Float64("function_error", f.FnErr).Int("tested", f.Tested).Msg(msg)
+		}
+	}
+	for fn := range d.perClass {
+		if !now[fn] {
+			if _, still := slices.BinarySearchFunc(fits, fn, func(f model.ClassFit, t uint32) int { return cmp.Compare(f.Function, t) }); !still {
+				d.log.Info().Str("function", d.reg.Name(fn)).Msg("function learned as a whole again (no hints in the window)")
+			}
+		}
+	}
+	d.perClass = now
 }
 
 // forget makes the learner drop function id's records (its id was reused).

@@ -7,10 +7,13 @@
  *
  * The scheduler observes a thread's area when the thread stops running, while it is the
  * current task (so the area was read from the thread's own memory), with the run that just
- * ended: [run_start, now], CLOCK_MONOTONIC ns. Everything in the area is untrusted: an area
- * that is not the thread's is ignored, event times are clamped into the part of the run not
- * yet accounted for, a start inside an invocation and an end outside one are counted and
- * ignored. The CPU an invocation used is the time it ran between its start and its end.
+ * ended: [run_start, now], CLOCK_MONOTONIC ns, and the CPU time the task clock charged for
+ * it (run_cpu). Everything in the area is untrusted: an area that is not the thread's is
+ * ignored, event times are clamped into the part of the run not yet accounted for, a start
+ * inside an invocation and an end outside one are counted and ignored. The CPU an invocation
+ * used is the part of its runs between its start and its end, each part charged at its run's
+ * rate of CPU per ns (run_cpu over the run's length), so a run wholly inside an invocation
+ * counts what the task clock (sum_exec_runtime) counts.
  */
 #ifndef ALPS_INV_BOUNDARY_H
 #define ALPS_INV_BOUNDARY_H
@@ -51,6 +54,27 @@ struct alps_inv_obs {
 	unsigned long long last; /* when the last boundary honoured was */
 };
 
+#define ALPS_INV_RUN_MAX (1ULL << 40)	/* longest run length and CPU scaled exactly, ns (18 min) */
+#define ALPS_INV_RATE_ONE (1ULL << 20)	/* the rate of CPU per ns 1, in fixed point */
+
+/* The rate of CPU per ns of a run of length wall that was charged cpu, in fixed point. */
+static inline unsigned long long alps_inv_rate(unsigned long long wall, unsigned long long cpu)
+{
+	if (wall > ALPS_INV_RUN_MAX)
+		wall = ALPS_INV_RUN_MAX;
+	if (cpu > wall)
+		cpu = wall; /* a task is charged no more than it ran */
+	return wall ? (cpu << 20) / wall : ALPS_INV_RATE_ONE;
+}
+
+/* The CPU of a part of length d of a run at rate. */
+static inline unsigned long long alps_inv_part(unsigned long long d, unsigned long long rate)
+{
+	if (d > ALPS_INV_RUN_MAX)
+		d = ALPS_INV_RUN_MAX;
+	return (d * rate) >> 20;
+}
+
 /* t clamped to [lo, hi]. */
 static inline unsigned long long alps_inv_clamp(unsigned long long t, unsigned long long lo, unsigned long long hi)
 {
@@ -58,16 +82,17 @@ static inline unsigned long long alps_inv_clamp(unsigned long long t, unsigned l
 }
 
 /*
- * Observes area a of thread tid at the end of its run [run_start, now]: consumes the events
+ * Observes area a of thread tid at the end of its run [run_start, now] of run_cpu: consumes the events
  * written since s->seen, updates s and fills o (zeroed first). With a not the thread's (magic,
  * tid or size wrong) no event is read, and the run still counts towards an invocation in
  * progress. An area whose seq went back was registered again: the invocation in progress is
  * dropped and its events are read from the first.
  */
 static inline void alps_inv_observe(struct alps_inv_state *s, const struct alps_inv_area *a, unsigned int tid,
-				    unsigned long long run_start, unsigned long long now, struct alps_inv_obs *o)
+				    unsigned long long run_start, unsigned long long now, unsigned long long run_cpu,
+				    struct alps_inv_obs *o)
 {
-	unsigned long long n = 0, first = 0, cursor, t;
+	unsigned long long n = 0, first = 0, cursor, t, rate;
 	const struct alps_inv_event *e;
 	struct alps_inv_done *d;
 	unsigned int i;
@@ -75,6 +100,7 @@ static inline void alps_inv_observe(struct alps_inv_state *s, const struct alps_
 	__builtin_memset(o, 0, sizeof(*o));
 	if (run_start > now)
 		run_start = now;
+	rate = alps_inv_rate(now - run_start, run_cpu);
 	cursor = run_start; /* the run is accounted for up to here */
 	if (a->magic != ALPS_INV_MAGIC || a->tid != tid || a->nevents != ALPS_INV_EVENTS) {
 		o->bad = 1;
@@ -97,6 +123,11 @@ static inline void alps_inv_observe(struct alps_inv_state *s, const struct alps_
 		s->seen = a->seq;
 	}
 	for (i = 0; i < ALPS_INV_EVENTS; i++) {
+		/*
+		 * The counts stay in o, not in registers: the BPF verifier would see each count
+		 * as a different constant on each path and could merge none of them.
+		 */
+		__asm__ volatile("" ::: "memory");
 		if (i >= n)
 			break;
 		e = &a->ev[(first + i) & (ALPS_INV_EVENTS - 1)];
@@ -121,7 +152,7 @@ static inline void alps_inv_observe(struct alps_inv_state *s, const struct alps_
 				d = &o->done[o->ndone & (ALPS_INV_DONE - 1)];
 				d->start = s->start;
 				d->end = t;
-				d->cpu = s->cpu + (t - cursor);
+				d->cpu = s->cpu + alps_inv_part(t - cursor, rate);
 				d->class = s->class;
 				d->carried = !o->fresh;
 				o->ndone++;
@@ -140,7 +171,7 @@ static inline void alps_inv_observe(struct alps_inv_state *s, const struct alps_
 		o->last = t;
 	}
 	if (s->inside)
-		s->cpu += now - cursor;
+		s->cpu += alps_inv_part(now - cursor, rate);
 }
 
 #endif /* ALPS_INV_BOUNDARY_H */

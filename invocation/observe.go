@@ -36,16 +36,19 @@ type Obs struct {
 }
 
 // Observe reads area a of thread tid at the end of its run [runStart, now] (CLOCK_MONOTONIC
-// ns, the area read while the thread was current): it consumes the events written since
-// s.Seen and updates s. Everything in the area is untrusted: an area that is not the thread's
+// ns, the area read while the thread was current), for which the task clock charged runCPU:
+// it consumes the events written since s.Seen and updates s. Everything in the area is untrusted: an area that is not the thread's
 // (magic, tid or size) is not read, and the run still counts towards an invocation in
 // progress; one whose Seq went back was registered again, so the invocation in progress is
 // dropped and its events are read from the first; event times are clamped into the part of
 // the run not yet accounted for; a start inside an invocation and an end outside one are
-// counted and ignored. An invocation's CPU is the time it ran between its start and its end.
-func Observe(s *State, a *Area, tid uint32, runStart, now uint64) Obs {
+// counted and ignored. An invocation's CPU is the part of its runs between its start and its
+// end, each part charged at its run's rate of CPU per ns (runCPU over the run's length), so
+// that a run wholly inside an invocation counts what the task clock counts.
+func Observe(s *State, a *Area, tid uint32, runStart, now, runCPU uint64) Obs {
 	var o Obs
 	runStart = min(runStart, now)
+	r := rate(now-runStart, runCPU)
 	cursor := runStart
 	var n, first uint64
 	if a.Magic != Magic || a.TID != tid || a.NEvents != Events {
@@ -79,7 +82,7 @@ func Observe(s *State, a *Area, tid uint32, runStart, now uint64) Obs {
 				o.Unmatched++
 				continue
 			}
-			o.Done = append(o.Done, Done{Start: s.Start, End: t, CPU: s.CPU + (t - cursor), Class: s.Class, Carried: !o.Fresh})
+			o.Done = append(o.Done, Done{Start: s.Start, End: t, CPU: s.CPU + part(t-cursor, r), Class: s.Class, Carried: !o.Fresh})
 			s.Inside, s.Start, s.CPU, s.Class, o.Fresh = false, 0, 0, 0, false
 		default:
 			o.Bad++
@@ -89,7 +92,27 @@ func Observe(s *State, a *Area, tid uint32, runStart, now uint64) Obs {
 		o.Marked, o.Last = true, t
 	}
 	if s.Inside {
-		s.CPU += now - cursor
+		s.CPU += part(now-cursor, r)
 	}
 	return o
 }
+
+// runMax is the longest run length and CPU scaled exactly (18 minutes); rateOne is the
+// rate 1 in fixed point.
+const (
+	runMax  = 1 << 40
+	rateOne = 1 << 20
+)
+
+// rate is the CPU per ns of a run of length wall charged cpu, in fixed point.
+func rate(wall, cpu uint64) uint64 {
+	wall = min(wall, runMax)
+	cpu = min(cpu, wall) // a task is charged no more than it ran
+	if wall == 0 {
+		return rateOne
+	}
+	return cpu << 20 / wall
+}
+
+// part is the CPU of a part of length d of a run at rate r.
+func part(d, r uint64) uint64 { return min(d, runMax) * r >> 20 }

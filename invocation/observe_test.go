@@ -21,10 +21,12 @@ type mark struct {
 func st(t uint64, class uint32) mark { return mark{KindStart, t, class} }
 func en(t uint64) mark               { return mark{KindEnd, t, 0} }
 
-// run is one observation: the thread ran [from, to] and marked ms meanwhile.
+// run is one observation: the thread ran [from, to] and marked ms meanwhile, charged cpu
+// (0: to - from).
 type run struct {
 	from, to uint64
 	ms       []mark
+	cpu      uint64
 }
 
 const testTID = 4242
@@ -40,7 +42,11 @@ func replay(runs []run) ([]Obs, State) {
 			a.Ev[a.Seq%Events] = Event{Time: m.time, Kind: m.kind, Class: m.class}
 			a.Seq++
 		}
-		out = append(out, Observe(&s, a, testTID, r.from, r.to))
+		cpu := r.to - r.from
+		if r.cpu != 0 {
+			cpu = r.cpu
+		}
+		out = append(out, Observe(&s, a, testTID, r.from, r.to, cpu))
 	}
 	return out, s
 }
@@ -59,34 +65,39 @@ func TestObserve(t *testing.T) {
 		want []Obs // Done nil for none
 		end  State
 	}{
-		{"no marks", []run{{0, 50, nil}}, []Obs{{}}, State{}},
-		{"one invocation in one run", []run{{0, 50, []mark{st(10, 3), en(30)}}},
+		{"no marks", []run{{0, 50, nil, 0}}, []Obs{{}}, State{}},
+		{"one invocation in one run", []run{{0, 50, []mark{st(10, 3), en(30)}, 0}},
 			[]Obs{{Done: []Done{{10, 30, 20, 3, false}}, Started: 1, Marked: true, Last: 30}}, State{Seen: 2}},
-		{"across three runs", []run{{0, 50, []mark{st(20, 1)}}, {100, 150, nil}, {200, 260, []mark{en(230)}}},
+		{"across three runs", []run{{0, 50, []mark{st(20, 1)}, 0}, {100, 150, nil, 0}, {200, 260, []mark{en(230)}, 0}},
 			[]Obs{{Started: 1, Marked: true, Fresh: true, Last: 20}, {}, {Done: []Done{{20, 230, 30 + 50 + 30, 1, true}}, Marked: true, Last: 230}},
 			State{Seen: 2}},
-		{"back to back in one run", []run{{0, 100, []mark{st(10, 1), en(20), st(20, 2), en(50), st(60, 0)}}},
+		{"back to back in one run", []run{{0, 100, []mark{st(10, 1), en(20), st(20, 2), en(50), st(60, 0)}, 0}},
 			[]Obs{{Done: []Done{{10, 20, 10, 1, false}, {20, 50, 30, 2, false}}, Started: 3, Marked: true, Fresh: true, Last: 60}},
 			State{Seen: 5, Start: 60, CPU: 40, Inside: true}},
-		{"start inside an invocation is ignored", []run{{0, 100, []mark{st(10, 1), st(40, 2), en(70)}}},
+		{"start inside an invocation is ignored", []run{{0, 100, []mark{st(10, 1), st(40, 2), en(70)}, 0}},
 			[]Obs{{Done: []Done{{10, 70, 60, 1, false}}, Started: 1, Nested: 1, Marked: true, Last: 70}}, State{Seen: 3}},
-		{"end without a start is ignored", []run{{0, 100, []mark{en(10), en(20)}}},
+		{"end without a start is ignored", []run{{0, 100, []mark{en(10), en(20)}, 0}},
 			[]Obs{{Unmatched: 2}}, State{Seen: 2}},
-		{"starts that never end: attained keeps growing", []run{{0, 10, many(5, func(i int) mark { return st(uint64(2*i), 0) })}, {20, 30, many(5, func(i int) mark { return st(uint64(20+2*i), 0) })}},
+		{"starts that never end: attained keeps growing", []run{{0, 10, many(5, func(i int) mark { return st(uint64(2*i), 0) }), 0}, {20, 30, many(5, func(i int) mark { return st(uint64(20+2*i), 0) }), 0}},
 			[]Obs{{Started: 1, Nested: 4, Marked: true, Fresh: true, Last: 0}, {Nested: 5}},
 			State{Seen: 10, Start: 0, CPU: 20, Inside: true}},
-		{"times clamped into the run", []run{{100, 200, []mark{st(5, 0), en(900)}}},
+		{"times clamped into the run", []run{{100, 200, []mark{st(5, 0), en(900)}, 0}},
 			[]Obs{{Done: []Done{{100, 200, 100, 0, false}}, Started: 1, Marked: true, Last: 200}}, State{Seen: 2}},
-		{"time going back is clamped to the last boundary", []run{{0, 100, []mark{st(50, 0), en(40)}}},
+		{"time going back is clamped to the last boundary", []run{{0, 100, []mark{st(50, 0), en(40)}, 0}},
 			[]Obs{{Done: []Done{{50, 50, 0, 0, false}}, Started: 1, Marked: true, Last: 50}}, State{Seen: 2}},
-		{"unknown kind", []run{{0, 100, []mark{{kind: 7, time: 10}, st(20, 0)}}},
+		{"charged at the run's rate", []run{{0, 100, []mark{st(20, 0)}, 50}, {200, 300, []mark{en(250)}, 100}},
+			[]Obs{{Started: 1, Marked: true, Fresh: true, Last: 20}, {Done: []Done{{20, 250, 40 + 50, 0, true}}, Marked: true, Last: 250}},
+			State{Seen: 2}},
+		{"charged no more than the run's length", []run{{0, 100, []mark{st(0, 0), en(100)}, 500}},
+			[]Obs{{Done: []Done{{0, 100, 100, 0, false}}, Started: 1, Marked: true, Last: 100}}, State{Seen: 2}},
+		{"unknown kind", []run{{0, 100, []mark{{kind: 7, time: 10}, st(20, 0)}, 0}},
 			[]Obs{{Started: 1, Bad: 1, Marked: true, Fresh: true, Last: 20}}, State{Seen: 2, Start: 20, CPU: 80, Inside: true}},
 		{"more events than the area keeps", []run{{0, 1000, many(Events+4, func(i int) mark {
 			if i%2 == 0 {
 				return st(uint64(10*i), 0)
 			}
 			return en(uint64(10 * i))
-		})}},
+		}), 0}},
 			[]Obs{{Done: []Done{{40, 50, 10, 0, false}, {60, 70, 10, 0, false}, {80, 90, 10, 0, false}, {100, 110, 10, 0, false},
 				{120, 130, 10, 0, false}, {140, 150, 10, 0, false}, {160, 170, 10, 0, false}, {180, 190, 10, 0, false}},
 				Started: 8, Lost: 4, Marked: true, Last: 190}}, State{Seen: Events + 4}},
@@ -109,7 +120,7 @@ func TestObserve(t *testing.T) {
 func TestObserveUntrusted(t *testing.T) {
 	a := &Area{Magic: Magic, TID: testTID, NEvents: Events, Seq: 1, Ev: [Events]Event{{Time: 10, Kind: KindStart}}}
 	var s State
-	Observe(&s, a, testTID, 0, 50) // inside since 10: 40 of CPU
+	Observe(&s, a, testTID, 0, 50, 50) // inside since 10: 40 of CPU
 	for _, bad := range []func(a *Area){
 		func(a *Area) { a.Magic++ },
 		func(a *Area) { a.TID++ },
@@ -119,7 +130,7 @@ func TestObserveUntrusted(t *testing.T) {
 		bad(&b)
 		b.Ev[1], b.Seq = Event{Time: 60, Kind: KindEnd}, 2
 		before := s
-		o := Observe(&s, &b, testTID, 50, 100)
+		o := Observe(&s, &b, testTID, 50, 100, 50)
 		if o.Bad != 1 || o.Marked || len(o.Done) != 0 || s.Seen != before.Seen || s.CPU != before.CPU+50 || !s.Inside {
 			t.Errorf("foreign area: obs %+v state %+v (before %+v): want it unread, the run counted", o, s, before)
 		}
@@ -128,7 +139,7 @@ func TestObserveUntrusted(t *testing.T) {
 	a.Ev[0] = Event{Time: 200, Kind: KindEnd}
 	a.Seq = 1
 	s.Seen = 5
-	o := Observe(&s, a, testTID, 150, 250)
+	o := Observe(&s, a, testTID, 150, 250, 100)
 	if o.Bad != 1 || o.Unmatched != 1 || s.Inside || s.Seen != 1 {
 		t.Errorf("area registered again: obs %+v state %+v, want the invocation dropped and its event read", o, s)
 	}
@@ -176,12 +187,13 @@ func TestBoundaryHeader(t *testing.T) {
 				a.Seq /= 2 // registered again
 				b.Seq = a.Seq
 			}
-			fmt.Fprintf(&in, "%d %d %d %d %d %d %d", testTID, from, to, b.Magic, b.TID, b.NEvents, b.Seq)
+			cpu := uint64(rng.IntN(int(to-from) + 50))
+			fmt.Fprintf(&in, "%d %d %d %d %d %d %d %d", testTID, from, to, cpu, b.Magic, b.TID, b.NEvents, b.Seq)
 			for _, e := range b.Ev {
 				fmt.Fprintf(&in, " %d %d %d", e.Time, e.Kind, e.Class)
 			}
 			in.WriteString("\n")
-			o := Observe(&s, &b, testTID, from, to)
+			o := Observe(&s, &b, testTID, from, to, cpu)
 			fmt.Fprintf(&want, "%d %d %d %d %d %d %d %d %d %d %d %d %d %d", s.Seen, s.Start, s.CPU, b2i(s.Inside), s.Class,
 				len(o.Done), o.Started, o.Nested, o.Unmatched, o.Lost, o.Bad, b2i(o.Marked), b2i(o.Fresh), o.Last)
 			for _, d := range o.Done {

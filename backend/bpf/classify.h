@@ -29,10 +29,10 @@ struct record {
 	enum record_kind kind;
 	u32 fn;
 	u32 pid;
-	u32 pad;
-	u64 start;     /* fork time, CLOCK_MONOTONIC ns */
-	u64 end;       /* exit time, CLOCK_MONOTONIC ns */
-	u64 cpu;       /* CPU time of all threads (sum_exec_runtime), ns */
+	u32 class;     /* a marked invocation's class hint; 0: none, and for a process */
+	u64 start;     /* fork time (a marked invocation: its start mark), CLOCK_MONOTONIC ns */
+	u64 end;       /* exit time (its end mark), CLOCK_MONOTONIC ns */
+	u64 cpu;       /* CPU time of all threads (sum_exec_runtime; the marked span's), ns */
 	u64 run_delay; /* time runnable but waiting, main thread, ns */
 	u64 nvcsw;
 	u64 nivcsw;
@@ -166,7 +166,7 @@ static __always_inline void send_invocation(struct task_struct *p)
 	r->kind = REC_INVOCATION;
 	r->fn = t->fn;
 	r->pid = p->tgid;
-	r->pad = 0;
+	r->class = 0;
 	r->start = p->start_time;
 	r->end = t->end ? t->end : bpf_ktime_get_ns();
 	r->cpu = BPF_CORE_READ(p, signal, sum_sched_runtime);

@@ -42,7 +42,7 @@ cd "$root/backend"
 go run github.com/cilium/ebpf/cmd/bpf2go -cc clang-19 -target bpfel -go-package backend \
 	-no-global-types -type knobs -type alps_steps -type entry -type table -type exit_rec -type dump -type counter -type record -type record_kind \
 	alps bpf/alps.bpf.c -- -O2 -g -Wall -Wno-microsoft-anon-tag -fms-extensions \
-	-I"$hdr" -Ibpf -I../policy
+	-I"$hdr" -Ibpf -I../policy -I../invocation
 echo "generate: backend/alps_bpfel.go and backend/alps_bpfel.o rebuilt"
 
 # The ordering rule alone, run in the kernel by the VM suite against the vectors.

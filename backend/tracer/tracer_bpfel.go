@@ -27,7 +27,7 @@ type tracerRecord struct {
 	Kind     tracerRecordKind
 	Fn       uint32
 	Pid      uint32
-	Pad      uint32
+	Class    uint32
 	Start    uint64
 	End      uint64
 	Cpu      uint64

@@ -491,6 +491,7 @@ func TestGuestConfig(t *testing.T) {
 		{"more delivered than CPUs", `{"units_per_ms": 300, "spawn_ms": 30, "cpus": 1, "effective_cpus": 1.8}`, 1},
 		{"two CPUs, both delivering", `{"units_per_ms": 300, "spawn_ms": 30, "cpus": 2, "effective_cpus": 1.8}`, 2},
 		{"parallelism not measured", `{"units_per_ms": 300, "spawn_ms": 30}`, guestCPUs},
+		{"warm", `{"units_per_ms": 300, "spawn_ms": 3, "cpus": 1, "effective_cpus": 1}`, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -500,7 +501,7 @@ func TestGuestConfig(t *testing.T) {
 				writeFile(t, cal, tt.cal)
 			}
 			path := filepath.Join(dir, "frontend.yaml")
-			if err := writeGuestConfig(path, cal); err != nil {
+			if err := writeGuestConfig(path, cal, tt.name == "warm"); err != nil {
 				t.Fatal(err)
 			}
 			l, err := configs.NewLoader()
@@ -519,6 +520,9 @@ func TestGuestConfig(t *testing.T) {
 			}
 			if len(cfg.Frontend.CgroupPatterns) != 1 || cfg.Frontend.MetricsAddr != "" {
 				t.Errorf("frontend section lost: %+v", cfg.Frontend)
+			}
+			if want := map[bool]string{true: guestInvocationMap}[tt.name == "warm"]; cfg.Frontend.InvocationMap != want {
+				t.Errorf("frontend.invocation_map %q, want %q", cfg.Frontend.InvocationMap, want)
 			}
 		})
 	}
@@ -685,7 +689,7 @@ func TestRunMode(t *testing.T) {
 	if err := (runOptions{runs: dir}).checkMode(); err == nil || !strings.Contains(err.Error(), "holds warm runs") {
 		t.Errorf("cold runs into a warm directory: %v, want refused", err)
 	}
-	if got := (runOptions{warm: true}).loadgenMode(); got != "--warm --worker /bin/alps-worker" {
+	if got := (runOptions{warm: true}).loadgenMode(); got != "--warm --worker /bin/alps-worker $lgmap" {
 		t.Errorf("warm loadgen mode %q", got)
 	}
 }

@@ -41,9 +41,12 @@ const guestConfig = `frontend:
 // writeGuestConfig writes guestConfig to path, with learner.cores set to the CPUs the guest
 // delivers at once when the calibration at calPath (written by the first boot) measured them:
 // the daemon's learner then simulates the machine it really schedules, as the prediction does
-// (simulatedCores).
-func writeGuestConfig(path, calPath string) error {
+// (simulatedCores). With warm, the daemon pins the invocation map the workers register in.
+func writeGuestConfig(path, calPath string, warm bool) error {
 	cfg := guestConfig
+	if warm {
+		cfg += "  invocation_map: " + guestInvocationMap + "\n"
+	}
 	if _, err := os.Stat(calPath); err == nil {
 		n, _, err := simulatedCores(calPath)
 		if err != nil {
@@ -72,7 +75,9 @@ fi
 mkdir -p /sys/fs/cgroup/alps
 for f in $(tail -n +2 plan.csv | cut -d, -f2 | sort -u); do mkdir -p /sys/fs/cgroup/alps/$f; done
 fe=
+lgmap=
 if [ $sched != default ]; then
+  grep -q invocation_map /frontend.yaml && lgmap="--invocation-map ` + guestInvocationMap + `"
   learning=true; [ $sched = vtime ] && learning=false
   GOMAXPROCS=1 %s alps-frontend --config /frontend.yaml --learning=$learning --stats-file /tmp/frontend.json --log-level warn &
   fe=$!
@@ -111,11 +116,15 @@ type runOptions struct {
 	warm              bool
 }
 
+// guestInvocationMap is where the daemon pins the registration map in warm runs.
+const guestInvocationMap = "/sys/fs/bpf/alps-invocations"
+
 // loadgenMode is the load generator's mode in the guest: payload processes, or with --warm
-// one warm worker per function.
+// one warm worker per function, whose threads register with alps where it runs ($lgmap, set by
+// the guest script).
 func (o runOptions) loadgenMode() string {
 	if o.warm {
-		return "--warm --worker /bin/alps-worker"
+		return "--warm --worker /bin/alps-worker $lgmap"
 	}
 	return "--payload /bin/alps-payload"
 }
@@ -301,7 +310,7 @@ func bootAll(cmd *cobra.Command, app *cli.App, o runOptions, scheds []string, bi
 
 // bootOnce boots the VM for run b and stores what it brings back in b's directory.
 func bootOnce(cmd *cobra.Command, app *cli.App, o runOptions, b boot, bins map[string]string, cfgPath, env string) error {
-	if err := writeGuestConfig(cfgPath, filepath.Join(o.runs, "cal.json")); err != nil {
+	if err := writeGuestConfig(cfgPath, filepath.Join(o.runs, "cal.json"), o.warm); err != nil {
 		return err
 	}
 	files := map[string]string{"/bin/alps-bench": bins["alps-bench"], "/bin/alps-payload": bins["alps-payload"],

@@ -27,10 +27,15 @@ func openBackend(cfg configs.Config, log zerolog.Logger) (frontend.Kernel, error
 	if err := checkPinDir(cfg.Frontend.PinPath); err != nil {
 		return nil, err
 	}
+	gid, err := invocationGroup(cfg.Frontend)
+	if err != nil {
+		return nil, err
+	}
 	// Records are only used at the next update: read them in one burst per update interval
 	// rather than wake up for each (under TCG each wake-up costs the daemon ~1 ms of CPU).
 	s, err := backend.Load(backend.Options{Knobs: configs.LearnerConfig(cfg).Knobs, HeartbeatStale: heartbeatStale,
 		PinPath: cfg.Frontend.PinPath, RecordBuffer: cfg.Frontend.RecordBuffer,
+		InvocationMap: cfg.Frontend.InvocationMap, InvocationGroup: gid,
 		RecordLatency: time.Duration(cfg.Learner.UpdateIntervalMs) * time.Millisecond})
 	if err != nil {
 		return nil, err

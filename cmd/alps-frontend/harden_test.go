@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/alps-sched/alps/configs"
+	"golang.org/x/sys/unix"
 	"os"
 	"path/filepath"
 	"strings"
@@ -143,5 +145,43 @@ func TestPinDirChecks(t *testing.T) {
 	// status on a directory of ordinary files: not "needs root".
 	if _, err := kernelStatus().open(private); err == nil || !strings.Contains(err.Error(), "is not on a bpffs") {
 		t.Errorf("status on a non-bpffs directory: %v", err)
+	}
+}
+
+// TestInvocationGroup: the registration map's pin must be on a bpffs and not a symlink; its
+// group resolves by name or number, and an unknown one is named.
+func TestInvocationGroup(t *testing.T) {
+	dir := t.TempDir()
+	link := filepath.Join(dir, "link")
+	os.Symlink(dir, link)
+	for _, tt := range []struct {
+		f    configs.Frontend
+		want string
+	}{
+		{configs.Frontend{InvocationMap: filepath.Join(dir, "inv")}, "is not on a bpffs"},
+		{configs.Frontend{InvocationMap: filepath.Join(dir, "missing", "inv")}, "frontend.invocation_map"},
+	} {
+		if _, err := invocationGroup(tt.f); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("invocationGroup(%+v) = %v, want %q", tt.f, err, tt.want)
+		}
+	}
+	if gid, err := invocationGroup(configs.Frontend{}); gid != -1 || err != nil {
+		t.Errorf("no invocation map: gid %d, %v; want -1 (root only)", gid, err)
+	}
+	bpf := "/sys/fs/bpf"
+	var st unix.Statfs_t
+	if unix.Statfs(bpf, &st) != nil || st.Type != unix.BPF_FS_MAGIC {
+		t.Skip("no bpffs at /sys/fs/bpf for the group checks")
+	}
+	m := filepath.Join(bpf, "alps-inv-test")
+	for _, tt := range []struct {
+		group string
+		gid   int
+		want  string
+	}{{"", -1, ""}, {"root", 0, ""}, {"0", 0, ""}, {"no-such-group-alps", 0, `no group "no-such-group-alps"`}} {
+		gid, err := invocationGroup(configs.Frontend{InvocationMap: m, InvocationGroup: tt.group})
+		if (tt.want == "" && (err != nil || gid != tt.gid)) || (tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want))) {
+			t.Errorf("group %q: gid %d, %v; want %d %q", tt.group, gid, err, tt.gid, tt.want)
+		}
 	}
 }

@@ -107,10 +107,6 @@ func newApp(env statusEnv) (*cli.App, error) {
 }
 
 func newLearner(c configs.Config) (frontend.Learner, error) {
-	if c.Learner.ClassKeys {
-		// The backend reads no class hints yet: class entries would be ignored.
-		return nil, errors.New("learner.class_keys: the backend does not apply class entries yet")
-	}
 	l, err := model.NewLearner(configs.LearnerConfig(c))
 	if err != nil {
 		return nil, err

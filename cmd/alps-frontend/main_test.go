@@ -258,8 +258,6 @@ func TestBadInput(t *testing.T) {
 			cli.ExitFailure, []string{`alps.yaml:1: unknown key "frontnd"`}},
 		{"bad config value", "frontend:\n  heartbeat_interval_ms: 0\n", []string{"--dry-run", "--records", recs},
 			cli.ExitFailure, []string{"frontend.heartbeat_interval_ms"}},
-		{"class keys before the backend applies them", "learner:\n  class_keys: true\n", []string{"--dry-run", "--records", recs},
-			cli.ExitFailure, []string{"learner.class_keys", "does not apply"}},
 		{"bad process-name rule", "frontend:\n  process_names: [\"a-name-longer-than-15=f\"]\n", []string{"--dry-run", "--records", recs},
 			cli.ExitFailure, []string{"frontend.process_names[0]"}},
 		{"bad log level", "", []string{"--log-level", "loud", "--dry-run", "--records", recs},

@@ -3,8 +3,12 @@ package main
 import (
 	"errors"
 	"fmt"
+	"github.com/alps-sched/alps/configs"
 	"io/fs"
 	"os"
+	"os/user"
+	"path/filepath"
+	"strconv"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -51,4 +55,38 @@ func checkPinDir(dir string) error {
 		return fmt.Errorf("frontend.pin_path %s has mode %#o, wider than 0700: refused (chmod 700 it or remove it)", dir, perm)
 	}
 	return onBPFFS(dir)
+}
+
+// invocationGroup checks frontend.invocation_map (its directory must be on a bpffs, and an
+// existing file there must not be a symlink: the backend replaces a stale pin) and resolves
+// frontend.invocation_group to a gid, -1 when none is given (root only).
+func invocationGroup(f configs.Frontend) (int, error) {
+	if f.InvocationMap == "" {
+		return -1, nil
+	}
+	dir := filepath.Dir(f.InvocationMap)
+	var st unix.Statfs_t
+	if err := unix.Statfs(dir, &st); err != nil {
+		return 0, fmt.Errorf("frontend.invocation_map %s: %w", f.InvocationMap, err)
+	}
+	if st.Type != unix.BPF_FS_MAGIC {
+		return 0, fmt.Errorf("frontend.invocation_map %s: %s is not on a bpffs (file system magic %#x)", f.InvocationMap, dir, st.Type)
+	}
+	if fi, err := os.Lstat(f.InvocationMap); err == nil && fi.Mode()&fs.ModeSymlink != 0 {
+		return 0, fmt.Errorf("frontend.invocation_map %s is a symbolic link: refused", f.InvocationMap)
+	}
+	if f.InvocationGroup == "" {
+		return -1, nil
+	}
+	g, err := user.LookupGroup(f.InvocationGroup)
+	if err != nil {
+		if g, err = user.LookupGroupId(f.InvocationGroup); err != nil {
+			return 0, fmt.Errorf("frontend.invocation_group: no group %q", f.InvocationGroup)
+		}
+	}
+	gid, err := strconv.Atoi(g.Gid)
+	if err != nil {
+		return 0, fmt.Errorf("frontend.invocation_group %q: gid %q: %w", f.InvocationGroup, g.Gid, err)
+	}
+	return gid, nil
 }

@@ -67,9 +67,24 @@ type statusReport struct {
 	Functions      int         `json:"functions"` // functions in the live table
 	// Default is the live table's entry of every function without one; null when it has
 	// none (such functions are unranked).
-	Default  *statusEntry   `json:"default"`
-	Top      []statusRow    `json:"top"` // first-ranked first
-	Counters statusCounters `json:"counters"`
+	Default *statusEntry `json:"default"`
+	Top     []statusRow  `json:"top"` // first-ranked first
+	// Classed are the functions learned per class hint (warm invocations, learner.class_keys),
+	// with the classes the live table has entries of.
+	Classed  []statusClassed `json:"classed"`
+	Counters statusCounters  `json:"counters"`
+}
+
+// statusClassed is a function learned per class hint.
+type statusClassed struct {
+	ID      uint32        `json:"id"`
+	Name    string        `json:"name"`
+	Classes []statusClass `json:"classes"`
+}
+
+type statusClass struct {
+	Class uint32 `json:"class"`
+	statusEntry
 }
 
 type statusKnobs struct {
@@ -116,6 +131,15 @@ type statusCounters struct {
 	Records     uint64 `json:"records"`
 	RecordsLost uint64 `json:"records_lost"`
 	Classified  uint64 `json:"classified"`
+	// Warm invocations: boundaries marked by worker threads (backend.Counters).
+	Classed         uint64 `json:"classed"`
+	MarkedStarts    uint64 `json:"marked_starts"`
+	NestedStarts    uint64 `json:"nested_starts"`
+	UnmatchedEnds   uint64 `json:"unmatched_ends"`
+	MarksLost       uint64 `json:"marks_lost"`
+	BadAreas        uint64 `json:"bad_areas"`
+	UnknownMarks    uint64 `json:"unknown_marks"`
+	NotCurrentStops uint64 `json:"not_current_stops"`
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
@@ -151,8 +175,11 @@ func buildStatus(snap backend.Snapshot, names map[uint32]functionName, pin strin
 		Functions: len(snap.Policy),
 		Counters: statusCounters{Enqueues: c.Enqueues, Direct: c.Direct, Ranked: c.Ranked, Default: c.Default, Stale: c.Stale,
 			Aged: c.Aged, Preempted: c.Preempted, Kept: c.Kept, Dispatches: c.Dispatches, Records: c.Records, RecordsLost: c.RecordsLost,
-			Classified: c.Classified},
-		Top: []statusRow{},
+			Classified: c.Classified, Classed: c.Classed, MarkedStarts: c.MarkedStarts, NestedStarts: c.NestedStarts,
+			UnmatchedEnds: c.UnmatchedEnds, MarksLost: c.MarksLost, BadAreas: c.BadAreas, UnknownMarks: c.UnknownMarks,
+			NotCurrentStops: c.NotCurrentStops},
+		Top:     []statusRow{},
+		Classed: classedStatus(snap, names),
 	}
 	if snap.HasDefault {
 		d := entryStatus(snap.Default, k)
@@ -180,6 +207,25 @@ func buildStatus(snap backend.Snapshot, names map[uint32]functionName, pin strin
 		r.Top = r.Top[:top]
 	}
 	return r
+}
+
+// classedStatus lists the functions with class entries in snap, by id, their classes in order.
+func classedStatus(snap backend.Snapshot, names map[uint32]functionName) []statusClassed {
+	byFn := map[uint32][]statusClass{}
+	for k, e := range snap.Classes {
+		byFn[k.Function] = append(byFn[k.Function], statusClass{Class: k.Class, statusEntry: entryStatus(e, snap.Knobs)})
+	}
+	out := []statusClassed{}
+	for fn, cs := range byFn {
+		sort.Slice(cs, func(i, j int) bool { return cs[i].Class < cs[j].Class })
+		name := names[fn].name
+		if name == "" {
+			name = fmt.Sprintf("#%d", fn)
+		}
+		out = append(out, statusClassed{ID: fn, Name: name, Classes: cs})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
 }
 
 // stepsText is steps as "0ms:1 40ms:6", or "-" when there are none.
@@ -238,6 +284,20 @@ func writeStatus(w io.Writer, r statusReport, asJSON bool) error {
 	}
 	fmt.Fprintf(tw, "counters:\tenqueues %d, direct %d, ranked %d, default %d, stale %d, aged %d, preempted %d, kept %d, dispatches %d, records %d, records lost %d, classified %d\n",
 		c.Enqueues, c.Direct, c.Ranked, c.Default, c.Stale, c.Aged, c.Preempted, c.Kept, c.Dispatches, c.Records, c.RecordsLost, c.Classified)
+	if c.MarkedStarts+c.NestedStarts+c.UnmatchedEnds+c.BadAreas+c.UnknownMarks > 0 {
+		fmt.Fprintf(tw, "warm invocations:\tstarts %d, ordered by a class %d; ignored: starts inside an invocation %d, ends outside one %d, marks of threads of no function %d; marks lost %d, bad areas %d\n",
+			c.MarkedStarts, c.Classed, c.NestedStarts, c.UnmatchedEnds, c.UnknownMarks, c.MarksLost, c.BadAreas)
+	}
+	for _, cl := range r.Classed {
+		var b strings.Builder
+		for i, k := range cl.Classes {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			fmt.Fprintf(&b, "%d: rank %d steps %s", k.Class, k.Rank, stepsText(k.Steps))
+		}
+		fmt.Fprintf(tw, "learned per class:\t%s (id %d): %s\n", printable(cl.Name), cl.ID, b.String())
+	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}

@@ -375,3 +375,39 @@ func TestStatusRealPinsAbsent(t *testing.T) {
 		t.Errorf("exit %d, stdout %q, stderr %q; want exit 1 and one line saying nothing is pinned", code, out, errOut)
 	}
 }
+
+// TestStatusWarm: status says which functions are learned per class hint, with their class
+// entries, and what the warm workers' marks came to.
+func TestStatusWarm(t *testing.T) {
+	snap := testSnapshot()
+	snap.Classes = map[policy.ClassKey]policy.Entry{{Function: 1, Class: 3}: {Rank: 4}, {Function: 1, Class: 1}: {Rank: 0}}
+	snap.Counters.MarkedStarts, snap.Counters.NestedStarts, snap.Counters.Classed = 120, 2, 77
+	env, _ := fakeEnv("/run/pins", &fakePins{snap: snap})
+	cfgPath := writeConfig(t, "frontend:\n  pin_path: /run/pins\n  process_names: [\"thumbnail-gen=thumbs\"]\n")
+	code, out, errOut := runFrontend(t, env, "status", "--config", cfgPath)
+	if code != 0 {
+		t.Fatalf("exit %d, stderr %q", code, errOut)
+	}
+	for _, want := range []string{
+		"learned per class:  thumbs (id 1): 1: rank 0 steps -, 3: rank 4 steps -\n",
+		"warm invocations:   starts 120, ordered by a class 77; ignored: starts inside an invocation 2,",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	code, out, _ = runFrontend(t, env, "status", "--config", cfgPath, "--json")
+	var r statusReport
+	if err := json.Unmarshal([]byte(out), &r); code != 0 || err != nil {
+		t.Fatalf("exit %d, %v", code, err)
+	}
+	if len(r.Classed) != 1 || r.Classed[0].Name != "thumbs" || len(r.Classed[0].Classes) != 2 || r.Classed[0].Classes[1].Class != 3 ||
+		r.Counters.MarkedStarts != 120 {
+		t.Errorf("JSON classed %+v, counters %+v", r.Classed, r.Counters)
+	}
+	// Without warm workers status says nothing of them.
+	env, _ = fakeEnv("/run/pins", &fakePins{snap: testSnapshot()})
+	if _, out, _ := runFrontend(t, env, "status", "--config", cfgPath); strings.Contains(out, "warm") || strings.Contains(out, "per class") {
+		t.Errorf("status without warm workers mentions them:\n%s", out)
+	}
+}

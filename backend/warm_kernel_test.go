@@ -1,0 +1,442 @@
+package backend_test
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"os"
+	"runtime"
+	"slices"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/alps-sched/alps/backend"
+	"github.com/alps-sched/alps/internal/kerneltest"
+	"github.com/alps-sched/alps/invocation"
+	"github.com/alps-sched/alps/policy"
+)
+
+// threadCPU is the calling thread's CPU time.
+func threadCPU() time.Duration {
+	var ts unix.Timespec
+	unix.ClockGettime(unix.CLOCK_THREAD_CPUTIME_ID, &ts)
+	return time.Duration(ts.Nano())
+}
+
+// burnThread spins until the calling thread used d more CPU.
+func burnThread(d time.Duration) {
+	end := threadCPU() + d
+	x := 1
+	for threadCPU() < end {
+		for range 1000 {
+			x = x*1103515245 + 12345
+		}
+	}
+	if x == 42 {
+		fmt.Print("")
+	}
+}
+
+// warmWorker is the workload of the warm tests: "warm MAP records N" serves N invocations
+// on one registered thread and prints "i class cpu_ns start_ns end_ns" for each, its CPU as
+// the thread CPU clock measured between its marks; "warm MAP liar THREADS SECONDS pairs|starts"
+// burns CPU on THREADS registered threads for SECONDS, marking a start (and with pairs an
+// end just before it) every millisecond of CPU; "warm MAP class C SECONDS" marks one start of
+// class C and burns CPU for SECONDS.
+func warmWorker(args []string) int {
+	if len(args) < 2 {
+		fmt.Fprintln(os.Stderr, "warm: MAP MODE ...")
+		return 2
+	}
+	reg, err := invocation.Open(args[0])
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "warm:", err)
+		return 1
+	}
+	switch args[1] {
+	case "records":
+		n, _ := strconv.Atoi(args[2])
+		th, err := reg.Register()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "warm:", err)
+			return 1
+		}
+		defer th.Close()
+		out := bufio.NewWriter(os.Stdout)
+		for i := range n {
+			d := time.Duration(5+2*i) * time.Millisecond
+			class := uint32(1 + i%3)
+			switch i % 4 {
+			case 0, 3: // waits for its request (blocks) first
+				time.Sleep(20 * time.Millisecond)
+			case 1: // starts in the run the previous one ended in
+			}
+			start := th.Start(class)
+			c0 := threadCPU()
+			if i%4 == 2 { // blocks for I/O in the middle
+				burnThread(d / 2)
+				unix.Nanosleep(&unix.Timespec{Nsec: int64(15 * time.Millisecond)}, nil)
+				burnThread(d - d/2)
+			} else {
+				burnThread(d)
+			}
+			cpu := threadCPU() - c0
+			end := th.End()
+			fmt.Fprintf(out, "%d %d %d %d %d\n", i, class, cpu.Nanoseconds(), start, end)
+		}
+		out.Flush()
+		time.Sleep(50 * time.Millisecond) // blocks: the scheduler reads the last marks
+		return 0
+	case "class":
+		class, _ := strconv.Atoi(args[2])
+		secs, _ := strconv.ParseFloat(args[3], 64)
+		th, err := reg.Register()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "warm:", err)
+			return 1
+		}
+		defer th.Close()
+		th.Start(uint32(class))
+		stop := time.Now().Add(time.Duration(secs * float64(time.Second)))
+		for time.Now().Before(stop) {
+			burnThread(time.Millisecond)
+		}
+		th.End()
+		return 0
+	case "liar":
+		threads, _ := strconv.Atoi(args[2])
+		secs, _ := strconv.ParseFloat(args[3], 64)
+		pairs := args[4] == "pairs"
+		var wg sync.WaitGroup
+		for range threads {
+			wg.Go(func() {
+				th, err := reg.Register()
+				if err != nil {
+					fmt.Fprintln(os.Stderr, "warm:", err)
+					os.Exit(1)
+				}
+				defer th.Close()
+				stop := time.Now().Add(time.Duration(secs * float64(time.Second)))
+				for time.Now().Before(stop) {
+					if pairs {
+						th.End()
+					}
+					th.Start(0)
+					burnThread(time.Millisecond)
+				}
+			})
+		}
+		wg.Wait()
+		return 0
+	}
+	fmt.Fprintln(os.Stderr, "warm: unknown mode", args[1])
+	return 2
+}
+
+// invocationMap is a pin path for t's registration map, removed when t ends.
+func invocationMap(t *testing.T) string {
+	p := fmt.Sprintf("/sys/fs/bpf/alps-kerneltest-inv-%d", os.Getpid())
+	t.Cleanup(func() { os.Remove(p) })
+	return p
+}
+
+// TestKernelWarmRecords: a warm worker's thread that marks 12 invocations (some after
+// blocking for their request, some back to back in one run, some blocking inside) gets one
+// record each, with its class, its marks as start and end, and a CPU time within
+// kerneltest.RecordTolerance of what the thread CPU clock measured between the marks; the
+// worker process's own end is no record.
+func TestKernelWarmRecords(t *testing.T) {
+	kerneltest.Attach(t)
+	const n = 12
+	mapPath := invocationMap(t)
+	s := start(t, backend.Options{Knobs: defaultKnobs, InvocationMap: mapPath, InvocationGroup: -1},
+		map[string]uint32{"warmfn": 5}, map[uint32]policy.Entry{5: {Rank: 1}})
+	w := kerneltest.NewWorkloads(t)
+	cmd := w.Command("warmfn", "warm", mapPath, "records", strconv.Itoa(n))
+	cmd.Stdout = nil
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c0, _ := s.Counters()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	out, _ := io.ReadAll(stdout)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("worker: %v", err)
+	}
+	type req struct {
+		class      uint32
+		cpu        time.Duration
+		start, end int64
+	}
+	var reqs []req
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	for sc.Scan() {
+		var i int
+		var r req
+		var cpu int64
+		if _, err := fmt.Sscan(sc.Text(), &i, &r.class, &cpu, &r.start, &r.end); err != nil {
+			t.Fatalf("worker line %q: %v", sc.Text(), err)
+		}
+		r.cpu = time.Duration(cpu)
+		reqs = append(reqs, r)
+	}
+	if len(reqs) != n {
+		t.Fatalf("the worker served %d requests, want %d", len(reqs), n)
+	}
+	pid := uint32(cmd.Process.Pid)
+	var got []policy.Record
+	timeout := time.After(5 * time.Second)
+	extra := time.After(time.Hour)
+collect:
+	for {
+		select {
+		case r := <-s.Records():
+			if r.PID == pid {
+				got = append(got, r)
+				if len(got) == n {
+					extra = time.After(500 * time.Millisecond) // a process record would follow
+				}
+			}
+		case <-extra:
+			break collect
+		case <-timeout:
+			break collect
+		}
+	}
+	c1, _ := s.Counters()
+	if len(got) != n {
+		t.Fatalf("%d records of the worker (pid %d) for %d requests: %+v", len(got), pid, n, got)
+	}
+	slices.SortFunc(got, func(a, b policy.Record) int { return int(a.Start - b.Start) })
+	var worst, sum time.Duration
+	var diffs []float64
+	for i, r := range got {
+		q := reqs[i]
+		diff := time.Duration(r.CPU) - q.cpu
+		worst, sum = max(worst, diff.Abs()), sum+diff.Abs()
+		diffs = append(diffs, kerneltest.Ms(diff))
+		if r.Function != 5 || r.Class != q.class || r.Start != q.start || r.End != q.end || diff.Abs() > kerneltest.RecordTolerance {
+			t.Errorf("request %d (class %d, %v of CPU, marked %d..%d): record %+v", i, q.class, q.cpu, q.start, q.end, r)
+		}
+	}
+	line := fmt.Sprintf("%d requests, %d records (function, class, start and end as marked); CPU off by at most %.2f ms (mean %.3f ms) from the thread clock (record - clock, ms: %v); no record of the worker's exit; marked starts %d, nested %d, unmatched %d, lost %d, bad %d, not current %d",
+		n, len(got), kerneltest.Ms(worst), kerneltest.Ms(sum/n), diffs, c1.MarkedStarts-c0.MarkedStarts, c1.NestedStarts-c0.NestedStarts,
+		c1.UnmatchedEnds-c0.UnmatchedEnds, c1.MarksLost-c0.MarksLost, c1.BadAreas-c0.BadAreas, c1.NotCurrentStops-c0.NotCurrentStops)
+	if t.Failed() {
+		t.Fatal(line)
+	}
+	t.Log(line)
+}
+
+// TestKernelWarmLiar: warm threads that mark a new invocation every millisecond of CPU to
+// stay at their function's first level gain no more than the starvation guard allows: a CPU
+// hog of a lower level beside them (one liar thread per CPU) waits at most max_wait + period
+// + 100 ms (without the guest's stalls), as in TestKernelStarvation. Liars that only mark
+// starts, never an end, gain nothing: their starts are ignored, their attained CPU grows,
+// they drop below the hog, which then gets most of a CPU.
+func TestKernelWarmLiar(t *testing.T) {
+	kerneltest.Attach(t)
+	const dur = 8 * time.Second
+	knobs := policy.Knobs{WakeLag: int64(20 * time.Millisecond), DefaultSlice: int64(20 * time.Millisecond),
+		MaxWait: int64(200 * time.Millisecond), Preempt: true}
+	period := time.Duration(max(knobs.MaxWait/4, int64(10*time.Millisecond)))
+	bound := time.Duration(knobs.MaxWait) + period + 100*time.Millisecond
+	slice := 20 * time.Millisecond
+	// The liars' function: level 0 for its first 5 ms, then 12; the hog's: 8.
+	liarSteps := policy.Entry{NSteps: 2, StepAt: [policy.MaxSteps]int64{0, int64(5 * time.Millisecond)},
+		StepRank: [policy.MaxSteps]uint32{0, 12}, Slice: int64(5 * time.Millisecond)}
+	var lines []string
+	for _, mode := range []string{"pairs", "starts"} {
+		mapPath := invocationMap(t)
+		s := start(t, backend.Options{Knobs: knobs, InvocationMap: mapPath, InvocationGroup: -1},
+			map[string]uint32{"liar": 0, "victimhog": 1}, map[uint32]policy.Entry{0: liarSteps, 1: {Rank: 8, Slice: int64(slice)}})
+		w := kerneltest.NewWorkloads(t)
+		hog, err := w.Start("victimhog", "hog")
+		if err != nil {
+			t.Fatal(err)
+		}
+		liar := w.Command("liar", "warm", mapPath, "liar", strconv.Itoa(runtime.NumCPU()), fmt.Sprint(dur.Seconds()), mode)
+		liar.Env = append(liar.Env, fmt.Sprintf("GOMAXPROCS=%d", runtime.NumCPU()+2))
+		time.Sleep(100 * time.Millisecond)
+		c0, _ := s.Counters()
+		cpu0 := kerneltest.ProcCPU(hog.Process.Pid)
+		probe, err := w.StartProbe(dur, hog.Process.Pid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t0 := time.Now()
+		if err := liar.Run(); err != nil {
+			t.Fatalf("liar: %v", err)
+		}
+		el := time.Since(t0)
+		share := float64(kerneltest.ProcCPU(hog.Process.Pid)-cpu0) / float64(el)
+		c1, _ := s.Counters()
+		stalls, waits, err := probe.Wait()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var longest time.Duration
+		var ended int64
+		for _, wt := range waits {
+			longest = max(longest, wt.Net(stalls))
+			ended += wt.Count
+		}
+		st, _ := kerneltest.State()
+		nominal := float64(slice) / float64(slice+time.Duration(knobs.MaxWait)+period)
+		line := fmt.Sprintf("%s: %d liar threads for %.1f s; the hog's longest wait %.0f ms without stalls over %d waits (bound %v), its CPU %.1f%% of a CPU (the guard's nominal %.1f%%); marked starts %d, nested %d, lost %d, %d tasks aged; still %s",
+			mode, runtime.NumCPU(), el.Seconds(), kerneltest.Ms(longest), ended, bound, 100*share, 100*nominal,
+			c1.MarkedStarts-c0.MarkedStarts, c1.NestedStarts-c0.NestedStarts, c1.MarksLost-c0.MarksLost, c1.Aged-c0.Aged, st)
+		ok := st == "enabled" && ended > 0 && longest <= bound
+		switch mode {
+		case "pairs":
+			ok = ok && share >= nominal/3 && c1.MarkedStarts-c0.MarkedStarts > 100
+		case "starts":
+			ok = ok && share >= 0.5 && c1.NestedStarts-c0.NestedStarts > 100 && c1.MarkedStarts-c0.MarkedStarts <= uint64(runtime.NumCPU())
+		}
+		if !ok {
+			t.Fatal(line)
+		}
+		lines = append(lines, line)
+		stop(t, s)
+	}
+	t.Log(strings.Join(lines, "; "))
+}
+
+// TestKernelWarmAccess: who may mark boundaries. With the registration map pinned for group
+// 4242, a worker running as nobody in that group registers its thread and its invocations
+// become records; one not in the group cannot open the map (its marks would never be read).
+func TestKernelWarmAccess(t *testing.T) {
+	kerneltest.Attach(t)
+	const gid = 4242
+	mapPath := invocationMap(t)
+	s := start(t, backend.Options{Knobs: defaultKnobs, InvocationMap: mapPath, InvocationGroup: gid},
+		map[string]uint32{"warmfn": 5}, map[uint32]policy.Entry{5: {Rank: 1}})
+	// The test binary, where nobody may run it, under the function's name.
+	dir, err := os.MkdirTemp("", "alps-warm-access-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	self, _ := os.Executable()
+	bin := filepath.Join(dir, "alps-test")
+	data, err := os.ReadFile(self)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bin, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "warmfn")
+	if err := os.Symlink(bin, link); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(dir, 0o755)
+	run := func(groups []uint32) (int, []byte, error) {
+		cmd := kerneltest.NewWorkloads(t).Command("warmfn", "warm", mapPath, "records", "3")
+		cmd.Path, cmd.Args[0], cmd.Dir = link, link, dir
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534, Groups: groups}}
+		var out, errb bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		err := cmd.Run()
+		pid := 0
+		if cmd.Process != nil {
+			pid = cmd.Process.Pid
+		}
+		if err != nil {
+			return pid, errb.Bytes(), err
+		}
+		return pid, out.Bytes(), nil
+	}
+	pid, out, err := run([]uint32{gid})
+	if err != nil {
+		t.Fatalf("worker as nobody in group %d: %v: %s", gid, err, out)
+	}
+	got := 0
+	for timeout := time.After(5 * time.Second); got < 3; {
+		select {
+		case r := <-s.Records():
+			if r.PID == uint32(pid) {
+				got++
+			}
+		case <-timeout:
+			t.Fatalf("worker as nobody in group %d: %d records of 3 (its output: %s)", gid, got, out)
+		}
+	}
+	_, errOut, err := run(nil)
+	if err == nil || !bytes.Contains(errOut, []byte("permission denied")) {
+		t.Fatalf("worker as nobody outside the group: %v, %s; want the map refused", err, errOut)
+	}
+	st, _ := os.Stat(mapPath)
+	t.Logf("map pinned %v, group %d: nobody in the group registered and got its 3 records; nobody outside it: %s",
+		st.Mode().Perm(), gid, bytes.TrimSpace(errOut))
+}
+
+// TestKernelWarmClasses: class entries order a thread by the class hint of its invocation in
+// progress. Workers of one function, one per CPU marking class 1 (level 0) and as many marking
+// class 2 (level 12), burn for 4 s: the class-1 threads get the CPUs, the class-2 ones little
+// more than the starvation guard gives.
+func TestKernelWarmClasses(t *testing.T) {
+	kerneltest.Attach(t)
+	const dur = 4 * time.Second
+	knobs := policy.Knobs{WakeLag: int64(20 * time.Millisecond), DefaultSlice: int64(20 * time.Millisecond),
+		MaxWait: int64(500 * time.Millisecond), Preempt: true}
+	mapPath := invocationMap(t)
+	s, err := backend.Load(backend.Options{Knobs: knobs, InvocationMap: mapPath, InvocationGroup: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { stop(t, s) })
+	if err := s.SetCommFunction("classfn", 5); err != nil {
+		t.Fatal(err)
+	}
+	tab := &policy.Table{Knobs: knobs, Entries: map[uint32]policy.Entry{5: {Rank: 6}},
+		Classes: map[policy.ClassKey]policy.Entry{{Function: 5, Class: 1}: {Rank: 0}, {Function: 5, Class: 2}: {Rank: 12}}}
+	if err := s.SetPolicy(tab); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Attach(); err != nil {
+		t.Fatal(err)
+	}
+	w := kerneltest.NewWorkloads(t)
+	n := runtime.NumCPU()
+	var cmds [2][]*exec.Cmd
+	c0, _ := s.Counters()
+	for class := 1; class <= 2; class++ {
+		for range n {
+			cmd := w.Command("classfn", "warm", mapPath, "class", strconv.Itoa(class), fmt.Sprint(dur.Seconds()))
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			cmds[class-1] = append(cmds[class-1], cmd)
+		}
+	}
+	var cpu [2]time.Duration
+	for i := range cmds {
+		for _, cmd := range cmds[i] {
+			if err := cmd.Wait(); err != nil {
+				t.Fatalf("class %d worker: %v", i+1, err)
+			}
+			cpu[i] += cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+		}
+	}
+	c1, _ := s.Counters()
+	line := fmt.Sprintf("%d threads of class 1 (level 0) used %.2f s of CPU, %d of class 2 (level 12) %.2f s, in %v; %d insertions ordered by a class entry",
+		n, cpu[0].Seconds(), n, cpu[1].Seconds(), dur, c1.Classed-c0.Classed)
+	if cpu[0] < 3*cpu[1] || c1.Classed == c0.Classed {
+		t.Fatal(line)
+	}
+	t.Log(line)
+}
