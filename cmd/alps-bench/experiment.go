@@ -221,11 +221,11 @@ func plotExperiment(out string, pts []point) error {
 		file, title, ylabel string
 		meas, pred          func(point) []float64
 	}{
-		{"experiment_mean_fct.png", "Mean FCT against offered load", "mean FCT (ms, log scale)",
+		{"experiment_mean_fct.png", "Mean FCT against offered load (VM, about one CPU)", "mean FCT (ms, log scale)",
 			func(p point) []float64 { return p.MeanFCTMs }, func(p point) []float64 { return p.PredMean }},
-		{"experiment_short_fct.png", "Short-class mean FCT against offered load", "short-class mean FCT (ms, log scale)",
+		{"experiment_short_fct.png", "Short-class mean FCT against offered load (VM, about one CPU)", "short-class mean FCT (ms, log scale)",
 			func(p point) []float64 { return p.ShortMs }, func(p point) []float64 { return p.PredShort }},
-		{"experiment_long_slowdown.png", "Long-class p99 slowdown against offered load", "long-class p99 slowdown (FCT / demand, log scale)",
+		{"experiment_long_slowdown.png", "Long-class p99 slowdown against offered load (VM, about one CPU)", "long-class p99 slowdown (FCT / demand, log scale)",
 			func(p point) []float64 { return p.LongP99SD }, func(p point) []float64 { return p.PredLong }},
 	}
 	for _, f := range figs {
@@ -249,7 +249,7 @@ func plotExperiment(out string, pts []point) error {
 	}
 	var ratios []analysis.LoadSeries
 	for i, name := range schedulers {
-		r := analysis.LoadSeries{Name: name, Dodge: 0.008 * float64(i-1)}
+		r := analysis.LoadSeries{Name: name, Dodge: 0.008 * float64(i-1), Label: name}
 		for _, p := range pts {
 			if p.Scheduler == name {
 				r.Points = append(r.Points, analysis.LoadPoint{Load: p.Load, Values: p.ratios()})
@@ -258,7 +258,7 @@ func plotExperiment(out string, pts []point) error {
 		ratios = append(ratios, r)
 	}
 	const file = "experiment_prediction.png"
-	if err := analysis.PlotRatioAgainstLoad(filepath.Join(out, file), "Measured mean FCT over its prediction, per seed",
+	if err := analysis.PlotRatioAgainstLoad(filepath.Join(out, file), "Measured mean FCT over its own prediction (VM, about one CPU)",
 		"measured / predicted mean FCT (log scale)", ratios, analysis.PredictionFactor); err != nil {
 		return fmt.Errorf("%s: %w", file, err)
 	}

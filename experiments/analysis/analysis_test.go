@@ -6,8 +6,11 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
+
+	"gonum.org/v1/plot"
 
 	"github.com/alps-sched/alps/configs"
 	"github.com/alps-sched/alps/experiments/workload"
@@ -323,5 +326,36 @@ func TestPredictMeasuredCPU(t *testing.T) {
 	}
 	if _, err := PredictMeasuredCPU(tr, os[:1], Model{Cores: 1}, cfg, "default"); err == nil {
 		t.Error("one outcome for two invocations accepted")
+	}
+}
+
+func TestRatioAndLoadTicks(t *testing.T) {
+	labels := func(ts []plot.Tick) []string {
+		var ls []string
+		for _, tk := range ts {
+			if tk.Label != "" {
+				ls = append(ls, tk.Label)
+			}
+		}
+		return ls
+	}
+	for _, c := range []struct {
+		lo, hi float64
+		want   []string
+	}{
+		{0.63, 1.84, []string{"0.67", "0.8", "1", "1.25", "1.5"}},
+		{0.7, 1.45, []string{"0.8", "1", "1.25"}},
+		{0.4, 6, []string{"0.5", "0.67", "0.8", "1", "1.25", "1.5", "2", "3", "5"}},
+	} {
+		if got := labels(ratioTicks{}.Ticks(c.lo, c.hi)); !slices.Equal(got, c.want) {
+			t.Errorf("ratio ticks on [%g, %g]: %v, want %v", c.lo, c.hi, got, c.want)
+		}
+	}
+	series := []LoadSeries{
+		{Name: "a", Points: []LoadPoint{{Load: 0.95}, {Load: 0.5}}},
+		{Name: "b", Points: []LoadPoint{{Load: 0.7}, {Load: 0.5}, {Load: 0.85}}},
+	}
+	if got := labels(loadTicks(series)); !slices.Equal(got, []string{"0.50", "0.70", "0.85", "0.95"}) {
+		t.Errorf("load ticks: %v", got)
 	}
 }

@@ -234,6 +234,8 @@ type LoadSeries struct {
 	// Dodge shifts the series' points along the load axis, so that error bars of several
 	// series at one load stay apart.
 	Dodge float64
+	// Label is the legend's text (default: the name, with "measured" or "simulated").
+	Label string
 }
 
 // PlotAgainstLoad writes a figure against offered load to path (PNG): per series a line
@@ -272,6 +274,7 @@ func PlotRatioAgainstLoad(path, title, ylabel string, series []LoadSeries, band 
 		}
 	}
 	p.Y.Min, p.Y.Max = math.Min(p.Y.Min, 0.7), math.Max(p.Y.Max, 1.45)
+	p.Y.Tick.Marker = ratioTicks{}
 	return save(p, leg, path)
 }
 
@@ -293,6 +296,8 @@ func againstLoad(title, ylabel string, series []LoadSeries) (*plot.Plot, plot.Le
 	if loMax >= loMin {
 		p.X.Min, p.X.Max = loMin-0.05, loMax+0.05
 	}
+	p.X.Tick.Marker = loadTicks(series)
+	spread := false // some measured point has several values: the legend says what bars are
 	for _, s := range series {
 		var pts plotter.XYs
 		var errs plotter.YErrors
@@ -310,6 +315,7 @@ func againstLoad(title, ylabel string, series []LoadSeries) (*plot.Plot, plot.Le
 			}
 			pts = append(pts, plotter.XY{X: lp.Load + s.Dodge, Y: m})
 			errs = append(errs, struct{ Low, High float64 }{m - math.Max(lo, m*1e-3), hi - m})
+			spread = spread || (!s.Dashed && len(lp.Values) > 1)
 		}
 		if len(pts) == 0 {
 			continue
@@ -333,9 +339,59 @@ func againstLoad(title, ylabel string, series []LoadSeries) (*plot.Plot, plot.Le
 			eb.LineStyle.Color = colorOf(s.Name)
 			p.Add(eb)
 		}
-		leg.Add(label(sr), l, sc)
+		text := label(sr)
+		if s.Label != "" {
+			text = s.Label
+		}
+		leg.Add(text, l, sc)
+	}
+	if spread {
+		leg.Add("markers: medians")
+		leg.Add("bars: min to max")
+	}
+	// A margin on the log axis, so that the extreme markers are not cut by the frame.
+	if p.Y.Max > p.Y.Min && p.Y.Min > 0 {
+		p.Y.Min, p.Y.Max = p.Y.Min/1.12, p.Y.Max*1.12
 	}
 	return p, leg, nil
+}
+
+// loadTicks labels the load axis at the loads measured.
+func loadTicks(series []LoadSeries) plot.ConstantTicks {
+	var loads []float64
+	for _, s := range series {
+		for _, lp := range s.Points {
+			if !slices.Contains(loads, lp.Load) {
+				loads = append(loads, lp.Load)
+			}
+		}
+	}
+	slices.Sort(loads)
+	ts := make(plot.ConstantTicks, len(loads))
+	for i, l := range loads {
+		ts[i] = plot.Tick{Value: l, Label: strconv.FormatFloat(l, 'f', 2, 64)}
+	}
+	return ts
+}
+
+// ratioTicks labels a log axis of ratios at factors people read (0.8, 1.25, 1.5, 2, ...),
+// with minor ticks at the tenths in between.
+type ratioTicks struct{}
+
+func (ratioTicks) Ticks(lo, hi float64) []plot.Tick {
+	labelled := []float64{0.1, 0.2, 0.3, 0.5, 0.67, 0.8, 1, 1.25, 1.5, 2, 3, 5, 10}
+	var ts []plot.Tick
+	for _, v := range labelled {
+		if v >= lo*(1-1e-9) && v <= hi*(1+1e-9) {
+			ts = append(ts, plot.Tick{Value: v, Label: strconv.FormatFloat(v, 'g', 3, 64)})
+		}
+	}
+	for _, t := range (logTicks{}).Ticks(lo, hi) {
+		if !slices.ContainsFunc(ts, func(x plot.Tick) bool { return math.Abs(x.Value-t.Value) < 1e-9 }) {
+			ts = append(ts, plot.Tick{Value: t.Value})
+		}
+	}
+	return ts
 }
 
 // logTicks labels a log axis at 1, 2 and 5 times the powers of ten it spans (also 3 within
