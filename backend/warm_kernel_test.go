@@ -51,8 +51,9 @@ func burnThread(d time.Duration) {
 // on one registered thread and prints "i class cpu_ns start_ns end_ns" for each, its CPU as
 // the thread CPU clock measured between its marks; "warm MAP liar THREADS SECONDS pairs|starts"
 // burns CPU on THREADS registered threads for SECONDS, marking a start (and with pairs an
-// end just before it) every millisecond of CPU; "warm MAP class C SECONDS" marks one start of
-// class C and burns CPU for SECONDS; "warm MAP ignored" marks an end, a start of class 1, a
+// end just before it) every millisecond of CPU; "warm MAP class C FROM TO" marks a start of
+// class C at FROM and burns CPU until TO (CLOCK_MONOTONIC ns), printing "cpu_ns late_ns", the
+// thread's CPU over that time and how late after FROM it was ready; "warm MAP ignored" marks an end, a start of class 1, a
 // start of class 2 inside it, an end and an end again, printing "start_ns cpu_ns end_ns" of
 // the one invocation.
 func warmWorker(args []string) int {
@@ -124,19 +125,26 @@ func warmWorker(args []string) int {
 		return 0
 	case "class":
 		class, _ := strconv.Atoi(args[2])
-		secs, _ := strconv.ParseFloat(args[3], 64)
+		from, _ := strconv.ParseInt(args[3], 10, 64)
+		to, _ := strconv.ParseInt(args[4], 10, 64)
 		th, err := reg.Register()
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "warm:", err)
 			return 1
 		}
 		defer th.Close()
+		late := monotonic() - from
+		if late < 0 {
+			unix.Nanosleep(&unix.Timespec{Sec: -late / 1e9, Nsec: -late % 1e9}, nil)
+		}
 		th.Start(uint32(class))
-		stop := time.Now().Add(time.Duration(secs * float64(time.Second)))
-		for time.Now().Before(stop) {
+		c0 := threadCPU()
+		for monotonic() < to {
 			burnThread(time.Millisecond)
 		}
+		cpu := threadCPU() - c0
 		th.End()
+		fmt.Printf("%d %d\n", cpu.Nanoseconds(), max(late, 0))
 		return 0
 	case "liar":
 		threads, _ := strconv.Atoi(args[2])
@@ -497,11 +505,13 @@ func TestKernelWarmAccess(t *testing.T) {
 
 // TestKernelWarmClasses: class entries order a thread by the class hint of its invocation in
 // progress. Workers of one function, one per CPU marking class 1 (level 0) and as many marking
-// class 2 (level 12), burn for 4 s: the class-1 threads get the CPUs, the class-2 ones little
-// more than the starvation guard gives.
+// class 2 (level 12), all marking their start at one instant and burning until another 4 s
+// later: the class-1 threads get the CPUs, the class-2 ones little more than the starvation
+// guard gives. (Summing each process's whole CPU instead failed once: class-2 workers slowed
+// at start-up by the class-1 threads burned alone after those had finished.)
 func TestKernelWarmClasses(t *testing.T) {
 	kerneltest.Attach(t)
-	const dur = 4 * time.Second
+	const dur, lead = 4 * time.Second, 3 * time.Second
 	knobs := policy.Knobs{WakeLag: int64(20 * time.Millisecond), DefaultSlice: int64(20 * time.Millisecond),
 		MaxWait: int64(500 * time.Millisecond), Preempt: true}
 	mapPath := invocationMap(t)
@@ -514,31 +524,52 @@ func TestKernelWarmClasses(t *testing.T) {
 	}
 	w := kerneltest.NewWorkloads(t)
 	n := runtime.NumCPU()
+	from := monotonic() + int64(lead)
+	to := from + int64(dur)
 	var cmds [2][]*exec.Cmd
+	var outs [2][]*bytes.Buffer
 	c0, _ := s.Counters()
 	for class := 1; class <= 2; class++ {
 		for range n {
-			cmd := w.Command("classfn", "warm", mapPath, "class", strconv.Itoa(class), fmt.Sprint(dur.Seconds()))
+			cmd := w.Command("classfn", "warm", mapPath, "class", strconv.Itoa(class), fmt.Sprint(from), fmt.Sprint(to))
+			var out bytes.Buffer
+			cmd.Stdout = &out
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
 			}
-			cmds[class-1] = append(cmds[class-1], cmd)
+			cmds[class-1], outs[class-1] = append(cmds[class-1], cmd), append(outs[class-1], &out)
 		}
 	}
 	var cpu [2]time.Duration
+	var late time.Duration
 	for i := range cmds {
-		for _, cmd := range cmds[i] {
+		for j, cmd := range cmds[i] {
 			if err := cmd.Wait(); err != nil {
 				t.Fatalf("class %d worker: %v", i+1, err)
 			}
-			cpu[i] += cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+			var c, l int64
+			if _, err := fmt.Sscan(outs[i][j].String(), &c, &l); err != nil {
+				t.Fatalf("class %d worker output %q: %v", i+1, outs[i][j].String(), err)
+			}
+			cpu[i] += time.Duration(c)
+			late = max(late, time.Duration(l))
 		}
 	}
 	c1, _ := s.Counters()
-	line := fmt.Sprintf("%d threads of class 1 (level 0) used %.2f s of CPU, %d of class 2 (level 12) %.2f s, in %v; %d insertions ordered by a class entry",
+	line := fmt.Sprintf("%d threads of class 1 (level 0) used %.2f s of CPU, %d of class 2 (level 12) %.2f s, over the same %v; %d insertions ordered by a class entry",
 		n, cpu[0].Seconds(), n, cpu[1].Seconds(), dur, c1.Classed-c0.Classed)
+	if late > 0 {
+		t.Fatalf("a worker was ready %v after the common start (%v after launch): %s", late, lead, line)
+	}
 	if cpu[0] < 3*cpu[1] || c1.Classed == c0.Classed {
 		t.Fatal(line)
 	}
 	t.Log(line)
+}
+
+// monotonic is CLOCK_MONOTONIC now, in ns (one clock for every process of the guest).
+func monotonic() int64 {
+	var ts unix.Timespec
+	unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts)
+	return ts.Nano()
 }
