@@ -67,6 +67,21 @@ static inline unsigned long long alps_inv_rate(unsigned long long wall, unsigned
 	return wall ? (cpu << 20) / wall : ALPS_INV_RATE_ONE;
 }
 
+/*
+ * The CPU a run of length wall was charged beyond its length. The kernel charges a task from
+ * the rq clock it read before the pick that started the run (ops.dispatch included), while
+ * the run is timed from ops.running: that excess was spent before the run, so it goes to the
+ * invocation the thread was in when the run began.
+ */
+static inline unsigned long long alps_inv_early(unsigned long long wall, unsigned long long cpu)
+{
+	if (wall > ALPS_INV_RUN_MAX)
+		wall = ALPS_INV_RUN_MAX;
+	if (cpu > ALPS_INV_RUN_MAX)
+		cpu = ALPS_INV_RUN_MAX;
+	return cpu > wall ? cpu - wall : 0;
+}
+
 /* The CPU of a part of length d of a run at rate. */
 static inline unsigned long long alps_inv_part(unsigned long long d, unsigned long long rate)
 {
@@ -92,7 +107,7 @@ static inline void alps_inv_observe(struct alps_inv_state *s, const struct alps_
 				    unsigned long long run_start, unsigned long long now, unsigned long long run_cpu,
 				    struct alps_inv_obs *o)
 {
-	unsigned long long n = 0, first = 0, cursor, t, rate;
+	unsigned long long n = 0, first = 0, cursor, t, rate, early;
 	const struct alps_inv_event *e;
 	struct alps_inv_done *d;
 	unsigned int i;
@@ -101,6 +116,7 @@ static inline void alps_inv_observe(struct alps_inv_state *s, const struct alps_
 	if (run_start > now)
 		run_start = now;
 	rate = alps_inv_rate(now - run_start, run_cpu);
+	early = alps_inv_early(now - run_start, run_cpu);
 	cursor = run_start; /* the run is accounted for up to here */
 	if (a->magic != ALPS_INV_MAGIC || a->tid != tid || a->nevents != ALPS_INV_EVENTS) {
 		o->bad = 1;
@@ -122,6 +138,8 @@ static inline void alps_inv_observe(struct alps_inv_state *s, const struct alps_
 		}
 		s->seen = a->seq;
 	}
+	if (s->inside)
+		s->cpu += early;
 	for (i = 0; i < ALPS_INV_EVENTS; i++) {
 		/*
 		 * The counts stay in o, not in registers: the BPF verifier would see each count

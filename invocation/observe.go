@@ -43,12 +43,13 @@ type Obs struct {
 // dropped and its events are read from the first; event times are clamped into the part of
 // the run not yet accounted for; a start inside an invocation and an end outside one are
 // counted and ignored. An invocation's CPU is the part of its runs between its start and its
-// end, each part charged at its run's rate of CPU per ns (runCPU over the run's length), so
+// end, each part charged at its run's rate of CPU per ns (runCPU over the run's length, at
+// most 1) and the CPU charged beyond the run's length to the invocation the run began in, so
 // that a run wholly inside an invocation counts what the task clock counts.
 func Observe(s *State, a *Area, tid uint32, runStart, now, runCPU uint64) Obs {
 	var o Obs
 	runStart = min(runStart, now)
-	r := rate(now-runStart, runCPU)
+	r, early := rate(now-runStart, runCPU), earlyCPU(now-runStart, runCPU)
 	cursor := runStart
 	var n, first uint64
 	if a.Magic != Magic || a.TID != tid || a.NEvents != Events {
@@ -64,6 +65,9 @@ func Observe(s *State, a *Area, tid uint32, runStart, now, runCPU uint64) Obs {
 			first, n = a.Seq-Events, Events
 		}
 		s.Seen = a.Seq
+	}
+	if s.Inside {
+		s.CPU += early
 	}
 	for i := range n {
 		e := a.Ev[(first+i)%Events]
@@ -112,6 +116,18 @@ func rate(wall, cpu uint64) uint64 {
 		return rateOne
 	}
 	return cpu << 20 / wall
+}
+
+// earlyCPU is the CPU a run of length wall was charged beyond its length. The kernel charges a
+// task from the rq clock it read before the pick that started the run, while the run is timed
+// from ops.running: that excess was spent before the run, so it goes to the invocation the
+// thread was in when the run began.
+func earlyCPU(wall, cpu uint64) uint64 {
+	wall, cpu = min(wall, runMax), min(cpu, runMax)
+	if cpu > wall {
+		return cpu - wall
+	}
+	return 0
 }
 
 // part is the CPU of a part of length d of a run at rate r.

@@ -88,8 +88,16 @@ func TestObserve(t *testing.T) {
 		{"charged at the run's rate", []run{{0, 100, []mark{st(20, 0)}, 50}, {200, 300, []mark{en(250)}, 100}},
 			[]Obs{{Started: 1, Marked: true, Fresh: true, Last: 20}, {Done: []Done{{20, 250, 40 + 50, 0, true}}, Marked: true, Last: 250}},
 			State{Seen: 2}},
-		{"charged no more than the run's length", []run{{0, 100, []mark{st(0, 0), en(100)}, 500}},
+		{"charged beyond the run's length before its start: not the invocation's", []run{{0, 100, []mark{st(0, 0), en(100)}, 500}},
 			[]Obs{{Done: []Done{{0, 100, 100, 0, false}}, Started: 1, Marked: true, Last: 100}}, State{Seen: 2}},
+		// The kernel charged the run that went on with the invocation 30 (then 20) more than
+		// its length: the pick before it, which counts as the invocation's, as the task clock.
+		{"charged beyond the run's length inside an invocation", []run{{0, 50, []mark{st(10, 0)}, 0}, {100, 150, nil, 80}, {200, 260, []mark{en(230)}, 0}},
+			[]Obs{{Started: 1, Marked: true, Fresh: true, Last: 10}, {}, {Done: []Done{{10, 230, 40 + 80 + 30, 0, true}}, Marked: true, Last: 230}},
+			State{Seen: 2}},
+		{"charged beyond the run's length, ending in it", []run{{0, 50, []mark{st(10, 0)}, 0}, {100, 150, []mark{en(120), st(130, 1)}, 70}},
+			[]Obs{{Started: 1, Marked: true, Fresh: true, Last: 10}, {Done: []Done{{10, 120, 40 + 20 + 20, 0, true}}, Started: 1, Marked: true, Fresh: true, Last: 130}},
+			State{Seen: 3, Start: 130, CPU: 20, Inside: true, Class: 1}},
 		{"unknown kind", []run{{0, 100, []mark{{kind: 7, time: 10}, st(20, 0)}, 0}},
 			[]Obs{{Started: 1, Bad: 1, Marked: true, Fresh: true, Last: 20}}, State{Seen: 2, Start: 20, CPU: 80, Inside: true}},
 		{"more events than the area keeps", []run{{0, 1000, many(Events+4, func(i int) mark {
