@@ -203,7 +203,7 @@ func collect(cfg configs.Config, dir, out string, scheds []string) (*collected, 
 		}
 		var rows, preds []analysis.Scheduler
 		var pooled, predPooled []analysis.Outcome
-		var speeds []float64
+		var speeds, onCPUs []float64
 		for _, d := range dirs {
 			row, o, err := readRun(name, d)
 			if err != nil {
@@ -237,12 +237,17 @@ func collect(cfg configs.Config, dir, out string, scheds []string) (*collected, 
 			if err != nil {
 				return nil, err
 			}
+			onCPU, err := analysis.PredictMeasuredCPU(tr, o, m, rcfg, name)
+			if err != nil {
+				return nil, err
+			}
+			onCPUs = append(onCPUs, onCPU.MeanFCTMs)
 			preds = append(preds, p)
 			predPooled = append(predPooled, po...)
 		}
 		agg := analysis.Aggregate(name, rows)
 		pred := analysis.Aggregate(name, preds)
-		agg.PredictedMeanFCTMsRuns, agg.SpeedRuns = pred.MeanFCTMsRuns, speeds
+		agg.PredictedMeanFCTMsRuns, agg.SpeedRuns, agg.OnMeasuredCPUMeanFCTMsRuns = pred.MeanFCTMsRuns, speeds, onCPUs
 		sum.Schedulers = append(sum.Schedulers, agg)
 		// prediction.json keeps its form: the median prediction's figures only.
 		pred.Runs, pred.MeanFCTMsRuns = 0, nil

@@ -2,11 +2,14 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -101,6 +104,9 @@ type point struct {
 	PredShort []float64 `json:"predicted_short_mean_fct_ms"`
 	PredLong  []float64 `json:"predicted_long_p99_slowdown"`
 	GuestUtil []float64 `json:"guest_util"` // measured busy fraction over the arrivals, per seed (median over rounds)
+	// OnCPUMs is the simulator's mean FCT with every invocation costing the CPU it was
+	// measured to use: the scheduling model alone, without the cost model (per seed).
+	OnCPUMs   []float64 `json:"on_measured_cpu_mean_fct_ms,omitempty"`
 	Lost      int       `json:"lost"`
 	Ejections int       `json:"ejections"`
 }
@@ -132,6 +138,9 @@ func experimentReport(app *cli.App, o experimentOptions) error {
 				p.MeanFCTMs, p.ShortMs, p.LongP99SD = append(p.MeanFCTMs, r.MeanFCTMs), append(p.ShortMs, r.ShortMeanFCTMs), append(p.LongP99SD, r.LongP99Slowdown)
 				p.PredMean, p.PredShort, p.PredLong = append(p.PredMean, pr.MeanFCTMs), append(p.PredShort, pr.ShortMeanFCTMs), append(p.PredLong, pr.LongP99Slowdown)
 				p.GuestUtil = append(p.GuestUtil, analysis.Median(r.GuestUtilRuns))
+				if len(r.OnMeasuredCPUMeanFCTMsRuns) > 0 {
+					p.OnCPUMs = append(p.OnCPUMs, analysis.Median(r.OnMeasuredCPUMeanFCTMsRuns))
+				}
 				p.Lost += r.Lost
 				p.Ejections += r.Ejections
 			}
@@ -160,32 +169,129 @@ func experimentReport(app *cli.App, o experimentOptions) error {
 	return plotExperiment(o.out, pts)
 }
 
-// writeExperimentTable prints, per load and scheduler, the medians over seeds with their
-// range, the predictions' medians and their ratio.
-func writeExperimentTable(w *bytes.Buffer, pts []point) {
-	fmt.Fprintf(w, "%5s %-8s %5s %5s %24s %10s %9s %22s %10s %18s %10s %6s\n", "load", "sched", "seeds", "lost",
-		"mean_fct_ms [min-max]", "predicted", "meas/pred", "short_fct_ms [min-max]", "predicted", "long_p99_sd [range]", "predicted", "busy")
-	for _, p := range pts {
-		m, pm := analysis.Median(p.MeanFCTMs), analysis.Median(p.PredMean)
-		ratio := ""
-		if pm > 0 {
-			ratio = fmt.Sprintf("%.2f", m/pm)
-		}
-		fmt.Fprintf(w, "%5.2f %-8s %5d %5d %24s %10.1f %9s %22s %10.1f %18s %10.2f %6.2f\n", p.Load, p.Scheduler, len(p.Seeds), p.Lost+p.Ejections,
-			rng(p.MeanFCTMs), pm, ratio, rng(p.ShortMs), analysis.Median(p.PredShort), rng(p.LongP99SD), analysis.Median(p.PredLong), analysis.Median(p.GuestUtil))
+// ratios are each seed's measured mean FCT over its prediction.
+func (p point) ratios() []float64 { return over(p.MeanFCTMs, p.PredMean) }
+
+// onCPURatios are each seed's measured mean FCT over its simulation on the measured CPU.
+func (p point) onCPURatios() []float64 {
+	if len(p.OnCPUMs) != len(p.MeanFCTMs) {
+		return nil
 	}
+	return over(p.MeanFCTMs, p.OnCPUMs)
+}
+
+// over is a[i]/b[i] wherever b[i] > 0.
+func over(a, b []float64) []float64 {
+	var rs []float64
+	for i := range a {
+		if i < len(b) && b[i] > 0 {
+			rs = append(rs, a[i]/b[i])
+		}
+	}
+	return rs
+}
+
+// writeExperimentTable prints, per load and scheduler, the medians over seeds with their
+// range, the predictions' medians, and each seed's measured mean FCT over its own
+// prediction (median and range: the seeds' plans differ, so medians of the two need not
+// pair the same seed).
+func writeExperimentTable(w *bytes.Buffer, pts []point) {
+	fmt.Fprintf(w, "%5s %-8s %5s %5s %24s %10s %18s %18s %22s %10s %18s %10s %6s\n", "load", "sched", "seeds", "lost",
+		"mean_fct_ms [min-max]", "predicted", "meas/pred [range]", "meas/sched_model", "short_fct_ms [min-max]", "predicted", "long_p99_sd [range]", "predicted", "busy")
 	var within, n int
 	for _, p := range pts {
-		m, pm := analysis.Median(p.MeanFCTMs), analysis.Median(p.PredMean)
-		if pm > 0 {
+		rs := p.ratios()
+		ratio := ""
+		if len(rs) > 0 {
+			ratio = rng2(rs)
 			n++
-			if r := m / pm; r <= analysis.PredictionFactor && r >= 1/analysis.PredictionFactor {
+			if r := analysis.Median(rs); r <= analysis.PredictionFactor && r >= 1/analysis.PredictionFactor {
 				within++
 			}
 		}
+		onCPU := ""
+		if rs := p.onCPURatios(); len(rs) > 0 {
+			onCPU = rng2(rs)
+		}
+		fmt.Fprintf(w, "%5.2f %-8s %5d %5d %24s %10.1f %18s %18s %22s %10.1f %18s %10.2f %6.2f\n", p.Load, p.Scheduler, len(p.Seeds), p.Lost+p.Ejections,
+			rng(p.MeanFCTMs), analysis.Median(p.PredMean), ratio, onCPU, rng(p.ShortMs), analysis.Median(p.PredShort), rng(p.LongP99SD), analysis.Median(p.PredLong), analysis.Median(p.GuestUtil))
 	}
-	fmt.Fprintf(w, "medians over seeds (each seed a plan of its own; lost counts lost invocations and ejections); %d of %d within %.2fx of their prediction\n",
+	writeOrders(w, pts)
+	fmt.Fprintf(w, "medians over seeds (each seed a plan of its own; lost counts lost invocations and ejections; meas/sched_model: measured over the simulation on each invocation's measured CPU, the scheduling model alone; busy: the CPU's measured utilisation over the arrivals); %d of %d within %.2fx of their prediction (median of the seeds' ratios)\n",
 		within, n, analysis.PredictionFactor)
+}
+
+// writeOrders prints, per load and seed, the schedulers' order by measured mean FCT and by
+// predicted mean FCT and, where they differ, how far apart the two closest predictions are.
+func writeOrders(w *bytes.Buffer, pts []point) {
+	same, n := 0, 0
+	for i := 0; i < len(pts); {
+		j := i
+		for j < len(pts) && pts[j].Load == pts[i].Load {
+			j++
+		}
+		load := pts[i:j:j]
+		for k, seed := range load[0].Seeds {
+			meas, pred := map[string]float64{}, map[string]float64{}
+			for _, p := range load {
+				if k < len(p.Seeds) && p.Seeds[k] == seed && k < len(p.PredMean) {
+					meas[p.Scheduler], pred[p.Scheduler] = p.MeanFCTMs[k], p.PredMean[k]
+				}
+			}
+			if len(meas) < 2 {
+				continue
+			}
+			mo, po := rankOrder(meas), rankOrder(pred)
+			n++
+			note := "same"
+			if mo == po {
+				same++
+			} else {
+				note = "differs: " + swapped(meas, pred)
+			}
+			fmt.Fprintf(w, "load %.2f seed %d: measured %s; predicted %s (%s)\n", load[0].Load, seed, mo, po, note)
+		}
+		i = j
+	}
+	fmt.Fprintf(w, "order by mean FCT: the same measured and predicted in %d of %d plans\n", same, n)
+}
+
+// rankOrder lists the schedulers by value, lowest first ("alps < vtime < default").
+func rankOrder(v map[string]float64) string {
+	var names []string
+	for _, name := range schedulers {
+		if _, ok := v[name]; ok {
+			names = append(names, name)
+		}
+	}
+	slices.SortStableFunc(names, func(a, b string) int { return cmp.Compare(v[a], v[b]) })
+	return strings.Join(names, " < ")
+}
+
+// swapped lists each pair of schedulers ordered one way measured and the other predicted,
+// with the predictions' relative gap (a gap within the noise explains a swap).
+func swapped(meas, pred map[string]float64) string {
+	var ps []string
+	for i, x := range schedulers {
+		for _, y := range schedulers[i+1:] {
+			_, okx := pred[x]
+			_, oky := pred[y]
+			if !okx || !oky || cmp.Compare(meas[x], meas[y]) == cmp.Compare(pred[x], pred[y]) {
+				continue
+			}
+			ps = append(ps, fmt.Sprintf("%s/%s predicted %.1f/%.1f ms (%.1f%% apart), measured %.1f/%.1f ms",
+				x, y, pred[x], pred[y], 100*math.Abs(pred[x]/pred[y]-1), meas[x], meas[y]))
+		}
+	}
+	return strings.Join(ps, "; ")
+}
+
+// rng2 formats a median and range of ratios with two decimals.
+func rng2(xs []float64) string {
+	if len(xs) == 1 {
+		return fmt.Sprintf("%.2f", xs[0])
+	}
+	return fmt.Sprintf("%.2f [%.2f-%.2f]", analysis.Median(xs), slices.Min(xs), slices.Max(xs))
 }
 
 // rng formats a median and its range.
@@ -205,18 +311,19 @@ func plotExperiment(out string, pts []point) error {
 		file, title, ylabel string
 		meas, pred          func(point) []float64
 	}{
-		{"experiment_mean_fct.png", "Mean FCT against offered load", "mean FCT (ms, log scale)",
+		{"experiment_mean_fct.png", "Mean FCT against offered load (VM, about one CPU)", "mean FCT (ms, log scale)",
 			func(p point) []float64 { return p.MeanFCTMs }, func(p point) []float64 { return p.PredMean }},
-		{"experiment_short_fct.png", "Short-class mean FCT against offered load", "short-class mean FCT (ms, log scale)",
+		{"experiment_short_fct.png", "Short-class mean FCT against offered load (VM, about one CPU)", "short-class mean FCT (ms, log scale)",
 			func(p point) []float64 { return p.ShortMs }, func(p point) []float64 { return p.PredShort }},
-		{"experiment_long_slowdown.png", "Long-class p99 slowdown against offered load", "long-class p99 slowdown (FCT / demand, log scale)",
+		{"experiment_long_slowdown.png", "Long-class p99 slowdown against offered load (VM, about one CPU)", "long-class p99 slowdown (FCT / demand, log scale)",
 			func(p point) []float64 { return p.LongP99SD }, func(p point) []float64 { return p.PredLong }},
 	}
 	for _, f := range figs {
 		var series []analysis.LoadSeries
-		for _, name := range schedulers {
-			meas := analysis.LoadSeries{Name: name}
-			pred := analysis.LoadSeries{Name: name, Dashed: true}
+		for i, name := range schedulers {
+			dodge := 0.008 * float64(i-1)
+			meas := analysis.LoadSeries{Name: name, Dodge: dodge}
+			pred := analysis.LoadSeries{Name: name, Dashed: true, Dodge: dodge}
 			for _, p := range pts {
 				if p.Scheduler != name {
 					continue
@@ -229,6 +336,21 @@ func plotExperiment(out string, pts []point) error {
 		if err := analysis.PlotAgainstLoad(filepath.Join(out, f.file), f.title, f.ylabel, series); err != nil {
 			return fmt.Errorf("%s: %w", f.file, err)
 		}
+	}
+	var ratios []analysis.LoadSeries
+	for i, name := range schedulers {
+		r := analysis.LoadSeries{Name: name, Dodge: 0.008 * float64(i-1), Label: name}
+		for _, p := range pts {
+			if p.Scheduler == name {
+				r.Points = append(r.Points, analysis.LoadPoint{Load: p.Load, Values: p.ratios()})
+			}
+		}
+		ratios = append(ratios, r)
+	}
+	const file = "experiment_prediction.png"
+	if err := analysis.PlotRatioAgainstLoad(filepath.Join(out, file), "Measured mean FCT over its own prediction (VM, about one CPU)",
+		"measured / predicted mean FCT (log scale)", ratios, analysis.PredictionFactor); err != nil {
+		return fmt.Errorf("%s: %w", file, err)
 	}
 	return nil
 }

@@ -589,7 +589,7 @@ func TestExperimentReport(t *testing.T) {
 			t.Errorf("table lacks %q:\n%s", w, stdout)
 		}
 	}
-	for _, f := range []string{"experiment.txt", "experiment_mean_fct.png", "experiment_short_fct.png", "experiment_long_slowdown.png"} {
+	for _, f := range []string{"experiment.txt", "experiment_mean_fct.png", "experiment_short_fct.png", "experiment_long_slowdown.png", "experiment_prediction.png"} {
 		if st, err := os.Stat(filepath.Join(out, f)); err != nil || st.Size() == 0 {
 			t.Errorf("%s: %v", f, err)
 		}

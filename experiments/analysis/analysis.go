@@ -41,6 +41,10 @@ type Scheduler struct {
 	// that run's boot measured (Model.Speed), and SpeedRuns those speeds.
 	PredictedMeanFCTMsRuns []float64 `json:"predicted_mean_fct_ms_runs,omitempty"`
 	SpeedRuns              []float64 `json:"speed_runs,omitempty"`
+	// OnMeasuredCPUMeanFCTMsRuns is the simulator's mean FCT for each run with every
+	// invocation costing the CPU it was measured to use (PredictMeasuredCPU): the
+	// scheduling model's share of the prediction's error, apart from the cost model's.
+	OnMeasuredCPUMeanFCTMsRuns []float64 `json:"on_measured_cpu_mean_fct_ms_runs,omitempty"`
 	// DeliveredRuns is, per run, the emulator's host CPU time per second the guest was busy
 	// during the replay: about 1 (a little more: the emulator's own threads) when the host
 	// gave the guest a whole core, less when other work took part of it (the guest's clock
@@ -168,6 +172,7 @@ type Outcome struct {
 	Arrival  int64
 	CPU      int64 // CPU demand the invocation asked for
 	IO       int64 // blocking time it asked for
+	CPUUsed  int64 // CPU its process used, where measured (0: not measured)
 	FCT      int64 // completion - arrival
 	Lost     bool
 }
@@ -187,7 +192,7 @@ func (o Outcome) Slowdown() float64 {
 func FromResults(rs []loadgen.Result) []Outcome {
 	out := make([]Outcome, len(rs))
 	for i, r := range rs {
-		out[i] = Outcome{Function: r.Function, Arrival: r.Arrival, CPU: r.Demand, IO: r.IO, FCT: r.FCT(), Lost: r.Lost}
+		out[i] = Outcome{Function: r.Function, Arrival: r.Arrival, CPU: r.Demand, IO: r.IO, CPUUsed: r.CPU, FCT: r.FCT(), Lost: r.Lost}
 	}
 	return out
 }
@@ -407,6 +412,17 @@ func WriteTable(w io.Writer, measured, predicted []Scheduler, fe Frontend) {
 	}
 	if len(predicted) > 0 {
 		fmt.Fprintf(w, "order by mean FCT: measured %s; simulated %s\n", order(measured), order(predicted))
+	}
+	var onCPU []string
+	for _, r := range measured {
+		if len(r.OnMeasuredCPUMeanFCTMsRuns) == len(r.MeanFCTMsRuns) && len(r.MeanFCTMsRuns) > 0 {
+			if m := Median(r.OnMeasuredCPUMeanFCTMsRuns); m > 0 {
+				onCPU = append(onCPU, fmt.Sprintf("%s %.1f ms (measured %.2fx)", r.Name, m, r.MeanFCTMs/m))
+			}
+		}
+	}
+	if len(onCPU) > 0 {
+		fmt.Fprintf(w, "simulated on each invocation's measured CPU (the scheduling model alone, medians): %s\n", strings.Join(onCPU, "; "))
 	}
 	for _, l := range []struct {
 		what, format string

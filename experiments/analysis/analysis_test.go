@@ -6,8 +6,11 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
+
+	"gonum.org/v1/plot"
 
 	"github.com/alps-sched/alps/configs"
 	"github.com/alps-sched/alps/experiments/workload"
@@ -298,5 +301,61 @@ func TestModelCPU(t *testing.T) {
 		if got := tt.m.cpuMs(tt.d); math.Abs(got-tt.want) > 1e-9 {
 			t.Errorf("%+v: cpuMs(%g) = %g, want %g", tt.m, tt.d, got, tt.want)
 		}
+	}
+}
+
+// TestPredictMeasuredCPU: on the measured CPU each invocation costs what its process used
+// (the demand where nothing was measured) plus the process overhead.
+func TestPredictMeasuredCPU(t *testing.T) {
+	l, err := configs.NewLoader()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := l.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := &sim.Trace{Functions: []string{"f"}, Inv: []sim.Invocation{{Arrival: 0, CPU: 10e6}, {Arrival: 1e9, CPU: 20e6}}}
+	os := []Outcome{{CPU: 10e6, CPUUsed: 14e6}, {CPU: 20e6}}
+	row, err := PredictMeasuredCPU(tr, os, Model{Cores: 1, ProcessOverheadMs: 1}, cfg, "default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (15.0 + 21) / 2; math.Abs(row.MeanFCTMs-want) > 0.01 {
+		t.Errorf("mean FCT %.3f ms, want %.1f", row.MeanFCTMs, want)
+	}
+	if _, err := PredictMeasuredCPU(tr, os[:1], Model{Cores: 1}, cfg, "default"); err == nil {
+		t.Error("one outcome for two invocations accepted")
+	}
+}
+
+func TestRatioAndLoadTicks(t *testing.T) {
+	labels := func(ts []plot.Tick) []string {
+		var ls []string
+		for _, tk := range ts {
+			if tk.Label != "" {
+				ls = append(ls, tk.Label)
+			}
+		}
+		return ls
+	}
+	for _, c := range []struct {
+		lo, hi float64
+		want   []string
+	}{
+		{0.63, 1.84, []string{"0.67", "0.8", "1", "1.25", "1.5"}},
+		{0.7, 1.45, []string{"0.8", "1", "1.25"}},
+		{0.4, 6, []string{"0.5", "0.67", "0.8", "1", "1.25", "1.5", "2", "3", "5"}},
+	} {
+		if got := labels(ratioTicks{}.Ticks(c.lo, c.hi)); !slices.Equal(got, c.want) {
+			t.Errorf("ratio ticks on [%g, %g]: %v, want %v", c.lo, c.hi, got, c.want)
+		}
+	}
+	series := []LoadSeries{
+		{Name: "a", Points: []LoadPoint{{Load: 0.95}, {Load: 0.5}}},
+		{Name: "b", Points: []LoadPoint{{Load: 0.7}, {Load: 0.5}, {Load: 0.85}}},
+	}
+	if got := labels(loadTicks(series)); !slices.Equal(got, []string{"0.50", "0.70", "0.85", "0.95"}) {
+		t.Errorf("load ticks: %v", got)
 	}
 }

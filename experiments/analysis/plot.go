@@ -231,11 +231,54 @@ type LoadSeries struct {
 	Name   string
 	Points []LoadPoint
 	Dashed bool // the prediction
+	// Dodge shifts the series' points along the load axis, so that error bars of several
+	// series at one load stay apart.
+	Dodge float64
+	// Label is the legend's text (default: the name, with "measured" or "simulated").
+	Label string
 }
 
 // PlotAgainstLoad writes a figure against offered load to path (PNG): per series a line
 // through the medians, with the range of the values as error bars for measured series.
 func PlotAgainstLoad(path, title, ylabel string, series []LoadSeries) error {
+	p, leg, err := againstLoad(title, ylabel, series)
+	if err != nil {
+		return err
+	}
+	return save(p, leg, path)
+}
+
+// PlotRatioAgainstLoad is PlotAgainstLoad for ratios around 1, with the band [1/band, band]
+// drawn as two grey lines.
+func PlotRatioAgainstLoad(path, title, ylabel string, series []LoadSeries, band float64) error {
+	p, leg, err := againstLoad(title, ylabel, series)
+	if err != nil {
+		return err
+	}
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for _, s := range series {
+		for _, lp := range s.Points {
+			lo, hi = math.Min(lo, lp.Load), math.Max(hi, lp.Load)
+		}
+	}
+	for _, y := range []float64{1 / band, band} {
+		l, err := plotter.NewLine(plotter.XYs{{X: lo - 0.05, Y: y}, {X: hi + 0.05, Y: y}})
+		if err != nil {
+			return err
+		}
+		l.Color = color.Gray{Y: 140}
+		l.Dashes = []vg.Length{vg.Points(2), vg.Points(2)}
+		p.Add(l)
+		if y > 1 {
+			leg.Add(fmt.Sprintf("within %.2fx", band), l)
+		}
+	}
+	p.Y.Min, p.Y.Max = math.Min(p.Y.Min, 0.7), math.Max(p.Y.Max, 1.45)
+	p.Y.Tick.Marker = ratioTicks{}
+	return save(p, leg, path)
+}
+
+func againstLoad(title, ylabel string, series []LoadSeries) (*plot.Plot, plot.Legend, error) {
 	p := plot.New()
 	p.Title.Text = title
 	p.X.Label.Text = "offered load (CPU demand / CPU time available)"
@@ -253,6 +296,8 @@ func PlotAgainstLoad(path, title, ylabel string, series []LoadSeries) error {
 	if loMax >= loMin {
 		p.X.Min, p.X.Max = loMin-0.05, loMax+0.05
 	}
+	p.X.Tick.Marker = loadTicks(series)
+	spread := false // some measured point has several values: the legend says what bars are
 	for _, s := range series {
 		var pts plotter.XYs
 		var errs plotter.YErrors
@@ -268,15 +313,16 @@ func PlotAgainstLoad(path, title, ylabel string, series []LoadSeries) error {
 			for _, v := range lp.Values {
 				lo, hi = math.Min(lo, v), math.Max(hi, v)
 			}
-			pts = append(pts, plotter.XY{X: lp.Load, Y: m})
+			pts = append(pts, plotter.XY{X: lp.Load + s.Dodge, Y: m})
 			errs = append(errs, struct{ Low, High float64 }{m - math.Max(lo, m*1e-3), hi - m})
+			spread = spread || (!s.Dashed && len(lp.Values) > 1)
 		}
 		if len(pts) == 0 {
 			continue
 		}
 		l, sc, err := plotter.NewLinePoints(pts)
 		if err != nil {
-			return fmt.Errorf("plot %s: %w", s.Name, err)
+			return nil, leg, fmt.Errorf("plot %s: %w", s.Name, err)
 		}
 		sr := Series{Name: s.Name, Dashed: s.Dashed}
 		style(&l.LineStyle, sr)
@@ -288,19 +334,69 @@ func PlotAgainstLoad(path, title, ylabel string, series []LoadSeries) error {
 				plotter.YErrorer
 			}{pts, errs})
 			if err != nil {
-				return fmt.Errorf("plot %s: %w", s.Name, err)
+				return nil, leg, fmt.Errorf("plot %s: %w", s.Name, err)
 			}
 			eb.LineStyle.Color = colorOf(s.Name)
 			p.Add(eb)
 		}
-		leg.Add(label(sr), l, sc)
+		text := label(sr)
+		if s.Label != "" {
+			text = s.Label
+		}
+		leg.Add(text, l, sc)
 	}
-	return save(p, leg, path)
+	if spread {
+		leg.Add("markers: medians")
+		leg.Add("bars: min to max")
+	}
+	// A margin on the log axis, so that the extreme markers are not cut by the frame.
+	if p.Y.Max > p.Y.Min && p.Y.Min > 0 {
+		p.Y.Min, p.Y.Max = p.Y.Min/1.12, p.Y.Max*1.12
+	}
+	return p, leg, nil
+}
+
+// loadTicks labels the load axis at the loads measured.
+func loadTicks(series []LoadSeries) plot.ConstantTicks {
+	var loads []float64
+	for _, s := range series {
+		for _, lp := range s.Points {
+			if !slices.Contains(loads, lp.Load) {
+				loads = append(loads, lp.Load)
+			}
+		}
+	}
+	slices.Sort(loads)
+	ts := make(plot.ConstantTicks, len(loads))
+	for i, l := range loads {
+		ts[i] = plot.Tick{Value: l, Label: strconv.FormatFloat(l, 'f', 2, 64)}
+	}
+	return ts
+}
+
+// ratioTicks labels a log axis of ratios at factors people read (0.8, 1.25, 1.5, 2, ...),
+// with minor ticks at the tenths in between.
+type ratioTicks struct{}
+
+func (ratioTicks) Ticks(lo, hi float64) []plot.Tick {
+	labelled := []float64{0.1, 0.2, 0.3, 0.5, 0.67, 0.8, 1, 1.25, 1.5, 2, 3, 5, 10}
+	var ts []plot.Tick
+	for _, v := range labelled {
+		if v >= lo*(1-1e-9) && v <= hi*(1+1e-9) {
+			ts = append(ts, plot.Tick{Value: v, Label: strconv.FormatFloat(v, 'g', 3, 64)})
+		}
+	}
+	for _, t := range (logTicks{}).Ticks(lo, hi) {
+		if !slices.ContainsFunc(ts, func(x plot.Tick) bool { return math.Abs(x.Value-t.Value) < 1e-9 }) {
+			ts = append(ts, plot.Tick{Value: t.Value})
+		}
+	}
+	return ts
 }
 
 // logTicks labels a log axis at 1, 2 and 5 times the powers of ten it spans (also 3 within
-// a decade and a half; every power of ten only, past three decades), with minor ticks in
-// between, so that even a narrow range has several labels.
+// a decade and a half, every tick within a factor of 3, every power of ten only past three
+// decades), with minor ticks in between, so that even a narrow range has several labels.
 type logTicks struct{}
 
 func (logTicks) Ticks(lo, hi float64) []plot.Tick {
@@ -311,6 +407,8 @@ func (logTicks) Ticks(lo, hi float64) []plot.Tick {
 	switch {
 	case hi/lo > 1000:
 		steps = []float64{1}
+	case hi/lo < 3:
+		steps = []float64{1, 2, 3, 4, 5, 6, 7, 8, 9}
 	case hi/lo < 30:
 		steps = []float64{1, 2, 3, 5}
 	}
@@ -324,7 +422,7 @@ func (logTicks) Ticks(lo, hi float64) []plot.Tick {
 			}
 			t := plot.Tick{Value: v}
 			if slices.Contains(steps, m) {
-				t.Label = strconv.FormatFloat(v, 'g', -1, 64)
+				t.Label = strconv.FormatFloat(v, 'g', 6, 64)
 			}
 			ts = append(ts, t)
 		}

@@ -107,3 +107,26 @@ func (m Model) cpuMs(d float64) float64 {
 	}
 	return max(d+m.ProcessOverheadMs, 1e-6)
 }
+
+// PredictMeasuredCPU is PredictOne with every invocation costing the CPU its payload was
+// measured to use in a run (os[i].CPUUsed, the trace's demand where it was not measured)
+// plus m.ProcessOverheadMs, with no cost per cfs slice (the measured CPU includes what
+// sharing cost): the simulator's scheduling model alone, without its model of what each
+// invocation costs. It is a diagnostic: it reads a run's measurements (not its completion
+// times).
+func PredictMeasuredCPU(tr *sim.Trace, os []Outcome, m Model, cfg configs.Config, name string) (Scheduler, error) {
+	if len(os) != len(tr.Inv) {
+		return Scheduler{}, fmt.Errorf("predict %s: %d outcomes for %d invocations", name, len(os), len(tr.Inv))
+	}
+	j := &sim.Trace{Functions: tr.Functions, Inv: make([]sim.Invocation, len(tr.Inv))}
+	for i, in := range tr.Inv {
+		if os[i].CPUUsed > 0 {
+			in.CPU = os[i].CPUUsed
+		}
+		in.CPU += int64(m.ProcessOverheadMs * 1e6)
+		j.Inv[i] = in
+	}
+	cfg.Sim.CFSContextSwitchUs = 0
+	row, _, err := PredictOne(j, Model{Cores: m.Cores}, cfg, name)
+	return row, err
+}

@@ -180,8 +180,9 @@ func TestRunInCgroup(t *testing.T) {
 		}
 		done <- rs
 	}()
+	// The child is in the cgroup from its clone on, under the test's name until its exec.
 	var comm string
-	for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline) && comm == ""; time.Sleep(20 * time.Millisecond) {
+	for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline) && comm != "fcg"; time.Sleep(20 * time.Millisecond) {
 		procs, _ := os.ReadFile(filepath.Join(root, "fcg", "cgroup.procs"))
 		if f := strings.Fields(string(procs)); len(f) > 0 {
 			c, _ := os.ReadFile("/proc/" + f[0] + "/comm")
