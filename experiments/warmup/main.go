@@ -4,7 +4,7 @@
 // the same rule with each function's true distribution (alps-gittins-dist), gittins and las.
 // gittins and las know nothing more in a later pass; alps has learned the earlier passes.
 //
-//	go run ./experiments/warmup [-passes 2] [-gap-ms 120000] [-minutes 10] [-functions 200] [-load 0.85]
+//	go run ./experiments/warmup [-passes 2] [-gap-ms 120000] [-minutes 10] [-functions 200] [-load 0.85] [-config FILE]
 //
 // The traces are those of alps-sim gen --functions F --minutes M --load L --cores C --seed S
 // for the families of experiments/gittins.md: azure16 (seeds 1-5), azure4 (1-3), poisson16
@@ -52,12 +52,13 @@ func main() {
 	minutes := flag.Float64("minutes", 10, "span of each trace (minutes)")
 	functions := flag.Int("functions", 200, "functions per trace")
 	load := flag.Float64("load", 0.85, "offered load per core")
+	file := flag.String("config", "", "YAML config file for alps (keys as in configs/alps.yaml; default: the defaults)")
 	flag.Parse()
 	if *passes < 2 || *passes > 10 || *gap < 0 {
 		fmt.Fprintln(os.Stderr, "warmup: -passes must be in [2, 10] and -gap-ms >= 0")
 		os.Exit(2)
 	}
-	if err := run(*passes, *gap*1e6, *minutes, *functions, *load); err != nil {
+	if err := run(*passes, *gap*1e6, *minutes, *functions, *load, *file); err != nil {
 		fmt.Fprintln(os.Stderr, "warmup:", err)
 		os.Exit(1)
 	}
@@ -69,10 +70,15 @@ type result struct {
 	mean map[string][]float64
 }
 
-func run(passes int, gap int64, minutes float64, functions int, load float64) error {
+func run(passes int, gap int64, minutes float64, functions int, load float64, file string) error {
 	cfg, err := configs.NewLoader()
 	if err != nil {
 		return err
+	}
+	if file != "" {
+		if err := cfg.ReadFile(file); err != nil {
+			return err
+		}
 	}
 	c, err := cfg.Load()
 	if err != nil {
