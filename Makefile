@@ -35,8 +35,8 @@ fuzz:
 		$(GO) test -run '^$$' -fuzz "^$${t##*:}\$$" -fuzztime $(FUZZTIME) "$${t%%:*}"; \
 	done
 
-## fuzz-short: the fuzz targets for 10 s each. Not part of make test: a fuzzer that finds a new
-## input makes a run fail at random; its findings join the seed corpora, which go test replays
+## fuzz-short: the fuzz targets for 10 s each (CI runs it after make test; make test itself
+## replays only the committed corpora, so that it passes or fails the same way every time)
 fuzz-short:
 	$(MAKE) fuzz FUZZTIME=10s
 

@@ -213,6 +213,10 @@ func (c Config) Validate() error {
 	return c.Frontend.Validate()
 }
 
+// Refuse is the error for a valid value of key that a command cannot use (why says what it
+// lacks), naming where the value came from as Load's errors do.
+func (l *Loader) Refuse(key, why string) error { return l.wrap(fmt.Errorf("%s: %s", key, why)) }
+
 // wrap names where the bad value of an error "key: message" came from, by precedence: a
 // flag given on the command line, the environment, the file (with its line), Set.
 func (l *Loader) wrap(err error) error {

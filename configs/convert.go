@@ -57,6 +57,7 @@ func learnerConfig(c Config) model.Config {
 		PriorWeight:       l.PriorWeight,
 		RelativeRanks:     l.RelativeRanks,
 		ClassKeys:         l.ClassKeys,
+		Censored:          l.Censored,
 		Knobs:             OrderKnobs(c.Policy),
 	}
 }

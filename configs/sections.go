@@ -40,6 +40,7 @@ type Learner struct {
 	PriorWeight       float64 `mapstructure:"prior_weight"`
 	RelativeRanks     bool    `mapstructure:"relative_ranks"`
 	ClassKeys         bool    `mapstructure:"class_keys"`
+	Censored          bool    `mapstructure:"censored"`
 }
 
 // Ranges of the frontend section (alps.yaml documents them; the other sections' ranges are

@@ -292,7 +292,8 @@ const pooledMax = 2048
 
 // pool builds l.prior, the distribution of the whole window's samples pooled (a function the
 // table does not know, or knows from few samples, is assumed to be drawn from the host's mix).
-func (l *Learner) pool() {
+// With censored, the invocations in flight (l.censAll) enter it as censored samples.
+func (l *Learner) pool(censored bool) {
 	stride := max(1, (len(l.samples)+pooledMax-1)/pooledMax)
 	xs := l.pooled[:0]
 	for i := 0; i < len(l.samples); i += stride {
@@ -301,6 +302,9 @@ func (l *Learner) pool() {
 	l.pooled = xs
 	slices.Sort(xs)
 	l.prior.reset(xs, nil, 0)
+	if censored {
+		l.prior.censor(l.censAll, 1/float64(stride)) // as subsampled as the completed ones
+	}
 	// The prior mixed into every function: priorPoints quantiles of equal mass (the mixing
 	// costs each function priorPoints support points, not the pooled window's).
 	l.priorQ.xs, l.priorQ.ws = l.priorQ.xs[:0], l.priorQ.ws[:0]
@@ -310,6 +314,9 @@ func (l *Learner) pool() {
 	}
 	for k := range priorPoints {
 		x := xs[min(len(xs)-1, (2*k+1)*len(xs)/(2*priorPoints))]
+		if censored {
+			x = l.prior.quantile((float64(k) + 0.5) / priorPoints)
+		}
 		if n := len(l.priorQ.xs); n > 0 && l.priorQ.xs[n-1] == x {
 			l.priorQ.ws[n-1]++
 			continue

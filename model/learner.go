@@ -80,6 +80,9 @@ type Config struct {
 	// class) when, on the window, the class predicts demand better than the function alone
 	// (classes.go): its hinted invocations get the table's class entries.
 	ClassKeys bool
+	// Censored counts the invocations in flight at an update (SetRunning) as censored samples
+	// of their functions' attained-step distributions (Kaplan-Meier; censored.go).
+	Censored bool
 
 	Knobs policy.Knobs
 }
@@ -114,6 +117,14 @@ type Learner struct {
 	forgot map[uint32]int64
 
 	cls classState // ClassKeys (classes.go)
+
+	// Censored (censored.go): the invocations in flight, and their CPU so far per group.
+	running   []Running
+	censoring bool // this update learns from a cohort (cohort)
+	censored  []float64
+	censOff   []int
+	censGrp   []int32
+	censAll   []float64
 }
 
 type fnInfo struct {
@@ -193,6 +204,7 @@ func (l *Learner) Update(now int64) *policy.Table {
 	l.version++
 	tab := &policy.Table{Version: l.version, Knobs: l.cfg.Knobs}
 	l.recs = l.live(l.win.Records(l.recs[:0]))
+	l.censoring = l.cfg.Censored && l.cfg.AttainedRanks && l.cohort()
 	if len(l.recs) == 0 {
 		tab.Entries = map[uint32]policy.Entry{}
 		return tab
@@ -331,9 +343,13 @@ func (l *Learner) derive() map[uint32]policy.Entry {
 		}
 	}
 	capRank := l.capRank()
+	censored := l.censoring && len(l.running) > 0
+	if censored {
+		l.gatherCensored()
+	}
 	if c.AttainedRanks {
 		l.sortedSamples()
-		l.pool()
+		l.pool(censored)
 	}
 	out := make(map[uint32]policy.Entry, len(order))
 	for _, fi := range order {
@@ -351,6 +367,9 @@ func (l *Learner) derive() map[uint32]policy.Entry {
 		e := policy.Entry{Rank: ranks[fi], Slice: slice, Demand: int64(f.demand)}
 		if c.AttainedRanks {
 			l.dist.reset(l.samples[f.off:f.off+f.n], &l.priorQ, c.PriorWeight)
+			if censored {
+				l.dist.censor(l.censoredOf(fi), 1)
+			}
 			l.cand = attainedSteps(&e, &l.dist, c.AttainedSteps, c.AttainedRule, l.rankOf, capRank, l.cand)
 			if e.NSteps > 0 {
 				e.Rank = e.StepRank[0]

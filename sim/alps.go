@@ -25,6 +25,12 @@ type ALPS struct {
 	vnow int64
 	q    alpsQueue
 	runL []int // per core: the level of its task, -1 when idle
+	// live lists the invocations arrived and not completed; pos[t] is t's index, -1 if none.
+	live []TaskID
+	pos  []int32
+	runs []model.Running
+	// onComplete, when set, is told each completion (tests).
+	onComplete func(TaskID)
 	// entry is the policy entry of task t's function (diagnostics replace the table's).
 	entry func(t TaskID) (policy.Entry, bool)
 }
@@ -36,6 +42,9 @@ type learning struct {
 	interval int64
 	table    *policy.Table
 	env      *Env
+
+	// running, when set, lists the invocations in flight for the learner's censored samples.
+	running func() []model.Running
 
 	// Tables counts the policy tables installed during the run.
 	Tables int
@@ -67,6 +76,9 @@ func (l *learning) Completed(t TaskID, r *Record) {
 
 // Timer implements Timed: relearn and install a new table.
 func (l *learning) Timer(now int64) {
+	if l.running != nil && l.learner.Config().Censored {
+		l.learner.SetRunning(l.running())
+	}
 	l.table = l.learner.Update(now)
 	l.Tables++
 	l.env.SetTimer(now + l.interval)
@@ -78,6 +90,7 @@ func (l *learning) Timer(now int64) {
 func NewALPS(l *model.Learner) *ALPS {
 	a := &ALPS{learning: learning{learner: l, interval: l.Config().UpdateInterval}, k: l.Config().Knobs}
 	a.entry = func(t TaskID) (policy.Entry, bool) { return a.table.LookupOrDefault(a.env.Func(t)) }
+	a.running = a.inFlight
 	return a
 }
 
@@ -115,6 +128,11 @@ func (a *ALPS) Start(env *Env) {
 	a.att = make([]int64, n)
 	a.enq = make([]int64, n)
 	a.q = alpsQueue{tok: make([]uint64, n)}
+	a.live = a.live[:0]
+	a.pos = make([]int32, n)
+	for t := range a.pos {
+		a.pos[t] = -1
+	}
 	a.runL = make([]int, env.Cores())
 	for c := range a.runL {
 		a.runL[c] = -1
@@ -123,6 +141,10 @@ func (a *ALPS) Start(env *Env) {
 
 // Runnable implements Policy: the task is queued at the level of its attained CPU.
 func (a *ALPS) Runnable(t TaskID, why Reason) {
+	if why == Arrived {
+		a.pos[t] = int32(len(a.live))
+		a.live = append(a.live, t)
+	}
 	e, ranked := a.entry(t)
 	a.enqueue(t, why, policy.Level(&e, ranked, a.att[t]))
 }
@@ -225,6 +247,30 @@ func (q *alpsQueue) oldest() (TaskID, bool) {
 
 // take removes t from the queue (its entries become stale).
 func (q *alpsQueue) take(t TaskID) { q.tok[t] = 0 }
+
+// Completed implements Completer: the learner sees the record; t is no longer in flight.
+func (a *ALPS) Completed(t TaskID, r *Record) {
+	a.learning.Completed(t, r)
+	if a.onComplete != nil {
+		a.onComplete(t)
+	}
+	if i := a.pos[t]; i >= 0 {
+		last := a.live[len(a.live)-1]
+		a.live[i], a.pos[last] = last, i
+		a.live = a.live[:len(a.live)-1]
+		a.pos[t] = -1
+	}
+}
+
+// inFlight lists the invocations in flight with the CPU each has used by its last stop (what
+// the kernel reports), for the learner's censored samples.
+func (a *ALPS) inFlight() []model.Running {
+	a.runs = a.runs[:0]
+	for _, t := range a.live {
+		a.runs = append(a.runs, model.Running{Function: a.env.Func(t), Start: a.env.Arrival(t), CPU: a.att[t]})
+	}
+	return a.runs
+}
 
 // Stopped implements Policy: charge the run (step 6).
 func (a *ALPS) Stopped(t TaskID, core int, ran int64, why StopReason) {

@@ -212,3 +212,43 @@ func TestALPSAttainedRanks(t *testing.T) {
 	}
 	t.Logf("short mean FCT: one rank %.2f ms, attained steps %.2f ms", fct[0]/1e6, fct[1]/1e6)
 }
+
+// TestALPSInFlight: at every update, the invocations the learner is told are running are
+// exactly those arrived and not completed, each with the CPU it had used by its last stop.
+func TestALPSInFlight(t *testing.T) {
+	tr := twoClassTrace(2000, 3)
+	cfg := alpsTestConfig(2)
+	cfg.AttainedRanks, cfg.AttainedSteps, cfg.AttainedRule, cfg.RankScale = true, 4, model.AttainedGittins, model.RankByLog
+	cfg.Censored = true
+	a := newTestALPS(t, cfg)
+	done := make([]bool, len(tr.Inv))
+	a.onComplete = func(t TaskID) { done[t] = true }
+	checks, maxRunning := 0, 0
+	a.running = func() []model.Running {
+		rs := a.inFlight()
+		now := a.env.Now()
+		want := 0
+		for i, in := range tr.Inv {
+			if in.Arrival <= now && !done[i] {
+				want++
+			}
+		}
+		if len(rs) != want {
+			t.Errorf("at %d: %d running, want %d", now, len(rs), want)
+		}
+		for _, r := range rs {
+			if r.Start > now || r.CPU < 0 {
+				t.Errorf("at %d: running %+v", now, r)
+			}
+		}
+		checks++
+		maxRunning = max(maxRunning, len(rs))
+		return rs
+	}
+	if _, err := Run(tr, a, Options{Cores: 2}); err != nil {
+		t.Fatal(err)
+	}
+	if checks < 100 || maxRunning < 2 {
+		t.Errorf("%d updates, at most %d running: the test saw too little", checks, maxRunning)
+	}
+}

@@ -269,7 +269,8 @@ func rankOrder(v map[string]float64) string {
 }
 
 // swapped lists each pair of schedulers ordered one way measured and the other predicted,
-// with the predictions' relative gap (a gap within the noise explains a swap).
+// with the predictions' gap (the larger over the smaller; a gap within the noise explains a
+// swap).
 func swapped(meas, pred map[string]float64) string {
 	var ps []string
 	for i, x := range schedulers {
@@ -280,7 +281,7 @@ func swapped(meas, pred map[string]float64) string {
 				continue
 			}
 			ps = append(ps, fmt.Sprintf("%s/%s predicted %.1f/%.1f ms (%.1f%% apart), measured %.1f/%.1f ms",
-				x, y, pred[x], pred[y], 100*math.Abs(pred[x]/pred[y]-1), meas[x], meas[y]))
+				x, y, pred[x], pred[y], 100*(math.Max(pred[x], pred[y])/math.Min(pred[x], pred[y])-1), meas[x], meas[y]))
 		}
 	}
 	return strings.Join(ps, "; ")

@@ -81,6 +81,9 @@ func newApp(env statusEnv) (*cli.App, error) {
 		return nil, err
 	}
 	root.RunE = func(cmd *cobra.Command, _ []string) error {
+		if err := simOnly(app.Config(), app.Refuse); err != nil {
+			return err
+		}
 		if f.records != "" && !f.dryRun {
 			return cli.Usagef("--records needs --dry-run")
 		}
@@ -297,5 +300,17 @@ func loadConfig(file string, cmd *cobra.Command) (configs.Config, error) {
 			}
 		}
 	}
-	return l.Load()
+	c, err := l.Load()
+	if err == nil {
+		err = simOnly(c, l.Refuse)
+	}
+	return c, err
+}
+
+// simOnly refuses the configuration keys only the simulator implements.
+func simOnly(c configs.Config, refuse func(key, why string) error) error {
+	if c.Learner.Censored {
+		return refuse("learner.censored", "the backend does not report running invocations yet (alps-sim does): set it false")
+	}
+	return nil
 }

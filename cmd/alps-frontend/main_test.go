@@ -258,6 +258,8 @@ func TestBadInput(t *testing.T) {
 			cli.ExitFailure, []string{`alps.yaml:1: unknown key "frontnd"`}},
 		{"bad config value", "frontend:\n  heartbeat_interval_ms: 0\n", []string{"--dry-run", "--records", recs},
 			cli.ExitFailure, []string{"frontend.heartbeat_interval_ms"}},
+		{"simulator-only key", "learner:\n  censored: true\n", []string{"--dry-run", "--records", recs},
+			cli.ExitFailure, []string{"alps.yaml:2: learner.censored: the backend does not report running invocations"}},
 		{"bad process-name rule", "frontend:\n  process_names: [\"a-name-longer-than-15=f\"]\n", []string{"--dry-run", "--records", recs},
 			cli.ExitFailure, []string{"frontend.process_names[0]"}},
 		{"bad log level", "", []string{"--log-level", "loud", "--dry-run", "--records", recs},

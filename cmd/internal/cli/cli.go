@@ -103,6 +103,10 @@ func (a *App) BindFlag(cmd *cobra.Command, name, key string) error {
 // Config returns the configuration loaded before the command ran.
 func (a *App) Config() configs.Config { return a.cfg }
 
+// Refuse is the error for a valid value of key that the command cannot use, naming where the
+// value came from (flag, environment, file and line).
+func (a *App) Refuse(key, why string) error { return a.loader.Refuse(key, why) }
+
 // Log returns the logger configured from log.level.
 func (a *App) Log() *zerolog.Logger { return &a.log }
 
