@@ -65,6 +65,7 @@ func TestBadInput(t *testing.T) {
 		{"negative alpha", "learner:\n  alpha: -0.5\n", "learner.alpha: must be in [0, 100], got -0.5"},
 		{"negative min samples", "learner:\n  min_samples: -1\n", "learner.min_samples: must be in [0, window_size], got -1"},
 		{"unknown predictor", "learner:\n  predictor: oracle\n", `learner.predictor: "oracle" is not one of`},
+		{"unknown prior", "learner:\n  prior: global\n", `c.yaml:2: learner.prior: "global" is not one of pooled, scaled`},
 		{"text for number", "learner:\n  window_size: lots\n", "learner.window_size"},
 		{"malformed yaml", "learner: [\n", "c.yaml"},
 		{"scalar top level", "42\n", "top level must be a mapping"},

@@ -55,6 +55,7 @@ func learnerConfig(c Config) model.Config {
 		AttainedDefault:   l.AttainedDefault,
 		MinSamples:        l.MinSamples,
 		PriorWeight:       l.PriorWeight,
+		Prior:             l.Prior,
 		RelativeRanks:     l.RelativeRanks,
 		ClassKeys:         l.ClassKeys,
 		Censored:          l.Censored,

@@ -38,6 +38,7 @@ type Learner struct {
 	AttainedDefault   bool    `mapstructure:"attained_default"`
 	MinSamples        int     `mapstructure:"min_samples"`
 	PriorWeight       float64 `mapstructure:"prior_weight"`
+	Prior             string  `mapstructure:"prior"`
 	RelativeRanks     bool    `mapstructure:"relative_ranks"`
 	ClassKeys         bool    `mapstructure:"class_keys"`
 	Censored          bool    `mapstructure:"censored"`

@@ -325,6 +325,7 @@ func (l *Learner) pool(censored bool) {
 		l.priorQ.ws = append(l.priorQ.ws, 1)
 	}
 	l.priorQ.sums()
+	l.shape()
 }
 
 // priorPoints is the number of quantiles of the pooled window mixed into each function's

@@ -69,6 +69,8 @@ type Config struct {
 	// function's own samples for its attained steps: a function seen a few times is assumed
 	// to be partly like the host's mix, one seen often is its own.
 	PriorWeight float64
+	// Prior is what that mass is: PriorPooled ("" too) or PriorScaled (prior.go).
+	Prior string
 	// MinSamples is how many completed invocations a function needs in the window before
 	// it gets an entry (fewer: no entry, unranked); 0 or 1 ranks from the first one.
 	MinSamples int
@@ -109,6 +111,9 @@ type Learner struct {
 	pooled  []float64 // attained ranks: the pooled window's samples
 	prior   empirical // and their distribution
 	priorQ  empirical // its quantiles: the prior mixed into each function
+	shapeQ  []float64 // PriorScaled: quantiles of the demands over their function's median
+	ratios  []float64 // scratch of shape
+	priorF  empirical // PriorScaled: a function's prior
 	dist    empirical // a function's distribution (its samples and the prior)
 	sim     simulator
 	base    uint32 // RelativeRanks: the rank subtracted in the last derive
@@ -366,7 +371,8 @@ func (l *Learner) derive() map[uint32]policy.Entry {
 		}
 		e := policy.Entry{Rank: ranks[fi], Slice: slice, Demand: int64(f.demand)}
 		if c.AttainedRanks {
-			l.dist.reset(l.samples[f.off:f.off+f.n], &l.priorQ, c.PriorWeight)
+			xs := l.samples[f.off : f.off+f.n]
+			l.dist.reset(xs, l.priorOf(xs), c.PriorWeight)
 			if censored {
 				l.dist.censor(l.censoredOf(fi), 1)
 			}

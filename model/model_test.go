@@ -321,6 +321,12 @@ func BenchmarkLearnerUpdate(b *testing.B) {
 	benchLearnerUpdate(b, 16, benchWindow(16), nil)
 }
 
+// BenchmarkLearnerUpdatePooled is BenchmarkLearnerUpdate with the pooled prior
+// (learner.prior pooled) instead of the scaled one.
+func BenchmarkLearnerUpdatePooled(b *testing.B) {
+	benchLearnerUpdate(b, 16, benchWindow(16), func(c *Config) { c.Prior = PriorPooled })
+}
+
 // BenchmarkLearnerUpdateOneRank is BenchmarkLearnerUpdate with one rank per function
 // (learner.attained_ranks off: no step tables).
 func BenchmarkLearnerUpdateOneRank(b *testing.B) {

@@ -94,6 +94,11 @@ func (c Config) Validate() error {
 			return fmt.Errorf("learner.attained_rule: %q is not one of gittins, quantile", c.AttainedRule)
 		}
 	}
+	switch c.Prior {
+	case "", PriorPooled, PriorScaled:
+	default:
+		return fmt.Errorf("learner.prior: %q is not one of pooled, scaled", c.Prior)
+	}
 	return c.Knobs.Validate()
 }
 

@@ -34,6 +34,7 @@ func TestValidateNamesKeys(t *testing.T) {
 		{func(c *Config) { c.MinSamples = c.WindowSize + 1 }, "learner.min_samples: must be in [0, window_size]"},
 		{func(c *Config) { c.Predictor = "oracle" }, `learner.predictor: "oracle" is not one of`},
 		{func(c *Config) { c.RankScale = "linear" }, `learner.rank_scale: "linear" is not one of`},
+		{func(c *Config) { c.Prior = "global" }, `learner.prior: "global" is not one of pooled, scaled`},
 		{func(c *Config) { c.AttainedRanks, c.RankScale = true, RankByOrder }, "learner.attained_ranks: needs rank_scale log or demand"},
 		{func(c *Config) { c.AttainedRanks, c.RankScale, c.AttainedSteps = true, RankByLog, 9 }, "learner.attained_steps: must be in [1, 8], got 9"},
 		{func(c *Config) { c.RankStep = -1 }, "policy.rank_step_ms: must be in [0, 60000], got -0.000001"},

@@ -74,6 +74,7 @@ var variants = []variant{
 	// The pooled window: as a prior mixed into each function, and as the default entry.
 	{name: "no-prior", set: map[string]any{"learner.prior_weight": 0}},
 	{name: "prior=8", set: map[string]any{"learner.prior_weight": 8}},
+	{name: "prior=pooled", set: map[string]any{"learner.prior": "pooled"}},
 	{name: "censored", set: map[string]any{"learner.censored": true}},
 	{name: "no-pooled-default", set: map[string]any{"learner.attained_default": false}},
 	// The SRPT simulation of the window (the ALPS slice rule) and the predictor.
