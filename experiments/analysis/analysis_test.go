@@ -111,7 +111,9 @@ func testTrace() *sim.Trace {
 	return tr
 }
 
-func TestPredictAndPlot(t *testing.T) {
+// defaults is the default configuration.
+func defaults(t *testing.T) configs.Config {
+	t.Helper()
 	l, err := configs.NewLoader()
 	if err != nil {
 		t.Fatal(err)
@@ -120,6 +122,11 @@ func TestPredictAndPlot(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return cfg
+}
+
+func TestPredictAndPlot(t *testing.T) {
+	cfg := defaults(t)
 	tr := testTrace()
 	rows, outs, err := Predict(tr, Model{Cores: 1}, cfg)
 	if err != nil {
@@ -234,14 +241,7 @@ func TestDemandBuckets(t *testing.T) {
 // TestMachineModel: the calibration's slice becomes the cfs slice and its sharing overhead
 // the cost per slice; what it did not measure keeps the configuration's value.
 func TestMachineModel(t *testing.T) {
-	l, err := configs.NewLoader()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := l.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := defaults(t)
 	got, m := MachineModel(cfg, workload.Calibration{UnitsPerMs: 1, SliceMs: 0.7, ShareOverhead: 0.2, SwitchUs: 50, SpawnMs: 2, ProcessOverheadMs: 4}, 1)
 	if got.Sim.CFSLatencyMs != 0.7 || got.Sim.CFSMinGranularityMs != 0.7 || math.Abs(got.Sim.CFSContextSwitchUs-140) > 1e-9 {
 		t.Errorf("sim keys %+v", got.Sim)
@@ -262,14 +262,7 @@ func TestMachineModel(t *testing.T) {
 // its demand: a single invocation alone takes its demand plus the overhead, and the
 // outcome's demand stays the trace's.
 func TestPredictProcessOverhead(t *testing.T) {
-	l, err := configs.NewLoader()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := l.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := defaults(t)
 	tr := &sim.Trace{Functions: []string{"f"}, Inv: []sim.Invocation{{Arrival: 0, CPU: 10e6}, {Arrival: 1e9, CPU: 20e6}}}
 	rows, outs, err := Predict(tr, Model{Cores: 1, ProcessOverheadMs: 5}, cfg)
 	if err != nil {
@@ -312,14 +305,7 @@ func TestModelCPU(t *testing.T) {
 // TestPredictMeasuredCPU: on the measured CPU each invocation costs what its process used
 // (the demand where nothing was measured) plus the process overhead.
 func TestPredictMeasuredCPU(t *testing.T) {
-	l, err := configs.NewLoader()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := l.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := defaults(t)
 	tr := &sim.Trace{Functions: []string{"f"}, Inv: []sim.Invocation{{Arrival: 0, CPU: 10e6}, {Arrival: 1e9, CPU: 20e6}}}
 	os := []Outcome{{CPU: 10e6, CPUUsed: 14e6}, {CPU: 20e6}}
 	row, err := PredictMeasuredCPU(tr, os, Model{Cores: 1, ProcessOverheadMs: 1}, cfg, "default")
