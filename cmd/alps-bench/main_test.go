@@ -119,6 +119,46 @@ func TestPlanIsReproducible(t *testing.T) {
 	}
 }
 
+// TestPlanSameDrawAnyCalibration: guests that measured different payload costs replay the
+// same invocations of the same functions in the same order, the demands below the floor
+// raised and the arrivals stretched to keep the offered load.
+func TestPlanSameDrawAnyCalibration(t *testing.T) {
+	dir := t.TempDir()
+	plans := map[string]*sim.Trace{}
+	for _, spawn := range []string{"1", "4"} {
+		cal := writeFile(t, filepath.Join(dir, "cal"+spawn+".json"), `{"units_per_ms": 1000, "spawn_ms": `+spawn+`}`)
+		p, _, _ := runPlan(t, t.TempDir(), "--calibration", cal)
+		tr, err := trace.ReadCSVFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		plans[spawn] = tr
+	}
+	a, b := plans["1"], plans["4"]
+	if len(a.Inv) != len(b.Inv) {
+		t.Fatalf("%d and %d invocations", len(a.Inv), len(b.Inv))
+	}
+	raised := 0
+	for i := range a.Inv {
+		x, y := a.Inv[i], b.Inv[i]
+		if x.Func != y.Func || x.IO != y.IO || x.Waits != y.Waits {
+			t.Fatalf("invocation %d: %+v and %+v are not the same draw", i, x, y)
+		}
+		if d := y.CPU - max(x.CPU, 6e6); d < -1 || d > 1 { // the CSV's decimal ms: a ns of rounding
+			t.Errorf("invocation %d: demand %v with a 6 ms floor, %v with none", i, time.Duration(y.CPU), time.Duration(x.CPU))
+		}
+		if x.CPU < 6e6 {
+			raised++
+		}
+	}
+	if raised == 0 {
+		t.Fatal("no demand below the 6 ms floor: the test checks nothing")
+	}
+	if ua, ub := a.Utilization(2), b.Utilization(2); math.Abs(ua-ub) > 0.01 {
+		t.Errorf("load on 2 cores %.3f and %.3f, want the same", ua, ub)
+	}
+}
+
 // writeRun writes the results of round round of a run that completes every invocation of
 // tr with an FCT of factor x its demand (CPU + I/O), lost invocations lost.
 func writeRun(t *testing.T, dir, name string, round int, tr *sim.Trace, factor float64, lost int, ejections string) {

@@ -99,22 +99,46 @@ func planCmd(app *cli.App) *cobra.Command {
 	return cmd
 }
 
-// makePlan generates the trace, its smallest demand raised to 1.5x the payload process cost
-// of the calibration, if any: below that an invocation would be mostly process start.
+// makePlan generates the trace, its demands below 1.5x the payload process cost of the
+// calibration, if any, raised to it (below that an invocation would be mostly process start)
+// and its arrivals stretched by the CPU that added, so that the offered load stays the
+// requested one. The draw itself does not depend on the calibration: a plan is the same
+// invocations of the same functions in the same order whatever the guest measured, only its
+// smallest demands and its span move.
 func makePlan(o planOptions) (*sim.Trace, error) {
+	var floor int64
 	if o.calibration != "" {
 		c, err := workload.ReadCalibration(o.calibration)
 		if err != nil {
 			return nil, err
 		}
-		o.MinDemand = max(o.MinDemand, time.Duration(1.5*c.SpawnMs*float64(time.Millisecond)))
-		o.MaxDemand = max(o.MaxDemand, o.MinDemand)
+		floor = int64(1.5 * c.SpawnMs * float64(time.Millisecond))
 	}
 	tr, err := plan.Generate(o.Options)
 	if err != nil {
 		return nil, cli.Usagef("plan: %v", err)
 	}
+	raiseFloor(tr, floor)
 	return tr, nil
+}
+
+// raiseFloor raises every demand below floor to it and stretches the arrivals in proportion
+// to the CPU added.
+func raiseFloor(tr *sim.Trace, floor int64) {
+	var before, after float64
+	for i := range tr.Inv {
+		in := &tr.Inv[i]
+		before += float64(in.CPU)
+		in.CPU = max(in.CPU, floor)
+		after += float64(in.CPU)
+	}
+	if after <= before {
+		return
+	}
+	k := after / before
+	for i := range tr.Inv {
+		tr.Inv[i].Arrival = int64(float64(tr.Inv[i].Arrival) * k)
+	}
 }
 
 func loadgenCmd(app *cli.App) *cobra.Command {
