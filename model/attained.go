@@ -307,25 +307,45 @@ func (l *Learner) pool(censored bool) {
 	}
 	// The prior mixed into every function: priorPoints quantiles of equal mass (the mixing
 	// costs each function priorPoints support points, not the pooled window's).
-	l.priorQ.xs, l.priorQ.ws = l.priorQ.xs[:0], l.priorQ.ws[:0]
+	pts := l.priorPts[:0]
+	if len(xs) > 0 && censored {
+		for k := range priorPoints {
+			pts = append(pts, l.prior.quantile((float64(k)+0.5)/priorPoints))
+		}
+	} else {
+		pts = equalMass(pts, xs)
+	}
+	l.priorPts = pts
+	l.priorQ.setPoints(pts, 1)
+	l.shape(stride)
+}
+
+// equalMass appends to dst the priorPoints quantiles of equal mass of the sorted xs (none
+// when xs is empty).
+func equalMass(dst, xs []float64) []float64 {
 	if len(xs) == 0 {
-		l.priorQ.sums()
-		return
+		return dst
 	}
 	for k := range priorPoints {
-		x := xs[min(len(xs)-1, (2*k+1)*len(xs)/(2*priorPoints))]
-		if censored {
-			x = l.prior.quantile((float64(k) + 0.5) / priorPoints)
-		}
-		if n := len(l.priorQ.xs); n > 0 && l.priorQ.xs[n-1] == x {
-			l.priorQ.ws[n-1]++
+		dst = append(dst, xs[min(len(xs)-1, (2*k+1)*len(xs)/(2*priorPoints))])
+	}
+	return dst
+}
+
+// setPoints makes d the distribution of the sorted points ps times scale, mass 1 each (equal
+// points merged).
+func (d *empirical) setPoints(ps []float64, scale float64) {
+	d.xs, d.ws = d.xs[:0], d.ws[:0]
+	for _, p := range ps {
+		x := p * scale
+		if n := len(d.xs); n > 0 && d.xs[n-1] == x {
+			d.ws[n-1]++
 			continue
 		}
-		l.priorQ.xs = append(l.priorQ.xs, x)
-		l.priorQ.ws = append(l.priorQ.ws, 1)
+		d.xs = append(d.xs, x)
+		d.ws = append(d.ws, 1)
 	}
-	l.priorQ.sums()
-	l.shape()
+	d.sums()
 }
 
 // priorPoints is the number of quantiles of the pooled window mixed into each function's

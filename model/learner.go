@@ -98,25 +98,26 @@ type Learner struct {
 	version uint64
 
 	// scratch reused across updates
-	recs    []policy.Record
-	class   []int32 // per record: its function's class
-	jobs    []SimJob
-	jobTmp  []SimJob
-	stats   []SegStats
-	classOf map[uint32]int32
-	fns     []fnInfo
-	samples []float64
-	scratch []float64
-	cand    []attCand
-	pooled  []float64 // attained ranks: the pooled window's samples
-	prior   empirical // and their distribution
-	priorQ  empirical // its quantiles: the prior mixed into each function
-	shapeQ  []float64 // PriorScaled: quantiles of the demands over their function's median
-	ratios  []float64 // scratch of shape
-	priorF  empirical // PriorScaled: a function's prior
-	dist    empirical // a function's distribution (its samples and the prior)
-	sim     simulator
-	base    uint32 // RelativeRanks: the rank subtracted in the last derive
+	recs     []policy.Record
+	class    []int32 // per record: its function's class
+	jobs     []SimJob
+	jobTmp   []SimJob
+	stats    []SegStats
+	classOf  map[uint32]int32
+	fns      []fnInfo
+	samples  []float64
+	scratch  []float64
+	cand     []attCand
+	pooled   []float64 // attained ranks: the pooled window's samples
+	prior    empirical // and their distribution
+	priorQ   empirical // its quantiles: the prior mixed into each function
+	priorPts []float64 // scratch of pool
+	shapeQ   []float64 // PriorScaled: quantiles of the demands over their function's median
+	ratios   []float64 // scratch of shape
+	priorF   empirical // PriorScaled: a function's prior
+	dist     empirical // a function's distribution (its samples and the prior)
+	sim      simulator
+	base     uint32 // RelativeRanks: the rank subtracted in the last derive
 	// forgot maps a forgotten function to the window's Total when it was forgotten: its
 	// records added before that are skipped.
 	forgot map[uint32]int64

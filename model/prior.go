@@ -20,14 +20,13 @@ const minShapeSamples = 2
 
 // shape fills l.shapeQ with priorPoints equal-mass quantiles of the pooled window's demands
 // relative to their functions' medians (PriorScaled; empty when no function has
-// minShapeSamples). Each function's samples must be sorted (sortedSamples).
-func (l *Learner) shape() {
+// minShapeSamples), from every stride-th sample as the pooled window (pooledMax bounds the
+// sort). Each function's samples must be sorted (sortedSamples).
+func (l *Learner) shape(stride int) {
 	l.shapeQ = l.shapeQ[:0]
 	if l.cfg.Prior != PriorScaled {
 		return
 	}
-	// Every stride-th sample, as the pooled window (pooledMax bounds the sort).
-	stride := max(1, (len(l.samples)+pooledMax-1)/pooledMax)
 	rs := l.ratios[:0]
 	for i := range l.fns {
 		f := &l.fns[i]
@@ -44,13 +43,8 @@ func (l *Learner) shape() {
 		}
 	}
 	l.ratios = rs
-	if len(rs) == 0 {
-		return
-	}
 	slices.Sort(rs)
-	for k := range priorPoints {
-		l.shapeQ = append(l.shapeQ, rs[min(len(rs)-1, (2*k+1)*len(rs)/(2*priorPoints))])
-	}
+	l.shapeQ = equalMass(l.shapeQ, rs)
 }
 
 // priorOf returns the prior of a function whose sorted samples are xs: the pooled window's
@@ -59,20 +53,8 @@ func (l *Learner) priorOf(xs []float64) *empirical {
 	if len(l.shapeQ) == 0 || len(xs) == 0 {
 		return &l.priorQ
 	}
-	m := median(xs)
-	d := &l.priorF
-	d.xs, d.ws = d.xs[:0], d.ws[:0]
-	for _, r := range l.shapeQ {
-		x := r * m
-		if n := len(d.xs); n > 0 && d.xs[n-1] == x {
-			d.ws[n-1]++
-			continue
-		}
-		d.xs = append(d.xs, x)
-		d.ws = append(d.ws, 1)
-	}
-	d.sums()
-	return d
+	l.priorF.setPoints(l.shapeQ, median(xs))
+	return &l.priorF
 }
 
 // median is the upper median of the sorted xs (not empty).
