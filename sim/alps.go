@@ -25,12 +25,11 @@ type ALPS struct {
 	vnow int64
 	q    alpsQueue
 	runL []int // per core: the level of its task, -1 when idle
-	// live lists the invocations arrived and not completed; pos[t] is t's index, -1 if none.
+	// With learner.censored: live lists the invocations arrived and not completed; pos[t] is
+	// t's index, -1 if none (nil without).
 	live []TaskID
 	pos  []int32
 	runs []model.Running
-	// onComplete, when set, is told each completion (tests).
-	onComplete func(TaskID)
 	// entry is the policy entry of task t's function (diagnostics replace the table's).
 	entry func(t TaskID) (policy.Entry, bool)
 }
@@ -76,7 +75,7 @@ func (l *learning) Completed(t TaskID, r *Record) {
 
 // Timer implements Timed: relearn and install a new table.
 func (l *learning) Timer(now int64) {
-	if l.running != nil && l.learner.Config().Censored {
+	if l.running != nil {
 		l.learner.SetRunning(l.running())
 	}
 	l.table = l.learner.Update(now)
@@ -90,7 +89,9 @@ func (l *learning) Timer(now int64) {
 func NewALPS(l *model.Learner) *ALPS {
 	a := &ALPS{learning: learning{learner: l, interval: l.Config().UpdateInterval}, k: l.Config().Knobs}
 	a.entry = func(t TaskID) (policy.Entry, bool) { return a.table.LookupOrDefault(a.env.Func(t)) }
-	a.running = a.inFlight
+	if l.Config().Censored {
+		a.running = a.inFlight
+	}
 	return a
 }
 
@@ -128,10 +129,12 @@ func (a *ALPS) Start(env *Env) {
 	a.att = make([]int64, n)
 	a.enq = make([]int64, n)
 	a.q = alpsQueue{tok: make([]uint64, n)}
-	a.live = a.live[:0]
-	a.pos = make([]int32, n)
-	for t := range a.pos {
-		a.pos[t] = -1
+	a.live, a.pos = a.live[:0], nil
+	if a.running != nil {
+		a.pos = make([]int32, n)
+		for t := range a.pos {
+			a.pos[t] = -1
+		}
 	}
 	a.runL = make([]int, env.Cores())
 	for c := range a.runL {
@@ -141,7 +144,7 @@ func (a *ALPS) Start(env *Env) {
 
 // Runnable implements Policy: the task is queued at the level of its attained CPU.
 func (a *ALPS) Runnable(t TaskID, why Reason) {
-	if why == Arrived {
+	if why == Arrived && a.pos != nil {
 		a.pos[t] = int32(len(a.live))
 		a.live = append(a.live, t)
 	}
@@ -251,8 +254,8 @@ func (q *alpsQueue) take(t TaskID) { q.tok[t] = 0 }
 // Completed implements Completer: the learner sees the record; t is no longer in flight.
 func (a *ALPS) Completed(t TaskID, r *Record) {
 	a.learning.Completed(t, r)
-	if a.onComplete != nil {
-		a.onComplete(t)
+	if a.pos == nil {
+		return
 	}
 	if i := a.pos[t]; i >= 0 {
 		last := a.live[len(a.live)-1]

@@ -221,15 +221,14 @@ func TestALPSInFlight(t *testing.T) {
 	cfg.AttainedRanks, cfg.AttainedSteps, cfg.AttainedRule, cfg.RankScale = true, 4, model.AttainedGittins, model.RankByLog
 	cfg.Censored = true
 	a := newTestALPS(t, cfg)
-	done := make([]bool, len(tr.Inv))
-	a.onComplete = func(t TaskID) { done[t] = true }
+	done := completions{make([]bool, len(tr.Inv))}
 	checks, maxRunning := 0, 0
 	a.running = func() []model.Running {
 		rs := a.inFlight()
 		now := a.env.Now()
 		want := 0
 		for i, in := range tr.Inv {
-			if in.Arrival <= now && !done[i] {
+			if in.Arrival <= now && !done.done[i] {
 				want++
 			}
 		}
@@ -245,10 +244,19 @@ func TestALPSInFlight(t *testing.T) {
 		maxRunning = max(maxRunning, len(rs))
 		return rs
 	}
-	if _, err := Run(tr, a, Options{Cores: 2}); err != nil {
+	if _, err := Run(tr, a, Options{Cores: 2, Observer: done}); err != nil {
 		t.Fatal(err)
 	}
 	if checks < 100 || maxRunning < 2 {
 		t.Errorf("%d updates, at most %d running: the test saw too little", checks, maxRunning)
+	}
+}
+
+// completions is an Observer that notes which tasks completed.
+type completions struct{ done []bool }
+
+func (c completions) Segment(t TaskID, _ int, _, _ int64, why StopReason) {
+	if why == Completed {
+		c.done[t] = true
 	}
 }
