@@ -344,37 +344,11 @@ func (m *pinnedMaps) readPolicy() (map[uint32]alpsEntry, error) {
 
 // iteratePolicy is readPolicy for kernels without batch lookups of arrays.
 func (m *pinnedMaps) iteratePolicy() (map[uint32]alpsEntry, error) {
-	out := map[uint32]alpsEntry{}
-	var (
-		key uint32
-		val alpsEntry
-	)
-	it := m.policy.Iterate()
-	for it.Next(&key, &val) {
-		if val.Valid != 0 {
-			out[key] = val
-		}
-	}
-	if err := it.Err(); err != nil {
-		return nil, fmt.Errorf("reading the pinned policy table: %w", err)
-	}
-	return out, nil
+	return iterateMap[uint32](m.policy, "policy table", func(e alpsEntry) bool { return e.Valid != 0 })
 }
 
 func (m *pinnedMaps) readClasses() (map[uint64]alpsEntry, error) {
-	out := map[uint64]alpsEntry{}
-	var (
-		key uint64
-		val alpsEntry
-	)
-	it := m.classes.Iterate()
-	for it.Next(&key, &val) {
-		out[key] = val
-	}
-	if err := it.Err(); err != nil {
-		return nil, fmt.Errorf("reading the pinned class entries: %w", err)
-	}
-	return out, nil
+	return iterateMap[uint64, alpsEntry](m.classes, "class entries", nil)
 }
 
 func (m *pinnedMaps) readCounters() (Counters, error) { return sumCounters(m.counters) }
@@ -388,18 +362,33 @@ func (m *pinnedMaps) readCgroups() (map[uint64]uint32, error) {
 }
 
 // readClassifier reads a classifier map (key -> function id), converting its keys.
-func readClassifier[K any, O comparable](m *ebpf.Map, what string, conv func(K) O) (map[O]uint32, error) {
-	out := map[O]uint32{}
+func readClassifier[K comparable, O comparable](m *ebpf.Map, what string, conv func(K) O) (map[O]uint32, error) {
+	in, err := iterateMap[K, uint32](m, what+" classifier", nil)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[O]uint32, len(in))
+	for k, fn := range in {
+		out[conv(k)] = fn
+	}
+	return out, nil
+}
+
+// iterateMap reads the entries of m that keep accepts (nil: all); what names m in errors.
+func iterateMap[K comparable, V any](m *ebpf.Map, what string, keep func(V) bool) (map[K]V, error) {
+	out := map[K]V{}
 	var (
 		key K
-		fn  uint32
+		val V
 	)
 	it := m.Iterate()
-	for it.Next(&key, &fn) {
-		out[conv(key)] = fn
+	for it.Next(&key, &val) {
+		if keep == nil || keep(val) {
+			out[key] = val
+		}
 	}
 	if err := it.Err(); err != nil {
-		return nil, fmt.Errorf("reading the pinned %s classifier: %w", what, err)
+		return nil, fmt.Errorf("reading the pinned %s: %w", what, err)
 	}
 	return out, nil
 }
