@@ -338,11 +338,13 @@ func decodeError(err error) error {
 // YAMLError is a YAML parser's error as one line: without the "yaml: " prefix, and the
 // unmarshal errors of a yaml.TypeError (one per line) joined.
 func YAMLError(err error) string {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
 	var te *yaml.TypeError
 	if errors.As(err, &te) {
-		return strings.Join(te.Errors, "; ")
+		msg = strings.Join(te.Errors, "; ")
 	}
-	return strings.Join(strings.Fields(strings.TrimPrefix(err.Error(), "yaml: ")), " ")
+	// A quoted value may hold line breaks; the message stays one line.
+	return strings.Join(strings.Fields(msg), " ")
 }
 
 func unwrapPathError(err error) error {

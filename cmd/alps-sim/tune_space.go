@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strconv"
 	"strings"
+	"unicode"
 
 	"go.yaml.in/yaml/v3"
 
@@ -57,10 +59,10 @@ func parseSpace(path string, data []byte) (space, error) {
 		k, v := doc.Content[i], doc.Content[i+1]
 		p, err := parseParam(k.Value, v)
 		if err != nil {
-			return nil, fmt.Errorf("space %s:%d: %s: %w", path, k.Line, k.Value, err)
+			return nil, fmt.Errorf("space %s:%d: %s: %w", path, k.Line, keyName(k.Value), err)
 		}
 		if seen[p.key] {
-			return nil, fmt.Errorf("space %s:%d: %s: listed twice", path, k.Line, k.Value)
+			return nil, fmt.Errorf("space %s:%d: %s: listed twice", path, k.Line, keyName(k.Value))
 		}
 		seen[p.key] = true
 		p.line = k.Line
@@ -73,6 +75,15 @@ func parseSpace(path string, data []byte) (space, error) {
 		sp = append(sp, p)
 	}
 	return sp, nil
+}
+
+// keyName is a key as an error shows it: quoted when it holds a space or a control
+// character (a quoted YAML key may hold a line break; the error stays one line).
+func keyName(k string) string {
+	if strings.IndexFunc(k, func(r rune) bool { return r <= ' ' || r == 0x7f || !unicode.IsPrint(r) }) >= 0 {
+		return strconv.Quote(k)
+	}
+	return k
 }
 
 func parseParam(key string, v *yaml.Node) (param, error) {
@@ -183,7 +194,7 @@ func configWith(base configFile, over map[string]any) (configs.Config, error) {
 	known := defaultKeys()
 	for k, v := range over {
 		if !known[k] {
-			return configs.Config{}, fmt.Errorf("%s: unknown config key", k)
+			return configs.Config{}, fmt.Errorf("%s: unknown config key", keyName(k))
 		}
 		l.Set(k, v)
 	}

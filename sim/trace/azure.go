@@ -80,17 +80,35 @@ func ReadAzure(dir string, o AzureOptions) (*sim.Trace, error) {
 			return nil, fmt.Errorf("azure %s: missing %s", dir, filepath.Base(p))
 		}
 	}
-	durs, err := readDurations(durPath)
+	df, err := os.Open(durPath)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("azure %s: %w", durPath, err)
 	}
+	defer df.Close()
 	f, err := os.Open(invPath)
 	if err != nil {
 		return nil, fmt.Errorf("azure %s: %w", invPath, err)
 	}
 	defer f.Close()
+	tr, err := readAzure(f, invPath, df, durPath, o, MaxInvocations)
+	if err != nil {
+		return nil, err
+	}
+	if len(tr.Inv) == 0 {
+		return nil, fmt.Errorf("azure %s: no invocations in day %d minutes %d-%d", dir, o.Day, o.From, o.To)
+	}
+	return tr, nil
+}
+
+// readAzure decodes the invocation counts (inv, named invPath in errors) and the duration
+// percentiles (dur, durPath) into a sorted trace of at most limit invocations.
+func readAzure(inv io.Reader, invPath string, dur io.Reader, durPath string, o AzureOptions, limit int) (*sim.Trace, error) {
+	durs, err := readDurations(dur, durPath)
+	if err != nil {
+		return nil, err
+	}
 	r := rand.New(rand.NewPCG(o.Seed, 0x617a757265))
-	cr := csv.NewReader(csvin.Limit(f, MaxLineBytes))
+	cr := csv.NewReader(csvin.Limit(inv, MaxLineBytes))
 	cr.ReuseRecord = true
 	head, err := cr.Read()
 	if err != nil {
@@ -128,8 +146,8 @@ func ReadAzure(dir string, o AzureOptions) (*sim.Trace, error) {
 				return nil, fmt.Errorf("%s:%d:%d: minute %d: %q is not a count", invPath, line, col+1, m, row[col])
 			}
 			k := c / o.Downscale
-			if k > float64(MaxInvocations-len(tr.Inv)) {
-				return nil, fmt.Errorf("%s:%d:%d: minute %d: %s invocations (downscaled) would take the trace beyond %d invocations (the limit)", invPath, line, col+1, m, row[col], MaxInvocations)
+			if k > float64(limit-len(tr.Inv)) {
+				return nil, fmt.Errorf("%s:%d:%d: minute %d: %s invocations (downscaled) would take the trace beyond %d invocations (the limit)", invPath, line, col+1, m, row[col], limit)
 			}
 			n := int(k)
 			if r.Float64() < k-float64(n) {
@@ -149,9 +167,6 @@ func ReadAzure(dir string, o AzureOptions) (*sim.Trace, error) {
 			tr.Functions = append(tr.Functions, row[2])
 		}
 	}
-	if len(tr.Inv) == 0 {
-		return nil, fmt.Errorf("azure %s: no invocations in day %d minutes %d-%d", dir, o.Day, o.From, o.To)
-	}
 	tr.Sort()
 	return tr, nil
 }
@@ -170,13 +185,8 @@ func sampleDuration(r *rand.Rand, pct [7]float64) int64 {
 	return max(int64(v*1e6), 1000)
 }
 
-// readDurations maps HashOwner,HashApp,HashFunction to the 7 duration percentiles (ms).
-func readDurations(path string) (map[string][7]float64, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("azure %s: %w", path, err)
-	}
-	defer f.Close()
+// readDurations maps (from f, named path in errors) HashOwner,HashApp,HashFunction to the 7 duration percentiles (ms).
+func readDurations(f io.Reader, path string) (map[string][7]float64, error) {
 	cr := csv.NewReader(csvin.Limit(f, MaxLineBytes))
 	head, err := cr.Read()
 	if err != nil {
