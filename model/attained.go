@@ -176,20 +176,32 @@ func attainedSteps(e *policy.Entry, d *empirical, k int, rule string, rankOf fun
 	// exceeds. A task is re-ranked only where a step starts, so R at a candidate takes its
 	// cutoffs at the later candidates and the largest demand (the Gittins index of a job
 	// re-ranked on the grid): O(M^2) per function instead of O(M * support).
-	grid := d.grid[:0]
-	grid = append(grid, gridPoint{a: 0})
+	// The quantiles increase with j, so one pass over the support finds them (q: as
+	// quantile would) and the mass at or below each (s: as above would).
+	point := func(a float64, s int) gridPoint { return gridPoint{a: a, pw: d.pw[s], pwx: d.pwx[s]} }
+	q, s := 0, 0
+	for s < n && d.xs[s] <= 0 {
+		s++
+	}
+	grid := append(d.grid[:0], point(0, s))
 	nc := min(attainedCandidates, n)
 	for j := 1; j < nc; j++ {
-		a := d.quantile(float64(j) / float64(nc))
-		if a > grid[len(grid)-1].a && d.above(a) < n {
-			grid = append(grid, gridPoint{a: a})
+		target := float64(j) / float64(nc) * d.pw[n]
+		for q < n && d.pw[q+1] < target {
+			q++
+		}
+		a := d.xs[min(q, n-1)]
+		if a <= grid[len(grid)-1].a {
+			continue
+		}
+		for s < n && d.xs[s] <= a {
+			s++
+		}
+		if s < n {
+			grid = append(grid, point(a, s))
 		}
 	}
-	grid = append(grid, gridPoint{a: d.xs[n-1]}) // every demand is done here
-	for i := range grid {
-		s := d.above(grid[i].a)
-		grid[i].pw, grid[i].pwx = d.pw[s], d.pwx[s]
-	}
+	grid = append(grid, point(d.xs[n-1], n)) // every demand is done here
 	d.grid = grid
 	cand = cand[:0]
 	for i := 0; i+1 < len(grid); i++ {

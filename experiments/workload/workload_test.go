@@ -1,6 +1,7 @@
 package workload
 
 import (
+	"fmt"
 	"math"
 	"os"
 	"os/exec"
@@ -53,23 +54,32 @@ func TestCalibrationUnits(t *testing.T) {
 
 // TestCalibrateMatchesBurn checks that a burn sized by the calibration takes about the CPU
 // time asked for (thread CPU clock, so a busy machine does not fail it).
+// TestCalibrateMatchesBurn checks that a calibrated burn takes the CPU asked for. A
+// co-running process (an SMT sibling, a frequency change) can slow one burn against its
+// calibration, so the check is made up to three times, calibrating afresh each time: a wrong
+// unit (a factor off) fails all three.
 func TestCalibrateMatchesBurn(t *testing.T) {
-	c, err := Calibrate(20*time.Millisecond, 3, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Validate(); err != nil {
-		t.Fatal(err)
-	}
 	const wantMs = 50.0
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	t0 := threadCPU()
-	Burn(c.Units(wantMs))
-	got := float64(threadCPU()-t0) / float64(time.Millisecond)
-	if got < wantMs*0.7 || got > wantMs*1.4 {
-		t.Errorf("burn of %gms calibrated units took %.1fms of CPU", wantMs, got)
+	var got []string
+	for range 3 {
+		c, err := Calibrate(20*time.Millisecond, 3, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		t0 := threadCPU()
+		Burn(c.Units(wantMs))
+		ms := float64(threadCPU()-t0) / float64(time.Millisecond)
+		if ms >= wantMs*0.7 && ms <= wantMs*1.4 {
+			return
+		}
+		got = append(got, fmt.Sprintf("%.1fms", ms))
 	}
+	t.Errorf("burn of %gms calibrated units took %v of CPU in three tries, want within [0.7, 1.4]x", wantMs, got)
 }
 
 func TestCalibrationFileRoundTrip(t *testing.T) {
