@@ -55,7 +55,10 @@ func burnThread(d time.Duration) {
 // class C at FROM and burns CPU until TO (CLOCK_MONOTONIC ns), printing "cpu_ns late_ns", the
 // thread's CPU over that time and how late after FROM it was ready; "warm MAP ignored" marks an end, a start of class 1, a
 // start of class 2 inside it, an end and an end again, printing "start_ns cpu_ns end_ns" of
-// the one invocation.
+// the one invocation; "warm MAP helper mark|none FROM N PERIOD" (with mark, first marks one
+// invocation on a registered thread) burns 300 ms of CPU on another thread, which marks
+// nothing, then from FROM (CLOCK_MONOTONIC ns) sleeps PERIOD and burns 0.2 ms N times,
+// printing how late each wake-up ran (ns) and "late" if the burn outlasted FROM.
 func warmWorker(args []string) int {
 	if len(args) < 2 {
 		fmt.Fprintln(os.Stderr, "warm: MAP MODE ...")
@@ -145,6 +148,43 @@ func warmWorker(args []string) int {
 		cpu := threadCPU() - c0
 		th.End()
 		fmt.Printf("%d %d\n", cpu.Nanoseconds(), max(late, 0))
+		return 0
+	case "helper":
+		from, _ := strconv.ParseInt(args[3], 10, 64)
+		n, _ := strconv.Atoi(args[4])
+		period, _ := time.ParseDuration(args[5])
+		if args[2] == "mark" {
+			th, err := reg.Register()
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "warm:", err)
+				return 1
+			}
+			defer th.Close()
+			th.Start(0)
+			burnThread(time.Millisecond)
+			th.End()
+			time.Sleep(20 * time.Millisecond) // blocks: the scheduler reads the marks
+		}
+		out := make(chan string)
+		go func() {
+			runtime.LockOSThread() // a thread of its own, never registered
+			burnThread(300 * time.Millisecond)
+			var b strings.Builder
+			if monotonic() > from {
+				b.WriteString("late")
+			}
+			due := from
+			for range n {
+				ts := unix.NsecToTimespec(due)
+				for unix.ClockNanosleep(unix.CLOCK_MONOTONIC, unix.TIMER_ABSTIME, &ts, nil) == unix.EINTR {
+				}
+				fmt.Fprintf(&b, " %d", monotonic()-due)
+				burnThread(200 * time.Microsecond)
+				due = monotonic() + int64(period) // a sleep each time, however late this one was
+			}
+			out <- b.String()
+		}()
+		fmt.Println(strings.TrimSpace(<-out))
 		return 0
 	case "liar":
 		threads, _ := strconv.Atoi(args[2])
@@ -585,4 +625,78 @@ func monotonic() int64 {
 	var ts unix.Timespec
 	unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts)
 	return ts.Nano()
+}
+
+// TestKernelWarmHelper: a thread of a warm worker that marks no boundaries (a runtime's
+// reader or timer thread) counts the CPU of each run between sleeps, not its lifetime's. A
+// helper thread burns 300 ms (past its function's step at 50 ms, to level 12), then sleeps
+// 20 ms and burns 0.2 ms, 8 times, beside hogs at level 0: in a worker that marked an invocation it
+// wakes at level 0 and runs within a slice or so; in one that never marked (a cold process,
+// unchanged) it waits for the starvation guard (max_wait) each time.
+func TestKernelWarmHelper(t *testing.T) {
+	kerneltest.Attach(t)
+	const maxWait, wakes, period = 300 * time.Millisecond, 8, 20 * time.Millisecond
+	knobs := policy.Knobs{WakeLag: int64(20 * time.Millisecond), DefaultSlice: int64(20 * time.Millisecond),
+		MaxWait: int64(maxWait), Preempt: true}
+	mapPath := invocationMap(t)
+	entries := map[uint32]policy.Entry{
+		7: {NSteps: 2, StepAt: [policy.MaxSteps]int64{0, int64(50 * time.Millisecond)}, StepRank: [policy.MaxSteps]uint32{0, 12}},
+		8: {Rank: 0},
+	}
+	start(t, backend.Options{Knobs: knobs, InvocationMap: mapPath, InvocationGroup: -1},
+		map[string]uint32{"helpfn": 7, "hogfn": 8}, entries)
+	w := kerneltest.NewWorkloads(t)
+	late := func(mode string) []time.Duration {
+		from := monotonic() + int64(1500*time.Millisecond)
+		cmd := w.Command("helpfn", "warm", mapPath, "helper", mode, fmt.Sprint(from), strconv.Itoa(wakes), period.String())
+		var out bytes.Buffer
+		cmd.Stdout = &out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Second) // the helper burns alone, then the hogs start
+		var hogs []*exec.Cmd
+		for range runtime.NumCPU() {
+			h, err := w.Start("hogfn", "hog")
+			if err != nil {
+				t.Fatal(err)
+			}
+			hogs = append(hogs, h)
+		}
+		err := cmd.Wait()
+		kerneltest.Kill(hogs...)
+		if err != nil {
+			t.Fatalf("%s helper: %v", mode, err)
+		}
+		f := strings.Fields(out.String())
+		if len(f) != wakes {
+			t.Fatalf("%s helper printed %q, want %d wake-ups (late: its burn outlasted the lead)", mode, out.String(), wakes)
+		}
+		var ds []time.Duration
+		for _, x := range f {
+			v, err := strconv.ParseInt(x, 10, 64)
+			if err != nil {
+				t.Fatalf("%s helper printed %q", mode, out.String())
+			}
+			ds = append(ds, time.Duration(v))
+		}
+		return ds
+	}
+	warm, cold := late("mark"), late("none")
+	p50 := func(ds []time.Duration) time.Duration { s := slices.Clone(ds); slices.Sort(s); return s[len(s)/2] }
+	ms := func(ds []time.Duration) string {
+		var b strings.Builder
+		for _, d := range ds {
+			fmt.Fprintf(&b, " %.1f", kerneltest.Ms(d))
+		}
+		return strings.TrimSpace(b.String())
+	}
+	line := fmt.Sprintf("helper thread's wake-ups beside %d hogs, ms late: in a warm worker [%s] (median %.1f), in a cold process [%s] (median %.1f); max_wait %v",
+		runtime.NumCPU(), ms(warm), kerneltest.Ms(p50(warm)), ms(cold), kerneltest.Ms(p50(cold)), maxWait)
+	// The cold helper sinks (the test's premise, and the behaviour of threads that never
+	// mark in processes that never do); the warm one does not.
+	if p50(cold) < maxWait/2 || p50(warm) > maxWait/3 {
+		t.Fatal(line)
+	}
+	t.Log(line)
 }

@@ -118,8 +118,8 @@ struct table {
 
 /*
  * The state of a task. Its invocation state is attained: reset by new_invocation at exec
- * and when the task becomes a function's, and by the boundaries a warm worker's thread
- * marks (observe_marks).
+ * and when the task becomes a function's, by the boundaries a warm worker's thread marks
+ * (observe_marks), and at each sleep of a warm worker's thread that marks none (helper).
  */
 struct task_ctx {
 	u64 v;	      /* the task's own vtime, never shifted by its level */
@@ -679,6 +679,22 @@ static __always_inline bool observe_marks(struct task_struct *p, struct task_ctx
 	return true;
 }
 
+/*
+ * A thread of a warm worker (its process marked boundaries) that marks none itself: a
+ * runtime's helper (reader, poller, timer thread). Its lifetime CPU says nothing of any
+ * invocation, so each run between sleeps counts as one; that is no more than its process
+ * could take by marking a start on it.
+ */
+static __always_inline bool helper(struct task_struct *p, struct task_ctx *t)
+{
+	struct task_ctx *leader;
+
+	if (t->marks || t->fn == FN_NONE)
+		return false;
+	leader = bpf_task_storage_get(&task_ctxs, p->group_leader, 0, 0);
+	return leader && leader->warm;
+}
+
 void BPF_STRUCT_OPS(alps_stopping, struct task_struct *p, bool runnable)
 {
 	struct task_ctx *t = get_ctx(p);
@@ -693,8 +709,11 @@ void BPF_STRUCT_OPS(alps_stopping, struct task_struct *p, bool runnable)
 	 * follows.
 	 */
 	used = now() - t->started;
-	if (!observe_marks(p, t, used))
+	if (!observe_marks(p, t, used)) {
 		t->attained += used;
+		if (!runnable && helper(p, t))
+			new_invocation(t);
+	}
 	t->v = alps_charge(t->v, used, p->scx.weight);
 	vtime_now = alps_advance_now(vtime_now, t->v);
 }
