@@ -185,7 +185,8 @@ func sampleDuration(r *rand.Rand, pct [7]float64) int64 {
 	return max(int64(v*1e6), 1000)
 }
 
-// readDurations maps (from f, named path in errors) HashOwner,HashApp,HashFunction to the 7 duration percentiles (ms).
+// readDurations maps HashOwner,HashApp,HashFunction to the 7 duration percentiles (ms), read
+// from f (named path in errors).
 func readDurations(f io.Reader, path string) (map[string][7]float64, error) {
 	cr := csv.NewReader(csvin.Limit(f, MaxLineBytes))
 	head, err := cr.Read()
