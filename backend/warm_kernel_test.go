@@ -55,10 +55,10 @@ func burnThread(d time.Duration) {
 // class C at FROM and burns CPU until TO (CLOCK_MONOTONIC ns), printing "cpu_ns late_ns", the
 // thread's CPU over that time and how late after FROM it was ready; "warm MAP ignored" marks an end, a start of class 1, a
 // start of class 2 inside it, an end and an end again, printing "start_ns cpu_ns end_ns" of
-// the one invocation; "warm MAP helper mark|none FROM N PERIOD" (with mark, first marks one
+// the one invocation; "warm MAP helper mark|none N PERIOD" (with mark, first marks one
 // invocation on a registered thread) burns 300 ms of CPU on another thread, which marks
-// nothing, then from FROM (CLOCK_MONOTONIC ns) sleeps PERIOD and burns 0.2 ms N times,
-// printing how late each wake-up ran (ns) and "late" if the burn outlasted FROM.
+// nothing, prints "ready" and reads a byte from its standard input, then sleeps PERIOD and
+// burns 0.2 ms N times, printing how late each wake-up ran (ns).
 func warmWorker(args []string) int {
 	if len(args) < 2 {
 		fmt.Fprintln(os.Stderr, "warm: MAP MODE ...")
@@ -150,9 +150,8 @@ func warmWorker(args []string) int {
 		fmt.Printf("%d %d\n", cpu.Nanoseconds(), max(late, 0))
 		return 0
 	case "helper":
-		from, _ := strconv.ParseInt(args[3], 10, 64)
-		n, _ := strconv.Atoi(args[4])
-		period, _ := time.ParseDuration(args[5])
+		n, _ := strconv.Atoi(args[3])
+		period, _ := time.ParseDuration(args[4])
 		if args[2] == "mark" {
 			th, err := reg.Register()
 			if err != nil {
@@ -169,20 +168,19 @@ func warmWorker(args []string) int {
 		go func() {
 			runtime.LockOSThread() // a thread of its own, never registered
 			burnThread(300 * time.Millisecond)
-			var b strings.Builder
-			if monotonic() > from {
-				b.WriteString("late")
-			}
-			due := from
+			fmt.Println("ready")
+			var b [1]byte
+			unix.Read(0, b[:]) // blocks this thread until the test says go
+			var lates strings.Builder
 			for range n {
+				due := monotonic() + int64(period)
 				ts := unix.NsecToTimespec(due)
 				for unix.ClockNanosleep(unix.CLOCK_MONOTONIC, unix.TIMER_ABSTIME, &ts, nil) == unix.EINTR {
 				}
-				fmt.Fprintf(&b, " %d", monotonic()-due)
+				fmt.Fprintf(&lates, " %d", monotonic()-due)
 				burnThread(200 * time.Microsecond)
-				due = monotonic() + int64(period) // a sleep each time, however late this one was
 			}
-			out <- b.String()
+			out <- lates.String()
 		}()
 		fmt.Println(strings.TrimSpace(<-out))
 		return 0
@@ -647,14 +645,25 @@ func TestKernelWarmHelper(t *testing.T) {
 		map[string]uint32{"helpfn": 7, "hogfn": 8}, entries)
 	w := kerneltest.NewWorkloads(t)
 	late := func(mode string) []time.Duration {
-		from := monotonic() + int64(1500*time.Millisecond)
-		cmd := w.Command("helpfn", "warm", mapPath, "helper", mode, fmt.Sprint(from), strconv.Itoa(wakes), period.String())
-		var out bytes.Buffer
-		cmd.Stdout = &out
+		cmd := w.Command("helpfn", "warm", mapPath, "helper", mode, strconv.Itoa(wakes), period.String())
+		cmd.Stdout = nil
+		stdin, err := cmd.StdinPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		stdout, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(time.Second) // the helper burns alone, then the hogs start
+		defer kerneltest.Kill(cmd)
+		out := bufio.NewReader(stdout)
+		if l, err := out.ReadString('\n'); l != "ready\n" {
+			t.Fatalf("%s helper said %q (%v), want ready", mode, l, err)
+		}
+		// The helper burned alone; now beside the hogs.
 		var hogs []*exec.Cmd
 		for range runtime.NumCPU() {
 			h, err := w.Start("hogfn", "hog")
@@ -663,20 +672,24 @@ func TestKernelWarmHelper(t *testing.T) {
 			}
 			hogs = append(hogs, h)
 		}
-		err := cmd.Wait()
-		kerneltest.Kill(hogs...)
-		if err != nil {
+		defer kerneltest.Kill(hogs...)
+		time.Sleep(200 * time.Millisecond)
+		if _, err := stdin.Write([]byte("g")); err != nil {
+			t.Fatal(err)
+		}
+		rest, _ := io.ReadAll(out)
+		if err := cmd.Wait(); err != nil {
 			t.Fatalf("%s helper: %v", mode, err)
 		}
-		f := strings.Fields(out.String())
+		f := strings.Fields(string(rest))
 		if len(f) != wakes {
-			t.Fatalf("%s helper printed %q, want %d wake-ups (late: its burn outlasted the lead)", mode, out.String(), wakes)
+			t.Fatalf("%s helper printed %q, want %d wake-ups", mode, rest, wakes)
 		}
 		var ds []time.Duration
 		for _, x := range f {
 			v, err := strconv.ParseInt(x, 10, 64)
 			if err != nil {
-				t.Fatalf("%s helper printed %q", mode, out.String())
+				t.Fatalf("%s helper printed %q", mode, rest)
 			}
 			ds = append(ds, time.Duration(v))
 		}
