@@ -73,6 +73,7 @@ func TestBadInput(t *testing.T) {
 		{"bad level", "log:\n  level: loud\n", "log.level"},
 		{"relative invocation map", "frontend:\n  invocation_map: alps-inv\n", `frontend.invocation_map: "alps-inv" is not an absolute path`},
 		{"invocation group alone", "frontend:\n  invocation_group: faas\n", `frontend.invocation_group: "faas" given without frontend.invocation_map`},
+		{"relative state file", "frontend:\n  state_file: state.json\n", `frontend.state_file: "state.json" is not an absolute path`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -77,6 +77,7 @@ type Frontend struct {
 	Learning            bool     `mapstructure:"learning"`
 	InvocationMap       string   `mapstructure:"invocation_map"`
 	InvocationGroup     string   `mapstructure:"invocation_group"`
+	StateFile           string   `mapstructure:"state_file"`
 }
 
 // Validate names the first bad key.
@@ -115,6 +116,8 @@ func (f Frontend) Validate() error {
 		return fmt.Errorf("frontend.invocation_map: %q is not an absolute path", f.InvocationMap)
 	case f.InvocationGroup != "" && f.InvocationMap == "":
 		return fmt.Errorf("frontend.invocation_group: %q given without frontend.invocation_map", f.InvocationGroup)
+	case f.StateFile != "" && !filepath.IsAbs(f.StateFile):
+		return fmt.Errorf("frontend.state_file: %q is not an absolute path", f.StateFile)
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"runtime"
 	"slices"
 	"sort"
@@ -66,6 +67,7 @@ type Daemon struct {
 	skipped  uint64          // updates skipped because the window had not changed
 	first    time.Duration   // the first update's latency (also in lat)
 	perClass map[uint32]bool // the functions learned per class hint at the last update
+	saved    time.Time       // the last save of the state file
 }
 
 // eviction is an id the registry gave to another function after the first at records of
@@ -170,6 +172,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		Bool("learning", d.cfg.Frontend.Learning).Dur("update_interval", d.interval()).Msg("classified; learning loop started")
 
 	d.warmUp()
+	d.restore()
 	intakeDone := make(chan struct{})
 	go d.intake(intakeDone)
 	if err := d.beat(); err != nil {
@@ -189,6 +192,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	for {
 		select {
 		case <-ctx.Done():
+			d.save()
 			info, err := d.kernel.Close()
 			d.log.Info().Int64("kind", info.Kind).Int64("code", info.Code).Str("reason", info.Reason).
 				Str("exit_message", info.Message).Msg("detached")
@@ -198,6 +202,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 			return nil
 		case info := <-d.kernel.Exited():
 			d.metrics.Ejections.Inc()
+			d.save()
 			d.log.Error().Int64("kind", info.Kind).Int64("code", info.Code).Str("reason", info.Reason).
 				Str("exit_message", info.Message).Bool("restart", info.Restart()).Msg("scheduler ejected by the kernel")
 			d.kernel.Close()
@@ -221,7 +226,57 @@ func (d *Daemon) Run(ctx context.Context) error {
 			if d.step() {
 				hb.Reset(d.heartbeatInterval())
 			}
+			if time.Since(d.saved) >= stateEvery {
+				d.save()
+			}
 		}
+	}
+}
+
+// stateEvery is how often the loop saves the state file (besides at exit).
+const stateEvery = time.Minute
+
+// restore feeds the learner the window the state file kept (frontend.state_file), its
+// functions given ids by name. A file that cannot be used is reported and ignored.
+func (d *Daemon) restore() {
+	path := d.cfg.Frontend.StateFile
+	if path == "" {
+		return
+	}
+	d.saved = time.Now()
+	recs, err := loadState(path, d.now(), time.Now(), d.cfg.Learner.WindowSpanMs*int64(time.Millisecond), d.cfg.Learner.WindowSize)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		d.log.Info().Str("state_file", path).Msg("no state file yet: learning from scratch")
+		return
+	case err != nil:
+		d.log.Warn().Msg(err.Error() + "; learning from scratch")
+		return
+	}
+	fns := map[string]bool{}
+	for _, r := range recs {
+		id, evicted := d.reg.ID(r.Function)
+		if evicted != "" {
+			d.forget(id)
+		}
+		r.Record.Function = id
+		d.learner.Observe(r.Record)
+		fns[r.Function] = true
+	}
+	d.seen = -1
+	d.log.Info().Str("state_file", path).Int("records", len(recs)).Int("functions", len(fns)).Msg("window restored")
+}
+
+// save writes the learner's window to the state file, if there is one; a failure is logged.
+func (d *Daemon) save() {
+	path := d.cfg.Frontend.StateFile
+	lr, ok := d.learner.(liveRecords)
+	if path == "" || !ok {
+		return
+	}
+	d.saved = time.Now()
+	if err := saveState(path, lr.Live(nil), d.reg.Name, d.now(), time.Now()); err != nil {
+		d.log.Warn().Msg(err.Error())
 	}
 }
 
