@@ -25,11 +25,12 @@ unit-test:
 	CGO_ENABLED=1 $(GO) test -count=1 ./...
 
 ## fuzz: every fuzz target (untrusted inputs: traces, Azure files, records, configs, tune
-## spaces) for FUZZTIME each; new failing inputs land in the package's testdata/fuzz
+## spaces, the daemon's state file) for FUZZTIME each; new failing inputs land in the
+## package's testdata/fuzz
 # Each target is package:name:executions, the executions being fuzz-short's budget.
 FUZZ_TARGETS := ./sim/trace:FuzzReadCSV:200000 ./sim/trace:FuzzReadAzure:200000 \
 	./experiments/loadgen:FuzzReadResults:200000 ./configs:FuzzReadYAML:5000 \
-	./cmd/alps-sim:FuzzParseSpace:10000
+	./cmd/alps-sim:FuzzParseSpace:10000 ./frontend:FuzzReadState:50000
 FUZZTIME ?= 5m
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do IFS=: read -r pkg name n <<< "$$t"; \

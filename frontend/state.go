@@ -23,6 +23,7 @@ const (
 	stateVersion  = 1
 	maxStateBytes = 1 << 30 // a window of 1,000,000 records is about 200 MB of JSON
 	maxStateName  = 256     // bytes of a function name, as in frontend.process_names
+	maxStateNs    = 1e15    // a record's times, ns (11.6 days: the configuration's longest duration)
 )
 
 // stateFile is the file's JSON. Times are ages, so that a file saved before a reboot (another
@@ -87,6 +88,11 @@ func loadState(path string, now int64, wall time.Time, span int64, limit int) ([
 		return nil, fmt.Errorf("state file %s: %w", path, unwrapPath(err))
 	}
 	defer f.Close()
+	return readState(f, path, now, wall, span, limit)
+}
+
+// readState is loadState on the contents of the file (f, named path in errors).
+func readState(f io.Reader, path string, now int64, wall time.Time, span int64, limit int) ([]namedRecord, error) {
 	var st stateFile
 	dec := json.NewDecoder(io.LimitReader(f, maxStateBytes))
 	dec.DisallowUnknownFields()
@@ -125,6 +131,8 @@ func (r stateRecord) check() error {
 		return fmt.Errorf("function name of %d bytes, want 1 to %d", len(r.Function), maxStateName)
 	case r.AgeNs < 0 || r.WallNs < 0 || r.CPUNs < 0 || r.RunDelayNs < 0:
 		return fmt.Errorf("a negative time (age_ns %d, wall_ns %d, cpu_ns %d, run_delay_ns %d)", r.AgeNs, r.WallNs, r.CPUNs, r.RunDelayNs)
+	case r.WallNs > maxStateNs || r.CPUNs > maxStateNs || r.RunDelayNs > maxStateNs:
+		return fmt.Errorf("a time beyond %g ns (wall_ns %d, cpu_ns %d, run_delay_ns %d)", float64(maxStateNs), r.WallNs, r.CPUNs, r.RunDelayNs)
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package frontend
 
 import (
+	"bytes"
 	"errors"
 	"io/fs"
 	"os"
@@ -93,6 +94,7 @@ func TestStateBad(t *testing.T) {
 		{"long name", `{"version":1,"records":[{"function":"` + strings.Repeat("x", 300) + `"}]}`, "record 1: function name of 300 bytes"},
 		{"negative", `{"version":1,"records":[{"function":"f"},{"function":"g","cpu_ns":-5}]}`, "record 2: a negative time"},
 		{"huge", `{"version":1,"records":[{"function":"f","age_ns":1e30}]}`, "not a state file"},
+		{"long", `{"version":1,"records":[{"function":"f","wall_ns":2000000000000000}]}`, "record 1: a time beyond 1e+15 ns"},
 	}
 	for _, tc := range tests {
 		path := filepath.Join(dir, tc.name+".json")
@@ -181,4 +183,38 @@ func idOf(t *testing.T, d *Daemon, name string) uint32 {
 	}
 	t.Fatalf("%s has no id", name)
 	return 0
+}
+
+// FuzzReadState: whatever a state file holds, reading it either fails in one line naming it
+// or gives at most limit records within the window, in the order they ended, each with a
+// name and times that a learner can take.
+func FuzzReadState(f *testing.F) {
+	f.Add([]byte(`{"version":1,"saved_unix_ns":1,"records":[{"function":"f","age_ns":5,"wall_ns":3,"cpu_ns":2}]}`))
+	f.Add([]byte(`{"version":1,"records":[{"function":"a","age_ns":9},{"function":"b","age_ns":1,"class":7}]}`))
+	f.Add([]byte(`{"version":2}`))
+	f.Add([]byte(`{"version":1,"records":[{"function":"f","cpu_ns":-1}]}`))
+	const now, span, limit = int64(1e12), int64(1e11), 4
+	wall := time.Unix(100, 0)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		recs, err := readState(bytes.NewReader(data), "/s.json", now, wall, span, limit)
+		if err != nil {
+			if msg := err.Error(); strings.Contains(msg, "\n") || !strings.HasPrefix(msg, "state file /s.json: ") {
+				t.Fatalf("error %q: want one line naming the file", msg)
+			}
+			return
+		}
+		if len(recs) > limit {
+			t.Fatalf("%d records, more than the limit %d", len(recs), limit)
+		}
+		for i, r := range recs {
+			switch {
+			case r.Function == "" || len(r.Function) > maxStateName:
+				t.Fatalf("record %d: name %q", i, r.Function)
+			case r.End > now || r.End < now-span || r.Start > r.End || r.CPU < 0 || r.RunDelay < 0:
+				t.Fatalf("record %d: %+v outside the window or inconsistent", i, r)
+			case i > 0 && r.End < recs[i-1].End:
+				t.Fatalf("record %d ended before record %d", i, i-1)
+			}
+		}
+	})
 }
