@@ -1,6 +1,7 @@
 package frontend
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -117,7 +118,7 @@ func readState(f io.Reader, path string, now int64, wall time.Time, span int64, 
 		out = append(out, namedRecord{Function: r.Function, Record: policy.Record{Start: end - r.WallNs, End: end,
 			CPU: r.CPUNs, RunDelay: r.RunDelayNs, Nvcsw: r.Nvcsw, Nivcsw: r.Nivcsw, Class: r.Class}})
 	}
-	slices.SortStableFunc(out, func(a, b namedRecord) int { return int(min(max(a.End-b.End, -1), 1)) })
+	slices.SortStableFunc(out, func(a, b namedRecord) int { return cmp.Compare(a.End, b.End) })
 	if len(out) > limit {
 		out = out[len(out)-limit:]
 	}
